@@ -1,0 +1,1 @@
+"""One module per CLI sub-command; each is a thin layer over the core modules."""

@@ -1,0 +1,142 @@
+"""A thin wrapper over the git command line (the only module that runs git).
+
+Arguments are passed as a list, never through a shell; refs and paths coming
+from users are validated by the callers (see valet.refs) before they get here,
+and every ref argument is placed after `--` or checked to not start with '-'.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from valet.errors import GitError
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    subject: str
+    body: str
+
+
+_SEP = "\x1f"
+_END = "\x1e"
+
+
+class Git:
+    def __init__(self, cwd: str | Path, env: dict[str, str] | None = None) -> None:
+        self.cwd = Path(cwd)
+        self.env = env
+
+    def run(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        env = dict(os.environ)
+        env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        if self.env:
+            env.update(self.env)
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=self.cwd, env=env, input=input, text=True,
+                capture_output=True, check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed", hint="install git and re-run") from None
+        if check and proc.returncode != 0:
+            cmd = " ".join(args[:2])
+            raise GitError(f"git {cmd} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc.stdout
+
+    def ok(self, *args: str) -> bool:
+        return self.run(*args, check=False) is not None and self._rc(*args) == 0
+
+    def _rc(self, *args: str) -> int:
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+        return subprocess.run(["git", *args], cwd=self.cwd, env=env, capture_output=True,
+                              check=False).returncode
+
+    # -- queries --------------------------------------------------------------
+
+    def toplevel(self) -> Path:
+        return Path(self.run("rev-parse", "--show-toplevel").strip())
+
+    def head_sha(self) -> str:
+        return self.run("rev-parse", "HEAD").strip()
+
+    def rev_parse(self, ref: str) -> str | None:
+        out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                             cwd=self.cwd, capture_output=True, text=True, check=False)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+
+    def current_branch(self) -> str | None:
+        out = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+        return out or None
+
+    def is_dirty(self) -> list[str]:
+        """Paths with uncommitted changes (untracked files included)."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=normal")
+        return [entry[3:] for entry in out.split("\0") if entry]
+
+    def tags(self) -> list[str]:
+        return [t for t in self.run("tag", "--list").splitlines() if t]
+
+    def tags_merged(self, ref: str = "HEAD") -> list[str]:
+        return [t for t in self.run("tag", "--merged", ref).splitlines() if t]
+
+    def local_branches(self) -> list[str]:
+        out = self.run("for-each-ref", "--format=%(refname:short)", "refs/heads/")
+        return [b for b in out.splitlines() if b]
+
+    def remote_refs(self, remote: str = "origin") -> dict[str, str]:
+        """ref name -> sha on the remote (heads and tags)."""
+        out = self.run("ls-remote", "--heads", "--tags", remote, check=False)
+        refs: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, name = line.partition("\t")
+            if name and not name.endswith("^{}"):
+                refs[name] = sha
+        return refs
+
+    def commits(self, rev_range: str, paths: Sequence[str] = ()) -> list[Commit]:
+        """Commits in a range, newest first, optionally limited to paths."""
+        args = ["log", f"--format=%H{_SEP}%s{_SEP}%b{_END}", rev_range]
+        if paths:
+            args += ["--", *paths]
+        out = self.run(*args)
+        commits = []
+        for record in out.split(_END):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, subject, body = (record.split(_SEP) + ["", ""])[:3]
+            commits.append(Commit(sha=sha.strip(), subject=subject, body=body.strip()))
+        return commits
+
+    def show_file(self, ref: str, path: str) -> str | None:
+        out = subprocess.run(["git", "show", f"{ref}:{path}"], cwd=self.cwd,
+                             capture_output=True, text=True, check=False)
+        return out.stdout if out.returncode == 0 else None
+
+    # -- changes --------------------------------------------------------------
+
+    def checkout_new_branch(self, branch: str, start: str) -> None:
+        self.run("checkout", "-q", "-b", branch, start)
+
+    def add(self, paths: Sequence[str]) -> None:
+        if paths:
+            self.run("add", "--", *paths)
+
+    def commit(self, message: str, author: str | None = None) -> str:
+        args = ["commit", "-q", "-m", message]
+        if author:
+            args += ["--author", author]
+        self.run(*args)
+        return self.head_sha()
+
+    def push(self, remote: str, refspec: str) -> None:
+        self.run("push", "-q", remote, refspec)
+
+    def fetch(self, remote: str = "origin", *refspecs: str) -> None:
+        self.run("fetch", "-q", "--tags", remote, *refspecs)

@@ -1,0 +1,107 @@
+"""The GitHub connection: PyGithub for the API, one requests session for asset bytes.
+
+Everything that talks to GitHub gets its client from here so that the base
+URL (the sandbox, GHES or api.github.com), retries, timeouts and masking are
+decided once.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import requests
+
+from valet import gha
+from valet.errors import GitHubError, UsageError
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_SERVER_URL = "https://github.com"
+USER_AGENT = "valet-release"
+
+
+def api_url() -> str:
+    return (os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+
+
+def server_url() -> str:
+    return (os.environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def timeout() -> float:
+    return float(os.environ.get("VALET_HTTP_TIMEOUT", "30"))
+
+
+def retry_backoff() -> float:
+    return float(os.environ.get("VALET_RETRY_BACKOFF", "1.0"))
+
+
+def require_token(token: str | None, what: str = "github-token") -> str:
+    if not token:
+        raise UsageError(
+            f"no GitHub token given ({what})",
+            hint=f"pass `{what}: ${{{{ steps.app-token.outputs.token }}}}` to the action, "
+            "or set GITHUB_TOKEN when running locally",
+        )
+    gha.add_mask(token)
+    return token
+
+
+def connect(token: str | None, *, base_url: str | None = None, what: str = "github-token"):  # type: ignore[no-untyped-def]
+    """A PyGithub client with retries on 5xx and rate limits."""
+    import github
+    from github import Auth, GithubRetry
+
+    token = require_token(token, what)
+    url = (base_url or api_url()).rstrip("/")
+    loopback = _is_loopback(url)
+    retry = GithubRetry(
+        total=int(os.environ.get("VALET_RETRIES", "5")),
+        backoff_factor=retry_backoff(),
+        secondary_rate_wait=float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")),
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=None,  # retried for every verb; our writes are idempotent or checked
+    )
+    return github.Github(
+        auth=Auth.Token(token),
+        base_url=url,
+        timeout=int(timeout()),
+        user_agent=USER_AGENT,
+        per_page=100,
+        retry=retry,
+        seconds_between_requests=None,
+        # GitHub asks for a pause between content-creating calls; not needed on loopback.
+        seconds_between_writes=None if loopback else 0.25,
+        lazy=True,
+    )
+
+
+def session(token: str | None) -> requests.Session:
+    """A plain session for streaming asset downloads and uploads."""
+    s = requests.Session()
+    s.headers["User-Agent"] = USER_AGENT
+    s.headers["X-GitHub-Api-Version"] = "2022-11-28"
+    if token:
+        gha.add_mask(token)
+        s.headers["Authorization"] = f"Bearer {token}"
+    return s
+
+
+def wrap(exc: Exception, doing: str) -> GitHubError:
+    """Turn a PyGithub/requests exception into a GitHubError that says what we were doing."""
+    status = getattr(exc, "status", None)
+    data = getattr(exc, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    detail = f"HTTP {status}: {message}" if status else str(exc)
+    hint = None
+    if status in (401,):
+        hint = "the token is invalid or expired: check the secret passed as github-token"
+    elif status in (403, 404):
+        hint = ("the token cannot see or change this resource: check the GitHub App's "
+                "installation and permissions for the repository")
+    return GitHubError(f"{doing} failed: {detail}", hint=hint)

@@ -1,0 +1,8 @@
+"""Shared fixtures live in tests/fixtures/ as plugins, one module per area."""
+
+pytest_plugins = [
+    "tests.fixtures.guards",
+    "tests.fixtures.sandbox",
+    "tests.fixtures.registries",
+    "tests.fixtures.act",
+]
