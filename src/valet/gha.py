@@ -135,10 +135,17 @@ def notice(message: str, *, title: str | None = None, file: str | None = None, l
 def info(message: str) -> None:
     """A log line of our own making (may still embed data: use print_untrusted for raw data)."""
     message = redact(message)
-    if on_github() and message.lstrip().startswith("::"):
-        message = " " + message
+    if on_github() and _looks_like_command(message):
+        # The runner trims leading blanks and also honours the legacy `##[cmd]` form
+        # anywhere in a line, so only a stop-commands fence makes such text inert.
+        print_untrusted(message)
+        return
     _out().write(message + "\n")
     _out().flush()
+
+
+def _looks_like_command(text: str) -> bool:
+    return any(line.lstrip().startswith("::") or "##[" in line for line in text.splitlines())
 
 
 def debug(message: str) -> None:

@@ -64,7 +64,7 @@ def connect(token: str | None, *, base_url: str | None = None, what: str = "gith
         total=int(os.environ.get("VALET_RETRIES", "5")),
         backoff_factor=retry_backoff(),
         secondary_rate_wait=float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")),
-        status_forcelist=(500, 502, 503, 504),
+        status_forcelist=[500, 502, 503, 504],  # GithubRetry appends 403 to a list
         allowed_methods=None,  # retried for every verb; our writes are idempotent or checked
     )
     return github.Github(
@@ -99,7 +99,11 @@ def wrap(exc: Exception, doing: str) -> GitHubError:
     message = data.get("message") if isinstance(data, dict) else None
     detail = f"HTTP {status}: {message}" if status else str(exc)
     hint = None
-    if status in (401,):
+    if status == 429 or (status == 403 and "rate limit" in (message or "").lower()):
+        # A 403 for a rate limit is not a permissions problem: do not send people to
+        # the App settings for it.
+        hint = "GitHub's API rate limit was hit: wait for the limit to reset and re-run"
+    elif status in (401,):
         hint = "the token is invalid or expired: check the secret passed as github-token"
     elif status in (403, 404):
         hint = ("the token cannot see or change this resource: check the GitHub App's "
