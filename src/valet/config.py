@@ -38,6 +38,9 @@ class TargetConfig:
 class ArtifactStoreConfig:
     kind: Literal["github-release", "workflow-artifacts"] = "github-release"
     name: str | None = None  # workflow artifact name (craft convention: the commit sha)
+    # craft's artifactProvider.config.artifacts: workflow name -> artifact names
+    # ("*" = any workflow); empty = the artifact named by the commit sha.
+    workflows: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Config:
     status_provider: str = "github"
     github_repo: str | None = None  # "owner/repo" if set in config
     min_version: str | None = None
+    status_contexts: list[str] = field(default_factory=list)  # craft statusProvider.config.contexts
+    notes: list[str] = field(default_factory=list)  # fields accepted but ignored, for `config check`
 
     def target(self, key: str) -> TargetConfig | None:
         for t in self.targets:
@@ -90,8 +95,11 @@ class Config:
             "require_names": [p.pattern for p in self.require_names],
             "pre_release_command": self.pre_release_command,
             "post_release_command": self.post_release_command,
-            "artifact_store": {"kind": self.artifact_store.kind, "name": self.artifact_store.name},
+            "artifact_store": {"kind": self.artifact_store.kind, "name": self.artifact_store.name,
+                               "workflows": self.artifact_store.workflows},
             "status_provider": self.status_provider,
             "github": self.github_repo,
             "min_version": self.min_version,
+            "status_contexts": self.status_contexts,
+            "notes": self.notes,
         }

@@ -1,0 +1,435 @@
+"""Read a craft `.craft.yml` into valet's Config (compatibility mode).
+
+Every craft field falls in one of three groups:
+
+- mapped: changelog/changelogPolicy, versioning, pre/postReleaseCommand,
+  releaseBranchPrefix, requireNames, targets (name, id, includeNames,
+  excludeNames and the options of the targets valet supports), statusProvider,
+  artifactProvider, github, minVersion;
+- accepted and ignored, each noted in ``Config.notes``: an empty
+  ``preReleaseCommand`` (craft's "run nothing"), ``checksums`` formats;
+- refused: anything else. All refusals of one file are reported together in one
+  ``UnsupportedConfigError`` whose ``unsupported`` list names each field
+  (``field X``), target (``target X``) and target option (``option X of target
+  Y``), so a user fixes everything in one go.
+
+Craft writes regular expressions as ``/body/flags`` (JavaScript); valet compiles
+the body with Python's ``re`` and turns the flags i, m, s, x into an inline
+``(?imsx)`` prefix (so ``Pattern.pattern`` keeps them visible). Other flags and
+strings without slashes are errors.
+
+Craft defaults that differ from valet's and are kept for craft files:
+changelog policy ``none``, calver offset 14 days, artifacts read from workflow
+runs (``artifactProvider: github``) and ``bash scripts/bump-version.sh`` as the
+pre-release command when the key is absent and that script exists.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from valet.config import ArtifactStoreConfig, Config, TargetConfig
+from valet.config_load import SUPPORTED_TARGETS, compile_regex, load_yaml
+from valet.errors import ConfigError
+
+SUPPORTED_FIELDS: tuple[str, ...] = (
+    "minVersion", "github", "changelog", "changelogPolicy", "versioning",
+    "preReleaseCommand", "postReleaseCommand", "releaseBranchPrefix", "requireNames",
+    "targets", "statusProvider", "artifactProvider",
+)
+# craft option name -> valet option name, per supported target. github's
+# tagPrefix is not an option: it becomes the project's tag prefix.
+CRAFT_TARGET_OPTIONS: dict[str, dict[str, str]] = {
+    "github": {"tagPrefix": "tag_prefix", "checksums": "checksums"},
+    "pypi": {},
+    "npm": {"access": "access"},
+    "crates": {},
+}
+_COMMON_TARGET_KEYS = ("name", "id", "includeNames", "excludeNames")
+CRAFT_DEFAULT_PRE_RELEASE_SCRIPT = "scripts/bump-version.sh"
+CRAFT_CALVER_OFFSET_DAYS = 14
+CRAFT_CALVER_FORMAT = "%y.%-m"
+
+_SLASH_RE = re.compile(r"^/(?P<body>.*)/(?P<flags>[A-Za-z]*)$", re.DOTALL)
+_REF_PART = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_PREFIX_RE = re.compile(rf"^{_REF_PART}(/{_REF_PART})*$")
+_TAG_PREFIX_RE = re.compile(rf"^({_REF_PART}(/{_REF_PART})*[/_.-]?)?$")
+_OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_MIN_VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
+
+
+class UnsupportedConfigError(ConfigError):
+    """A craft config uses fields or targets valet does not support (yet)."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 unsupported: list[str] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.unsupported = list(unsupported or [])
+
+
+def parse_slash_regex(value: Any, where: str, source: str) -> re.Pattern[str]:
+    """``/body/flags`` → compiled pattern; flags i, m, s, x only."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {where}: expected a /regex/ string, got {value!r}",
+                          hint="write it as /pattern/ or /pattern/i")
+    m = _SLASH_RE.match(value.strip())
+    if not m:
+        raise ConfigError(f"{source}: {where}: {value!r} is not written as /pattern/flags",
+                          hint=f"wrap it in slashes, e.g. /{value}/")
+    flags = m.group("flags")
+    bad = sorted({f for f in flags if f not in "imsx"})
+    if bad:
+        raise ConfigError(
+            f"{source}: {where}: the regex flag(s) {''.join(bad)!r} in {value!r} are not "
+            "supported", hint="valet honours the flags i, m, s and x; remove the others")
+    inline = "".join(sorted(set(flags)))
+    body = m.group("body")
+    return compile_regex(f"(?{inline}){body}" if inline else body, where, source)
+
+
+def _str(value: Any) -> str:
+    # YAML turns `minVersion: 1.1` into a float and `id: 2` into an int
+    return value if isinstance(value, str) else str(value)
+
+
+class _Reader:
+    def __init__(self, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
+        self.unsupported: list[str] = []
+        self.invalid: list[str] = []
+        self.notes: list[str] = []
+
+    def refuse(self, what: str) -> None:
+        if what not in self.unsupported:
+            self.unsupported.append(what)
+
+    def bad(self, message: str) -> None:
+        self.invalid.append(message)
+
+    # -- sections ---------------------------------------------------------------
+
+    def changelog(self, data: dict[str, Any], config: Config) -> None:
+        policy_old = data.get("changelogPolicy")
+        raw = data.get("changelog")
+        policy_new = None
+        if isinstance(raw, str):
+            config.changelog_file = raw
+        elif isinstance(raw, dict):
+            for key in raw:
+                if key not in ("filePath", "policy"):
+                    self.refuse(f"field changelog.{key}")
+            if raw.get("filePath") is not None:
+                config.changelog_file = _str(raw["filePath"])
+            policy_new = raw.get("policy")
+        elif raw is not None:
+            self.bad(f"changelog must be a file name or an object with filePath/policy, "
+                     f"not {raw!r}")
+        if policy_old is not None and policy_new is not None and policy_old != policy_new:
+            self.bad(f"changelogPolicy ({policy_old}) and changelog.policy ({policy_new}) "
+                     "disagree: keep one")
+        policy = policy_new if policy_new is not None else policy_old
+        if policy is not None:
+            if policy not in ("none", "simple", "auto"):
+                self.bad(f"changelog policy {policy!r} is not one of none, simple, auto")
+            else:
+                config.changelog_policy = policy
+        if not re.fullmatch(r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+", config.changelog_file):
+            self.bad(f"changelog file {config.changelog_file!r} must be a relative path "
+                     "inside the project")
+
+    def versioning(self, raw: Any, config: Config) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.bad(f"versioning must be an object with a policy, not {raw!r}")
+            return
+        for key in raw:
+            if key not in ("policy", "calver"):
+                self.refuse(f"field versioning.{key}")
+        policy = raw.get("policy")
+        if policy is not None:
+            if policy not in ("auto", "manual", "calver"):
+                self.bad(f"versioning.policy {policy!r} is not one of auto, manual, calver")
+            else:
+                config.versioning_policy = policy
+        calver = raw.get("calver")
+        if calver is None:
+            return
+        if not isinstance(calver, dict):
+            self.bad("versioning.calver must be an object with format and/or offset")
+            return
+        for key in calver:
+            if key not in ("format", "offset"):
+                self.refuse(f"field versioning.calver.{key}")
+        if "format" in calver:
+            config.calver_format = _str(calver["format"])
+        if "offset" in calver:
+            offset = calver["offset"]
+            if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 366:
+                self.bad(f"versioning.calver.offset must be a number of days (0-366), "
+                         f"not {offset!r}")
+            else:
+                config.calver_offset_days = offset
+
+    def command(self, data: dict[str, Any], key: str) -> str | None:
+        if key not in data or data[key] is None:
+            return None
+        value = data[key]
+        if not isinstance(value, str):
+            self.bad(f"{key} must be a command line (a string), not {value!r}")
+            return None
+        if not value.strip():
+            self.notes.append(f"{key} is empty: no {key.replace('Command', ' command')} runs")
+            return None
+        return value.strip()
+
+    def github(self, raw: Any, config: Config) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.bad("github must be an object with owner and repo")
+            return
+        for key in raw:
+            if key not in ("owner", "repo"):
+                self.refuse(f"field github.{key}")
+        owner, repo = raw.get("owner"), raw.get("repo")
+        if not (isinstance(owner, str) and _OWNER_RE.match(owner)
+                and isinstance(repo, str) and _REPO_RE.match(repo) and repo not in (".", "..")):
+            self.bad(f"github must name owner and repo (got owner={owner!r}, repo={repo!r})")
+            return
+        config.github_repo = f"{owner}/{repo}"
+
+    def status_provider(self, raw: Any, config: Config) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.bad("statusProvider must be an object with a name")
+            return
+        for key in raw:
+            if key not in ("name", "config"):
+                self.refuse(f"field statusProvider.{key}")
+        name = raw.get("name")
+        if name != "github":
+            self.refuse(f"statusProvider {name}")
+            return
+        cfg = raw.get("config") or {}
+        if not isinstance(cfg, dict):
+            self.bad("statusProvider.config must be an object")
+            return
+        for key in cfg:
+            if key != "contexts":
+                self.refuse(f"field statusProvider.config.{key}")
+        contexts = cfg.get("contexts")
+        if contexts is not None:
+            if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
+                self.bad("statusProvider.config.contexts must be a list of check names")
+            else:
+                config.status_contexts = list(contexts)
+                self.notes.append("statusProvider.config.contexts: valet's CI gate waits for "
+                                  "every check of the release commit; these must be among them")
+
+    def artifact_provider(self, data: dict[str, Any], config: Config) -> None:
+        raw = data.get("artifactProvider", {"name": "github"})  # craft's default
+        if not isinstance(raw, dict):
+            self.bad("artifactProvider must be an object with a name")
+            return
+        for key in raw:
+            if key not in ("name", "config"):
+                self.refuse(f"field artifactProvider.{key}")
+        name = raw.get("name")
+        if name == "none":
+            config.artifact_store = ArtifactStoreConfig(kind="github-release")
+            config.artifacts = []
+            self.notes.append("artifactProvider none: the release ships no files; the draft "
+                              "GitHub release is still created for the github target")
+            return
+        if name != "github":
+            self.refuse(f"artifactProvider {name}")
+            return
+        store = ArtifactStoreConfig(kind="workflow-artifacts")
+        cfg = raw.get("config") or {}
+        if not isinstance(cfg, dict):
+            self.bad("artifactProvider.config must be an object")
+            return
+        for key in cfg:
+            if key != "artifacts":
+                self.refuse(f"field artifactProvider.config.{key}")
+        spec = cfg.get("artifacts")
+        if isinstance(spec, (str, list)):
+            store.workflows = {"*": [_str(s) for s in ([spec] if isinstance(spec, str) else spec)]}
+        elif isinstance(spec, dict):
+            for workflow, names in spec.items():
+                listed = [names] if isinstance(names, str) else names
+                if not isinstance(listed, list) or not listed:
+                    self.bad(f"artifactProvider.config.artifacts.{workflow} must list "
+                             "artifact names")
+                    continue
+                store.workflows[_str(workflow)] = [_str(n) for n in listed]
+        elif spec is not None:
+            self.bad("artifactProvider.config.artifacts must be a name, a list or a "
+                     "workflow -> names map")
+        config.artifact_store = store
+
+    def target(self, index: int, raw: Any, config: Config) -> TargetConfig | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            self.bad(f"targets[{index}] must be an object with a name")
+            return None
+        name = raw["name"]
+        if name not in SUPPORTED_TARGETS:
+            self.refuse(f"target {name}")
+            return None
+        where = f"targets[{index}] ({name})"
+        known = CRAFT_TARGET_OPTIONS[name]
+        options: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in _COMMON_TARGET_KEYS:
+                continue
+            if key not in known:
+                self.refuse(f"option {key} of target {name}")
+                continue
+            if key == "tagPrefix":
+                self._tag_prefix(value, where, config)
+            elif key == "checksums":
+                algos = self._checksums(value, where)
+                if algos:
+                    options["checksums"] = algos
+            elif key == "access":
+                if value not in ("public", "restricted"):
+                    self.bad(f"{where}: access must be public or restricted, not {value!r}")
+                else:
+                    options["access"] = value
+        target_id = _str(raw["id"]) if raw.get("id") is not None else None
+        if target_id is not None and not re.fullmatch(r"[A-Za-z0-9@][A-Za-z0-9@/._ ()+-]{0,199}",
+                                                      target_id):
+            self.bad(f"{where}: id {target_id!r} holds characters valet does not allow")
+            return None
+        try:
+            include = (parse_slash_regex(raw["includeNames"], f"{where}.includeNames", self.source)
+                       if raw.get("includeNames") is not None else None)
+            exclude = (parse_slash_regex(raw["excludeNames"], f"{where}.excludeNames", self.source)
+                       if raw.get("excludeNames") is not None else None)
+        except ConfigError as exc:
+            self.bad(exc.message.removeprefix(f"{self.source}: "))
+            return None
+        return TargetConfig(name=name, id=target_id, options=options,
+                            include_names=include, exclude_names=exclude)
+
+    def _tag_prefix(self, value: Any, where: str, config: Config) -> None:
+        prefix = _str(value) if value is not None else ""
+        if not _TAG_PREFIX_RE.match(prefix):
+            self.bad(f"{where}: tagPrefix {prefix!r} is not allowed in a tag name")
+        elif config.tag_prefix and config.tag_prefix != prefix:
+            self.bad(f"{where}: tagPrefix {prefix!r} differs from another github target's "
+                     f"{config.tag_prefix!r}; valet uses one tag prefix per project")
+        else:
+            config.tag_prefix = prefix
+
+    def _checksums(self, value: Any, where: str) -> list[str]:
+        if not isinstance(value, list):
+            self.bad(f"{where}: checksums must be a list of {{algorithm, format}}")
+            return []
+        algos: list[str] = []
+        for entry in value:
+            algo = entry.get("algorithm") if isinstance(entry, dict) else None
+            fmt = entry.get("format", "hex") if isinstance(entry, dict) else None
+            if algo not in ("sha256", "sha384", "sha512") or fmt != "hex":
+                self.bad(f"{where}: checksum {entry!r} is not supported "
+                         "(algorithm sha256/sha384/sha512, format hex)")
+                continue
+            algos.append(algo)
+        return algos
+
+
+def parse_craft(data: dict[str, Any], source: str, *, path: str = ".") -> Config:
+    """Map a loaded `.craft.yml` onto Config; raise for anything valet cannot honour."""
+    reader = _Reader(source, path)
+    config = Config(source=source, path=path, changelog_policy="none",
+                    calver_format=CRAFT_CALVER_FORMAT,
+                    calver_offset_days=CRAFT_CALVER_OFFSET_DAYS)
+    for key in data:
+        if key not in SUPPORTED_FIELDS:
+            reader.refuse(f"field {key}")
+
+    if data.get("minVersion") is not None:
+        min_version = _str(data["minVersion"]).strip()
+        if not _MIN_VERSION_RE.match(min_version):
+            reader.bad(f"minVersion {min_version!r} is not a version number")
+        config.min_version = min_version
+    reader.github(data.get("github"), config)
+    reader.changelog(data, config)
+    reader.versioning(data.get("versioning"), config)
+    config.pre_release_command = reader.command(data, "preReleaseCommand")
+    config.post_release_command = reader.command(data, "postReleaseCommand")
+    if data.get("releaseBranchPrefix") is not None:
+        prefix = _str(data["releaseBranchPrefix"])
+        if not _PREFIX_RE.match(prefix) or len(prefix) > 100:
+            reader.bad(f"releaseBranchPrefix {prefix!r} is not a valid branch prefix")
+        else:
+            config.release_branch_prefix = prefix
+    names = data.get("requireNames")
+    if names is not None:
+        if not isinstance(names, list):
+            reader.bad("requireNames must be a list of /regex/ strings")
+        else:
+            for i, value in enumerate(names):
+                try:
+                    config.require_names.append(
+                        parse_slash_regex(value, f"requireNames[{i}]", source))
+                except ConfigError as exc:
+                    reader.bad(exc.message.removeprefix(f"{source}: "))
+    reader.status_provider(data.get("statusProvider"), config)
+    reader.artifact_provider(data, config)
+
+    raw_targets = data.get("targets")
+    if raw_targets is None:
+        raw_targets = []
+    if not isinstance(raw_targets, list):
+        reader.bad("targets must be a list")
+        raw_targets = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_targets):
+        target = reader.target(index, raw, config)
+        if target is None:
+            continue
+        if target.key in seen:
+            reader.bad(f"targets[{index}]: the target {target.key} is listed twice; give "
+                       "each one its own id")
+            continue
+        seen.add(target.key)
+        config.targets.append(target)
+
+    if reader.invalid and not reader.unsupported:
+        listed = "\n  - ".join(reader.invalid)
+        raise ConfigError(f"{source} has invalid values:\n  - {listed}",
+                          hint="fix these values (see docs/configuration.md)")
+    if reader.unsupported:
+        listed = ", ".join(reader.unsupported)
+        extra = ("\n  also invalid:\n  - " + "\n  - ".join(reader.invalid)) if reader.invalid else ""
+        raise UnsupportedConfigError(
+            f"{source} uses what valet does not support yet: {listed}{extra}",
+            hint=("supported targets: " + ", ".join(SUPPORTED_TARGETS)
+                  + "; supported fields: " + ", ".join(SUPPORTED_FIELDS)
+                  + ". Remove the rest, or write a .valet.yml beside it (it takes precedence)"
+                  " with only what valet should do"),
+            unsupported=reader.unsupported)
+    config.notes.extend(reader.notes)
+    return config
+
+
+def declares(text: str, key: str) -> bool:
+    """Does the craft file set this top-level key at all (even to an empty value)?"""
+    data = load_yaml(text, ".craft.yml")
+    return isinstance(data, dict) and key in data
+
+
+def apply_file_defaults(config: Config, text: str, base: Path) -> None:
+    """craft's defaults that depend on files in the project (load_config only)."""
+    if (config.pre_release_command is None and not declares(text, "preReleaseCommand")
+            and (base / CRAFT_DEFAULT_PRE_RELEASE_SCRIPT).is_file()):
+        config.pre_release_command = f"bash {CRAFT_DEFAULT_PRE_RELEASE_SCRIPT}"
+        config.notes.append(f"preReleaseCommand unset and {CRAFT_DEFAULT_PRE_RELEASE_SCRIPT} "
+                            "exists: it runs as the pre-release command (craft's default)")
