@@ -1,16 +1,112 @@
-"""`valet publish` (not implemented yet)."""
+"""`valet publish`: act on the event in GITHUB_EVENT_PATH, or on `--repo O/R --issue N`.
+
+Inputs come from action inputs (INPUT_*) with flags overriding them; registry
+credentials reach the targets through the environment the workflow maps.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
 
-from valet.errors import ValetError
+from valet.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("publish", help="publish (not implemented yet)")
+    p = sub.add_parser(
+        "publish",
+        help="publish an approved release (acts on the workflow event or --repo/--issue)",
+        description="Authorize the approver, check the request, gate on CI, verify every "
+        "artifact and publish it to each target; resume publishes only unticked targets.",
+    )
+    p.add_argument("--repo", help="the publish repository OWNER/REPO (with --issue)")
+    p.add_argument("--issue", type=int, help="act on this issue instead of the event")
+    p.add_argument("--sweep", action="store_true",
+                   help="re-check every issue waiting in ci-pending (what schedule runs do)")
+    p.add_argument("--dry-run", action="store_true", default=None,
+                   help="run every check and the plan; upload, tick, merge and close nothing")
+    p.add_argument("--approvers", help="logins and/or org/team allowed to approve")
+    p.add_argument("--max-parallel", type=int, help="targets published at once (default 4)")
+    p.add_argument("--labels", action="store_true",
+                   help="print the label state machine (markdown) and exit")
     p.set_defaults(func=run)
 
 
+_REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+
 def run(args: argparse.Namespace) -> int:
-    raise ValetError("valet publish is not implemented yet")
+    from valet import gha, labels
+
+    if args.labels:
+        sys.stdout.write(labels.render_markdown())
+        return 0
+
+    from valet import github_client
+    from valet.authz import parse_policy
+    from valet.events import Sweep, load_event
+    from valet.publish import Deps, Publisher, Settings
+    from valet.publish_api import IssueAPI, Rest, SdkAPI
+    from valet.targets import get_target
+
+    token = gha.get_input("github-token") or os.environ.get("GITHUB_TOKEN")
+    github_client.require_token(token, "github-token")
+    sdk_token = gha.get_input("sdk-token") or token
+    gha.add_mask(sdk_token)
+
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    if not repo or not _REPO_RE.match(repo):
+        raise UsageError(f"publish repository {repo!r} is not OWNER/REPO",
+                         hint="pass --repo OWNER/REPO (GITHUB_REPOSITORY inside a workflow)")
+    approvers = args.approvers if args.approvers is not None else gha.get_input("approvers")
+    policy = parse_policy(approvers,
+                          allow_self_approval=gha.get_bool_input("allow-self-approval", False),
+                          allow_bots=gha.get_input("allow-bots"))
+    dry_run = args.dry_run if args.dry_run is not None else gha.get_bool_input("dry-run", False)
+    max_parallel = args.max_parallel or _int_input("max-parallel", 4)
+    ignore = tuple(x for x in re.split(r"[,\n]+", gha.get_input("ignore-checks") or "")
+                   if x.strip())
+
+    settings = Settings(publish_repo=repo, policy=policy, dry_run=dry_run,
+                        max_parallel=max_parallel, ignore_checks=tuple(x.strip() for x in ignore),
+                        run_url=gha.run_url())
+    gh = github_client.connect(token, what="github-token")
+    sdk_gh = gh if sdk_token == token else github_client.connect(sdk_token, what="sdk-token")
+    sdk_rest = Rest(sdk_gh)
+
+    def store_for(request, config):  # type: ignore[no-untyped-def]
+        from valet.store import open_store
+
+        return open_store(request.store or config.artifact_store.kind, gh=sdk_gh,
+                          session=github_client.session(sdk_token), repo=request.repo,
+                          tag=f"{config.tag_prefix}{request.version}", version=request.version,
+                          release_id=request.release_id,
+                          artifact_name=config.artifact_store.name)
+
+    deps = Deps(issues=IssueAPI(Rest(gh), repo), sdk=lambda r: SdkAPI(sdk_rest, r),
+                store=store_for, resolve=get_target, sdk_github=sdk_gh)
+    publisher = Publisher(settings, deps)
+    if args.sweep:
+        return publisher.sweep()
+    if args.issue is not None:
+        if args.issue <= 0:
+            raise UsageError("--issue must be a positive issue number")
+        return publisher.resume(args.issue, strict=False)
+    event = load_event(os.environ.get("GITHUB_EVENT_NAME"), os.environ.get("GITHUB_EVENT_PATH"),
+                       repository=repo)
+    if isinstance(event, Sweep) and event.repo.lower() != repo.lower():
+        raise UsageError(f"the event belongs to {event.repo}, not {repo}")
+    return publisher.handle(event)
+
+
+def _int_input(name: str, default: int) -> int:
+    from valet import gha
+
+    raw = gha.get_input(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 32:
+        raise UsageError(f"input {name!r} must be a whole number from 1 to 32, got {raw!r}")
+    return int(raw)

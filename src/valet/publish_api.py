@@ -1,0 +1,212 @@
+"""The GitHub REST calls publish makes, in one small facade.
+
+Publish talks to exact REST endpoints (issues, labels, events, comments,
+collaborator permission, team membership, contents, statuses, check runs,
+merges, refs) through PyGithub's requester, which brings the retry policy and
+base URL chosen in github_client. Keeping the calls here lets the orchestration
+be tested against a stub with the same methods, and lets the sandbox see the
+same requests GitHub would.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from valet.errors import GitHubError
+from valet.github_client import wrap
+
+_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class NotFound(GitHubError):
+    """A 404 (or 422 on a missing ref) that a caller may treat as an answer."""
+
+
+class Rest:
+    """Raw REST over one PyGithub client (one token)."""
+
+    def __init__(self, gh: Any) -> None:
+        self._requester = gh.requester
+        # PyGithub keeps one connection per requester: serialize our own calls.
+        self._lock = threading.Lock()
+
+    def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, doing: str = "") -> tuple[dict[str, Any], Any]:
+        from github import GithubException
+
+        try:
+            with self._lock:
+                return self._requester.requestJsonAndCheck(verb, path, parameters=params, input=body)
+        except GithubException as exc:
+            err = wrap(exc, doing or f"{verb} {path}")
+            if exc.status == 404:
+                raise NotFound(err.message, hint=err.hint) from None
+            raise err from None
+        except Exception as exc:  # noqa: BLE001 - network errors after retries
+            raise wrap(exc, doing or f"{verb} {path}") from None
+
+    def get(self, path: str, params: dict[str, Any] | None = None, doing: str = "") -> Any:
+        return self.call("GET", path, params=params, doing=doing)[1]
+
+    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        url: str | None = path
+        seen = 0
+        while url:
+            headers, data = self.call("GET", url, params=query)
+            yield data
+            seen += 1
+            query = None  # the next link carries the query
+            link = headers.get("link") or headers.get("Link") or ""
+            match = _NEXT_RE.search(link)
+            url = match.group(1) if match and seen < 1000 else None
+
+    def items(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        for page in self.pages(path, params):
+            if isinstance(page, list):
+                yield from page
+
+
+def seg(value: str) -> str:
+    """One URL path segment (a label name, a login)."""
+    return quote(value, safe="")
+
+
+def ref_path(branch: str) -> str:
+    """A branch name inside a path: slashes stay, everything else is quoted."""
+    return quote(branch, safe="/")
+
+
+class IssueAPI:
+    """Calls on the publish repository (github-token)."""
+
+    def __init__(self, rest: Rest, repo: str) -> None:
+        self.rest = rest
+        self.repo = repo
+
+    def issue(self, number: int) -> dict[str, Any]:
+        return self.rest.get(f"/repos/{self.repo}/issues/{number}", doing=f"reading issue #{number}")
+
+    def events(self, number: int) -> list[dict[str, Any]]:
+        return list(self.rest.items(f"/repos/{self.repo}/issues/{number}/events"))
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        return list(self.rest.items(f"/repos/{self.repo}/issues/{number}/comments"))
+
+    def comment(self, number: int, body: str) -> None:
+        self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/comments", body={"body": body},
+                       doing=f"commenting on #{number}")
+
+    def set_body(self, number: int, body: str) -> None:
+        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body={"body": body},
+                       doing=f"updating the body of #{number}")
+
+    def close(self, number: int) -> None:
+        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}",
+                       body={"state": "closed", "state_reason": "completed"},
+                       doing=f"closing #{number}")
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        if labels:
+            self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/labels",
+                           body={"labels": labels}, doing=f"labelling #{number}")
+
+    def remove_label(self, number: int, label: str) -> None:
+        try:
+            self.rest.call("DELETE", f"/repos/{self.repo}/issues/{number}/labels/{seg(label)}",
+                           doing=f"removing label {label} from #{number}")
+        except NotFound:
+            pass  # already gone: the state we wanted
+
+    def open_issues_with(self, labels: list[str]) -> list[dict[str, Any]]:
+        wanted = set(labels)
+        found = []
+        for item in self.rest.items(f"/repos/{self.repo}/issues",
+                                    {"state": "open", "labels": ",".join(labels)}):
+            if not isinstance(item, dict) or "pull_request" in item:
+                continue
+            names = {x.get("name") for x in item.get("labels") or [] if isinstance(x, dict)}
+            if wanted <= names:  # the filter is an AND on GitHub; check it ourselves anyway
+                found.append(item)
+        return found
+
+    # -- authz.AuthzAPI ----------------------------------------------------
+
+    def team_member(self, org: str, slug: str, login: str) -> bool:
+        try:
+            data = self.rest.get(f"/orgs/{seg(org)}/teams/{seg(slug)}/memberships/{seg(login)}",
+                                 doing=f"checking {login}'s membership of {org}/{slug}")
+        except NotFound:
+            return False
+        return isinstance(data, dict) and data.get("state") == "active"
+
+    def repo_role(self, repo: str, login: str) -> str:
+        try:
+            data = self.rest.get(f"/repos/{repo}/collaborators/{seg(login)}/permission",
+                                 doing=f"reading {login}'s permission on {repo}")
+        except NotFound:
+            return "none"
+        if not isinstance(data, dict):
+            return "none"
+        role = data.get("role_name") or data.get("permission") or "none"
+        return str(role).lower()
+
+
+class SdkAPI:
+    """Calls on the SDK repository (sdk-token)."""
+
+    def __init__(self, rest: Rest, repo: str) -> None:
+        self.rest = rest
+        self.repo = repo
+
+    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        return self.rest.pages(path, params)
+
+    def default_branch(self) -> str:
+        data = self.rest.get(f"/repos/{self.repo}", doing=f"reading {self.repo}")
+        branch = data.get("default_branch") if isinstance(data, dict) else None
+        if not isinstance(branch, str) or not branch:
+            raise GitHubError(f"{self.repo} reports no default branch")
+        return branch
+
+    def file(self, path: str, ref: str) -> str | None:
+        """A file's text at ref through the contents API; None when absent."""
+        import base64
+
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/contents/{quote(path, safe='/')}",
+                                 {"ref": ref}, doing=f"reading {path} at {ref} in {self.repo}")
+        except NotFound:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        content = data.get("content") or ""
+        if data.get("encoding", "base64") != "base64":
+            raise GitHubError(f"{path} in {self.repo} came back in an unexpected encoding")
+        try:
+            return base64.b64decode(content).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise GitHubError(f"{path} in {self.repo} at {ref} is not UTF-8 text") from None
+
+    def merge(self, base: str, head: str, message: str) -> str:
+        """Merge head into base with a merge commit: 'merged' or 'up-to-date'."""
+        headers, data = self.rest.call("POST", f"/repos/{self.repo}/merges",
+                                       body={"base": base, "head": head, "commit_message": message},
+                                       doing=f"merging {head} into {base} in {self.repo}")
+        return "merged" if data else "up-to-date"
+
+    def delete_branch(self, branch: str) -> bool:
+        try:
+            self.rest.call("DELETE", f"/repos/{self.repo}/git/refs/heads/{ref_path(branch)}",
+                           doing=f"deleting branch {branch} in {self.repo}")
+        except NotFound:
+            return False
+        except GitHubError as exc:
+            if "HTTP 422" in exc.message:  # the reference does not exist
+                return False
+            raise
+        return True
