@@ -111,6 +111,8 @@ def collect_artifacts(base: Path, globs: Sequence[str],
     ArtifactError raised before anything is uploaded.
     """
     base = base.resolve()
+    if not globs and not require_names:
+        return []  # `artifacts: []` in the config: this release ships no files on purpose
     found: dict[str, Path] = {}
     for pattern in globs:
         for path in sorted(base.glob(_check_glob(pattern))):

@@ -195,10 +195,15 @@ def _check_path(path: str) -> str:
 # -- the colleagues' modules, behind small adapters -------------------------------
 
 
-def _load_config(root: Path, path: str, config_file: str | None) -> Config:
-    from valet.config_load import load_config
+def _load_config(root: Path, path: str, config_file: str | None) -> tuple[Config, list[str]]:
+    """The project's config; with no config file at all, the defaults (and a note)."""
+    from valet.config_load import find_config_file, load_config
 
-    return load_config(root, path, config_file=config_file)
+    if config_file is None and find_config_file(root, path) is None:
+        return Config(source="(defaults)", path=path), [
+            "no .valet.yml or .craft.yml found: using the defaults (no changelog, no build, "
+            "artifacts dist/*)"]
+    return load_config(root, path, config_file=config_file), []
 
 
 def _plan_bumps(project_dir: Path, old: str | None, new: str,
@@ -289,7 +294,7 @@ def compute_plan(opts: PrepareOptions) -> tuple[Plan, _Context]:
     project_dir = (root / path).resolve() if path != "." else root
     if not project_dir.is_dir():
         raise UsageError(f"path {path!r} is not a directory in {root}")
-    config = _load_config(root, path, opts.config_file)
+    config, config_notes = _load_config(root, path, opts.config_file)
 
     dirty = dirty_paths(git)
     if dirty:
@@ -351,7 +356,7 @@ def compute_plan(opts: PrepareOptions) -> tuple[Plan, _Context]:
 
     ctx = _Context(git=git, root=root, project_dir=project_dir, config=config, commits=commits,
                    origin=origin, token=token)
-    notes: list[str] = []
+    notes: list[str] = list(config_notes)
     head = start.rev_parse("HEAD")
     if head != base_sha and not resume:
         notes.append(f"HEAD ({(head or '?')[:12]}) is not the merge target's tip "
