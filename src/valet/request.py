@@ -34,6 +34,7 @@ class Request:
     run_url: str | None = None  # the prepare run
     release_id: int | None = None  # the draft release holding the artifacts
     store: str = "github-release"  # artifact store kind
+    previous: str | None = None  # the previous release's tag (or sha), for the changes link
 
     @property
     def title(self) -> str:
