@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from valet import gha
@@ -63,6 +63,7 @@ FLAG_NOT_A_REQUEST = "not-a-request"
 FLAG_NO_REQUESTER = "requester-unknown"
 FLAG_FORGED_MARKER = "marker-by-person"
 
+EDIT_SLACK = timedelta(seconds=5)
 _RUN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/[A-Za-z0-9._/-]+/actions/runs/[0-9]+"
                       r"(?:/attempts/[0-9]+)?")
 _TITLE = re.compile(r"publish: (?P<where>\S+)@(?P<version>\S+)")
@@ -288,7 +289,11 @@ def _unexplained_update(facts: IssueFacts) -> datetime | None:
     if facts.closed_at:
         seen.append(facts.closed_at)
     latest = max(seen)
-    return facts.updated_at if facts.updated_at > latest else None
+    # GitHub stamps updated_at and the event separately; a few seconds of slack keeps
+    # the flag for real edits, not for clock rounding.
+    if facts.updated_at - latest > EDIT_SLACK:
+        return facts.updated_at
+    return None
 
 
 def _run_url(facts: IssueFacts, valet_logins: frozenset[str] | None) -> str | None:
