@@ -222,11 +222,15 @@ def parse_config(text: str, source: str, *, path: str = ".") -> Config:
 
 
 def find_config_file(project_dir: Path, path: str = ".") -> Path | None:
-    base = project_dir / validate_path(path)
-    for name in (VALET_FILE, CRAFT_FILE):
-        candidate = base / name
-        if candidate.is_file():
-            return candidate
+    """Under the project path first, then (in a monorepo) at the repository root:
+    the same order the publish side reads them through the API."""
+    path = validate_path(path)
+    dirs = [project_dir / path] + ([project_dir] if path != "." else [])
+    for base in dirs:
+        for name in (VALET_FILE, CRAFT_FILE):
+            candidate = base / name
+            if candidate.is_file():
+                return candidate
     return None
 
 
