@@ -16,7 +16,6 @@ from typing import Protocol
 from valet.errors import NotAuthorizedError, UsageError
 from valet.events import Actor
 
-_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _BOT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
 _TEAM_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9][A-Za-z0-9_.-]{0,99})$")
 _SPLIT_RE = re.compile(r"[\s,]+")
@@ -68,7 +67,7 @@ def parse_policy(approvers: str | None, *, allow_self_approval: bool = False,
         if team:
             teams.append(Team(team.group(1), team.group(2).lower()))
             display.append(f"team {item}")
-        elif _LOGIN_RE.match(item):
+        elif _BOT_RE.match(item):  # an allow-listed bot may be an approver too
             logins.add(item.lower())
             display.append(item)
         else:

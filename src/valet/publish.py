@@ -448,6 +448,7 @@ class Publisher:
         plan = make_plan(request, config, self.d.resolve)
         run.plan = plan
         require_known(plan, config)
+        self._mask_credentials(plan)
         if plan.ticked:
             run.ticked_by = self._who_ticked(run.number, plan.ticked)
 
@@ -474,7 +475,6 @@ class Publisher:
             run.store = store
             with gha.group("download and verify artifacts"):
                 files = store.download_verified(list(request.artifacts), dest / "artifacts")
-        self._mask_credentials(plan)
         by_name = {a.name: a for a in request.artifacts}
 
         def make_ctx(item: PlanItem) -> TargetContext:

@@ -1,0 +1,269 @@
+"""In-memory stand-ins for what publish talks to: the publish repo's issues, the SDK
+repo, the artifact store and the targets. Each records the calls it receives so a
+test can assert what publish did (and did not) do."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from valet.errors import IntegrityError, TargetError
+from valet.events import Labeled
+from valet.issue_format import render_body
+from valet.manifest import Artifact
+from valet.publish_api import NotFound
+from valet.request import Request, TargetState
+from valet.targets.base import Receipt, State, StatusResult, TargetContext
+
+PUBLISH_REPO = "org/publish"
+SDK_REPO = "org/sdk"
+SHA = "a" * 40
+BOT = "valet-app[bot]"
+
+CONTENT = {
+    "pkg-1.2.3.tar.gz": b"sdist bytes",
+    "pkg-1.2.3-py3-none-any.whl": b"wheel bytes",
+    "pkg-1.2.3.tgz": b"npm tarball bytes",
+}
+
+
+def artifacts() -> list[Artifact]:
+    import hashlib
+
+    return [Artifact(n, len(b), hashlib.sha256(b).hexdigest()) for n, b in sorted(CONTENT.items())]
+
+
+def make_request(targets: list[str] | None = None, requested_by: str = "requester",
+                 merge_target: str | None = None) -> Request:
+    return Request(repo=SDK_REPO, version="1.2.3", requested_by=requested_by,
+                   merge_target=merge_target, sha=SHA, branch="release/1.2.3",
+                   targets=[TargetState(t) for t in (targets or ["pypi", "npm", "github"])],
+                   artifacts=artifacts(), release_id=7)
+
+
+def make_body(**kw: Any) -> str:
+    return render_body(make_request(**kw), server_url="https://github.com")
+
+
+CONFIG = """targets:
+  - name: pypi
+  - name: npm
+  - name: github
+"""
+
+
+class FakeIssues:
+    def __init__(self, repo: str = PUBLISH_REPO) -> None:
+        self.repo = repo
+        self.store: dict[int, dict[str, Any]] = {}
+        self._events: dict[int, list[dict[str, Any]]] = {}
+        self._comments: dict[int, list[dict[str, Any]]] = {}
+        self.roles: dict[str, str] = {}
+        self.teams: dict[tuple[str, str], set[str]] = {}
+        self.calls: list[tuple[Any, ...]] = []
+        self.body_patches = 0
+
+    # seeding
+    def create(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
+               labels: tuple[str, ...] = ()) -> None:
+        self.store[number] = {"number": number, "title": title, "body": body, "state": "open",
+                              "labels": [{"name": x} for x in labels]}
+        self._events[number] = []
+        self._comments[number] = []
+
+    def label_by(self, number: int, label: str, login: str, kind: str = "User") -> Labeled:
+        self._add_label(number, label, login, kind)
+        issue = self.store[number]
+        return Labeled(repo=self.repo, number=number, label=label,
+                       sender=__import__("valet.events", fromlist=["Actor"]).Actor(login, kind),
+                       title=issue["title"], body=issue["body"], state="open",
+                       labels=tuple(self.label_names(number)))
+
+    def _add_label(self, number: int, label: str, login: str, kind: str = "User") -> None:
+        if label not in self.label_names(number):
+            self.store[number]["labels"].append({"name": label})
+        self._events[number].append({"event": "labeled", "label": {"name": label},
+                                     "actor": {"login": login, "type": kind}})
+
+    def label_names(self, number: int) -> list[str]:
+        return [x["name"] for x in self.store[number]["labels"]]
+
+    def comment_bodies(self, number: int) -> list[str]:
+        return [c["body"] for c in self._comments[number]]
+
+    # the IssueAPI surface
+    def issue(self, number: int) -> dict[str, Any]:
+        self.calls.append(("issue", number))
+        return copy.deepcopy(self.store[number])
+
+    def events(self, number: int) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._events[number])
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._comments[number])
+
+    def comment(self, number: int, body: str) -> None:
+        self.calls.append(("comment", number))
+        self._comments[number].append({"user": {"login": BOT, "type": "Bot"}, "body": body})
+
+    def set_body(self, number: int, body: str) -> None:
+        self.calls.append(("set_body", number))
+        self.body_patches += 1
+        self.store[number]["body"] = body
+
+    def close(self, number: int) -> None:
+        self.calls.append(("close", number))
+        self.store[number]["state"] = "closed"
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        for label in labels:
+            self._add_label(number, label, BOT, "Bot")
+
+    def remove_label(self, number: int, label: str) -> None:
+        self.store[number]["labels"] = [x for x in self.store[number]["labels"] if x["name"] != label]
+
+    def open_issues_with(self, labels: list[str]) -> list[dict[str, Any]]:
+        return [copy.deepcopy(i) for n, i in sorted(self.store.items())
+                if i["state"] == "open" and set(labels) <= set(self.label_names(n))]
+
+    def team_member(self, org: str, slug: str, login: str) -> bool:
+        return login in self.teams.get((org, slug), set())
+
+    def repo_role(self, repo: str, login: str) -> str:
+        return self.roles.get(login, "none")
+
+
+class FakeSdk:
+    def __init__(self, repo: str = SDK_REPO) -> None:
+        self.repo = repo
+        self.default = "main"
+        self.files: dict[tuple[str, str], str] = {("main", ".valet.yml"): CONFIG}
+        self.statuses: list[dict[str, Any]] = []
+        self.check_pages: list[list[dict[str, Any]]] = [[
+            {"name": "tests", "status": "completed", "conclusion": "success",
+             "html_url": "https://github.com/org/sdk/runs/1"}]]
+        self.merges: list[tuple[str, str]] = []
+        self.deleted: list[str] = []
+        self.file_reads: list[tuple[str, str]] = []
+        self.merge_fails = False
+
+    def pages(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+        if path.endswith("/status"):
+            yield {"state": "success", "statuses": self.statuses}
+        elif path.endswith("/check-runs"):
+            for page in self.check_pages:
+                yield {"total_count": sum(map(len, self.check_pages)), "check_runs": page}
+        else:
+            raise AssertionError(path)
+
+    def default_branch(self) -> str:
+        return self.default
+
+    def file(self, path: str, ref: str) -> str | None:
+        self.file_reads.append((ref, path))
+        return self.files.get((ref, path))
+
+    def merge(self, base: str, head: str, message: str) -> str:
+        if self.merge_fails:
+            from valet.errors import GitHubError
+
+            raise GitHubError("merging failed: HTTP 409: Merge conflict")
+        self.merges.append((base, head))
+        return "merged"
+
+    def delete_branch(self, branch: str) -> bool:
+        self.deleted.append(branch)
+        return True
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.content = dict(CONTENT)
+        self.downloads = 0
+        self.deleted = False
+
+    def download_verified(self, expected: list[Artifact], dest: Path) -> dict[str, Path]:
+        import hashlib
+
+        self.downloads += 1
+        dest.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for art in expected:
+            data = self.content.get(art.name)
+            if data is None or hashlib.sha256(data).hexdigest() != art.sha256:
+                raise IntegrityError(f"{art.name}: sha256 differs from the approved digest")
+            (dest / art.name).write_bytes(data)
+            out[art.name] = dest / art.name
+        return out
+
+    def delete(self) -> None:
+        self.deleted = True
+
+
+@dataclass
+class Behaviour:
+    preflight_error: str | None = None
+    state: State = State.ABSENT
+    publish_error: str | None = None
+
+
+@dataclass
+class Registry:
+    """A stub target registry: per key behaviour, and every call recorded."""
+
+    behaviour: dict[str, Behaviour] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    published: dict[str, list[str]] = field(default_factory=dict)  # key -> files uploaded
+
+    def resolve(self, name: str) -> StubTarget:
+        return StubTarget(self, name)
+
+
+_DEFAULTS = {"pypi": r"\.(whl|tar\.gz)$", "npm": r"\.tgz$", "github": r"."}
+
+
+class StubTarget:
+    credentials = ("STUB_TOKEN",)
+
+    def __init__(self, registry: Registry, name: str) -> None:
+        self.registry = registry
+        self.name = name
+        self.default_include = re.compile(_DEFAULTS.get(name, "."))
+
+    def _b(self, ctx: TargetContext) -> Behaviour:
+        return self.registry.behaviour.setdefault(ctx.key, Behaviour())
+
+    def preflight(self, ctx: TargetContext) -> None:
+        self.registry.calls.append(("preflight", ctx.key))
+        if self._b(ctx).preflight_error:
+            raise TargetError(self._b(ctx).preflight_error or "")
+        assert set(ctx.files) == set(ctx.artifacts)
+        for path in ctx.files.values():
+            assert path.exists()
+
+    def status(self, ctx: TargetContext) -> StatusResult:
+        self.registry.calls.append(("status", ctx.key))
+        state = self._b(ctx).state
+        if ctx.key in self.registry.published:
+            state = State.PUBLISHED
+        receipt = Receipt(ctx.key, f"https://example.test/{ctx.key}",
+                          {n: a.sha256 for n, a in ctx.artifacts.items()}, "already there")
+        return StatusResult(state, f"stub says {state.value}",
+                            receipt if state is State.PUBLISHED else None)
+
+    def publish(self, ctx: TargetContext) -> Receipt:
+        self.registry.calls.append(("publish", ctx.key))
+        assert not ctx.dry_run
+        if self._b(ctx).publish_error:
+            raise TargetError(self._b(ctx).publish_error or "")
+        self.registry.published[ctx.key] = sorted(ctx.files)
+        return Receipt(ctx.key, f"https://example.test/{ctx.key}",
+                       {n: a.sha256 for n, a in ctx.artifacts.items()},
+                       f"uploaded {len(ctx.files)} file(s)")
+
+
+def not_found(*_: Any, **__: Any) -> None:
+    raise NotFound("nope")

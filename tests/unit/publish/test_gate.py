@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+
+from valet.gate import Verdict, check_gate, evaluate
+
+
+def run(name, status="completed", conclusion=None, url=None):
+    return {"name": name, "status": status, "conclusion": conclusion,
+            "html_url": url or f"https://github.com/o/r/runs/{name}"}
+
+
+def status(context, state, url=None):
+    return {"context": context, "state": state, "target_url": url}
+
+
+@pytest.mark.parametrize("conclusion", ["success", "neutral", "skipped"])
+def test_passing_conclusions(conclusion):
+    result = evaluate([status("ci/legacy", "success")], [run("tests", conclusion=conclusion)])
+    assert result.verdict is Verdict.GREEN and result.passed
+    assert len(result.checks) == 2
+
+
+@pytest.mark.parametrize("conclusion", ["failure", "cancelled", "timed_out", "action_required",
+                                        "stale", "startup_failure", "something-new"])
+def test_failing_conclusions_fail_and_are_listed_with_links(conclusion):
+    result = evaluate([], [run("lint", conclusion="success"), run("tests", conclusion=conclusion)])
+    assert result.verdict is Verdict.FAILED
+    assert [(c.name, c.state, c.url) for c in result.failing] == [
+        ("tests", conclusion, "https://github.com/o/r/runs/tests")]
+
+
+@pytest.mark.parametrize("state", ["queued", "in_progress", "waiting", "requested", "pending"])
+def test_running_checks_are_pending(state):
+    result = evaluate([], [run("tests", status=state)])
+    assert result.verdict is Verdict.PENDING
+    assert [c.name for c in result.pending] == ["tests"]
+
+
+@pytest.mark.parametrize("state,verdict", [("pending", Verdict.PENDING), ("failure", Verdict.FAILED),
+                                           ("error", Verdict.FAILED), ("success", Verdict.GREEN)])
+def test_commit_statuses(state, verdict):
+    assert evaluate([status("ci/jenkins", state)], [run("t", conclusion="success")]).verdict is verdict
+
+
+def test_failure_wins_over_pending():
+    result = evaluate([status("a", "pending")], [run("b", conclusion="failure")])
+    assert result.verdict is Verdict.FAILED and len(result.pending) == 1
+
+
+def test_nothing_at_all_is_its_own_verdict():
+    assert evaluate([], []).verdict is Verdict.NONE
+
+
+def test_ignore_patterns_and_own_run_are_excluded():
+    runs = [run("publish / publish", status="in_progress"),
+            run("job", status="in_progress", url="https://github.com/o/p/actions/runs/99/job/1"),
+            run("tests", conclusion="success")]
+    result = evaluate([], runs, ignore=["publish*"], run_marker="/actions/runs/99/")
+    assert result.verdict is Verdict.GREEN
+    assert sorted(c.name for c in result.ignored) == ["job", "publish / publish"]
+    # everything ignored leaves nothing: that is "none", not green
+    assert evaluate([], runs[:1], ignore=["*"]).verdict is Verdict.NONE
+
+
+class PagedAPI:
+    def __init__(self, status_pages, run_pages):
+        self.status_pages = status_pages
+        self.run_pages = run_pages
+        self.paths = []
+
+    def pages(self, path, params=None):
+        self.paths.append((path, params))
+        if path.endswith("/status"):
+            for p in self.status_pages:
+                yield {"state": "pending", "statuses": p}
+        else:
+            for p in self.run_pages:
+                yield {"total_count": 999, "check_runs": p}
+
+
+def test_every_page_is_read_and_a_failure_on_the_last_page_counts():
+    pages = [[run(f"ok{i}-{j}", conclusion="success") for j in range(100)] for i in range(2)]
+    pages.append([run("late", conclusion="failure")])
+    api = PagedAPI([[status("s1", "success")], [status("s2", "success")]], pages)
+    result = check_gate(api, "o/r", "a" * 40)
+    assert result.verdict is Verdict.FAILED
+    assert [c.name for c in result.failing] == ["late"]
+    assert len(result.checks) == 203
+    assert ("/repos/o/r/commits/" + "a" * 40 + "/check-runs", {"filter": "latest"}) in api.paths
