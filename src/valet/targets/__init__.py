@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from valet.errors import ConfigError
 from valet.targets.base import Target
+from valet.targets.crates import CratesTarget
+from valet.targets.github import GitHubTarget
+from valet.targets.npm import NpmTarget
+from valet.targets.pypi import PyPITarget
 
-# Filled by the target modules' owner; order does not matter, `github` always runs last.
-REGISTRY: dict[str, type[Target]] = {}
+# Order does not matter: the orchestrator runs `github` last.
+REGISTRY: dict[str, type[Target]] = {
+    "github": GitHubTarget,
+    "pypi": PyPITarget,
+    "npm": NpmTarget,
+    "crates": CratesTarget,
+}
 
 
 def get_target(name: str) -> Target:

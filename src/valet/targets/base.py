@@ -96,3 +96,61 @@ def env_first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
         if value:
             return value
     return None
+
+
+# -- shared by the target modules (additive: the status rule lives in one place) ----
+
+
+def decide(ctx: TargetContext, names: list[str], remote: Mapping[str, str | None],
+           local: Mapping[str, str] | None = None, *, url: str | None = None,
+           what: str = "sha256") -> StatusResult:
+    """The one status rule every target follows.
+
+    ``remote`` maps each of our file names to the registry's digest of the file
+    with that name for this version (None: not there); ``local`` holds our
+    digests in the registry's algorithm (default: the approved sha256).
+
+    - every file there with our digest            -> PUBLISHED (receipt)
+    - nothing there                               -> ABSENT
+    - some there with our digest, the rest absent -> ABSENT: publish uploads only
+      the missing files (an interrupted upload is finished, never repeated)
+    - any file there with another digest          -> CONFLICT (never overwrite)
+    """
+    if not names:
+        return StatusResult(State.ABSENT, "no files to compare")
+    ours = dict(local) if local is not None else {n: ctx.artifacts[n].sha256 for n in names}
+    differ = [n for n in names if remote.get(n) is not None and remote[n] != ours[n]]
+    missing = [n for n in names if remote.get(n) is None]
+    if differ:
+        shown = ", ".join(f"{n} ({what} {str(remote[n])[:16]}… ≠ ours {ours[n][:16]}…)"
+                          for n in differ)
+        return StatusResult(State.CONFLICT, f"already published with other content: {shown}")
+    if not missing:
+        return StatusResult(State.PUBLISHED, "already published with the approved digests",
+                            receipt=Receipt(target=ctx.key, url=url, digests=_sha256s(ctx, names),
+                                            detail="already published"))
+    if len(missing) == len(names):
+        return StatusResult(State.ABSENT, "not published yet")
+    return StatusResult(State.ABSENT, f"partly published: {len(names) - len(missing)} of "
+                        f"{len(names)} files there with the approved digests; missing: "
+                        f"{', '.join(missing)}")
+
+
+def _sha256s(ctx: TargetContext, names: list[str]) -> dict[str, str]:
+    return {n: ctx.artifacts[n].sha256 for n in names}
+
+
+# What a registry client we start (twine, npm) may see of our environment: the
+# basics to run and reach the network, never another target's secret or a token
+# given to valet itself.
+_CHILD_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP",
+                   "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+                   "NODE_EXTRA_CA_CERTS", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+                   "http_proxy", "https_proxy", "no_proxy", "VIRTUAL_ENV", "PYTHONPATH",
+                   "RUNNER_TEMP")
+
+
+def child_env(env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    out = {k: env[k] for k in _CHILD_ENV_KEEP if k in env}
+    out.update(extra)
+    return out

@@ -1,0 +1,289 @@
+"""`github`: make the draft release that prepare created on the SDK repo public.
+
+The draft is found by ``request.release_id`` or else by listing the releases
+for the tag (drafts have no tag yet, so ``releases/tags/{tag}`` cannot find
+them). Publishing sets, in one PATCH: ``draft=false``, the tag at the release
+commit (``target_commitish``), the changelog section as the body,
+``prerelease`` from the version, and ``make_latest`` = "true" only when this
+version is the highest non-pre-release among the published releases of this
+tag prefix. Missing assets are uploaded first, from the verified files; an
+asset already there with another digest is a conflict. No draft at all (the
+workflow-artifacts store) -> a draft is created, filled, then published.
+
+Status:
+- a published release for the tag whose assets carry our digests -> PUBLISHED
+- a published release with an asset of another digest, a published release
+  that is not ours and lacks our assets, or the tag at another commit -> CONFLICT
+- a draft, our own published release missing some assets, or nothing -> ABSENT
+
+Safe to re-run: every step checks what is already there first. This target
+runs last (the orchestrator's rule) because making the release public is what
+users see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, ClassVar
+
+from valet import gha
+from valet.errors import ConflictError, GitHubError, TargetError, VersionError
+from valet.github_client import wrap
+from valet.targets.base import (
+    Receipt,
+    State,
+    StatusResult,
+    TargetContext,
+    decide,
+    select_files,
+)
+from valet.version import parse_version, tag_name, tag_prefix, versions_from_tags
+
+CHUNK = 1024 * 1024
+
+
+class GitHubTarget:
+    name: ClassVar[str] = "github"
+    # Every approved artifact becomes a release asset unless includeNames says otherwise.
+    default_include: ClassVar[re.Pattern[str]] = re.compile(r".")
+    credentials: ClassVar[tuple[str, ...]] = ("sdk-token",)
+
+    # -- interface ----------------------------------------------------------
+
+    def preflight(self, ctx: TargetContext) -> None:
+        if ctx.github is None:
+            raise TargetError(
+                f"{ctx.key}: no GitHub client for {ctx.request.repo}",
+                hint="pass a token that can write the SDK repo's releases as `sdk-token`:\n"
+                     "      - uses: OWNER/valet/action-publish@v1\n"
+                     "        with:\n"
+                     "          sdk-token: ${{ steps.sdk-app-token.outputs.token }}",
+            )
+        if not ctx.request.sha:
+            raise TargetError(f"{ctx.key}: the request names no release commit",
+                              hint="re-run prepare + request so the issue carries the commit sha")
+        # A release without assets is fine (includeNames may exclude all); the release is
+        # the thing published. Names must still be valid: select them now.
+        self._names(ctx)
+
+    def status(self, ctx: TargetContext) -> StatusResult:
+        repo = self._repo(ctx)
+        tag = release_tag(ctx)
+        names = self._names(ctx)
+        tag_sha = self._tag_commit(repo, tag)
+        if tag_sha is not None and tag_sha != ctx.request.sha:
+            return StatusResult(State.CONFLICT, f"tag {tag} already points at {tag_sha[:12]}, "
+                                f"not the release commit {str(ctx.request.sha)[:12]}")
+        published, draft = self._find(ctx, repo, tag)
+        if published is not None:
+            remote = self._asset_digests(published)
+            result = decide(ctx, names, remote, url=published.html_url)
+            if not names:
+                return StatusResult(State.PUBLISHED, "release already published",
+                                    receipt=Receipt(ctx.key, published.html_url, {},
+                                                    "already published"))
+            if result.state is State.ABSENT and not self._ours(ctx, published):
+                return StatusResult(State.CONFLICT, f"a published release for {tag} exists "
+                                    f"(id {published.id}) without our assets: {result.detail}")
+            return result
+        if draft is not None:
+            result = decide(ctx, names, self._asset_digests(draft))
+            if result.state is State.CONFLICT:
+                return StatusResult(State.CONFLICT, f"the draft release {draft.id} holds other "
+                                    f"content than approved: {result.detail}")
+            return StatusResult(State.ABSENT, f"draft release {draft.id} not published yet")
+        return StatusResult(State.ABSENT, f"no release for {tag} yet")
+
+    def publish(self, ctx: TargetContext) -> Receipt:
+        from github import GithubException
+
+        repo = self._repo(ctx)
+        tag = release_tag(ctx)
+        names = self._names(ctx)
+        current = self.status(ctx)
+        if current.state is State.CONFLICT:
+            raise ConflictError(f"{ctx.key}: {current.detail}", hint=_CONFLICT_HINT)
+        published, draft = self._find(ctx, repo, tag)
+        try:
+            release = published or draft
+            if release is None:
+                release = repo.create_git_release(tag, tag, ctx.request.changelog or "",
+                                                  draft=True, prerelease=prerelease(ctx),
+                                                  target_commitish=ctx.request.sha)
+                gha.info(f"{ctx.key}: created draft release {release.id} for {tag}")
+            uploaded = self._fill_assets(ctx, release, names)
+            if release.draft:
+                make_latest = self._make_latest(ctx, repo, release.id)
+                body = ctx.request.changelog or release.body or ""
+                release = release.update_release(
+                    name=release.title or tag, message=body, draft=False,
+                    prerelease=prerelease(ctx), tag_name=tag,
+                    target_commitish=ctx.request.sha, make_latest=make_latest)
+                gha.info(f"{ctx.key}: published release {tag} (prerelease={prerelease(ctx)}, "
+                         f"make_latest={make_latest})")
+        except GithubException as exc:
+            raise TargetError(str(wrap(exc, f"{ctx.key}: publishing the release {tag}"))) from None
+        tag_sha = self._tag_commit(repo, tag)
+        if tag_sha is not None and tag_sha != ctx.request.sha:
+            # GitHub keeps an existing tag and ignores target_commitish: say so loudly.
+            raise ConflictError(f"{ctx.key}: tag {tag} points at {tag_sha[:12]}, not the release "
+                                f"commit {str(ctx.request.sha)[:12]}", hint=_CONFLICT_HINT)
+        detail = f"release {tag}" + (f", uploaded {len(uploaded)} asset(s)" if uploaded else "")
+        return Receipt(target=ctx.key, url=release.html_url,
+                       digests={n: ctx.artifacts[n].sha256 for n in names}, detail=detail)
+
+    # -- helpers ------------------------------------------------------------
+
+    def _names(self, ctx: TargetContext) -> list[str]:
+        return select_files(ctx.target, self.default_include, list(ctx.files))
+
+    def _repo(self, ctx: TargetContext) -> Any:
+        if ctx.github is None:
+            raise TargetError(f"{ctx.key}: no GitHub client", hint="pass `sdk-token`")
+        return ctx.github.get_repo(ctx.request.repo, lazy=True)
+
+    def _ours(self, ctx: TargetContext, release: Any) -> bool:
+        return ctx.request.release_id is not None and release.id == ctx.request.release_id
+
+    def _find(self, ctx: TargetContext, repo: Any, tag: str) -> tuple[Any | None, Any | None]:
+        """(the published release for the tag or None, our draft or None)."""
+        from github import GithubException
+
+        try:
+            matches = [r for r in repo.get_releases() if r.tag_name == tag]
+            if ctx.request.release_id is not None and not any(
+                    r.id == ctx.request.release_id for r in matches):
+                try:
+                    rel = repo.get_release(int(ctx.request.release_id))
+                except GithubException as exc:
+                    if exc.status != 404:
+                        raise
+                else:
+                    if rel.tag_name != tag:
+                        raise TargetError(
+                            f"{ctx.key}: release {rel.id} is for tag {rel.tag_name!r}, not {tag!r}",
+                            hint="the request and the SDK configuration disagree on the tag: "
+                                 "check tagPrefix in the config of the merge target")
+                    matches.append(rel)
+        except GithubException as exc:
+            raise TargetError(str(wrap(exc, f"listing the releases of {ctx.request.repo}"))) from None
+        published = [r for r in matches if not r.draft]
+        drafts = [r for r in matches if r.draft]
+        if ctx.request.release_id is not None:
+            mine = [r for r in drafts if r.id == ctx.request.release_id]
+            drafts = mine or drafts
+        drafts.sort(key=lambda r: r.id)
+        return (published[0] if published else None), (drafts[0] if drafts else None)
+
+    def _tag_commit(self, repo: Any, tag: str) -> str | None:
+        """The commit the tag points at (annotated tags followed), None if no such tag."""
+        from github import GithubException
+
+        try:
+            ref = repo.get_git_ref(f"tags/{tag}")
+            obj_type, sha = ref.object.type, ref.object.sha
+            for _ in range(5):
+                if obj_type != "tag":
+                    break
+                tag_obj = repo.get_git_tag(sha)
+                obj_type, sha = tag_obj.object.type, tag_obj.object.sha
+            return str(sha)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise TargetError(str(wrap(exc, f"reading the tag {tag}"))) from None
+
+    def _asset_digests(self, release: Any) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for asset in release.get_assets():
+            if getattr(asset, "state", "uploaded") not in (None, "uploaded"):
+                continue  # a broken upload: not there
+            out[asset.name] = asset_sha256(asset)
+        return out
+
+    def _fill_assets(self, ctx: TargetContext, release: Any, names: list[str]) -> list[str]:
+        existing = {a.name: a for a in release.get_assets()}
+        uploaded = []
+        for n in names:
+            asset = existing.get(n)
+            if asset is not None and getattr(asset, "state", "uploaded") not in (None, "uploaded"):
+                asset.delete_asset()  # a half-finished upload left by an earlier run
+                asset = None
+            if asset is not None:
+                if asset_sha256(asset) != ctx.artifacts[n].sha256:
+                    raise ConflictError(f"{ctx.key}: release asset {n} differs from the "
+                                        "approved file", hint=_CONFLICT_HINT)
+                continue
+            gha.info(f"{ctx.key}: uploading release asset {n}")
+            release.upload_asset(str(ctx.files[n]), name=n,
+                                 content_type="application/octet-stream")
+            uploaded.append(n)
+        return uploaded
+
+    def _make_latest(self, ctx: TargetContext, repo: Any, own_id: int) -> str:
+        others = [r.tag_name for r in repo.get_releases()
+                  if not r.draft and not r.prerelease and r.id != own_id]
+        return make_latest(ctx.request.version, others, prefix=tag_prefix(ctx.config))
+
+
+_CONFLICT_HINT = ("a published release is never changed by valet: delete or fix the release/tag "
+                  "by hand if it is wrong, or release a new version")
+
+
+# -- pure helpers (unit tested) ---------------------------------------------
+
+
+def release_tag(ctx: TargetContext) -> str:
+    return tag_name(ctx.config, ctx.request.version)
+
+
+def prerelease(ctx: TargetContext) -> bool:
+    return is_prerelease_version(ctx.request.version)
+
+
+def is_prerelease_version(version: str) -> bool:
+    try:
+        return bool(parse_version(version, tag=True).prerelease)
+    except VersionError:
+        return "-" in version.split("+", 1)[0]
+
+
+def make_latest(version: str, other_tags: list[str], *, prefix: str) -> str:
+    """"true" only if `version` is a release >= every published release of this prefix."""
+    try:
+        mine = parse_version(version, tag=True)
+    except VersionError:
+        return "false"
+    if mine.prerelease:
+        return "false"
+    for _tag, other in versions_from_tags(other_tags, prefix=prefix):
+        if not other.prerelease and other > mine:
+            return "false"
+    return "true"
+
+
+def parse_asset_digest(value: str | None) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    algo, _, hexdigest = value.partition(":")
+    if algo.lower() != "sha256" or not re.fullmatch(r"[0-9a-fA-F]{64}", hexdigest):
+        return None
+    return hexdigest.lower()
+
+
+def asset_sha256(asset: Any) -> str:
+    """The asset's sha256: GitHub's `digest` field, or hashed while streaming it."""
+    digest = parse_asset_digest(getattr(asset, "digest", None))
+    if digest:
+        return digest
+    try:
+        status, _headers, blocks = asset.download_asset(chunk_size=CHUNK)
+    except Exception as exc:  # noqa: BLE001 - PyGithub raises several kinds here
+        raise GitHubError(f"downloading release asset {asset.name} to check it failed: {exc}") from None
+    if status != 200:
+        raise GitHubError(f"downloading release asset {asset.name} answered HTTP {status}")
+    h = hashlib.sha256()
+    for block in blocks:
+        h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,428 @@
+"""`npm`: `npm publish <tarball> --ignore-scripts` for each approved `.tgz`.
+
+Nothing of the package runs: the name and version come from
+``package/package.json`` read out of the tarball in memory, scripts are off
+(flag and npmrc), and npm gets a private npmrc in the scratch dir as
+``--userconfig`` with an empty ``--globalconfig``. The token never touches
+disk: the npmrc (mode 0600) says ``_authToken=${NPM_TOKEN}`` and npm expands it
+from the environment of the one child process that gets it; the line is scoped
+to the registry's host and path, so npm sends it nowhere else.
+
+Dist-tags (``dist_tag``): a pre-release goes to ``next`` (option
+``prerelease_tag``); a release to the option ``tag`` (default ``latest``) --
+except that ``latest`` never moves backwards: a version lower than the
+registry's current ``latest`` is tagged ``v<major>-latest`` (an older major
+line) or ``v<major>.<minor>-latest`` (a patch to an older minor line).
+
+Status compares the registry's ``versions[v].dist.integrity`` (sha512, or
+``shasum`` sha1 when a registry gives no integrity) with the same digest of our
+file; the sha256 of the manifest is what let the file in here in the first place.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote, urlparse
+
+import requests
+
+from valet import gha
+from valet.errors import ConflictError, TargetError, VersionError
+from valet.targets.base import (
+    Receipt,
+    State,
+    StatusResult,
+    TargetContext,
+    child_env,
+    decide,
+    option,
+    select_files,
+)
+from valet.version import is_prerelease, is_valid_version, parse_version
+
+DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+USER_AGENT = "valet-release"
+TIMEOUT = 30.0
+MAX_MANIFEST = 5 * 1024 * 1024
+# npm's rules for a package name (lower case, url-safe, optional @scope/), at most 214 chars.
+_NAME_RE = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
+_TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+
+_SETUP_YAML = """\
+    environment: production
+    steps:
+      - uses: OWNER/valet/action-publish@v1
+        env:
+          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}"""
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    publish_config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LocalDigests:
+    integrity: str  # "sha512-<base64>"
+    shasum: str  # sha1 hex
+
+
+class NpmTarget:
+    name: ClassVar[str] = "npm"
+    default_include: ClassVar[re.Pattern[str]] = re.compile(r"\.tgz$")
+    credentials: ClassVar[tuple[str, ...]] = ("NPM_TOKEN",)
+
+    # -- interface ----------------------------------------------------------
+
+    def preflight(self, ctx: TargetContext) -> None:
+        names = self._names(ctx)
+        if not names:
+            raise TargetError(f"{ctx.key}: no npm tarball (*.tgz) among the approved artifacts",
+                              hint="run `npm pack` in prepare, or fix this target's includeNames")
+        token = ctx.env.get("NPM_TOKEN")
+        if not token:
+            raise TargetError(
+                f"{ctx.key}: NPM_TOKEN is not set",
+                hint="add an npm automation/granular token as the secret NPM_TOKEN of the "
+                     "`production` environment and pass it to the publish step:\n" + _SETUP_YAML,
+            )
+        gha.add_mask(token)
+        if not npm_executable(ctx.env):
+            raise TargetError(f"{ctx.key}: `npm` is not on PATH",
+                              hint="add `- uses: actions/setup-node@<sha>` before the publish step")
+        registry = registry_url(ctx)
+        access(ctx)
+        stable_tag(ctx)
+        prerelease_tag(ctx)
+        for n in names:
+            pkg = read_package(ctx.files[n])
+            check_publish_config(pkg, registry, n)
+            if is_prerelease(pkg.version) and prerelease_tag(ctx) == "latest":
+                raise TargetError(f"{ctx.key}: prerelease_tag may not be `latest`",
+                                  hint="pre-releases go to `next` (or another tag), never `latest`")
+
+    def status(self, ctx: TargetContext) -> StatusResult:
+        names = self._names(ctx)
+        remote, local = self._compare(ctx, names)
+        return decide(ctx, names, remote, local, url=self._url(ctx, names), what="integrity")
+
+    def publish(self, ctx: TargetContext) -> Receipt:
+        names = self._names(ctx)
+        registry = registry_url(ctx)
+        remote, local = self._compare(ctx, names)
+        self._refuse_conflict(ctx, names, remote, local)
+        npmrc, globalrc = self._write_npmrc(ctx, registry)
+        uploaded: list[str] = []
+        tags: list[str] = []
+        for n in names:
+            if remote[n] is not None:
+                continue  # already there with our digest (partial rule)
+            pkg = read_package(ctx.files[n])
+            packument = fetch_packument(registry, pkg.name, ctx.env.get("NPM_TOKEN"))
+            latest = ((packument or {}).get("dist-tags") or {}).get("latest")
+            tag = dist_tag(pkg.version, latest if isinstance(latest, str) else None,
+                           tag=stable_tag(ctx), prerelease=prerelease_tag(ctx))
+            self._npm_publish(ctx, n, pkg, registry, npmrc, globalrc, tag)
+            uploaded.append(n)
+            tags.append(f"{pkg.name}@{pkg.version} -> {tag}")
+        remote, local = self._compare(ctx, names)
+        self._refuse_conflict(ctx, names, remote, local)
+        after = decide(ctx, names, remote, local)
+        if after.state is not State.PUBLISHED:
+            gha.warning(f"{ctx.key}: published, but the registry does not show every version "
+                        f"yet ({after.detail})")
+        return Receipt(target=ctx.key, url=self._url(ctx, names),
+                       digests={n: ctx.artifacts[n].sha256 for n in names},
+                       detail="; ".join(tags) if tags else "already there")
+
+    # -- helpers ------------------------------------------------------------
+
+    def _names(self, ctx: TargetContext) -> list[str]:
+        return select_files(ctx.target, self.default_include, list(ctx.files))
+
+    def _compare(self, ctx: TargetContext,
+                 names: list[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+        registry = registry_url(ctx)
+        remote: dict[str, str | None] = {}
+        local: dict[str, str] = {}
+        for n in names:
+            pkg = read_package(ctx.files[n])
+            mine = local_digests(ctx.files[n])
+            packument = fetch_packument(registry, pkg.name, ctx.env.get("NPM_TOKEN"))
+            theirs, ours = registry_digest(packument, pkg.version, mine)
+            remote[n] = theirs
+            local[n] = ours
+        return remote, local
+
+    def _refuse_conflict(self, ctx: TargetContext, names: list[str],
+                         remote: Mapping[str, str | None], local: Mapping[str, str]) -> None:
+        current = decide(ctx, names, remote, local, what="integrity")
+        if current.state is State.CONFLICT:
+            raise ConflictError(f"{ctx.key}: {current.detail}",
+                                hint="npm never takes a version twice: if the published package "
+                                     "is wrong, deprecate it and release a new version")
+
+    def _url(self, ctx: TargetContext, names: list[str]) -> str | None:
+        if len(names) != 1:
+            return None
+        pkg = read_package(ctx.files[names[0]])
+        registry = registry_url(ctx)
+        if urlparse(registry).hostname == "registry.npmjs.org":
+            return f"https://www.npmjs.com/package/{pkg.name}/v/{pkg.version}"
+        return f"{registry}{quote(pkg.name, safe='@')}"
+
+    def _write_npmrc(self, ctx: TargetContext, registry: str) -> tuple[Path, Path]:
+        ctx.workdir.mkdir(parents=True, exist_ok=True)
+        npmrc = ctx.workdir / "valet-npmrc"
+        globalrc = ctx.workdir / "valet-npmrc-global"
+        text = render_npmrc(registry, cache=ctx.workdir / "npm-cache")
+        for path, body in ((npmrc, text), (globalrc, "")):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(body)
+            os.chmod(path, 0o600)
+        return npmrc, globalrc
+
+    def _npm_publish(self, ctx: TargetContext, name: str, pkg: Package, registry: str,
+                     npmrc: Path, globalrc: Path, tag: str) -> None:
+        npm = npm_executable(ctx.env)
+        if not npm:
+            raise TargetError(f"{ctx.key}: `npm` is not on PATH", hint="add actions/setup-node")
+        argv = [npm, "publish", str(ctx.files[name].resolve()), "--ignore-scripts",
+                "--registry", registry, "--userconfig", str(npmrc),
+                "--globalconfig", str(globalrc), "--tag", tag]
+        acc = access(ctx)
+        if acc:
+            argv += ["--access", acc]
+        token = ctx.env.get("NPM_TOKEN", "")
+        gha.add_mask(token)
+        env = child_env(ctx.env, {"NPM_TOKEN": token, "NO_UPDATE_NOTIFIER": "1"})
+        gha.info(f"{ctx.key}: npm publish {name} ({pkg.name}@{pkg.version}, tag {tag})")
+        proc = subprocess.run(argv, env=env, cwd=str(ctx.workdir), capture_output=True,
+                              text=True, check=False, timeout=1800)
+        output = gha.redact((proc.stdout or "") + (proc.stderr or ""))
+        if output.strip():
+            gha.print_untrusted(output)
+        if proc.returncode == 0:
+            return
+        # "cannot publish over" (npmjs 403) / EPUBLISHCONFLICT (verdaccio 409): decide by digest.
+        remote, local = self._compare(ctx, [name])
+        if remote[name] is not None:
+            if remote[name] == local[name]:
+                gha.info(f"{ctx.key}: {pkg.name}@{pkg.version} is already there with our digest")
+                return
+            raise ConflictError(f"{ctx.key}: {pkg.name}@{pkg.version} is already published "
+                                "with other content",
+                                hint="npm never takes a version twice: release a new version")
+        last = [line for line in output.strip().splitlines() if line.strip()][-3:]
+        raise TargetError(f"{ctx.key}: npm publish {name} failed (exit {proc.returncode}): "
+                          + " | ".join(last), hint=_publish_hint(output))
+
+
+# -- pure helpers (unit tested) ---------------------------------------------
+
+
+def npm_executable(env: Mapping[str, str]) -> str | None:
+    return shutil.which("npm", path=env.get("PATH"))
+
+
+def registry_url(ctx: TargetContext) -> str:
+    url = str(option(ctx, "registry") or ctx.env.get("NPM_REGISTRY") or DEFAULT_REGISTRY)
+    parts = urlparse(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.username:
+        raise TargetError(f"{ctx.key}: registry {url!r} is not an http(s) URL",
+                          hint="set the target option `registry` to e.g. https://registry.npmjs.org/")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise TargetError(f"{ctx.key}: registry {url!r} is plain http",
+                          hint="use https: the token must not travel in clear text")
+    return url if url.endswith("/") else url + "/"
+
+
+def access(ctx: TargetContext) -> str | None:
+    value = option(ctx, "access")
+    if value is None:
+        return None
+    if value not in ("public", "restricted"):
+        raise TargetError(f"{ctx.key}: access must be `public` or `restricted`, got {value!r}",
+                          hint="set `access: public` for a public scoped package")
+    return str(value)
+
+
+def stable_tag(ctx: TargetContext) -> str:
+    return _valid_tag(ctx, str(option(ctx, "tag") or "latest"), "tag")
+
+
+def prerelease_tag(ctx: TargetContext) -> str:
+    return _valid_tag(ctx, str(option(ctx, "prerelease_tag") or "next"), "prerelease_tag")
+
+
+def _valid_tag(ctx: TargetContext, tag: str, what: str) -> str:
+    # Starting with a letter keeps it from being read as a version range (npm refuses those).
+    if not _TAG_RE.match(tag) or tag[0] in "vV" and tag[1:2].isdigit() and "-" not in tag:
+        raise TargetError(f"{ctx.key}: {what} {tag!r} is not a valid dist-tag",
+                          hint="a dist-tag starts with a letter and is not a version range, e.g. next")
+    return tag
+
+
+def dist_tag(version: str, current_latest: str | None, *, tag: str = "latest",
+             prerelease: str = "next") -> str:
+    """The dist-tag for this version: see the module docstring."""
+    if is_prerelease(version):
+        return prerelease
+    if tag != "latest" or not current_latest:
+        return tag
+    try:
+        mine, theirs = parse_version(version), parse_version(current_latest)
+    except VersionError:
+        return "latest"  # a registry `latest` that is not semver cannot be compared
+    if mine >= theirs:
+        return "latest"
+    if mine.major < theirs.major:
+        return f"v{mine.major}-latest"
+    return f"v{mine.major}.{mine.minor}-latest"
+
+
+def render_npmrc(registry: str, *, cache: Path) -> str:
+    parts = urlparse(registry)
+    nerf = f"//{parts.netloc}{parts.path if parts.path.endswith('/') else parts.path + '/'}"
+    return (
+        f"registry={registry}\n"
+        # Literal ${NPM_TOKEN}: npm reads it from its environment; no secret on disk.
+        f"{nerf}:_authToken=${{NPM_TOKEN}}\n"
+        "ignore-scripts=true\n"
+        "audit=false\n"
+        "fund=false\n"
+        "update-notifier=false\n"
+        "provenance=false\n"
+        f"cache={cache}\n"
+    )
+
+
+def read_package(path: Path) -> Package:
+    """Name and version from the tarball's package.json, read in memory (nothing extracted)."""
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            member = None
+            for m in tar:
+                parts = m.name.lstrip("./").split("/")
+                if len(parts) == 2 and parts[1] == "package.json" and m.isfile():
+                    member = m
+                    if parts[0] == "package":
+                        break
+            if member is None:
+                raise TargetError(f"{path.name}: no package/package.json in the tarball",
+                                  hint="build the tarball with `npm pack`")
+            if member.size > MAX_MANIFEST:
+                raise TargetError(f"{path.name}: package.json is larger than 5 MiB")
+            fh = tar.extractfile(member)
+            if fh is None:
+                raise TargetError(f"{path.name}: package.json is not a regular file")
+            data = json.loads(fh.read(MAX_MANIFEST))
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise TargetError(f"{path.name}: not a readable npm tarball ({exc})",
+                          hint="build the tarball with `npm pack`") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TargetError(f"{path.name}: package.json is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise TargetError(f"{path.name}: package.json is not a JSON object")
+    name, version = data.get("name"), data.get("version")
+    if not isinstance(name, str) or len(name) > 214 or not _NAME_RE.match(name):
+        raise TargetError(f"{path.name}: package.json has no valid npm package name ({name!r})")
+    if not isinstance(version, str) or not is_valid_version(version):
+        raise TargetError(f"{path.name}: package.json has no valid semver version ({version!r})")
+    pc = data.get("publishConfig")
+    return Package(name=name, version=version, publish_config=pc if isinstance(pc, dict) else {})
+
+
+def check_publish_config(pkg: Package, registry: str, filename: str) -> None:
+    """publishConfig in the tarball must not send the package (and so its token)
+    elsewhere, nor pick a dist-tag behind our back."""
+    other = pkg.publish_config.get("registry")
+    if other is not None and str(other).rstrip("/") != registry.rstrip("/"):
+        raise TargetError(
+            f"{filename}: publishConfig.registry ({other!r}) differs from the target's "
+            f"registry ({registry})",
+            hint="remove publishConfig.registry from package.json, or set the target option "
+                 "`registry` to the same URL",
+        )
+    for key in ("tag", "defaultTag"):
+        if key in pkg.publish_config:
+            raise TargetError(f"{filename}: publishConfig.{key} is set in package.json",
+                              hint="valet decides the dist-tag (options `tag` / `prerelease_tag`): "
+                                   f"remove publishConfig.{key}")
+
+
+def local_digests(path: Path) -> LocalDigests:
+    sha512, sha1 = hashlib.sha512(), hashlib.sha1()  # noqa: S324 - npm's legacy shasum
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            sha512.update(block)
+            sha1.update(block)
+    return LocalDigests(integrity="sha512-" + base64.b64encode(sha512.digest()).decode(),
+                        shasum=sha1.hexdigest())
+
+
+def registry_digest(packument: Mapping[str, Any] | None, version: str,
+                    mine: LocalDigests) -> tuple[str | None, str]:
+    """(the registry's digest of this version or None, ours in the same algorithm)."""
+    if not packument:
+        return None, mine.integrity
+    entry = (packument.get("versions") or {}).get(version)
+    if not isinstance(entry, dict):
+        return None, mine.integrity
+    dist = entry.get("dist") or {}
+    integrity = dist.get("integrity")
+    if isinstance(integrity, str):
+        for item in integrity.split():
+            if item.startswith("sha512-"):
+                return item, mine.integrity
+    shasum = dist.get("shasum")
+    if isinstance(shasum, str) and shasum:
+        return shasum.lower(), mine.shasum
+    # A version with no digest we can check cannot be proven equal: a conflict.
+    return "unknown", mine.integrity
+
+
+def fetch_packument(registry: str, name: str, token: str | None) -> dict[str, Any] | None:
+    url = f"{registry}{quote(name, safe='@')}"
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        resp = requests.get(url, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise TargetError(f"cannot reach the npm registry at {registry}: {exc}",
+                          hint="check the target option `registry` / NPM_REGISTRY") from None
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise TargetError(f"the npm registry answered HTTP {resp.status_code} for {name}",
+                          hint="check NPM_TOKEN (it must be able to read the package) and `registry`")
+    try:
+        data = resp.json()
+    except ValueError:
+        raise TargetError(f"the npm registry sent no JSON for {name}") from None
+    return data if isinstance(data, dict) else None
+
+
+def _publish_hint(output: str) -> str:
+    low = output.lower()
+    if "e401" in low or "e403" in low or "unauthorized" in low or "forbidden" in low:
+        return ("the registry refused the token: check the NPM_TOKEN secret (publish rights on "
+                "this package, 2FA bypass for automation tokens)")
+    if "e402" in low:
+        return "a scoped package is private by default: set `access: public` on the npm target"
+    return "read npm's output above; re-adding the `accepted` label retries only this target"

@@ -1,0 +1,362 @@
+"""`pypi`: upload the verified wheels and sdists with twine.
+
+Before anything is uploaded the index is asked, by digest, which of our files
+it already holds for this version (see ``base.decide``). Two ways to ask,
+picked by ``index_url``:
+
+- a URL ending in ``/simple`` (pypiserver, devpi, Artifactory...): the PEP 503
+  page ``{index}/{project}/`` whose links carry ``#sha256=`` fragments;
+- anything else is a PyPI-style JSON API root (default ``https://pypi.org/pypi``):
+  ``GET {root}/{project}/{version}/json`` -> ``urls[].digests.sha256``.
+
+"Already exists" answers differ per index (PyPI: 400 "File already exists";
+pypiserver: 409, or 400 when the client is twine; others 403). We never trust the
+text: after a failed upload we ask the index again, and a file there with our
+digest counts as published, one with another digest is a conflict.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import ClassVar
+from urllib.parse import urljoin, urlparse, urlsplit
+
+import requests
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    canonicalize_version,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from valet import gha
+from valet.errors import ConflictError, TargetError
+from valet.targets.base import (
+    Receipt,
+    State,
+    StatusResult,
+    TargetContext,
+    child_env,
+    decide,
+    option,
+    select_files,
+)
+
+DEFAULT_REPOSITORY_URL = "https://upload.pypi.org/legacy/"
+# Upload URL -> where to ask for digests, for the indexes everyone uses.
+KNOWN_INDEXES = {
+    "https://upload.pypi.org/legacy/": "https://pypi.org/pypi",
+    "https://test.pypi.org/legacy/": "https://test.pypi.org/pypi",
+}
+USER_AGENT = "valet-release"
+TIMEOUT = 30.0
+
+_CONFLICT_HINT = ("an index never takes a file name twice: if the published file is wrong, "
+                  "yank it and release a new version")
+_SETUP_YAML = """\
+    environment: production
+    steps:
+      - uses: OWNER/valet/action-publish@v1
+        env:
+          PYPI_TOKEN: ${{ secrets.PYPI_TOKEN }}"""
+
+
+class PyPITarget:
+    name: ClassVar[str] = "pypi"
+    default_include: ClassVar[re.Pattern[str]] = re.compile(r"\.(whl|tar\.gz)$")
+    credentials: ClassVar[tuple[str, ...]] = ("PYPI_TOKEN", "TWINE_PASSWORD")
+
+    # -- interface ----------------------------------------------------------
+
+    def preflight(self, ctx: TargetContext) -> None:
+        names = self._names(ctx)
+        if not names:
+            raise TargetError(
+                f"{ctx.key}: no wheel or sdist among the approved artifacts",
+                hint="build *.whl / *.tar.gz in prepare, or fix this target's includeNames",
+            )
+        self._projects(names)  # every file name must parse
+        user, password = credentials(ctx.env)
+        if not password:
+            raise TargetError(
+                f"{ctx.key}: no PyPI credentials: neither PYPI_TOKEN nor TWINE_PASSWORD is set",
+                hint="add an API token as the secret PYPI_TOKEN of the `production` environment "
+                     "and pass it to the publish step:\n" + _SETUP_YAML,
+            )
+        gha.add_mask(password)
+        repository_url(ctx)
+        index_url(ctx)
+
+    def status(self, ctx: TargetContext) -> StatusResult:
+        names = self._names(ctx)
+        remote = self._remote(ctx, names)
+        return decide(ctx, names, remote, url=self._project_url(ctx, names))
+
+    def publish(self, ctx: TargetContext) -> Receipt:
+        names = self._names(ctx)
+        remote = self._checked_remote(ctx, names)
+        todo = [n for n in names if remote[n] is None]
+        if todo:
+            self._upload(ctx, names, todo)
+        after = decide(ctx, names, self._checked_remote(ctx, names))
+        if after.state is not State.PUBLISHED:
+            # Uploaded but not listed yet (a CDN in front of the index): the upload
+            # succeeded, so say so rather than fail and have a retry upload again.
+            gha.warning(f"{ctx.key}: uploaded, but the index does not list every file yet "
+                        f"({after.detail})")
+        return Receipt(target=ctx.key, url=self._project_url(ctx, names),
+                       digests={n: ctx.artifacts[n].sha256 for n in names},
+                       detail=f"uploaded {len(todo)} file(s)" if todo else "already there")
+
+    # -- helpers ------------------------------------------------------------
+
+    def _names(self, ctx: TargetContext) -> list[str]:
+        return select_files(ctx.target, self.default_include, list(ctx.files))
+
+    def _projects(self, names: list[str]) -> dict[tuple[str, str], list[str]]:
+        return group_by_project(names)
+
+    def _remote(self, ctx: TargetContext, names: list[str]) -> dict[str, str | None]:
+        index = index_url(ctx)
+        found: dict[str, str] = {}
+        for (project, version), _files in self._projects(names).items():
+            if is_simple(index):
+                found.update(simple_digests(index, project, version))
+            else:
+                found.update(json_digests(index, project, version))
+        return {n: found.get(n) for n in names}
+
+    def _checked_remote(self, ctx: TargetContext, names: list[str]) -> dict[str, str | None]:
+        remote = self._remote(ctx, names)
+        current = decide(ctx, names, remote)
+        if current.state is State.CONFLICT:
+            raise ConflictError(f"{ctx.key}: {current.detail}", hint=_CONFLICT_HINT)
+        return remote
+
+    def _project_url(self, ctx: TargetContext, names: list[str]) -> str | None:
+        projects = list(self._projects(names))
+        if len(projects) != 1:
+            return None
+        project, version = projects[0]
+        index = index_url(ctx)
+        if is_simple(index):
+            return f"{index.rstrip('/')}/{project}/"
+        parts = urlsplit(index)
+        return f"{parts.scheme}://{parts.netloc}/project/{project}/{version}/"
+
+    def _upload(self, ctx: TargetContext, names: list[str], todo: list[str]) -> None:
+        user, password = credentials(ctx.env)
+        if not password:  # preflight said so already; never upload anonymously
+            raise TargetError(f"{ctx.key}: no PyPI credentials", hint="set PYPI_TOKEN")
+        gha.add_mask(password)
+        # An empty config file: twine must not pick up a ~/.pypirc of the runner.
+        pypirc = ctx.workdir / f"pypirc-{os.getpid()}"
+        pypirc.write_text("[distutils]\nindex-servers =\n", encoding="utf-8")
+        argv = [sys.executable, "-m", "twine", "upload", "--non-interactive",
+                "--disable-progress-bar", "--config-file", str(pypirc),
+                "--repository-url", repository_url(ctx), "--verbose",
+                *[str(ctx.files[n]) for n in todo]]
+        env = child_env(ctx.env, {"TWINE_USERNAME": user, "TWINE_PASSWORD": password,
+                                  "TWINE_NON_INTERACTIVE": "1", "PYTHONUNBUFFERED": "1"})
+        gha.info(f"{ctx.key}: twine upload {' '.join(todo)} -> {repository_url(ctx)}")
+        proc = subprocess.run(argv, env=env, cwd=str(ctx.workdir), capture_output=True,
+                              text=True, check=False, timeout=1800)
+        output = gha.redact((proc.stdout or "") + (proc.stderr or ""))
+        if output.strip():
+            gha.print_untrusted(output)
+        if proc.returncode == 0:
+            return
+        # "Already exists" (400/403/409 by index) or a partial upload: decide by digest.
+        remote = self._checked_remote(ctx, names)
+        if all(remote[n] is not None for n in todo):
+            gha.info(f"{ctx.key}: the index already holds these files with the approved digests")
+            return
+        last = [line for line in output.strip().splitlines() if line.strip()][-3:]
+        raise TargetError(
+            f"{ctx.key}: twine upload failed (exit {proc.returncode}): " + " | ".join(last),
+            hint=_upload_hint(output),
+        )
+
+
+# -- pure helpers (unit tested) ---------------------------------------------
+
+
+def credentials(env: Mapping[str, str]) -> tuple[str, str | None]:
+    """(username, password): PYPI_TOKEN means user `__token__`; else TWINE_USERNAME/PASSWORD."""
+    token = env.get("PYPI_TOKEN")
+    if token:
+        return "__token__", token
+    password = env.get("TWINE_PASSWORD") or None
+    return (env.get("TWINE_USERNAME") or "__token__"), password
+
+
+def repository_url(ctx: TargetContext) -> str:
+    url = (option(ctx, "repository_url") or option(ctx, "repositoryUrl")
+           or ctx.env.get("TWINE_REPOSITORY_URL") or DEFAULT_REPOSITORY_URL)
+    return _check_url(ctx, str(url), "repository_url")
+
+
+def index_url(ctx: TargetContext) -> str:
+    """Where to read digests: the `index_url` option, PYPI_INDEX_URL, or known for PyPI/TestPyPI."""
+    url = option(ctx, "index_url") or option(ctx, "indexUrl") or ctx.env.get("PYPI_INDEX_URL")
+    if not url:
+        upload = repository_url(ctx)
+        url = KNOWN_INDEXES.get(upload if upload.endswith("/") else upload + "/")
+    if not url:
+        raise TargetError(
+            f"{ctx.key}: no index to check digests against for {repository_url(ctx)}",
+            hint="set the target option `index_url` (a PEP 503 `.../simple/` URL or a "
+                 "PyPI JSON API root like https://pypi.org/pypi), or the env PYPI_INDEX_URL",
+        )
+    return _check_url(ctx, str(url), "index_url")
+
+
+def _check_url(ctx: TargetContext, url: str, what: str) -> str:
+    parts = urlparse(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.username:
+        raise TargetError(f"{ctx.key}: {what} {url!r} is not an http(s) URL without credentials",
+                          hint=f"set {what} to e.g. https://upload.pypi.org/legacy/")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise TargetError(f"{ctx.key}: {what} {url!r} is plain http",
+                          hint="use https: credentials must not travel in clear text")
+    return url
+
+
+def is_simple(index: str) -> bool:
+    return urlparse(index).path.rstrip("/").endswith("/simple")
+
+
+def project_of(filename: str) -> tuple[str, str]:
+    """(normalized project name, normalized version) from a wheel or sdist file name."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+        else:
+            raise TargetError(f"{filename}: not a wheel or an sdist",
+                              hint="the pypi target takes *.whl and *.tar.gz files")
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise TargetError(f"{filename}: not a valid wheel/sdist file name ({exc})",
+                          hint="build the distributions with a PEP 427/625 compliant tool") from None
+    return canonicalize_name(name), canonicalize_version(version, strip_trailing_zero=False)
+
+
+def group_by_project(names: list[str]) -> dict[tuple[str, str], list[str]]:
+    groups: dict[tuple[str, str], list[str]] = {}
+    for n in names:
+        groups.setdefault(project_of(n), []).append(n)
+    return groups
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []  # (href, text)
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+
+def parse_simple_page(page: str) -> dict[str, str | None]:
+    """File name -> sha256 (None when the link carries no sha256 fragment)."""
+    parser = _Links()
+    parser.feed(page)
+    out: dict[str, str | None] = {}
+    for href, text in parser.links:
+        path, _, fragment = href.partition("#")
+        filename = path.rsplit("/", 1)[-1] or text
+        sha = None
+        if fragment.startswith("sha256="):
+            sha = fragment[len("sha256="):].lower()
+        out[filename] = sha
+    return out
+
+
+def _get(url: str, accept: str) -> requests.Response | None:
+    """GET following same-origin redirects only (pypiserver redirects unknown
+    projects to pypi.org: that means "not here", not "go ask PyPI"). None = absent."""
+    origin = urlsplit(url)[:2]
+    headers = {"User-Agent": USER_AGENT, "Accept": accept}
+    for _ in range(4):
+        try:
+            resp = requests.get(url, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise TargetError(f"cannot reach the index at {url}: {exc}",
+                              hint="check index_url and the index's availability") from None
+        if resp.status_code in (301, 302, 303, 307, 308):
+            nxt = urljoin(url, resp.headers.get("Location", ""))
+            if urlsplit(nxt)[:2] != origin:
+                return None
+            url = nxt
+            continue
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise TargetError(f"the index answered HTTP {resp.status_code} for {url}",
+                              hint="check index_url; an index that needs a login for reads is "
+                                   "not supported yet")
+        return resp
+    raise TargetError(f"too many redirects from {url}")
+
+
+def simple_digests(index: str, project: str, version: str) -> dict[str, str]:
+    resp = _get(f"{index.rstrip('/')}/{project}/", "text/html")
+    if resp is None:
+        return {}
+    out: dict[str, str] = {}
+    for filename, sha in parse_simple_page(resp.text).items():
+        try:
+            if project_of(filename) != (project, version):
+                continue
+        except TargetError:
+            continue
+        # A file with no digest in the index cannot be proven equal: report it as
+        # different so that nothing overwrites it and a person looks.
+        out[filename] = sha or "unknown"
+    return out
+
+
+def json_digests(root: str, project: str, version: str) -> dict[str, str]:
+    resp = _get(f"{root.rstrip('/')}/{project}/{version}/json", "application/json")
+    if resp is None:
+        return {}
+    try:
+        urls = resp.json().get("urls") or []
+        return {str(u["filename"]): str((u.get("digests") or {}).get("sha256") or "unknown")
+                for u in urls}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise TargetError(f"the index's JSON for {project} {version} is not what PyPI serves",
+                          hint="index_url must be a PyPI JSON API root such as "
+                               "https://pypi.org/pypi, or a `/simple/` URL") from None
+
+
+def _upload_hint(output: str) -> str:
+    low = output.lower()
+    if "403" in low or "invalid or non-existent authentication" in low or "401" in low:
+        return ("the index refused the credentials: check the PYPI_TOKEN secret (an API token "
+                "scoped to this project) of the `production` environment")
+    if "400" in low:
+        return "the index rejected the upload: read twine's output above"
+    return "read twine's output above; re-adding the `accepted` label retries only this target"
+

@@ -1,0 +1,126 @@
+"""pypi: names from file names, digests from index pages, credentials, URLs, preflight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from valet.errors import TargetError
+from valet.targets.pypi import (
+    PyPITarget,
+    credentials,
+    group_by_project,
+    index_url,
+    is_simple,
+    parse_simple_page,
+    project_of,
+    repository_url,
+)
+
+from .ctx import make_ctx
+
+
+@pytest.mark.parametrize(("filename", "expected"), [
+    ("Acme_SDK-1.2.3-py3-none-any.whl", ("acme-sdk", "1.2.3")),
+    ("acme.sdk-1.2.3rc1-1-cp311-cp311-manylinux_2_17_x86_64.whl", ("acme-sdk", "1.2.3rc1")),
+    ("acme_sdk-1.2.3.tar.gz", ("acme-sdk", "1.2.3")),
+    ("acme_sdk-1.0.tar.gz", ("acme-sdk", "1.0")),
+    ("acme_sdk-2.0.0.post1.zip", ("acme-sdk", "2.0.0.post1")),
+])
+def test_project_and_version_from_file_names(filename: str, expected: tuple[str, str]) -> None:
+    assert project_of(filename) == expected
+
+
+@pytest.mark.parametrize("bad", ["acme.tgz", "acme-1.2.3-x.whl", "nonsense.tar.gz"])
+def test_other_file_names_are_refused(bad: str) -> None:
+    with pytest.raises(TargetError):
+        project_of(bad)
+
+
+def test_wheel_and_sdist_of_one_release_group_together() -> None:
+    groups = group_by_project(["Acme_SDK-1.2.3-py3-none-any.whl", "acme_sdk-1.2.3.tar.gz",
+                               "other-0.1-py3-none-any.whl"])
+    assert groups == {("acme-sdk", "1.2.3"): ["Acme_SDK-1.2.3-py3-none-any.whl",
+                                              "acme_sdk-1.2.3.tar.gz"],
+                      ("other", "0.1"): ["other-0.1-py3-none-any.whl"]}
+
+
+def test_simple_page_links_give_file_names_and_sha256() -> None:
+    page = """<!DOCTYPE html><html><body><h1>Links</h1>
+    <a href="../../packages/acme_sdk-1.2.3.tar.gz#sha256=ABCDEF">acme_sdk-1.2.3.tar.gz</a><br>
+    <a href="/packages/acme_sdk-1.2.3-py3-none-any.whl#md5=123">acme_sdk-1.2.3-py3-none-any.whl</a>
+    <a href="https://files/x/acme_sdk-1.2.2.tar.gz#sha256=00ff" data-requires-python="&gt;=3.8">x</a>
+    </body></html>"""
+    assert parse_simple_page(page) == {
+        "acme_sdk-1.2.3.tar.gz": "abcdef",
+        "acme_sdk-1.2.3-py3-none-any.whl": None,
+        "acme_sdk-1.2.2.tar.gz": "00ff",
+    }
+
+
+def test_pypi_token_means_user_token() -> None:
+    assert credentials({"PYPI_TOKEN": "pypi-abc", "TWINE_PASSWORD": "x"}) == ("__token__", "pypi-abc")
+    assert credentials({"TWINE_USERNAME": "bob", "TWINE_PASSWORD": "pw"}) == ("bob", "pw")
+    assert credentials({}) == ("__token__", None)
+
+
+def _ctx(tmp_path: Path, **kw):
+    f = tmp_path / "acme_sdk-1.2.3-py3-none-any.whl"
+    f.write_bytes(b"wheel")
+    s = tmp_path / "acme_sdk-1.2.3.tar.gz"
+    s.write_bytes(b"sdist")
+    t = tmp_path / "acme-sdk-1.2.3.tgz"
+    t.write_bytes(b"npm")
+    return make_ctx(tmp_path, [f, s, t], name="pypi", **kw)
+
+
+def test_urls_default_to_pypi_and_its_json_api(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    assert repository_url(ctx) == "https://upload.pypi.org/legacy/"
+    assert index_url(ctx) == "https://pypi.org/pypi"
+    assert not is_simple(index_url(ctx))
+
+
+def test_urls_from_options_win_over_env(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, options={"repository_url": "https://up.example/legacy/",
+                                  "index_url": "https://idx.example/simple/"},
+               env={"TWINE_REPOSITORY_URL": "https://other/", "PYPI_INDEX_URL": "https://o/simple"})
+    assert repository_url(ctx) == "https://up.example/legacy/"
+    assert index_url(ctx) == "https://idx.example/simple/"
+    assert is_simple(index_url(ctx))
+
+
+def test_a_custom_repository_needs_an_index_to_check(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, env={"TWINE_REPOSITORY_URL": "https://up.example/", "PYPI_TOKEN": "t"})
+    with pytest.raises(TargetError) as info:
+        index_url(ctx)
+    assert "index_url" in str(info.value.hint)
+
+
+@pytest.mark.parametrize("url", ["http://pypi.example/legacy/", "ftp://x/", "https://u:p@x/"])
+def test_insecure_or_odd_urls_are_refused(tmp_path: Path, url: str) -> None:
+    ctx = _ctx(tmp_path, options={"repository_url": url})
+    with pytest.raises(TargetError):
+        repository_url(ctx)
+
+
+def test_preflight_without_credentials_names_the_secret_and_shows_yaml(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    with pytest.raises(TargetError) as info:
+        PyPITarget().preflight(ctx)
+    assert "PYPI_TOKEN" in info.value.message
+    assert "${{ secrets.PYPI_TOKEN }}" in str(info.value.hint)
+
+
+def test_preflight_with_no_matching_artifact(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, env={"PYPI_TOKEN": "tok-123456"}, exclude=r".")
+    with pytest.raises(TargetError) as info:
+        PyPITarget().preflight(ctx)
+    assert "no wheel or sdist" in info.value.message
+
+
+def test_preflight_passes_and_selects_wheels_and_sdists_only(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, env={"PYPI_TOKEN": "tok-123456"})
+    PyPITarget().preflight(ctx)
+    assert PyPITarget()._names(ctx) == ["acme_sdk-1.2.3-py3-none-any.whl", "acme_sdk-1.2.3.tar.gz"]
