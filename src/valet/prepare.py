@@ -228,7 +228,8 @@ def _apply_changelog(config: Config, current: str, version: str, commits: Sequen
 
     res = apply_changelog(config.changelog_policy, current, version, list(commits),
                           repo_url=repo_url, today=today)
-    return res.text, res.section
+    # text None: the file stays as it is (e.g. a hand-written section already there)
+    return (current if res.text is None else res.text), res.section
 
 
 # -- plan ---------------------------------------------------------------------------
@@ -439,7 +440,8 @@ def _out_dir(opts: PrepareOptions) -> Path:
 def _run_pre_release(config: Config, old: str | None, new: str, cwd: Path) -> None:
     from valet.bump.command import run_pre_release_command
 
-    run_pre_release_command(config.pre_release_command, old or "", new, cwd)
+    assert config.pre_release_command
+    run_pre_release_command(config.pre_release_command, old, new, cwd)
 
 
 def apply_plan(plan: Plan, ctx: _Context, opts: PrepareOptions, *,
