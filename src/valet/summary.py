@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from valet.audit import MARKER_FAILED, MARKER_REFUSED, MARKER_SUMMARY
 from valet.gate import NO_CHECKS_HINT, Check, GateResult, Verdict
 from valet.gha import md_escape
 
@@ -73,7 +74,7 @@ def _run(run_url: str | None) -> str:
 
 
 def refused(reason: str, hint: str | None, run_url: str | None) -> str:
-    text = f":no_entry: **Approval refused — nothing was published.**\n\n{_e(reason)}"
+    text = f"{MARKER_REFUSED}\n:no_entry: **Approval refused — nothing was published.**\n\n{_e(reason)}"
     if hint:
         text += f"\n\n**What to do:** {_e(hint)}"
     text += "\n\nThe `accepted` label was removed."
@@ -97,7 +98,7 @@ def ci_pending(result: GateResult, sha: str, body: str, approver: str, run_url: 
 
 
 def ci_failed(result: GateResult, sha: str, run_url: str | None) -> str:
-    return (f":x: **CI failed** on the release commit {_code(sha)} — nothing was published.\n\n"
+    return (f"{MARKER_FAILED}\n:x: **CI failed** on the release commit {_code(sha)} — nothing was published.\n\n"
             f"{_check_lines(result.failing)}\n\n"
             "Fix the failure on the release branch (re-run the prepare workflow for a new "
             "request) or re-run the failed checks, then add `accepted` again."
@@ -107,7 +108,7 @@ def ci_failed(result: GateResult, sha: str, run_url: str | None) -> str:
 def failure(title: str, message: str, hint: str | None, run_url: str | None, *,
             target: str | None = None, done: Iterable[str] = ()) -> str:
     where = f" on target {_code(target)}" if target else ""
-    text = f":x: **{_e(title)}{where}.**\n\n{_e(message)}"
+    text = f"{MARKER_FAILED}\n:x: **{_e(title)}{where}.**\n\n{_e(message)}"
     if hint:
         text += f"\n\n**How to fix:** {_e(hint)}"
     done = list(done)
@@ -148,7 +149,7 @@ def plan(title: str, rows: Iterable[Row], ci: str, run_url: str | None) -> str:
 
 def published(title: str, rows: Iterable[Row], approver: str, merge: str,
               run_url: str | None) -> str:
-    return (f":rocket: **Published {_e(title)}**, approved by {_who(approver)}.\n\n"
+    return (f"{MARKER_SUMMARY}\n:rocket: **Published {_e(title)}**, approved by {_who(approver)}.\n\n"
             f"{table(rows)}\n\n{_e(merge)}" + _run(run_url))
 
 
