@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tests.fixtures.registries import npm_available
 from tests.unit.targets.ctx import make_ctx
-
 from valet.errors import ConflictError
 from valet.sandbox.registries import Registries
 from valet.targets.base import State, TargetContext

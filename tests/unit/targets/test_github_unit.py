@@ -1,0 +1,272 @@
+"""github target: flags (prerelease, make_latest), digests, and status/publish on a stub repo."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from github import GithubException
+
+from valet.config import Config
+from valet.errors import ConflictError, TargetError
+from valet.targets.base import State
+from valet.targets.github import (
+    GitHubTarget,
+    asset_sha256,
+    is_prerelease_version,
+    make_latest,
+    parse_asset_digest,
+)
+
+from .ctx import make_ctx
+
+_ids = itertools.count(100)
+
+
+@pytest.mark.parametrize(("version", "others", "prefix", "expected"), [
+    ("1.2.3", [], "", "true"),
+    ("1.2.3", ["1.2.2", "v1.0.0"], "", "true"),
+    ("1.2.3", ["1.3.0"], "", "false"),
+    ("1.2.3", ["2.0.0-rc.1"], "", "true"),  # pre-releases never count as "higher"
+    ("2.0.0-rc.1", [], "", "false"),
+    ("1.2.3", ["sdk/9.0.0", "v1.0.0"], "v", "true"),  # other packages' tags do not count
+    ("1.2.3", ["v1.9.0"], "v", "false"),
+    ("not-a-version", [], "", "false"),
+])
+def test_make_latest(version: str, others: list[str], prefix: str, expected: str) -> None:
+    assert make_latest(version, others, prefix=prefix) == expected
+
+
+@pytest.mark.parametrize(("version", "pre"), [
+    ("1.2.3", False), ("1.2.3-rc.1", True), ("1.2.3+build.5", False), ("2.0.0-alpha", True),
+])
+def test_prerelease_from_the_version(version: str, pre: bool) -> None:
+    assert is_prerelease_version(version) is pre
+
+
+def test_asset_digest_field() -> None:
+    assert parse_asset_digest("sha256:" + "AB" * 32) == "ab" * 32
+    assert parse_asset_digest("sha512:" + "ab" * 32) is None
+    assert parse_asset_digest(None) is None
+    assert parse_asset_digest("sha256:zz") is None
+
+
+def test_asset_without_digest_is_hashed_while_streamed() -> None:
+    asset = SimpleNamespace(name="x", digest=None,
+                            download_asset=lambda chunk_size: (200, {}, iter([b"ab", b"c"])))
+    assert asset_sha256(asset) == hashlib.sha256(b"abc").hexdigest()
+
+
+# -- a stub of the few PyGithub calls the target makes -----------------------------
+
+
+class StubAsset:
+    def __init__(self, release: StubRelease, name: str, data: bytes) -> None:
+        self.release, self.name, self.data = release, name, data
+        self.digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.state = "uploaded"
+
+    def delete_asset(self) -> bool:
+        self.release.assets.remove(self)
+        return True
+
+
+class StubRelease:
+    def __init__(self, repo: StubRepo, tag: str, *, draft: bool, prerelease: bool = False,
+                 body: str = "", title: str | None = None) -> None:
+        self.repo, self.id, self.tag_name = repo, next(_ids), tag
+        self.draft, self.prerelease, self.body, self.title = draft, prerelease, body, title or tag
+        self.assets: list[StubAsset] = []
+        self.updates: list[dict[str, Any]] = []
+
+    @property
+    def html_url(self) -> str:
+        return f"https://gh/{self.repo.full_name}/releases/tag/{self.tag_name}"
+
+    def get_assets(self) -> list[StubAsset]:
+        return list(self.assets)
+
+    def upload_asset(self, path: str, name: str, content_type: str) -> StubAsset:
+        asset = StubAsset(self, name, Path(path).read_bytes())
+        self.assets.append(asset)
+        self.repo.calls.append(("upload", name))
+        return asset
+
+    def update_release(self, **kw: Any) -> StubRelease:
+        self.updates.append(kw)
+        self.repo.calls.append(("update", kw["tag_name"]))
+        self.draft, self.prerelease, self.body = kw["draft"], kw["prerelease"], kw["message"]
+        self.tag_name = kw["tag_name"]
+        if not self.draft:
+            self.repo.tags.setdefault(self.tag_name, kw["target_commitish"])
+        return self
+
+
+class StubRepo:
+    def __init__(self, full_name: str = "acme/sdk") -> None:
+        self.full_name = full_name
+        self.releases: list[StubRelease] = []
+        self.tags: dict[str, str] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    def get_releases(self) -> list[StubRelease]:
+        return list(self.releases)
+
+    def get_release(self, rid: int) -> StubRelease:
+        for r in self.releases:
+            if r.id == rid:
+                return r
+        raise GithubException(404, {"message": "Not Found"}, None)
+
+    def get_git_ref(self, ref: str) -> Any:
+        sha = self.tags.get(ref.removeprefix("tags/"))
+        if sha is None:
+            raise GithubException(404, {"message": "Not Found"}, None)
+        return SimpleNamespace(object=SimpleNamespace(type="commit", sha=sha))
+
+    def create_git_release(self, tag: str, name: str, message: str, **kw: Any) -> StubRelease:
+        rel = StubRelease(self, tag, draft=kw["draft"], body=message, title=name)
+        self.releases.append(rel)
+        self.calls.append(("create", tag))
+        return rel
+
+    def add(self, tag: str, *, draft: bool, prerelease: bool = False,
+            files: dict[str, bytes] | None = None) -> StubRelease:
+        rel = StubRelease(self, tag, draft=draft, prerelease=prerelease)
+        for name, data in (files or {}).items():
+            rel.assets.append(StubAsset(rel, name, data))
+        self.releases.append(rel)
+        if not draft:
+            self.tags[tag] = "f" * 40
+        return rel
+
+
+class StubGithub:
+    def __init__(self, repo: StubRepo) -> None:
+        self.repo = repo
+
+    def get_repo(self, name: str, lazy: bool = True) -> StubRepo:
+        assert name == self.repo.full_name
+        return self.repo
+
+
+SHA = "c" * 40
+
+
+def _files(tmp_path: Path) -> list[Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, data in (("acme-1.2.3.tgz", b"npm"), ("acme-1.2.3.tar.gz", b"sdist")):
+        p = tmp_path / name
+        p.write_bytes(data)
+        out.append(p)
+    return out
+
+
+def _ctx(tmp_path: Path, repo: StubRepo, version: str = "1.2.3", **kw: Any):
+    return make_ctx(tmp_path, _files(tmp_path), name="github", version=version, sha=SHA,
+                    github=StubGithub(repo), changelog="### Fixes\n- a bug\n",
+                    config=Config(tag_prefix="v"), **kw)
+
+
+def test_draft_is_published_with_flags(tmp_path: Path) -> None:
+    repo = StubRepo()
+    repo.add("v1.0.0", draft=False)
+    repo.add("v2.0.0-rc.1", draft=False, prerelease=True)
+    draft = repo.add("v1.2.3", draft=True, files={"acme-1.2.3.tgz": b"npm",
+                                                  "acme-1.2.3.tar.gz": b"sdist"})
+    ctx = _ctx(tmp_path, repo, release_id=draft.id)
+    target = GitHubTarget()
+    target.preflight(ctx)
+    assert target.status(ctx).state is State.ABSENT
+    receipt = target.publish(ctx)
+    assert draft.updates == [{"name": "v1.2.3", "message": "### Fixes\n- a bug\n", "draft": False,
+                              "prerelease": False, "tag_name": "v1.2.3", "target_commitish": SHA,
+                              "make_latest": "true"}]
+    assert ("upload", "acme-1.2.3.tgz") not in repo.calls  # already in the draft
+    assert receipt.url == draft.html_url
+    assert set(receipt.digests) == {"acme-1.2.3.tgz", "acme-1.2.3.tar.gz"}
+    # re-run: published, nothing changes
+    status = target.status(ctx)
+    assert status.state is State.PUBLISHED and status.receipt is not None
+    calls = list(repo.calls)
+    target.publish(ctx)
+    assert repo.calls == calls
+
+
+def test_lower_version_and_prerelease_are_not_latest(tmp_path: Path) -> None:
+    repo = StubRepo()
+    repo.add("v1.5.0", draft=False)
+    old = repo.add("v1.2.3", draft=True)
+    GitHubTarget().publish(_ctx(tmp_path / "a", repo, release_id=old.id))
+    assert old.updates[-1]["make_latest"] == "false" and old.updates[-1]["prerelease"] is False
+    pre = repo.add("v2.0.0-rc.1", draft=True)
+    GitHubTarget().publish(_ctx(tmp_path / "b", repo, version="2.0.0-rc.1", release_id=pre.id))
+    assert pre.updates[-1]["make_latest"] == "false" and pre.updates[-1]["prerelease"] is True
+
+
+def test_missing_assets_are_uploaded_and_no_draft_means_one_is_created(tmp_path: Path) -> None:
+    repo = StubRepo()
+    ctx = _ctx(tmp_path, repo)  # no release_id, no draft: the workflow-artifacts store
+    assert GitHubTarget().status(ctx).state is State.ABSENT
+    GitHubTarget().publish(ctx)
+    assert [c[0] for c in repo.calls] == ["create", "upload", "upload", "update"]
+    (rel,) = repo.releases
+    assert rel.draft is False and sorted(a.name for a in rel.assets) == sorted(ctx.files)
+
+
+def test_published_with_other_asset_is_conflict(tmp_path: Path) -> None:
+    repo = StubRepo()
+    repo.add("v1.2.3", draft=False, files={"acme-1.2.3.tgz": b"EVIL",
+                                           "acme-1.2.3.tar.gz": b"sdist"})
+    repo.tags["v1.2.3"] = SHA
+    ctx = _ctx(tmp_path, repo)
+    assert GitHubTarget().status(ctx).state is State.CONFLICT
+    with pytest.raises(ConflictError):
+        GitHubTarget().publish(ctx)
+    assert repo.calls == []
+
+
+def test_someone_elses_release_without_our_assets_is_conflict(tmp_path: Path) -> None:
+    repo = StubRepo()
+    repo.add("v1.2.3", draft=False)
+    repo.tags["v1.2.3"] = SHA
+    draft = repo.add("v1.2.3", draft=True)
+    result = GitHubTarget().status(_ctx(tmp_path, repo, release_id=draft.id))
+    assert result.state is State.CONFLICT and "without our assets" in result.detail
+
+
+def test_tag_at_another_commit_is_conflict(tmp_path: Path) -> None:
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True)
+    repo.tags["v1.2.3"] = "d" * 40
+    result = GitHubTarget().status(_ctx(tmp_path, repo, release_id=draft.id))
+    assert result.state is State.CONFLICT and "dddddddddddd" in result.detail
+
+
+def test_a_draft_holding_other_bytes_is_conflict(tmp_path: Path) -> None:
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True, files={"acme-1.2.3.tgz": b"swapped"})
+    assert GitHubTarget().status(_ctx(tmp_path, repo, release_id=draft.id)).state \
+        is State.CONFLICT
+
+
+def test_release_id_of_another_tag_is_refused(tmp_path: Path) -> None:
+    repo = StubRepo()
+    other = repo.add("v9.9.9", draft=True)
+    with pytest.raises(TargetError, match="is for tag"):
+        GitHubTarget().status(_ctx(tmp_path, repo, release_id=other.id))
+
+
+def test_preflight_needs_a_client_and_a_commit(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, _files(tmp_path), name="github")
+    with pytest.raises(TargetError) as info:
+        GitHubTarget().preflight(ctx)
+    assert "sdk-token" in str(info.value.hint)
+    ctx2 = make_ctx(tmp_path, _files(tmp_path), name="github", github=object(), sha=None)
+    with pytest.raises(TargetError, match="no release commit"):
+        GitHubTarget().preflight(ctx2)
