@@ -1,0 +1,162 @@
+"""Publish orchestration against the GitHub sandbox, with stub targets and store.
+
+The issues, labels, events, comments, permissions, contents, check runs,
+merges and refs are the sandbox's (real REST, real git); the targets are stubs
+that record every call, so these tests pin down the orchestration independently
+of the real registries (tests/act/test_publish_e2e.py covers those).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts
+from valet import github_client
+from valet.authz import parse_policy
+from valet.events import parse_event
+from valet.issue_format import parse_issue, render_body
+from valet.publish import Deps, Publisher, Settings
+from valet.publish_api import IssueAPI, Rest, SdkAPI
+from valet.request import Request, TargetState
+
+pytestmark = pytest.mark.sandbox
+
+BRANCH = "release/1.2.3"
+
+
+@dataclass
+class Scene:
+    sb: Any
+    publish: Any
+    sdk: Any
+    approver: Any
+    requester: Any
+    sha: str
+    number: int
+    store: FakeStore
+    reg: Registry
+    tmp: Any
+
+    def issue(self) -> Any:
+        return self.publish.gh(self.requester.token).get_issue(self.number)
+
+    def label(self, who: Any, label: str = "accepted") -> int:
+        self.publish.gh(who.token).get_issue(self.number).add_to_labels(label)
+        issue = self.publish.gh(who.token).get_issue(self.number)
+        payload = {"action": "labeled", "label": {"name": label},
+                   "issue": {"number": self.number, "title": issue.title, "body": issue.body,
+                             "state": issue.state, "labels": [{"name": x.name} for x in issue.labels]},
+                   "repository": {"full_name": self.publish.full_name},
+                   "sender": {"login": who.login, "type": "User"}}
+        return self.run(parse_event("issues", payload))
+
+    def run(self, event: Any) -> int:
+        gh = github_client.connect(self.publish.token)
+        sdk_gh = github_client.connect(self.sdk.token)
+        settings = Settings(publish_repo=self.publish.full_name,
+                            policy=parse_policy(self.approver.login), workdir=self.tmp,
+                            env={})
+        deps = Deps(issues=IssueAPI(Rest(gh), self.publish.full_name),
+                    sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo),
+                    store=lambda req, cfg: self.store, resolve=self.reg.resolve,
+                    sdk_github=sdk_gh)
+        return Publisher(settings, deps).handle(event)
+
+    def labels(self) -> set[str]:
+        return {x.name for x in self.issue().labels}
+
+    def checked(self) -> dict[str, bool]:
+        i = self.issue()
+        return {t.id: t.checked for t in parse_issue(i.title, i.body).targets}
+
+    def comments(self) -> list[str]:
+        return [c.body for c in self.issue().get_comments()]
+
+    def uploads(self) -> list[str]:
+        return [k for c, k in self.reg.calls if c == "publish"]
+
+
+@pytest.fixture
+def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene:
+    sb = sandbox_env
+    approver = sandbox_user_factory("approver")
+    requester = sandbox_user_factory("requester")
+    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
+    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    for user, perm in ((approver, "maintain"), (requester, "triage")):
+        sb.admin.set_permission(publish.full_name, user.login, perm)
+    # The release branch carries a config that adds a target: publish must not read it.
+    repo = sdk.gh()
+    main_sha = repo.get_branch("main").commit.sha
+    repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
+    evil = CONFIG + "  - name: crates\n"
+    current = repo.get_contents(".valet.yml", ref=BRANCH)
+    sha = repo.update_file(".valet.yml", "release 1.2.3", evil, current.sha,
+                           branch=BRANCH)["commit"].sha
+    sb.admin.set_ci(sdk.full_name, sha, check_runs=[
+        {"name": "tests", "status": "completed", "conclusion": "success"}])
+    request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
+                      sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=1,
+                      targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+    body = render_body(request, server_url=sb.server_url)
+    number = publish.gh(requester.token).create_issue(request.title, body).number
+    return Scene(sb, publish, sdk, approver, requester, sha, number, FakeStore(), Registry(),
+                 tmp_path)
+
+
+def test_publish_merges_closes_and_reads_config_only_from_the_merge_target(scene):
+    scene.sb.admin.clear_request_log()
+    assert scene.label(scene.approver) == 0
+    assert sorted(scene.uploads()) == ["github", "npm", "pypi"]
+    assert scene.uploads()[-1] == "github"
+    assert scene.checked() == {"pypi": True, "npm": True, "github": True}
+    assert scene.issue().state == "closed"
+    assert scene.labels() == {"published"}
+    assert any("valet:summary" in c for c in scene.comments())
+    repo = scene.sdk.gh()
+    assert BRANCH not in [b.name for b in repo.get_branches()]
+    assert repo.compare(scene.sha, "main").status in ("ahead", "identical")
+    reads = [r for r in scene.sb.admin.request_log() if "/contents/" in r["path"]
+             and r["path"].startswith(f"/repos/{scene.sdk.full_name}")]
+    assert reads and all("ref=main" in (r.get("query") or "") for r in reads)
+
+
+def test_resume_after_a_failure_publishes_only_unchecked_targets(scene):
+    scene.reg.behaviour["npm"] = Behaviour(publish_error="E401 bad token")
+    assert scene.label(scene.approver) != 0
+    assert scene.checked() == {"pypi": True, "npm": False, "github": False}
+    assert "failed" in scene.labels() and "accepted" not in scene.labels()
+    assert "E401 bad token" in scene.comments()[-1]
+    assert scene.issue().state == "open"
+    scene.reg.behaviour["npm"] = Behaviour()
+    scene.reg.calls.clear()
+    assert scene.label(scene.approver) == 0
+    assert sorted(scene.uploads()) == ["github", "npm"]
+    assert all(k != "pypi" for _, k in scene.reg.calls)
+    assert scene.labels() == {"published"} and scene.issue().state == "closed"
+
+
+def test_body_edited_after_approval_is_refused(scene):
+    scene.publish.gh(scene.approver.token).get_issue(scene.number).add_to_labels("accepted")
+    issue = scene.issue()
+    payload = {"action": "labeled", "label": {"name": "accepted"},
+               "issue": {"number": scene.number, "title": issue.title, "body": issue.body,
+                         "state": "open", "labels": [{"name": "accepted"}]},
+               "repository": {"full_name": scene.publish.full_name},
+               "sender": {"login": scene.approver.login, "type": "User"}}
+    # the requester ticks npm ("skip it") after the approver looked
+    issue.edit(body=issue.body.replace("- [ ] npm", "- [x] npm"))
+    assert scene.run(parse_event("issues", payload)) == 0
+    assert scene.reg.calls == [] and scene.store.downloads == 0
+    assert "accepted" not in scene.labels()
+    assert "changed after it was approved" in scene.comments()[-1]
+
+
+def test_requester_cannot_approve(scene):
+    scene.sb.admin.set_permission(scene.publish.full_name, scene.requester.login, "maintain")
+    assert scene.label(scene.requester) == 0
+    assert scene.reg.calls == [] and "accepted" not in scene.labels()
+    assert "requested this release" in scene.comments()[-1]
