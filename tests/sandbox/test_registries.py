@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.fixtures.registries import npm_available, twine_cmd
 
+from tests.fixtures.registries import npm_available, twine_cmd
 from valet.errors import SandboxError
 from valet.sandbox import registries as regmod
 from valet.sandbox.registries import Registries

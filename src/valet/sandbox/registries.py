@@ -112,7 +112,17 @@ def _install_hooks() -> None:
             _chain_signal(signum)
 
 
-def _child_setup_factory() -> Callable[[], None] | None:
+def track_group(pgid: int) -> None:
+    """Have the atexit / signal clean-up kill this process group (used by act runs too)."""
+    _install_hooks()
+    _LIVE_GROUPS.add(pgid)
+
+
+def untrack_group(pgid: int) -> None:
+    _LIVE_GROUPS.discard(pgid)
+
+
+def child_setup() -> Callable[[], None] | None:
     """A preexec function asking Linux to SIGKILL the child when its parent dies.
 
     The parent-death signal fires when the *thread* that forked exits, so it is
@@ -136,8 +146,9 @@ def _child_setup_factory() -> Callable[[], None] | None:
 
 
 def processes_mentioning(text: str) -> list[tuple[int, str]]:
-    """(pid, command line) of every process whose command line contains ``text``
-    (reads /proc; empty elsewhere). Used to prove no sandbox process survives."""
+    """(pid, command line) of every process whose command line or working directory
+    contains ``text`` (reads /proc; empty elsewhere). verdaccio renames its process
+    title to "verdaccio", so its working directory (its state dir) is what names it."""
     found: list[tuple[int, str]] = []
     proc_root = Path("/proc")
     if not proc_root.is_dir():
@@ -149,9 +160,42 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
             raw = (entry / "cmdline").read_bytes()
         except OSError:
             continue
+        if not raw:  # kernel thread or zombie
+            continue
         cmd = raw.replace(b"\0", b" ").decode(errors="replace").strip()
-        if cmd and text in cmd:
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            cwd = ""
+        if text in cmd or text in cwd:
             found.append((int(entry.name), cmd))
+    return found
+
+
+SESSION_ENV = "VALET_SANDBOX_SESSION"
+
+
+def processes_with_env(name: str, value: str) -> list[tuple[int, str]]:
+    """(pid, command line) of every process started with ``name=value`` in its environment.
+
+    A test session puts a unique ``VALET_SANDBOX_SESSION`` in its environment; every
+    process it starts (registries, act, the steps act runs) inherits it, so this finds
+    them all even when their state lives outside the session's temp dir."""
+    needle = f"{name}={value}".encode()
+    found: list[tuple[int, str]] = []
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():
+        return found
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            raw = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in environ and raw:
+            found.append((int(entry.name), raw.replace(b"\0", b" ").decode(errors="replace")))
     return found
 
 
@@ -202,20 +246,19 @@ class Service:
 
 def _spawn(name: str, argv: Sequence[str], log_path: Path, cwd: Path,
            env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    _install_hooks()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         try:
             proc = subprocess.Popen(
                 list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_child_setup_factory(),  # noqa: PLW1509
+                preexec_fn=child_setup(),  # noqa: PLW1509
                 env=env,
             )
         except OSError as exc:
             raise SandboxError(f"cannot start {name}: {exc}",
                                hint="run `make setup` to install the sandbox tools") from exc
-    _LIVE_GROUPS.add(proc.pid)
+    track_group(proc.pid)
     return proc
 
 
