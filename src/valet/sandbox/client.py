@@ -1,0 +1,145 @@
+"""AdminClient: the Python face of the sandbox's admin API (``/_sandbox/``).
+
+Other test fixtures, the demo and the benchmarks seed the sandbox through
+these methods only; their names and signatures are a contract.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+class SandboxAdminError(RuntimeError):
+    """The admin API refused a request (bad name, unknown repo, ...)."""
+
+
+def _b64_files(files: dict[str, str | bytes] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path, content in (files or {}).items():
+        data = content.encode() if isinstance(content, str) else content
+        out[path] = base64.b64encode(data).decode()
+    return out
+
+
+class AdminClient:
+    def __init__(self, server_url: str, timeout: float = 60.0) -> None:
+        self.base = server_url.rstrip("/") + "/_sandbox"
+        self.timeout = timeout
+        self._http = requests.Session()
+        self._http.trust_env = False  # never through a proxy: the sandbox is on loopback
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        resp = self._http.request(method, self.base + path, json=body, timeout=self.timeout)
+        if resp.status_code >= 400:
+            try:
+                message = resp.json().get("message", resp.text)
+            except ValueError:
+                message = resp.text
+            raise SandboxAdminError(f"{method} /_sandbox{path}: {resp.status_code} {message}")
+        if resp.status_code == 204 or not resp.content:
+            return None
+        return resp.json()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- identities -----------------------------------------------------------------
+
+    def create_user(self, login: str, *, type: str = "User") -> dict[str, Any]:
+        """A user (or ``type="Organization"``/``"Bot"``); idempotent. Returns its simple-user JSON."""
+        return self._call("POST", "/users", {"login": login, "type": type})  # type: ignore[no-any-return]
+
+    def create_app(self, slug: str, *, repos: list[str] | None = None,
+                   permission: str = "write") -> str:
+        """A GitHub App; returns a token acting as ``slug[bot]`` (type Bot).
+
+        An app sees public repos only until given access: pass ``repos`` (each
+        gets ``permission``) or call ``set_permission(repo, f"{slug}[bot]", ...)``.
+        """
+        body = {"slug": slug, "repos": repos or [], "permission": permission}
+        return self._call("POST", "/apps", body)["token"]  # type: ignore[no-any-return]
+
+    def create_token(self, login: str) -> str:
+        """A new token for ``login`` (the user is created if missing)."""
+        return self._call("POST", "/tokens", {"login": login})["token"]  # type: ignore[no-any-return]
+
+    def create_org(self, login: str) -> dict[str, Any]:
+        return self._call("POST", "/orgs", {"login": login})  # type: ignore[no-any-return]
+
+    def create_team(self, org: str, slug: str, members: list[str]) -> dict[str, Any]:
+        body = {"org": org, "slug": slug, "members": list(members)}
+        return self._call("POST", "/teams", body)  # type: ignore[no-any-return]
+
+    # -- repositories ---------------------------------------------------------------
+
+    def create_repo(self, full_name: str, *, files: dict[str, str | bytes] | None = None,
+                    source_dir: Path | str | None = None, default_branch: str = "main",
+                    private: bool = False, description: str | None = None) -> dict[str, Any]:
+        """A repo whose default branch has one commit with ``files`` (+ ``source_dir``).
+
+        With neither, the commit holds a README.md. The owner is created as an
+        organization if it does not exist. Returns the full-repository JSON.
+        """
+        body = {"full_name": full_name, "files": _b64_files(files),
+                "source_dir": str(Path(source_dir).resolve()) if source_dir else None,
+                "default_branch": default_branch, "private": private,
+                "description": description}
+        return self._call("POST", "/repos", body)  # type: ignore[no-any-return]
+
+    def set_permission(self, full_name: str, login: str, permission: str) -> None:
+        """admin/maintain/write/triage/read/none for a user, or for a team as ``org/slug``."""
+        self._call("PUT", f"/repos/{full_name}/permissions/{login}", {"permission": permission})
+
+    def set_ci(self, full_name: str, sha: str, *, statuses: list[dict[str, Any]] | None = None,
+               check_runs: list[dict[str, Any]] | None = None) -> str:
+        """Add commit statuses ``{"context","state"}`` and check runs ``{"name","status","conclusion"}``.
+
+        ``sha`` may be a branch or tag; returns the commit sha they were added to.
+        """
+        body = {"sha": sha, "statuses": statuses or [], "check_runs": check_runs or []}
+        return self._call("POST", f"/repos/{full_name}/ci", body)["sha"]  # type: ignore[no-any-return]
+
+    def add_workflow_artifact(self, full_name: str, name: str, files: dict[str, bytes]) -> int:
+        """A workflow-run artifact named ``name`` holding ``files`` (zipped); returns its id."""
+        body = {"name": name, "files": _b64_files(dict(files))}
+        return int(self._call("POST", f"/repos/{full_name}/artifacts", body)["id"])
+
+    # -- observation ----------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The whole non-git state (users, tokens, teams, repos with issues, releases, ...)."""
+        return self._call("GET", "/state")  # type: ignore[no-any-return]
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every non-admin request: ``{"method","path","query","status","user","ms"}``."""
+        return self._call("GET", "/requests")  # type: ignore[no-any-return]
+
+    def clear_request_log(self) -> None:
+        self._call("DELETE", "/requests")
+
+    # -- faults -----------------------------------------------------------------------
+
+    def add_fault(self, *, path: str, method: str | None = None, kind: str = "status",
+                  status: int = 502, count: int | None = None,
+                  seconds: float = 0.0) -> dict[str, Any]:
+        """Make requests whose path matches the regex ``path`` misbehave.
+
+        kind: ``status`` (answer ``status``), ``hang`` (sleep ``seconds``, default 60, then
+        drop the connection), ``ratelimit`` (403, X-RateLimit-Remaining: 0, reset in
+        ``seconds``), ``secondary_ratelimit`` (403 with Retry-After: ``seconds``) or
+        ``latency`` (add ``seconds`` then answer normally). ``count`` answers are affected
+        (default 1; latency: every match); ``count=0`` means forever.
+        """
+        body = {"path": path, "method": method, "kind": kind, "status": status, "count": count,
+                "seconds": seconds}
+        return self._call("POST", "/faults", body)  # type: ignore[no-any-return]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/faults")  # type: ignore[no-any-return]

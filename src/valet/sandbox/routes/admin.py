@@ -1,0 +1,129 @@
+"""The admin API under /_sandbox/: seed users, tokens, teams, repos, CI; read state and log.
+
+Bytes travel base64-encoded in JSON (``files: {path: base64}``).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from valet.sandbox import seed
+from valet.sandbox.app import App
+from valet.sandbox.routing import ApiError, Request, Response
+
+
+def _files(raw: Any) -> dict[str, bytes]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ApiError(422, "files must be an object of path -> base64 content")
+    return {str(k): base64.b64decode(v) for k, v in raw.items()}
+
+
+def _seed_errors(fn: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(fn)
+    def wrapper(req: Request, **kw: str) -> Response:
+        try:
+            return fn(req, **kw)
+        except (seed.SeedError, KeyError, TypeError, ValueError) as exc:
+            raise ApiError(422, f"{type(exc).__name__}: {exc}") from None
+    return wrapper
+
+
+def register(app: App) -> None:
+    r = app.admin
+
+    def route(method: str, pattern: str) -> Callable[[Callable[..., Response]], Any]:
+        def deco(fn: Callable[..., Response]) -> Any:
+            r.add(method, pattern, _seed_errors(fn))
+            return fn
+        return deco
+
+    @route("GET", "/health")
+    def health(req: Request) -> Response:
+        return Response(200, {"ok": True, "api_url": app.urls.api,
+                              "server_url": app.urls.server})
+
+    @route("POST", "/users")
+    def users(req: Request) -> Response:
+        b = req.json()
+        return Response(201, seed.create_user(app, b["login"], b.get("type", "User")))
+
+    @route("POST", "/apps")
+    def apps(req: Request) -> Response:
+        b = req.json()
+        token = seed.create_app(app, b["slug"], b.get("repos"), b.get("permission", "write"))
+        return Response(201, {"token": token, "login": f"{b['slug']}[bot]"})
+
+    @route("POST", "/tokens")
+    def tokens(req: Request) -> Response:
+        return Response(201, {"token": seed.create_token(app, req.json()["login"])})
+
+    @route("POST", "/orgs")
+    def orgs(req: Request) -> Response:
+        return Response(201, seed.create_org(app, req.json()["login"]))
+
+    @route("POST", "/teams")
+    def teams(req: Request) -> Response:
+        b = req.json()
+        return Response(201, seed.create_team(app, b["org"], b["slug"], list(b.get("members", []))))
+
+    @route("POST", "/repos")
+    def repos(req: Request) -> Response:
+        b = req.json()
+        return Response(201, seed.create_repo(
+            app, b["full_name"], files=_files(b.get("files")), source_dir=b.get("source_dir"),
+            default_branch=b.get("default_branch") or "main", private=bool(b.get("private")),
+            description=b.get("description")))
+
+    @route("PUT", "/repos/{owner}/{repo}/permissions/{login:path}")
+    def permission(req: Request, owner: str, repo: str, login: str) -> Response:
+        seed.set_permission(app, f"{owner}/{repo}", login, req.json()["permission"])
+        return Response(204)
+
+    @route("POST", "/repos/{owner}/{repo}/ci")
+    def ci(req: Request, owner: str, repo: str) -> Response:
+        b = req.json()
+        return Response(201, seed.set_ci(app, f"{owner}/{repo}", b["sha"],
+                                         statuses=b.get("statuses"),
+                                         check_runs=b.get("check_runs")))
+
+    @route("POST", "/repos/{owner}/{repo}/artifacts")
+    def artifacts(req: Request, owner: str, repo: str) -> Response:
+        b = req.json()
+        art = seed.add_workflow_artifact(app, f"{owner}/{repo}", b["name"], _files(b.get("files")))
+        return Response(201, {"id": art})
+
+    @route("GET", "/state")
+    def state(req: Request) -> Response:
+        data = {k: v for k, v in app.state.data.items() if k != "secret"}
+        return Response(200, data)
+
+    @route("GET", "/requests")
+    def requests_log(req: Request) -> Response:
+        return Response(200, app.request_log())
+
+    @route("DELETE", "/requests")
+    def clear_requests(req: Request) -> Response:
+        app.clear_log()
+        return Response(204)
+
+    @route("GET", "/faults")
+    def list_faults(req: Request) -> Response:
+        return Response(200, app.faults.snapshot())
+
+    @route("POST", "/faults")
+    def add_fault(req: Request) -> Response:
+        b = req.json()
+        fault = app.faults.add(path=b["path"], method=b.get("method"), kind=b.get("kind", "status"),
+                               status=int(b.get("status", 502)), count=b.get("count"),
+                               seconds=float(b.get("seconds", 0.0)))
+        return Response(201, fault.to_json())
+
+    @route("DELETE", "/faults")
+    def clear_faults(req: Request) -> Response:
+        app.faults.clear()
+        return Response(204)
