@@ -1,7 +1,6 @@
 """The approval issue: render it, parse it, tick one of its checkboxes.
 
-The grammar lives here and nowhere else (docs/issue-format.md describes it in
-prose). Three producers write issues this module reads: valet itself,
+The grammar lives here and nowhere else. Three producers write issues this module reads: valet itself,
 getsentry/action-prepare-release and craft's own action. Only valet's issues
 carry the hidden machine-readable block.
 
@@ -45,11 +44,13 @@ ever read from the changelog. CRLF and LF bodies read the same.
 
 Rendering never lets data shape the document: logins, branches, versions,
 paths, target ids, URLs and file names must match strict grammars (no
-whitespace, brackets, parentheses or angle brackets, so no markdown link and
-no second line); the changelog is neutralised (``&`` and ``<`` escaped, so no
-HTML or hidden block; every ``@`` followed by a zero-width joiner, so no
-mention; task-list items and our own section headings escaped, so no target
-line) and cut to fit GitHub's body limit.
+whitespace, parentheses or angle brackets, so no markdown link, no HTML and no
+second line; only a target id, or a bot login's ``[bot]``, holds ``[...]``). The changelog is
+neutralised: ``&`` and ``<`` escaped (no HTML, no second hidden block); every
+``@``, and every ``#`` before a digit, followed by a zero-width joiner (no
+mention, no cross-reference); task-list items and our own section headings
+escaped (no target line); an unclosed code fence closed; then cut at a line
+boundary, with a note, so the body fits GitHub's 65,536-character limit.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ _TARGETS_HEADING = re.compile(r" {0,3}#{3}[ \t]+targets[ \t]*#*[ \t]*", re.IGNOR
 _ARTIFACTS_HEADING = re.compile(r" {0,3}#{3}[ \t]+artifacts[ \t]*#*[ \t]*", re.IGNORECASE)
 _CHECKBOX_LIKE = re.compile(r"[ \t]{0,3}[-*+][ \t]+\[[ xX]\]")
 _CHECKBOX = re.compile(
-    r"(?P<lead>[ \t]{0,3}[-*][ \t]+\[)(?P<mark>[ xX])(?P<mid>\][ \t]+)(?P<id>\S+)(?P<trail>[ \t]*)"
+    r"(?P<lead>[ \t]{0,3}[-*+][ \t]+\[)(?P<mark>[ xX])(?P<mid>\][ \t]+)(?P<id>\S+)(?P<trail>[ \t]*)"
 )
 _STOP = re.compile(r" {0,3}(?:#|-{3,}[ \t]*$|\*{3,}[ \t]*$|_{3,}[ \t]*$|<details|<!--)", re.IGNORECASE)
 _REQUESTED_BY = re.compile(r"Requested by:[ \t]*(?P<value>.*?)[ \t]*")
@@ -117,6 +118,7 @@ _TABLE_ROW = re.compile(
 _TABLE_SEPARATOR = re.compile(r"\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*")
 _TABLE_HEADER = re.compile(r"\|[ \t]*File[ \t]*\|.*\|[ \t]*", re.IGNORECASE)
 _END_OF_REQUEST = re.compile(r" {0,3}(?:-{3,}[ \t]*$|<details)", re.IGNORECASE)
+_ISSUE_REF = re.compile(r"#(?=[0-9])")
 _FENCE = re.compile(r" {0,3}(```|~~~)")
 
 
@@ -553,6 +555,8 @@ def neutralize_changelog(text: str) -> str:
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = line.replace("&", "&amp;").replace("<", "&lt;")
         line = line.replace("@", "@" + ZWJ)
+        # '#123' would cross-reference (and notify) the publish repo's issue 123
+        line = _ISSUE_REF.sub("#" + ZWJ, line)
         if _FENCE.match(line):
             fence_open = not fence_open
         stripped = line.lstrip(" \t")

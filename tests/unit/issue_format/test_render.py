@@ -324,3 +324,9 @@ def test_set_target_checked_on_a_rendered_body_round_trips() -> None:
     ticked = set_target_checked(body, "pypi")
     assert len(ticked) == len(body)
     assert [i for i, (x, y) in enumerate(zip(body, ticked)) if x != y] == [body.index(" - [ ] pypi") + 4]
+
+
+def test_changelog_issue_numbers_do_not_cross_reference_the_publish_repo() -> None:
+    body = render(make(changelog="- fix (#12) and octo-org/other#7"))
+    changelog = body.split("<details>", 1)[1]
+    assert re.search(r"#[0-9]", changelog) is None and f"#{ZWJ}12" in changelog

@@ -1,0 +1,113 @@
+"""`valet request` against the GitHub sandbox: idempotent, keeps ticks, killswitch, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from valet.cli import main
+from valet.errors import KillswitchError
+from valet.issue_format import parse_issue, set_target_checked
+from valet.manifest import Artifact, Manifest
+
+pytestmark = pytest.mark.sandbox
+
+SHA = "7" * 40
+
+
+@dataclass
+class Setup:
+    sdk: Any  # SandboxRepo
+    publish: str
+    gh: Any  # github.Github acting as the SDK repo's owner
+    workdir: Path
+
+    def publish_issues(self, title: str | None = None) -> list[Any]:
+        issues = self.gh.get_repo(self.publish).get_issues(state="all")
+        return [i for i in issues if title is None or i.title == title]
+
+    def request(self, *extra: str, version: str = "1.0.0") -> int:
+        return main(["request", "--version", version, "--sha", SHA,
+                     "--manifest", str(self.workdir / "manifest.json"), *extra])
+
+
+@pytest.fixture
+def setup(sandbox_env: Any, gh_repo_factory: Callable[..., Any], gh_client: Callable[[str], Any],
+          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Setup:
+    sdk = gh_repo_factory({"README.md": "sdk\n"}, prefix="sdk")
+    publish = f"{sdk.owner}/publish"
+    sandbox_env.admin.create_repo(publish, files={"README.md": "publish\n"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_REPOSITORY", sdk.full_name)
+    monkeypatch.setenv("GITHUB_ACTOR", sdk.owner)
+    monkeypatch.setenv("GITHUB_TOKEN", sdk.token)
+    manifest = Manifest(version="1.0.0", artifacts=(Artifact("sdk-1.0.0.tgz", 12, "e" * 64),), sha=SHA)
+    (tmp_path / "manifest.json").write_text(manifest.dumps())
+    return Setup(sdk, publish, gh_client(sdk.token), tmp_path)
+
+
+def test_requesting_twice_updates_one_issue(setup: Setup) -> None:
+    title = f"publish: {setup.sdk.full_name}@1.0.0"
+    assert setup.request("--targets", "pypi,npm", "--changelog", "- first") == 0
+    assert setup.request("--targets", "pypi,npm", "--changelog", "- second") == 0
+    issues = setup.publish_issues(title)
+    assert len(issues) == 1
+    assert "- second" in issues[0].body and "- first" not in issues[0].body
+    req = parse_issue(issues[0].title, issues[0].body)
+    assert req.requested_by == setup.sdk.owner and req.sha == SHA
+    assert [a.name for a in req.artifacts] == ["sdk-1.0.0.tgz"]
+
+
+def test_a_ticked_target_stays_ticked(setup: Setup) -> None:
+    assert setup.request("--targets", "pypi npm[@s/p]") == 0
+    issue = setup.publish_issues()[0]
+    issue.edit(body=set_target_checked(issue.body, "npm[@s/p]"))
+    assert setup.request("--targets", "pypi npm[@s/p] crates", "--changelog", "- more") == 0
+    issue = setup.gh.get_repo(setup.publish).get_issue(issue.number)
+    assert [(t.id, t.checked) for t in parse_issue(issue.title, issue.body).targets] == [
+        ("pypi", False), ("npm[@s/p]", True), ("crates", False)]
+    assert len(setup.publish_issues()) == 1
+
+
+def test_an_open_release_blocker_stops_the_request(setup: Setup,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    setup.sdk.gh().create_issue(title="prod is on fire", labels=["release-blocker"])
+    assert setup.request("--targets", "pypi") == KillswitchError.exit_code
+    assert "release-blocker" in capsys.readouterr().err
+    assert setup.publish_issues() == []
+
+
+def test_force_overrides_the_killswitch(setup: Setup) -> None:
+    setup.sdk.gh().create_issue(title="prod is on fire", labels=["release-blocker"])
+    assert setup.request("--targets", "pypi", "--force") == 0
+    assert len(setup.publish_issues()) == 1
+
+
+def test_a_closed_blocker_does_not_stop_the_request(setup: Setup) -> None:
+    blocker = setup.sdk.gh().create_issue(title="was on fire", labels=["release-blocker"])
+    blocker.edit(state="closed")
+    assert setup.request("--targets", "pypi") == 0
+
+
+def test_the_exact_title_is_found_past_the_first_page(setup: Setup) -> None:
+    repo = setup.gh.get_repo(setup.publish)
+    name = setup.sdk.full_name
+    assert setup.request("--targets", "pypi") == 0  # the oldest issue: last in the default order
+    first = setup.publish_issues()[0].number
+    for i in range(110):
+        title = f"publish: {name}@1.0.0-rc.{i}" if i % 2 else f"publish: {name}@1.0.{i + 1}"
+        repo.create_issue(title=title, body="noise")
+    assert setup.request("--targets", "pypi", "--changelog", "- again") == 0
+    matching = setup.publish_issues(f"publish: {name}@1.0.0")
+    assert [i.number for i in matching] == [first]
+    assert "- again" in matching[0].body
+
+
+def test_dry_run_creates_nothing(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    assert setup.request("--targets", "pypi", "--dry-run") == 0
+    assert "### Targets" in capsys.readouterr().out
+    assert setup.publish_issues() == []
