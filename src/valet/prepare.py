@@ -446,8 +446,6 @@ def _run_pre_release(config: Config, old: str | None, new: str, cwd: Path) -> No
 
 def apply_plan(plan: Plan, ctx: _Context, opts: PrepareOptions, *,
                store_factory: Any = None) -> PrepareResult:
-    from valet.build import collect_artifacts, run_build
-
     git = ctx.git
     store_kind = plan.artifact_store["kind"]
     upload = store_kind == "github-release" and opts.push
@@ -462,6 +460,45 @@ def apply_plan(plan: Plan, ctx: _Context, opts: PrepareOptions, *,
                        hint="add the remote, or run with --no-push")
 
     local = Git(ctx.root, env={**(git.env or {}), **_commit_env(git)})
+    original = local.current_branch() or local.head_sha()
+    ours = not plan.resume and local.rev_parse(f"refs/heads/{plan.branch}") is None
+    try:
+        result = _commit_and_build(plan, ctx, opts, local)
+    except BaseException:
+        if ours:
+            _rollback(local, original, plan.branch)
+        raise
+    sha, manifest, files = result.sha, result.manifest, result.files
+
+    if opts.push:
+        with gha.group(f"push {plan.branch}"):
+            git.run("push", "-q", "origin", f"{sha}:refs/heads/{plan.branch}")
+        result.pushed = True
+    if upload:
+        store = (store_factory or _open_store)(plan, ctx, opts)
+        with gha.group(f"upload to the draft release {plan.tag}"):
+            ref = store.upload(manifest, files, notes=plan.changelog or None)
+        result.release_id, result.release_url = ref.release_id, ref.url
+    elif store_kind == "workflow-artifacts":
+        gha.notice(f"artifact store is workflow-artifacts: upload {result.manifest_path} and the artifacts with "
+                   f"actions/upload-artifact named {plan.artifact_store.get('name') or sha!r}")
+    return result
+
+
+def _rollback(local: Git, original: str, branch: str) -> None:
+    """Nothing was pushed yet: go back to where the run started and drop the local
+    release branch, so a plain re-run starts clean."""
+    try:
+        local.run("checkout", "-q", "-f", original)
+        local.run("branch", "-q", "-D", branch)
+    except GitError as exc:  # pragma: no cover - best effort, the original error matters
+        gha.warning(f"could not restore {original} after the failure: {exc.message}")
+
+
+def _commit_and_build(plan: Plan, ctx: _Context, opts: PrepareOptions,
+                      local: Git) -> PrepareResult:
+    from valet.build import collect_artifacts, run_build
+
     if plan.resume:
         with gha.group(f"resume {plan.branch}"):
             local.run("checkout", "-q", "-B", plan.branch, f"refs/remotes/origin/{plan.branch}")
@@ -498,22 +535,8 @@ def apply_plan(plan: Plan, ctx: _Context, opts: PrepareOptions, *,
     manifest_path = out / MANIFEST_NAME
     manifest_path.write_text(manifest.dumps(), encoding="utf-8")
     files = {p.name: p for p in paths}
-    result = PrepareResult(plan=plan, sha=sha, manifest=manifest, manifest_path=manifest_path,
-                           files=files)
-
-    if opts.push:
-        with gha.group(f"push {plan.branch}"):
-            git.run("push", "-q", "origin", f"{sha}:refs/heads/{plan.branch}")
-        result.pushed = True
-    if upload:
-        store = (store_factory or _open_store)(plan, ctx, opts)
-        with gha.group(f"upload to the draft release {plan.tag}"):
-            ref = store.upload(manifest, files, notes=plan.changelog or None)
-        result.release_id, result.release_url = ref.release_id, ref.url
-    elif store_kind == "workflow-artifacts":
-        gha.notice(f"artifact store is workflow-artifacts: upload {out} and the artifacts with "
-                   f"actions/upload-artifact named {plan.artifact_store.get('name') or sha!r}")
-    return result
+    return PrepareResult(plan=plan, sha=sha, manifest=manifest, manifest_path=manifest_path,
+                         files=files)
 
 
 def _open_store(plan: Plan, ctx: _Context, opts: PrepareOptions) -> Any:

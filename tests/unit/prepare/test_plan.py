@@ -215,3 +215,21 @@ def test_pre_release_command_changes_are_in_the_one_commit(make_repo: Any,
     assert git(origin, "show", "release/1.3.0:VERSION") == "1.2.3 -> 1.3.0"
     assert git(origin, "rev-list", "--count", "main..release/1.3.0").strip() == "1"
     assert "VERSION" in result.plan.files
+
+
+def test_failed_build_restores_the_checkout_so_a_rerun_works(make_repo: Any,
+                                                            tmp_path: Path) -> None:
+    repo = make_repo("build: test -f ok-to-build && mkdir -p dist && echo x > dist/x.tgz\n"
+                     "artifacts: [dist/*]\n", origin=True)
+    (repo / ".gitignore").write_text("dist/\nok-to-build\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "-m", "chore: ignore")
+    git(repo, "push", "-q", "origin", "main")
+    with pytest.raises(BuildError):
+        _apply(repo, tmp_path, FakeStore())
+    assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert "release/" not in git(repo, "for-each-ref")
+    (repo / "ok-to-build").write_text("")
+    store = FakeStore()
+    result = _apply(repo, tmp_path, store)
+    assert result.pushed and [a.name for a in store.calls[0][0].artifacts] == ["x.tgz"]
