@@ -77,8 +77,8 @@ def parse_slash_regex(value: Any, where: str, source: str) -> re.Pattern[str]:
                           hint="write it as /pattern/ or /pattern/i")
     m = _SLASH_RE.match(value.strip())
     if not m:
-        raise ConfigError(f"{source}: {where}: {value!r} is not written as /pattern/flags",
-                          hint=f"wrap it in slashes, e.g. /{value}/")
+        raise ConfigError(f"{source}: {where}: {value!r} is not written as /pattern/flags "
+                          f"(write /{value}/)", hint=f"wrap it in slashes: /{value}/")
     flags = m.group("flags")
     bad = sorted({f for f in flags if f not in "imsx"})
     if bad:

@@ -1,0 +1,198 @@
+"""Every real .craft.yml of the corpus (copied from ../shared/compat/craft-configs/)
+either loads with the targets the file declares, or is refused with an error that
+names exactly the fields and targets valet does not support."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from valet.config_load import load_config, parse_config
+from valet.craft_compat import UnsupportedConfigError
+from valet.errors import ConfigError
+
+CORPUS = Path(__file__).parent / "fixtures" / "craft"
+FILES = sorted(p.name for p in CORPUS.glob("*.craft.yml"))
+
+# file -> what valet refuses, in the order the file names them
+REFUSED: dict[str, list[str]] = {
+    "getsentry__cli.craft.yml": ["target gh-pages"],
+    "getsentry__craft.craft.yml": ["target gh-pages", "target gcs", "target registry",
+                                   "target docker", "target aws-lambda"],
+    "getsentry__launchpad.craft.yml": ["target docker"],
+    "getsentry__relay.craft.yml": ["target registry", "target gcs", "target docker"],
+    "getsentry__sentry-cli.craft.yml": ["target gcs", "target brew", "target registry",
+                                        "target docker"],
+    "getsentry__sentry-cocoa.craft.yml": ["target cocoapods", "target registry"],
+    "getsentry__sentry-dart.craft.yml": ["target pub-dev", "target registry"],
+    "getsentry__sentry-dotnet.craft.yml": ["target nuget", "target registry"],
+    "getsentry__sentry-elixir.craft.yml": ["target hex"],
+    "getsentry__sentry-java.craft.yml": ["target symbol-collector", "target maven",
+                                         "target registry"],
+    "getsentry__sentry-javascript.craft.yml": ["target commit-on-git-repository",
+                                               "target aws-lambda-layer", "target gcs",
+                                               "target registry"],
+    "getsentry__sentry-python.craft.yml": ["target gh-pages", "target registry",
+                                           "target aws-lambda-layer", "target sentry-pypi"],
+    "getsentry__sentry-ruby.craft.yml": ["target gem", "target registry"],
+    "getsentry__sentry-unity.craft.yml": ["target upm", "target registry"],
+}
+
+# file -> the normalized targets: (key, include pattern, exclude pattern, options)
+LOADED: dict[str, list[tuple[str, str | None, str | None, dict[str, object]]]] = {
+    "codecov__codecov-cli.craft.yml": [
+        ("github", "(?i)^(codecov|codecov_)cli.*", None, {"checksums": ["sha256"]}),
+        ("pypi", "(?i)codecov_cli-*", None, {}),
+    ],
+    "getsentry__arroyo.craft.yml": [("github", None, None, {}), ("pypi", None, None, {})],
+    "getsentry__dotagents.craft.yml": [
+        ("npm[@sentry/dotagents-lib]", r"^sentry-dotagents-lib-\d.*\.tgz$", None,
+         {"access": "public"}),
+        ("npm[@sentry/dotagents]", r"^sentry-dotagents-\d.*\.tgz$", None, {"access": "public"}),
+        ("github", None, None, {}),
+    ],
+    "getsentry__responses.craft.yml": [("pypi", None, None, {}), ("github", None, None, {})],
+    "getsentry__rust-sourcemap.craft.yml": [("crates", None, None, {})],
+    "getsentry__self-hosted.craft.yml": [("github", None, None, {})],
+}
+
+
+def test_the_corpus_is_complete_and_every_file_is_classified() -> None:
+    assert len(FILES) == 20
+    assert set(FILES) == set(REFUSED) | set(LOADED)
+    assert not set(REFUSED) & set(LOADED)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refused_files_name_exactly_what_is_unsupported(name: str) -> None:
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    with pytest.raises(UnsupportedConfigError) as info:
+        parse_config(text, ".craft.yml")
+    assert info.value.unsupported == REFUSED[name]
+    message = str(info.value)
+    for item in REFUSED[name]:
+        assert item in message
+    # supported things are not blamed, and the hint lists what is supported
+    assert "target github" not in message and "target npm" not in message
+    assert "supported targets: github, pypi, npm, crates" in message
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.parametrize("name", sorted(LOADED))
+def test_loaded_files_keep_their_targets(name: str) -> None:
+    config = parse_config((CORPUS / name).read_text(encoding="utf-8"), ".craft.yml")
+    got = [(t.key, t.include_names.pattern if t.include_names else None,
+            t.exclude_names.pattern if t.exclude_names else None, t.options)
+           for t in config.targets]
+    assert got == LOADED[name]
+    assert config.source == ".craft.yml"
+
+
+def test_codecov_maps_tag_prefix_and_case_insensitive_regexes() -> None:
+    config = parse_config((CORPUS / "codecov__codecov-cli.craft.yml").read_text(), ".craft.yml")
+    assert config.tag_prefix == "v"
+    assert config.github_repo == "codecov/codecov-cli"
+    assert config.changelog_policy == "auto"
+    github = config.targets[0]
+    assert github.matches("CODECOV_CLI-linux")
+    assert github.include_names is not None and github.include_names.flags & re.IGNORECASE
+    assert config.min_version is None
+
+
+def test_arroyo_fields() -> None:
+    config = parse_config((CORPUS / "getsentry__arroyo.craft.yml").read_text(), ".craft.yml")
+    assert config.changelog_file == "CHANGES.rst"
+    assert config.changelog_policy == "auto"
+    assert config.min_version == "0.23.1"
+    assert config.github_repo == "getsentry/arroyo"
+    assert config.status_provider == "github"
+    assert config.artifact_store.kind == "workflow-artifacts"
+    assert config.versioning_policy == "manual"
+
+
+def test_dotagents_workflow_artifacts_and_pre_release_command() -> None:
+    config = parse_config((CORPUS / "getsentry__dotagents.craft.yml").read_text(), ".craft.yml")
+    assert config.artifact_store.kind == "workflow-artifacts"
+    assert config.artifact_store.workflows == {"CI": ["npm-package"]}
+    assert config.pre_release_command == "node scripts/bump-version.mjs"
+    lib = config.target("npm[@sentry/dotagents-lib]")
+    assert lib is not None
+    assert lib.matches("sentry-dotagents-lib-1.2.3.tgz")
+    assert not lib.matches("sentry-dotagents-1.2.3.tgz")
+
+
+def test_responses_has_a_file_but_no_policy_so_craft_default_none() -> None:
+    config = parse_config((CORPUS / "getsentry__responses.craft.yml").read_text(), ".craft.yml")
+    assert config.changelog_file == "CHANGES"
+    assert config.changelog_policy == "none"
+    assert [p.pattern for p in config.require_names] == [
+        r"^responses-.+-py2.py3-none-any.whl$", r"^responses-.+.tar.gz$"]
+    assert config.min_version == "0.21.0"
+
+
+def test_self_hosted_release_prefix_and_no_artifacts() -> None:
+    config = parse_config((CORPUS / "getsentry__self-hosted.craft.yml").read_text(),
+                          ".craft.yml")
+    assert config.release_branch_prefix == "releases"
+    assert config.changelog_policy == "none"
+    assert config.artifacts == []
+    assert config.artifact_store.kind == "github-release"
+    assert config.github_repo == "getsentry/onpremise"
+    assert any("artifactProvider none" in n for n in config.notes)
+
+
+def test_rust_sourcemap_crates_and_command() -> None:
+    config = parse_config((CORPUS / "getsentry__rust-sourcemap.craft.yml").read_text(),
+                          ".craft.yml")
+    assert config.pre_release_command == "bash scripts/bump-version"
+    assert config.github_repo == "getsentry/rust-sourcemap"
+
+
+def test_launchpad_would_map_calver_empty_command_and_contexts() -> None:
+    # The file is refused for its docker targets; the rest of it maps.
+    text = (CORPUS / "getsentry__launchpad.craft.yml").read_text()
+    text = text.split("targets:")[0]
+    config = parse_config(text, ".craft.yml")
+    assert config.versioning_policy == "calver"
+    assert config.calver_format == "%y.%-m" and config.calver_offset_days == 14
+    assert config.pre_release_command is None
+    assert any("preReleaseCommand is empty" in n for n in config.notes)
+    assert config.status_contexts == ["build-arm64", "build-amd64",
+                                      "Create multi-platform manifest"]
+
+
+def test_cli_would_map_changelog_object_versioning_and_both_commands() -> None:
+    text = (CORPUS / "getsentry__cli.craft.yml").read_text().replace("  - name: gh-pages\n", "")
+    config = parse_config(text, ".craft.yml")
+    assert config.changelog_policy == "auto"
+    assert config.versioning_policy == "auto"
+    assert config.pre_release_command == "bun run script/bump-version.ts --pre"
+    assert config.post_release_command == "bun run script/bump-version.ts --post"
+    assert [t.key for t in config.targets] == ["npm", "github"]
+    assert len(config.require_names) == 2
+
+
+def test_load_config_reads_a_craft_file_from_disk(tmp_path: Path) -> None:
+    (tmp_path / ".craft.yml").write_text((CORPUS / "getsentry__arroyo.craft.yml").read_text())
+    config = load_config(tmp_path)
+    assert config.source == ".craft.yml"
+    assert [t.key for t in config.targets] == ["github", "pypi"]
+
+
+def test_craft_default_pre_release_script_is_used_when_present(tmp_path: Path) -> None:
+    (tmp_path / ".craft.yml").write_text("targets:\n  - name: github\n")
+    assert load_config(tmp_path).pre_release_command is None
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "bump-version.sh").write_text("#!/bin/sh\n")
+    config = load_config(tmp_path)
+    assert config.pre_release_command == "bash scripts/bump-version.sh"
+    # an explicit empty command turns the default off, as in craft
+    (tmp_path / ".craft.yml").write_text("preReleaseCommand: ''\ntargets:\n  - name: github\n")
+    assert load_config(tmp_path).pre_release_command is None
+
+
+def test_refusal_is_a_config_error_for_callers_that_catch_that() -> None:
+    with pytest.raises(ConfigError):
+        parse_config((CORPUS / "getsentry__sentry-elixir.craft.yml").read_text(), ".craft.yml")

@@ -1,0 +1,166 @@
+"""craft field mapping and refusals, one behaviour per test."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from valet.config_load import parse_config
+from valet.craft_compat import UnsupportedConfigError, parse_slash_regex
+from valet.errors import ConfigError
+
+
+def craft(text: str):
+    return parse_config(text, ".craft.yml")
+
+
+@pytest.mark.parametrize(("raw", "pattern", "flags"), [
+    ("/^a.*$/", "^a.*$", 0),
+    ("/^a.*$/i", "(?i)^a.*$", re.IGNORECASE),
+    ("/^a$/im", "(?im)^a$", re.IGNORECASE | re.MULTILINE),
+    ("/a.b/s", "(?s)a.b", re.DOTALL),
+    ("/a b # comment/x", "(?x)a b # comment", re.VERBOSE),
+    ("/a/b/", "a/b", 0),  # the last slash ends the body
+])
+def test_slash_regex_flags(raw: str, pattern: str, flags: int) -> None:
+    compiled = parse_slash_regex(raw, "includeNames", ".craft.yml")
+    assert compiled.pattern == pattern
+    assert compiled.flags & flags == flags
+
+
+def test_slash_regex_case_insensitive_matches() -> None:
+    assert parse_slash_regex("/^sentry-CLI$/i", "w", "s").search("Sentry-cli")
+    assert not parse_slash_regex("/^sentry-CLI$/", "w", "s").search("Sentry-cli")
+
+
+@pytest.mark.parametrize("raw", ["/a/g", "/a/u", "/a/iy"])
+def test_unsupported_regex_flags_are_errors(raw: str) -> None:
+    with pytest.raises(ConfigError, match="regex flag"):
+        parse_slash_regex(raw, "targets[0] (github).includeNames", ".craft.yml")
+
+
+def test_regex_without_slashes_is_an_error_naming_the_field() -> None:
+    with pytest.raises(ConfigError) as info:
+        craft("targets:\n  - name: github\n    includeNames: '^sentry.*$'\n")
+    assert "targets[0] (github).includeNames" in str(info.value)
+    assert "/^sentry.*$/" in str(info.value)  # the hint shows how to write it
+
+
+def test_invalid_regex_body_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="not a valid regular expression"):
+        craft("requireNames:\n  - /([a-z/\n")
+
+
+def test_unknown_top_level_field_is_named_with_the_supported_list() -> None:
+    with pytest.raises(UnsupportedConfigError) as info:
+        craft("notifications: {}\ntargets:\n  - name: github\n")
+    assert info.value.unsupported == ["field notifications"]
+    assert "supported fields: minVersion, github, changelog" in str(info.value)
+
+
+def test_unknown_option_of_a_supported_target_is_named() -> None:
+    with pytest.raises(UnsupportedConfigError) as info:
+        craft("targets:\n  - name: github\n    previewReleases: false\n"
+              "  - name: npm\n    checkPackageName: x\n")
+    assert info.value.unsupported == ["option previewReleases of target github",
+                                      "option checkPackageName of target npm"]
+
+
+def test_unknown_nested_fields_are_named() -> None:
+    with pytest.raises(UnsupportedConfigError) as info:
+        craft("changelog:\n  policy: auto\n  scopeGrouping: true\n"
+              "versioning:\n  policy: calver\n  calver:\n    format: '%Y.%-m'\n    week: 1\n"
+              "github:\n  owner: o\n  repo: r\n  url: x\n")
+    assert info.value.unsupported == ["field github.url", "field changelog.scopeGrouping",
+                                      "field versioning.calver.week"]
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("statusProvider:\n  name: zeus\n", "statusProvider zeus"),
+    ("artifactProvider:\n  name: gcs\n", "artifactProvider gcs"),
+])
+def test_other_providers_are_refused(text: str, named: str) -> None:
+    with pytest.raises(UnsupportedConfigError) as info:
+        craft(text)
+    assert info.value.unsupported == [named]
+
+
+def test_changelog_forms() -> None:
+    assert craft("changelog: HISTORY.md\n").changelog_file == "HISTORY.md"
+    c = craft("changelog:\n  filePath: docs/CHANGES.md\n  policy: simple\n")
+    assert (c.changelog_file, c.changelog_policy) == ("docs/CHANGES.md", "simple")
+    c = craft("changelogPolicy: auto\n")
+    assert (c.changelog_file, c.changelog_policy) == ("CHANGELOG.md", "auto")
+    assert craft("{}").changelog_policy == "none"
+
+
+def test_conflicting_changelog_policies_are_an_error() -> None:
+    with pytest.raises(ConfigError, match="disagree"):
+        craft("changelogPolicy: simple\nchangelog:\n  policy: auto\n")
+
+
+@pytest.mark.parametrize("text", [
+    "changelogPolicy: sometimes\n",
+    "versioning:\n  policy: semver\n",
+    "versioning:\n  calver:\n    offset: -3\n",
+    "releaseBranchPrefix: 'rel ease'\n",
+    "releaseBranchPrefix: ../x\n",
+    "changelog: ../../etc/passwd\n",
+    "github:\n  owner: 'a b'\n  repo: r\n",
+    "targets:\n  - name: npm\n    access: everyone\n",
+    "targets:\n  - name: github\n    tagPrefix: '$(x)'\n",
+    "targets:\n  - name: github\n    checksums:\n      - algorithm: md5\n",
+    "targets:\n  - id: x\n",
+    "targets: github\n",
+    "requireNames: /a/\n",
+    "minVersion: latest\n",
+])
+def test_invalid_values_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        craft(text)
+    assert not isinstance(info.value, UnsupportedConfigError)
+    assert "invalid values" in str(info.value)
+
+
+def test_versioning_calver_settings() -> None:
+    c = craft("versioning:\n  policy: calver\n  calver:\n    format: '%Y.%-m'\n    offset: 3\n")
+    assert (c.versioning_policy, c.calver_format, c.calver_offset_days) == ("calver", "%Y.%-m", 3)
+
+
+def test_numbers_in_yaml_become_strings() -> None:
+    c = craft("minVersion: 1.1\ntargets:\n  - name: npm\n    id: 2\n")
+    assert c.min_version == "1.1"
+    assert c.targets[0].key == "npm[2]"
+
+
+def test_duplicate_target_without_distinct_id_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="listed twice"):
+        craft("targets:\n  - name: npm\n  - name: npm\n")
+
+
+def test_differing_tag_prefixes_are_an_error() -> None:
+    with pytest.raises(ConfigError, match="one tag prefix"):
+        craft("targets:\n  - name: github\n    tagPrefix: v\n"
+              "  - name: github\n    id: two\n    tagPrefix: rel-\n")
+
+
+def test_unsupported_and_invalid_are_reported_together() -> None:
+    with pytest.raises(UnsupportedConfigError) as info:
+        craft("changelogPolicy: never\ntargets:\n  - name: docker\n")
+    assert info.value.unsupported == ["target docker"]
+    assert "also invalid" in str(info.value) and "never" in str(info.value)
+
+
+def test_artifact_provider_default_and_list_forms() -> None:
+    assert craft("{}").artifact_store.kind == "workflow-artifacts"
+    c = craft("artifactProvider:\n  name: github\n  config:\n    artifacts: [a, b]\n")
+    assert c.artifact_store.workflows == {"*": ["a", "b"]}
+    c = craft("artifactProvider:\n  name: github\n  config:\n    artifacts: dist\n")
+    assert c.artifact_store.workflows == {"*": ["dist"]}
+
+
+def test_monorepo_path_is_kept() -> None:
+    c = parse_config("targets:\n  - name: pypi\n", "packages/a/.craft.yml", path="packages/a")
+    assert c.path == "packages/a"
+    assert c.source == "packages/a/.craft.yml"
