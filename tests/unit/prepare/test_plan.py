@@ -233,3 +233,29 @@ def test_failed_build_restores_the_checkout_so_a_rerun_works(make_repo: Any,
     store = FakeStore()
     result = _apply(repo, tmp_path, store)
     assert result.pushed and [a.name for a in store.calls[0][0].artifacts] == ["x.tgz"]
+
+
+def test_auth_env_carries_the_token_only_in_env() -> None:
+    import base64
+
+    from valet.prepare import auth_env
+
+    env = auth_env("https://github.com/o/r.git", "ghs_abc123")
+    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_KEY_0"] == env["GIT_CONFIG_KEY_1"] == \
+        "http.https://github.com/.extraheader"
+    assert env["GIT_CONFIG_VALUE_0"] == ""  # resets a header persisted by actions/checkout
+    basic = env["GIT_CONFIG_VALUE_1"].split()[-1]
+    assert base64.b64decode(basic) == b"x-access-token:ghs_abc123"
+    assert auth_env("/srv/git/o.git", "ghs_abc123") == {}
+    assert auth_env("https://github.com/o/r.git", None) == {}
+
+
+def test_upload_without_a_token_fails_before_any_change(make_repo: Any, tmp_path: Path) -> None:
+    repo = make_repo(BUILD_CONFIG, origin=True)
+    opts = PrepareOptions(spec="auto", cwd=repo, repo="o/r", token=None)
+    plan, ctx = compute_plan(opts)
+    before = git(repo, "for-each-ref")
+    with pytest.raises(UsageError, match="needs a GitHub token"):
+        apply_plan(plan, ctx, opts)
+    assert git(repo, "for-each-ref") == before
