@@ -213,7 +213,7 @@ def parse_config(text: str, source: str, *, path: str = ".") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must hold a mapping of settings at the top level, "
                           f"not a {type(data).__name__}",
-                          hint="see the example in docs/configuration.md")
+                          hint="start from: targets: [{name: github}] (see `valet config check`)")
     if PurePosixPath(source).name.endswith(CRAFT_FILE):
         from valet import craft_compat
 

@@ -405,7 +405,7 @@ def parse_craft(data: dict[str, Any], source: str, *, path: str = ".") -> Config
     if reader.invalid and not reader.unsupported:
         listed = "\n  - ".join(reader.invalid)
         raise ConfigError(f"{source} has invalid values:\n  - {listed}",
-                          hint="fix these values (see docs/configuration.md)")
+                          hint="fix these values; `valet config check` shows the result")
     if reader.unsupported:
         listed = ", ".join(reader.unsupported)
         extra = ("\n  also invalid:\n  - " + "\n  - ".join(reader.invalid)) if reader.invalid else ""

@@ -4,7 +4,7 @@ Every function here is pure: the caller passes tags, commits, branches and
 today's date in, so each mode (explicit, major/minor/patch, auto, calver,
 config-driven) is tested without a repository.
 
-Decisions worth knowing (also in docs/configuration.md):
+Decisions worth knowing (the configuration docs should repeat them):
 
 - A leading ``v`` is accepted only in tags (``v1.2.3``), never in a version the
   user types: ``valet prepare v1.2.3`` is refused with a hint, so the version
