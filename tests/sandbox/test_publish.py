@@ -8,6 +8,7 @@ of the real registries (tests/act/test_publish_e2e.py covers those).
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,11 @@ from valet.publish_api import IssueAPI, Rest, SdkAPI
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
+
+_MISSING = [m for m in ("issues", "ci", "access")
+            if importlib.util.find_spec(f"valet.sandbox.routes.{m}") is None]
+if _MISSING:
+    pytest.skip(f"the sandbox has no {', '.join(_MISSING)} routes yet", allow_module_level=True)
 
 BRANCH = "release/1.2.3"
 
