@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ from valet.targets.base import (
     TargetContext,
     child_env,
     decide,
+    env_first,
     option,
     select_files,
 )
@@ -185,16 +187,16 @@ class NpmTarget:
         return f"{registry}{quote(pkg.name, safe='@')}"
 
     def _write_npmrc(self, ctx: TargetContext, registry: str) -> tuple[Path, Path]:
+        # Unique files (mode 0600 from mkstemp): two npm targets may run at once.
         ctx.workdir.mkdir(parents=True, exist_ok=True)
-        npmrc = ctx.workdir / "valet-npmrc"
-        globalrc = ctx.workdir / "valet-npmrc-global"
         text = render_npmrc(registry, cache=ctx.workdir / "npm-cache")
-        for path, body in ((npmrc, text), (globalrc, "")):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        paths = []
+        for prefix, body in (("npmrc-", text), ("npmrc-global-", "")):
+            fd, name = tempfile.mkstemp(prefix=prefix, dir=ctx.workdir)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(body)
-            os.chmod(path, 0o600)
-        return npmrc, globalrc
+            paths.append(Path(name))
+        return paths[0], paths[1]
 
     def _npm_publish(self, ctx: TargetContext, name: str, pkg: Package, registry: str,
                      npmrc: Path, globalrc: Path, tag: str) -> None:
@@ -240,7 +242,8 @@ def npm_executable(env: Mapping[str, str]) -> str | None:
 
 
 def registry_url(ctx: TargetContext) -> str:
-    url = str(option(ctx, "registry") or ctx.env.get("NPM_REGISTRY") or DEFAULT_REGISTRY)
+    url = str(option(ctx, "registry") or env_first(ctx.env, ("NPM_REGISTRY", "VALET_NPM_REGISTRY"))
+              or DEFAULT_REGISTRY)
     parts = urlparse(url)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.username:
         raise TargetError(f"{ctx.key}: registry {url!r} is not an http(s) URL",

@@ -22,7 +22,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urljoin, urlparse, urlsplit
 
@@ -45,6 +47,7 @@ from valet.targets.base import (
     TargetContext,
     child_env,
     decide,
+    env_first,
     option,
     select_files,
 )
@@ -157,8 +160,11 @@ class PyPITarget:
             raise TargetError(f"{ctx.key}: no PyPI credentials", hint="set PYPI_TOKEN")
         gha.add_mask(password)
         # An empty config file: twine must not pick up a ~/.pypirc of the runner.
-        pypirc = ctx.workdir / f"pypirc-{os.getpid()}"
-        pypirc.write_text("[distutils]\nindex-servers =\n", encoding="utf-8")
+        ctx.workdir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="pypirc-", dir=ctx.workdir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("[distutils]\nindex-servers =\n")
+        pypirc = Path(name)
         argv = [sys.executable, "-m", "twine", "upload", "--non-interactive",
                 "--disable-progress-bar", "--config-file", str(pypirc),
                 "--repository-url", repository_url(ctx), "--verbose",
@@ -205,7 +211,8 @@ def repository_url(ctx: TargetContext) -> str:
 
 def index_url(ctx: TargetContext) -> str:
     """Where to read digests: the `index_url` option, PYPI_INDEX_URL, or known for PyPI/TestPyPI."""
-    url = option(ctx, "index_url") or option(ctx, "indexUrl") or ctx.env.get("PYPI_INDEX_URL")
+    url = (option(ctx, "index_url") or option(ctx, "indexUrl")
+           or env_first(ctx.env, ("PYPI_INDEX_URL", "VALET_PYPI_INDEX_URL")))
     if not url:
         upload = repository_url(ctx)
         url = KNOWN_INDEXES.get(upload if upload.endswith("/") else upload + "/")
