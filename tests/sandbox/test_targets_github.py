@@ -20,8 +20,16 @@ pytestmark = pytest.mark.sandbox
 def _scene(tmp_path: Path, gh_repo_factory: Callable[..., Any],
            gh_client: Callable[[str], Any], version: str, *,
            previous: list[tuple[str, bool]] = ()) -> tuple[Any, Any, TargetContext]:
+    from github import GithubException
+
     repo = gh_repo_factory({"README.md": "sdk\n"})
     gh = repo.gh()
+    try:
+        list(gh.get_releases())
+    except GithubException as exc:  # the fake's releases routes are not there (yet)
+        if exc.status == 404:
+            pytest.skip("the sandbox serves no releases API")
+        raise
     sha = gh.get_branch("main").commit.sha
     for tag, prerelease in previous:  # earlier published releases of the project
         gh.create_git_release(tag, tag, "", draft=False, prerelease=prerelease,
