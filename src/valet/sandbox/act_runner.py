@@ -66,6 +66,8 @@ Invocation (built by :func:`act_argv`)::
   and additionally replace every secret value in the returned log.
 * ``environment:`` protection rules, ``permissions:`` and ``concurrency:`` are
   not enforced; all secrets reach every job.
+* A job whose ``if:`` is false is skipped silently: exit 0, no job result
+  in the log (``ActResult.jobs`` lacks it) — assert on the sandbox's state.
 * Exit code: 0 when every job succeeded, 1 when one failed. The log is act's
   JSON stream, turned back into ``[job] message`` lines; step outputs are read
   from its ``set-output`` records (composite outputs appear on the outer step).
@@ -307,6 +309,47 @@ def act_argv(*, act: str, event_name: str, workflow: Path, event_file: Path, env
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+_APP_STUB_ACTION_YML = """\
+name: create-github-app-token (valet sandbox stub)
+description: >-
+  Stands in for actions/create-github-app-token under act, which cannot fetch it.
+  The sandbox has no JWT exchange: the private-key input IS the installation token
+  to hand out (give the workflow a sandbox App token as its private-key secret).
+inputs:
+  app-id: {description: ignored, required: false}
+  private-key: {description: the sandbox token to output, required: true}
+  owner: {description: ignored, required: false}
+  repositories: {description: ignored, required: false}
+  skip-token-revoke: {description: ignored, required: false}
+  github-api-url: {description: ignored, required: false}
+outputs:
+  token: {description: the token, value: "${{ steps.mint.outputs.token }}"}
+  installation-id: {description: a fixed id, value: "1"}
+  app-slug: {description: a fixed slug, value: valet-sandbox}
+runs:
+  using: composite
+  steps:
+    - id: mint
+      shell: bash
+      env:
+        KEY: ${{ inputs.private-key }}
+      run: |
+        if [[ -z "$KEY" ]]; then echo "::error::private-key is empty"; exit 1; fi
+        echo "::add-mask::$KEY"
+        echo "token=$KEY" >> "$GITHUB_OUTPUT"
+"""
+
+
+def app_token_stub(dest: Path) -> Path:
+    """Write a local stand-in for actions/create-github-app-token into ``dest``
+    (serve it with ``local_actions={"actions/create-github-app-token@<ref>": dest}``).
+    Its ``token`` output is its ``private-key`` input; ``permission-*`` inputs are
+    accepted and ignored (act does not check undeclared inputs)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "action.yml").write_text(_APP_STUB_ACTION_YML)
+    return dest
 
 
 # --------------------------------------------------------------------------- the runner

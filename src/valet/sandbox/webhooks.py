@@ -194,8 +194,9 @@ def issue_event(action: str, *, repo: Mapping[str, Json], issue: Mapping[str, Js
         label_template = template.get("label") or example("issues", "labeled")["label"]
         merged = merge(label_template, label, pairs)
         # The label sits right after the issue, as GitHub sends it.
-        payload = {k: payload[k] for k in ("action", "issue") if k in payload} | \
-            {"label": merged} | {k: v for k, v in payload.items() if k not in ("action", "issue")}
+        head = {k: payload[k] for k in ("action", "issue")}
+        tail = {k: v for k, v in payload.items() if k not in ("action", "issue", "label")}
+        payload = {**head, "label": merged, **tail}
     else:
         payload.pop("label", None)
     return payload
