@@ -52,7 +52,7 @@ Invocation (built by :func:`act_argv`)::
   and ``$GITHUB_ACTION_PATH/..`` is a full copy of DIR (so
   ``../scripts/setup-runtime.sh`` works); ``GITHUB_ACTION_REPOSITORY=OWNER/valet``,
   ``GITHUB_ACTION_REF=v1``. act copies DIR wholesale, ignoring ``.gitignore``
-  (``/work/main`` with its .venv and node_modules takes ~15 s per step), so
+  (``/work/main`` with its .venv and node_modules: ~15 s per run), so
   ``run_workflow`` first exports the git-visible files of DIR (tracked plus
   untracked-not-ignored, i.e. the working tree as git sees it) to WORK.
   Any other remote action (``actions/create-github-app-token``...) cannot be
