@@ -24,12 +24,14 @@ class Progress:
 
     def __init__(self, label: str, total: int | None, *, every_percent: int = 10,
                  every_seconds: float = 5.0, emit: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 min_total: int = 4 * 1024 * 1024) -> None:
         from valet import gha
 
         self.label = label
         self.total = total
-        self.every_percent = max(1, every_percent)
+        # Small files get only their final line: percent lines would be noise.
+        self.every_percent = max(1, every_percent) if (total or 0) >= min_total else 101
         self.every_seconds = every_seconds
         self.emit = emit or gha.info
         self.clock = clock

@@ -145,7 +145,9 @@ class GitHubReleaseStore:
             return self._release
         try:
             if self.release_id is not None:
-                rel = self._gh_repo().get_release(self.release_id)
+                rel = self._gh_repo().get_release(int(self.release_id))
+                # A lazy client returns an unfetched object: load it before trusting fields.
+                rel.update()
                 if rel.tag_name != self.tag:
                     raise IntegrityError(
                         f"release {self.release_id} of {self.repo} is for tag "

@@ -15,7 +15,7 @@ def test_a_line_every_ten_percent_and_one_at_the_end() -> None:
     lines: list[str] = []
     clock = Clock()
     p = Progress("upload x", 1000, every_percent=10, every_seconds=1e9, emit=lines.append,
-                 clock=clock)
+                 clock=clock, min_total=0)
     for _ in range(100):
         clock.now += 0.01
         p.update(10)
@@ -43,3 +43,12 @@ def test_human_bytes() -> None:
     assert human_bytes(5) == "5 B"
     assert human_bytes(3 * 1024 * 1024) == "3.0 MiB"
     assert human_bytes(5 * 1024**4) == "5120.0 GiB"
+
+
+def test_small_files_get_only_the_final_line() -> None:
+    lines: list[str] = []
+    p = Progress("upload small", 1000, emit=lines.append, clock=Clock())
+    for _ in range(10):
+        p.update(100)
+    p.done()
+    assert len(lines) == 1 and lines[0].startswith("upload small: 1000 B / 1000 B (100%)")

@@ -47,6 +47,9 @@ class FakeRelease:
         self.upload_url = f"http://127.0.0.1:9/uploads/releases/{rid}/assets{{?name,label}}"
         self.html_url = f"http://127.0.0.1:9/o/r/releases/{rid}"
 
+    def update(self) -> bool:
+        return True
+
     def update_release(self, name: str, message: str, **kw: Any) -> None:
         self.body = message
         if "target_commitish" in kw:
