@@ -78,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
     def store_for(request, config):  # type: ignore[no-untyped-def]
         from valet.store import open_store
+        from valet.version import tag_name
 
+        # The same tag name prepare gave the draft (tag prefix and monorepo path).
         return open_store(request.store or config.artifact_store.kind, gh=sdk_gh,
                           session=github_client.session(sdk_token), repo=request.repo,
-                          tag=f"{config.tag_prefix}{request.version}", version=request.version,
+                          tag=tag_name(config, request.version), version=request.version,
                           release_id=request.release_id,
                           artifact_name=config.artifact_store.name)
 
