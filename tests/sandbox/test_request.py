@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from valet.cli import main
 from valet.errors import KillswitchError
@@ -25,6 +26,7 @@ class Setup:
     publish: str
     gh: Any  # github.Github acting as the SDK repo's owner
     workdir: Path
+    api_url: str
 
     def publish_issues(self, title: str | None = None) -> list[Any]:
         issues = self.gh.get_repo(self.publish).get_issues(state="all")
@@ -47,7 +49,7 @@ def setup(sandbox_env: Any, gh_repo_factory: Callable[..., Any], gh_client: Call
     monkeypatch.setenv("GITHUB_TOKEN", sdk.token)
     manifest = Manifest(version="1.0.0", artifacts=(Artifact("sdk-1.0.0.tgz", 12, "e" * 64),), sha=SHA)
     (tmp_path / "manifest.json").write_text(manifest.dumps())
-    return Setup(sdk, publish, gh_client(sdk.token), tmp_path)
+    return Setup(sdk, publish, gh_client(sdk.token), tmp_path, sandbox_env.api_url)
 
 
 def test_requesting_twice_updates_one_issue(setup: Setup) -> None:
@@ -98,10 +100,20 @@ def test_the_exact_title_is_found_past_the_first_page(setup: Setup) -> None:
     name = setup.sdk.full_name
     assert setup.request("--targets", "pypi") == 0  # the oldest issue: last in the default order
     first = setup.publish_issues()[0].number
+    # Seeded with plain HTTP calls: PyGithub paces its writes, 110 of them would be slow.
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {setup.sdk.token}"
+    url = f"{setup.api_url}/repos/{setup.publish}/issues"
     for i in range(110):
         title = f"publish: {name}@1.0.0-rc.{i}" if i % 2 else f"publish: {name}@1.0.{i + 1}"
-        repo.create_issue(title=title, body="noise")
+        session.post(url, json={"title": title, "body": "noise"}, timeout=30).raise_for_status()
+    assert repo.get_issues(state="open").totalCount == 111
+    admin = setup.sdk._sandbox.admin
+    admin.clear_request_log()
     assert setup.request("--targets", "pypi", "--changelog", "- again") == 0
+    listed = [r for r in admin.request_log()
+              if r["method"] == "GET" and r["path"].endswith(f"/repos/{setup.publish}/issues")]
+    assert len(listed) >= 2, "the exact title sits on the second page of open issues"
     matching = setup.publish_issues(f"publish: {name}@1.0.0")
     assert [i.number for i in matching] == [first]
     assert "- again" in matching[0].body
