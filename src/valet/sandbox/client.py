@@ -108,6 +108,19 @@ class AdminClient:
         body = {"name": name, "files": _b64_files(dict(files))}
         return int(self._call("POST", f"/repos/{full_name}/artifacts", body)["id"])
 
+    def create_oidc_request_token(self, repository: str, *, ref: str = "refs/heads/main",
+                                  environment: str | None = None,
+                                  workflow: str = "publish.yml", actor: str | None = None,
+                                  sha: str | None = None) -> str:
+        """A job's id-token request token bound to these claims (ACTIONS_ID_TOKEN_REQUEST_TOKEN).
+
+        Pair it with ``Sandbox.oidc_env(token)``; the JWTs verify against
+        ``{server}/_sandbox/oidc/.well-known/jwks`` (issuer ``{server}/_sandbox/oidc``).
+        """
+        body = {"repository": repository, "ref": ref, "environment": environment,
+                "workflow": workflow, "actor": actor, "sha": sha}
+        return self._call("POST", "/oidc/request-tokens", body)["token"]  # type: ignore[no-any-return]
+
     # -- observation ----------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

@@ -188,16 +188,20 @@ class Router:
         return deco
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        allowed = False
-        for m, regex, handler, _ in self._routes:
+        # The most specific pattern wins (most literal characters): a greedy
+        # ``{ref:path}`` must not swallow ``/commits/{ref}/status``.
+        best: tuple[int, Handler, dict[str, str]] | None = None
+        for m, regex, handler, pattern in self._routes:
+            if m != method and not (m == "GET" and method == "HEAD"):
+                continue
             hit = regex.match(path)
             if hit:
-                if m == method or (m == "GET" and method == "HEAD"):
-                    return handler, hit.groupdict()
-                allowed = True
-        if allowed:
-            raise ApiError(404, "Not Found")  # GitHub answers 404 for a wrong verb too
-        raise not_found()
+                score = len(_PARAM.sub("", pattern))
+                if best is None or score > best[0]:
+                    best = (score, handler, hit.groupdict())
+        if best is None:
+            raise not_found()  # GitHub answers 404 for a wrong verb too
+        return best[1], best[2]
 
     def patterns(self) -> list[tuple[str, str]]:
         return [(m, p) for m, _, _, p in self._routes]

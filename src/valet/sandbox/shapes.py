@@ -231,3 +231,195 @@ def content_entry(u: Urls, full: str, ref: str, path: str, name: str, kind: str,
         "download_url": f"{u.server}/{full}/raw/{ref}/{path}" if kind == "file" else None,
         "_links": {"self": self_url, "git": git_url, "html": html},
     }
+
+
+# -- issues ----------------------------------------------------------------------
+
+
+def label(u: Urls, full: str, rec: Record) -> Json:
+    return {"id": rec["id"], "node_id": node_id("Label", rec["id"]),
+            "url": f"{u.api}/repos/{full}/labels/{rec['name']}", "name": rec["name"],
+            "color": rec["color"], "default": rec.get("default", False),
+            "description": rec.get("description")}
+
+
+def author_association(state: State, repo_rec: Record, login: str) -> str:
+    if repo_rec["owner"].lower() == login.lower():
+        return "OWNER"
+    perm = repo_rec["perms"].get(login.lower(), "none")
+    if perm in ("read", "none"):
+        owner = state.user(repo_rec["owner"])
+        if owner and owner["type"] == "Organization":
+            for team in state.teams.values():
+                if team["org"].lower() == owner["login"].lower() and \
+                        login.lower() in (m.lower() for m in team["members"]):
+                    return "MEMBER"
+        return "NONE"
+    return "COLLABORATOR"
+
+
+def _reactions(url: str) -> Json:
+    return {"url": f"{url}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0,
+            "confused": 0, "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0}
+
+
+def issue(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
+    full = repo_rec["full_name"]
+    api = f"{u.api}/repos/{full}/issues/{rec['number']}"
+    author = state.user(rec["user"])
+    closer = state.user(rec.get("closed_by"))
+    labels = [repo_rec["labels"][n.lower()] for n in rec["labels"]
+              if n.lower() in repo_rec["labels"]]
+    assignees = [user(u, a) for a in (state.user(x) for x in rec.get("assignees", [])) if a]
+    return {
+        "id": rec["id"], "node_id": node_id("Issue", rec["id"]), "url": api,
+        "repository_url": f"{u.api}/repos/{full}", "labels_url": f"{api}/labels{{/name}}",
+        "comments_url": f"{api}/comments", "events_url": f"{api}/events",
+        "html_url": f"{u.server}/{full}/issues/{rec['number']}", "number": rec["number"],
+        "state": rec["state"], "state_reason": rec.get("state_reason"), "title": rec["title"],
+        "body": rec.get("body"), "user": user(u, author) if author else None,
+        "labels": [label(u, full, lb) for lb in labels],
+        "assignee": assignees[0] if assignees else None, "assignees": assignees,
+        "milestone": None, "locked": False, "active_lock_reason": None,
+        "comments": sum(1 for c in repo_rec["comments"].values()
+                        if c["issue"] == rec["number"]),
+        "closed_at": rec.get("closed_at"), "created_at": rec["created_at"],
+        "updated_at": rec["updated_at"], "closed_by": user(u, closer) if closer else None,
+        "author_association": author_association(state, repo_rec, rec["user"]),
+        "reactions": _reactions(api), "timeline_url": f"{api}/timeline",
+        "performed_via_github_app": None,
+    }
+
+
+def comment(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
+    full = repo_rec["full_name"]
+    url = f"{u.api}/repos/{full}/issues/comments/{rec['id']}"
+    author = state.user(rec["user"])
+    return {
+        "id": rec["id"], "node_id": node_id("IssueComment", rec["id"]), "url": url,
+        "html_url": f"{u.server}/{full}/issues/{rec['issue']}#issuecomment-{rec['id']}",
+        "body": rec["body"], "user": user(u, author) if author else None,
+        "created_at": rec["created_at"], "updated_at": rec["updated_at"],
+        "issue_url": f"{u.api}/repos/{full}/issues/{rec['issue']}",
+        "author_association": author_association(state, repo_rec, rec["user"]),
+        "performed_via_github_app": None, "reactions": _reactions(url),
+    }
+
+
+def integration(u: Urls, state: State, app_rec: Record) -> Json:
+    bot = state.user(app_rec["bot"])
+    return {
+        "id": app_rec["id"], "slug": app_rec["slug"], "node_id": node_id("App", app_rec["id"]),
+        "client_id": f"Iv1.{app_rec['id']:016x}", "owner": user(u, bot) if bot else None,
+        "name": app_rec["slug"], "description": None,
+        "external_url": f"{u.server}/apps/{app_rec['slug']}",
+        "html_url": f"{u.server}/apps/{app_rec['slug']}", "created_at": app_rec["created_at"],
+        "updated_at": app_rec["created_at"],
+        "permissions": {"contents": "write", "issues": "write", "checks": "write",
+                        "metadata": "read"},
+        "events": [],
+    }
+
+
+def issue_event(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
+    full = repo_rec["full_name"]
+    actor = state.user(rec["actor"])
+    out: Json = {
+        "id": rec["id"], "node_id": node_id("IssueEvent", rec["id"]),
+        "url": f"{u.api}/repos/{full}/issues/events/{rec['id']}",
+        "actor": user(u, actor) if actor else None, "event": rec["event"], "commit_id": None,
+        "commit_url": None, "created_at": rec["created_at"], "performed_via_github_app": None,
+    }
+    if rec.get("label"):
+        out["label"] = {"name": rec["label"]["name"], "color": rec["label"]["color"]}
+    if rec["event"] in ("closed", "reopened"):
+        out["state_reason"] = rec.get("state_reason")
+    return out
+
+
+# -- CI ----------------------------------------------------------------------------
+
+
+def status(u: Urls, state: State, full: str, sha: str, rec: Record) -> Json:
+    creator = state.user(rec["creator"])
+    return {
+        "url": f"{u.api}/repos/{full}/statuses/{sha}",
+        "avatar_url": f"{u.server}/avatars/{rec['creator']}", "id": rec["id"],
+        "node_id": node_id("StatusContext", rec["id"]), "state": rec["state"],
+        "description": rec.get("description"), "target_url": rec.get("target_url"),
+        "context": rec["context"], "created_at": rec["created_at"],
+        "updated_at": rec["updated_at"], "creator": user(u, creator) if creator else None,
+    }
+
+
+def check_run(u: Urls, state: State, full: str, rec: Record) -> Json:
+    app_rec = state.data["apps"].get(rec["app"].lower())
+    out = rec.get("output") or {}
+    url = f"{u.api}/repos/{full}/check-runs/{rec['id']}"
+    return {
+        "id": rec["id"], "head_sha": rec["head_sha"], "node_id": node_id("CheckRun", rec["id"]),
+        "external_id": rec.get("external_id") or "", "url": url,
+        "html_url": f"{u.server}/{full}/runs/{rec['id']}",
+        "details_url": rec.get("details_url") or f"{u.server}/{full}/runs/{rec['id']}",
+        "status": rec["status"], "conclusion": rec.get("conclusion"),
+        "started_at": rec.get("started_at"), "completed_at": rec.get("completed_at"),
+        "output": {"title": out.get("title"), "summary": out.get("summary"),
+                   "text": out.get("text"), "annotations_count": 0,
+                   "annotations_url": f"{url}/annotations"},
+        "name": rec["name"], "check_suite": {"id": rec.get("suite_id", rec["id"])},
+        "app": integration(u, state, app_rec) if app_rec else None, "pull_requests": [],
+    }
+
+
+# -- releases and artifacts ------------------------------------------------------------
+
+
+def asset(u: Urls, state: State, full: str, rel: Record, rec: Record) -> Json:
+    uploader = state.user(rec["uploader"])
+    tag_name = rel["tag_name"] if not rel["draft"] else f"untagged-{rel['id']}"
+    return {
+        "url": f"{u.api}/repos/{full}/releases/assets/{rec['id']}",
+        "browser_download_url": f"{u.server}/{full}/releases/download/{tag_name}/{rec['name']}",
+        "id": rec["id"], "node_id": node_id("ReleaseAsset", rec["id"]), "name": rec["name"],
+        "label": rec.get("label"), "state": rec.get("state", "uploaded"),
+        "content_type": rec["content_type"], "size": rec["size"], "digest": rec["digest"],
+        "download_count": rec.get("download_count", 0), "created_at": rec["created_at"],
+        "updated_at": rec["updated_at"], "uploader": user(u, uploader) if uploader else None,
+    }
+
+
+def release(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
+    full = repo_rec["full_name"]
+    api = f"{u.api}/repos/{full}/releases/{rec['id']}"
+    author = state.user(rec["author"])
+    tag_name = rec["tag_name"]
+    html_tag = f"untagged-{rec['id']}" if rec["draft"] else tag_name
+    assets = [repo_rec["assets"][str(a)] for a in rec["assets"] if str(a) in repo_rec["assets"]]
+    return {
+        "url": api, "html_url": f"{u.server}/{full}/releases/tag/{html_tag}",
+        "assets_url": f"{api}/assets",
+        "upload_url": f"{u.uploads}/repos/{full}/releases/{rec['id']}/assets{{?name,label}}",
+        "tarball_url": f"{u.api}/repos/{full}/tarball/{tag_name}",
+        "zipball_url": f"{u.api}/repos/{full}/zipball/{tag_name}", "id": rec["id"],
+        "node_id": node_id("Release", rec["id"]), "tag_name": tag_name,
+        "target_commitish": rec["target_commitish"], "name": rec.get("name"),
+        "body": rec.get("body"), "draft": rec["draft"], "prerelease": rec["prerelease"],
+        "immutable": False, "created_at": rec["created_at"],
+        "published_at": rec.get("published_at"), "updated_at": rec.get("updated_at"),
+        "author": user(u, author) if author else None,
+        "assets": [asset(u, state, full, rec, a) for a in assets],
+    }
+
+
+def artifact(u: Urls, repo_rec: Record, rec: Record) -> Json:
+    full = repo_rec["full_name"]
+    api = f"{u.api}/repos/{full}/actions/artifacts/{rec['id']}"
+    return {
+        "id": rec["id"], "node_id": node_id("Artifact", rec["id"]), "name": rec["name"],
+        "size_in_bytes": rec["size_in_bytes"], "url": api, "archive_download_url": f"{api}/zip",
+        "expired": False, "created_at": rec["created_at"], "expires_at": rec["expires_at"],
+        "updated_at": rec["updated_at"], "digest": rec.get("digest"),
+        "workflow_run": {"id": rec["run_id"], "repository_id": repo_rec["id"],
+                         "head_repository_id": repo_rec["id"],
+                         "head_branch": rec.get("head_branch"), "head_sha": rec.get("head_sha")},
+    }
