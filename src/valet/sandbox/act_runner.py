@@ -132,6 +132,9 @@ class ActResult:
     jobs: dict[str, str] = field(default_factory=dict)  # job id -> success / failure
     timed_out: bool = False
     work_dir: Path | None = None
+    # (top-level step id, markdown) for each step that wrote to GITHUB_STEP_SUMMARY;
+    # act deletes the file with the job, its "summary" log records keep the text.
+    summaries: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -278,6 +281,25 @@ def parse_json_log(raw: str) -> tuple[str, dict[str, dict[str, str]], list[StepR
         if "jobResult" in rec:
             jobs[job] = str(rec["jobResult"])
     return "\n".join(lines) + "\n", outputs, steps, jobs
+
+
+def parse_summaries(raw: str) -> list[tuple[str, str]]:
+    """act's ``"command": "summary"`` records -> (step id, markdown), in run order.
+
+    act logs a composite action's summary twice (inner step, then the outer one):
+    only top-level steps are kept, so each summary appears once."""
+    found: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        try:
+            rec: Any = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(rec, dict) or rec.get("command") != "summary":
+            continue
+        step_path = rec.get("stepID") or []
+        if isinstance(step_path, list) and len(step_path) == 1:
+            found.append((str(step_path[0]), str(rec.get("content", ""))))
+    return found
 
 
 def act_argv(*, act: str, event_name: str, workflow: Path, event_file: Path, env_file: Path,
@@ -440,7 +462,8 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
                 private.unlink()
     duration = time.monotonic() - started
 
-    text, outputs, steps, jobs = parse_json_log(raw.decode(errors="replace"))
+    raw_text = raw.decode(errors="replace")
+    text, outputs, steps, jobs = parse_json_log(raw_text)
     if timed_out:
         text += f"valet: act was killed after the {timeout:.0f}s timeout\n"
     hidden = list(secrets.values())
@@ -449,4 +472,6 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     (work / "act.log").write_text(text)
     return ActResult(returncode=proc.returncode if not timed_out else -signal.SIGKILL,
                      stdout=text, duration=duration, outputs=outputs, steps=steps,
-                     jobs=jobs, timed_out=timed_out, work_dir=work)
+                     jobs=jobs, timed_out=timed_out, work_dir=work,
+                     summaries=[(step, _redact(md, hidden))
+                                for step, md in parse_summaries(raw_text)])
