@@ -35,6 +35,7 @@ def _scene(tmp_path: Path, gh_repo_factory: Callable[..., Any],
         gh.create_git_release(tag, tag, "", draft=False, prerelease=prerelease,
                               target_commitish=sha)
     files = []
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for name, data in ((f"acme-{version}.tgz", b"npm bytes"),
                        (f"acme-{version}.tar.gz", b"sdist bytes")):
         p = tmp_path / name

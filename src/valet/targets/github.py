@@ -117,7 +117,7 @@ class GitHubTarget:
                 make_latest = self._make_latest(ctx, repo, release.id)
                 body = ctx.request.changelog or release.body or ""
                 release = release.update_release(
-                    name=release.title or tag, message=body, draft=False,
+                    name=release.name or tag, message=body, draft=False,
                     prerelease=prerelease(ctx), tag_name=tag,
                     target_commitish=ctx.request.sha, make_latest=make_latest)
                 gha.info(f"{ctx.key}: published release {tag} (prerelease={prerelease(ctx)}, "
@@ -141,7 +141,7 @@ class GitHubTarget:
     def _repo(self, ctx: TargetContext) -> Any:
         if ctx.github is None:
             raise TargetError(f"{ctx.key}: no GitHub client", hint="pass `sdk-token`")
-        return ctx.github.get_repo(ctx.request.repo, lazy=True)
+        return ctx.github.get_repo(ctx.request.repo)
 
     def _ours(self, ctx: TargetContext, release: Any) -> bool:
         return ctx.request.release_id is not None and release.id == ctx.request.release_id

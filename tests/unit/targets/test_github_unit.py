@@ -79,7 +79,7 @@ class StubRelease:
     def __init__(self, repo: StubRepo, tag: str, *, draft: bool, prerelease: bool = False,
                  body: str = "", title: str | None = None) -> None:
         self.repo, self.id, self.tag_name = repo, next(_ids), tag
-        self.draft, self.prerelease, self.body, self.title = draft, prerelease, body, title or tag
+        self.draft, self.prerelease, self.body, self.name = draft, prerelease, body, title or tag
         self.assets: list[StubAsset] = []
         self.updates: list[dict[str, Any]] = []
 
@@ -149,7 +149,7 @@ class StubGithub:
     def __init__(self, repo: StubRepo) -> None:
         self.repo = repo
 
-    def get_repo(self, name: str, lazy: bool = True) -> StubRepo:
+    def get_repo(self, name: str) -> StubRepo:
         assert name == self.repo.full_name
         return self.repo
 
