@@ -345,7 +345,9 @@ class GitRepo:
             if parent:
                 self.run("read-tree", parent, env=env)
             if content is None:
-                self.run("update-index", "--force-remove", "--", path, env=env)
+                # mode 0 removes the entry (update-index --remove wants a work tree)
+                self.run("update-index", "--index-info", env=env,
+                         input=f"0 {ZERO}\t{path}\n".encode())
             else:
                 blob = self.out("hash-object", "-w", "--stdin", input=content).strip()
                 self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)

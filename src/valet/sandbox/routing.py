@@ -188,9 +188,20 @@ class Router:
         return deco
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        _, handler, params = self.resolve(method, path)
+        return handler, params
+
+    def pattern_for(self, method: str, path: str) -> str | None:
+        """The route pattern that serves ``method path`` (None: no route)."""
+        try:
+            return self.resolve(method, path)[0]
+        except ApiError:
+            return None
+
+    def resolve(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
         # The most specific pattern wins (most literal characters): a greedy
         # ``{ref:path}`` must not swallow ``/commits/{ref}/status``.
-        best: tuple[int, Handler, dict[str, str]] | None = None
+        best: tuple[int, str, Handler, dict[str, str]] | None = None
         for m, regex, handler, pattern in self._routes:
             if m != method and not (m == "GET" and method == "HEAD"):
                 continue
@@ -198,10 +209,10 @@ class Router:
             if hit:
                 score = len(_PARAM.sub("", pattern))
                 if best is None or score > best[0]:
-                    best = (score, handler, hit.groupdict())
+                    best = (score, pattern, handler, hit.groupdict())
         if best is None:
             raise not_found()  # GitHub answers 404 for a wrong verb too
-        return best[1], best[2]
+        return best[1], best[2], best[3]
 
     def patterns(self) -> list[tuple[str, str]]:
         return [(m, p) for m, _, _, p in self._routes]

@@ -104,5 +104,6 @@ def register(app: App) -> None:
             item = shapes.issue(app.urls, app.state, rec, issue)
             item["score"] = 1.0
             items.append(item)
-        body = {"total_count": len(results), "incomplete_results": False, "items": items}
+        body = {"total_count": len(results), "incomplete_results": False, "items": items,
+                "search_type": "lexical"}
         return Response(200, body, headers)
