@@ -104,7 +104,7 @@ def validate_path(path: str) -> str:
     raw = path.strip()
     parts = [p for p in PurePosixPath(raw).parts if p != "."]
     if (raw.startswith("/") or "\\" in raw or not parts
-            or any(p == ".." or not _PATH_PART_RE.match(p) for p in parts)):
+            or any(p == ".." or not _PATH_PART_RE.fullmatch(p) for p in parts)):
         raise ConfigError(
             f"project path {path!r} is not allowed",
             hint="give a relative directory inside the repository such as packages/foo "

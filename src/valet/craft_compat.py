@@ -197,8 +197,8 @@ class _Reader:
             if key not in ("owner", "repo"):
                 self.refuse(f"field github.{key}")
         owner, repo = raw.get("owner"), raw.get("repo")
-        if not (isinstance(owner, str) and _OWNER_RE.match(owner)
-                and isinstance(repo, str) and _REPO_RE.match(repo) and repo not in (".", "..")):
+        if not (isinstance(owner, str) and _OWNER_RE.fullmatch(owner)
+                and isinstance(repo, str) and _REPO_RE.fullmatch(repo) and repo not in (".", "..")):
             self.bad(f"github must name owner and repo (got owner={owner!r}, repo={repo!r})")
             return
         config.github_repo = f"{owner}/{repo}"
@@ -320,7 +320,7 @@ class _Reader:
 
     def _tag_prefix(self, value: Any, where: str, config: Config) -> None:
         prefix = _str(value) if value is not None else ""
-        if not _TAG_PREFIX_RE.match(prefix):
+        if not _TAG_PREFIX_RE.fullmatch(prefix):
             self.bad(f"{where}: tagPrefix {prefix!r} is not allowed in a tag name")
         elif config.tag_prefix and config.tag_prefix != prefix:
             self.bad(f"{where}: tagPrefix {prefix!r} differs from another github target's "
@@ -356,7 +356,7 @@ def parse_craft(data: dict[str, Any], source: str, *, path: str = ".") -> Config
 
     if data.get("minVersion") is not None:
         min_version = _str(data["minVersion"]).strip()
-        if not _MIN_VERSION_RE.match(min_version):
+        if not _MIN_VERSION_RE.fullmatch(min_version):
             reader.bad(f"minVersion {min_version!r} is not a version number")
         config.min_version = min_version
     reader.github(data.get("github"), config)
@@ -366,7 +366,7 @@ def parse_craft(data: dict[str, Any], source: str, *, path: str = ".") -> Config
     config.post_release_command = reader.command(data, "postReleaseCommand")
     if data.get("releaseBranchPrefix") is not None:
         prefix = _str(data["releaseBranchPrefix"])
-        if not _PREFIX_RE.match(prefix) or len(prefix) > 100:
+        if not _PREFIX_RE.fullmatch(prefix) or len(prefix) > 100:
             reader.bad(f"releaseBranchPrefix {prefix!r} is not a valid branch prefix")
         else:
             config.release_branch_prefix = prefix

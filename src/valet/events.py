@@ -64,11 +64,11 @@ Event = Labeled | Sweep | Ignored
 
 
 def valid_login(login: Any) -> bool:
-    return isinstance(login, str) and bool(_LOGIN_RE.match(login))
+    return isinstance(login, str) and bool(_LOGIN_RE.fullmatch(login))
 
 
 def valid_repo(repo: Any) -> bool:
-    return isinstance(repo, str) and bool(_REPO_RE.match(repo)) and not repo.endswith((".", "/.."))
+    return isinstance(repo, str) and bool(_REPO_RE.fullmatch(repo)) and not repo.endswith((".", "/.."))
 
 
 def _dict(data: Any, key: str) -> dict[str, Any]:

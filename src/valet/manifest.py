@@ -37,7 +37,7 @@ class Artifact:
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name in (".", ".."):
         raise ArtifactError(
             f"artifact name {name!r} is not allowed",
             hint="artifact file names may hold letters, digits, '.', '_', '+' and '-' only",

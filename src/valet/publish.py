@@ -440,6 +440,13 @@ class Publisher:
         sdk = self.d.sdk(request.repo)
         merge_target = request.merge_target or sdk.default_branch()
         run.merge_target = merge_target
+        if request.branch and merge_target == request.branch:
+            # Any committer can push to the release branch: its config must never decide
+            # which targets (and registry URLs) get the tokens.
+            raise ConfigError(
+                f"the merge target {merge_target} is the release branch itself",
+                hint="the configuration is read from the merge target, which must be a "
+                "protected branch such as main: re-create the request with that merge target")
         # 4. Configuration from the protected merge target.
         from valet.sdk_config import read_sdk_config
 

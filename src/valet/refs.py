@@ -51,7 +51,7 @@ def _ref_problem(name: object) -> str | None:
     if name.startswith("refs/") or name == "HEAD":
         return "it is a full ref or HEAD, not a short name"
     for part in name.split("/"):
-        if not _COMPONENT_RE.match(part):
+        if not _COMPONENT_RE.fullmatch(part):
             return f"the part {part!r} holds a character outside [A-Za-z0-9._+-] or starts with one"
         if part.endswith(".lock"):
             return f"the part {part!r} ends with '.lock'"
@@ -79,7 +79,7 @@ def validate_prefix(prefix: object, *, what: str = "release branch prefix") -> s
 
 def validate_version(version: object) -> str:
     """A version string as it may appear in a branch or tag name."""
-    if (not isinstance(version, str) or not _VERSION_RE.match(version)
+    if (not isinstance(version, str) or not _VERSION_RE.fullmatch(version)
             or ".." in version or version.endswith((".", ".lock"))):
         raise VersionError(
             f"version {version!r} is not allowed in a branch or tag name",
@@ -97,7 +97,7 @@ def release_branch(prefix: str, version: str) -> str:
 
 def validate_repo(repo: object, *, what: str = "repository") -> str:
     """`owner/name` as GitHub spells it."""
-    if not isinstance(repo, str) or not _REPO_RE.match(repo) or repo.endswith((".", "/..")):
+    if not isinstance(repo, str) or not _REPO_RE.fullmatch(repo) or repo.endswith((".", "/..")):
         raise UsageError(
             f"{what} {repo!r} is not of the form owner/name",
             hint="give the repository as owner/name, for example octo-org/sdk",
@@ -106,6 +106,6 @@ def validate_repo(repo: object, *, what: str = "repository") -> str:
 
 
 def validate_sha(sha: object, *, what: str = "commit sha") -> str:
-    if not isinstance(sha, str) or not _SHA_RE.match(sha):
+    if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
         raise GitError(f"{what} {sha!r} is not a 40-character lowercase hex sha")
     return sha

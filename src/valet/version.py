@@ -48,7 +48,8 @@ _BUILD_ID = r"[0-9A-Za-z-]+"
 _SEMVER_RE = re.compile(
     rf"^(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
     rf"(?:-(?P<pre>{_PRE_ID}(?:\.{_PRE_ID})*))?"
-    rf"(?:\+(?P<build>{_BUILD_ID}(?:\.{_BUILD_ID})*))?$"
+    rf"(?:\+(?P<build>{_BUILD_ID}(?:\.{_BUILD_ID})*))?$",
+    re.ASCII,  # \d would also take other scripts' digits: '1.2.3\u0663' is not 1.2.33
 )
 # Longest accepted version string: keeps branch and tag names bounded.
 MAX_VERSION_LENGTH = 128

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     gha.add_mask(sdk_token)
 
     repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
-    if not repo or not _REPO_RE.match(repo):
+    if not repo or not _REPO_RE.fullmatch(repo):
         raise UsageError(f"publish repository {repo!r} is not OWNER/REPO",
                          hint="pass --repo OWNER/REPO (GITHUB_REPOSITORY inside a workflow)")
     approvers = args.approvers if args.approvers is not None else gha.get_input("approvers")
