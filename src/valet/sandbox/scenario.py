@@ -208,11 +208,15 @@ def count_requests(entries: list[dict[str, Any]]) -> tuple[int, int, dict[str, i
     api = git = 0
     users: Counter[str] = Counter()
     for entry in entries:
-        path = str(entry.get("path", ""))
-        if path.startswith(("/api/v3", "/api/uploads")):
+        # Newer sandboxes say what each request was (``kind``); older ones log the full path.
+        path = str(entry.get("full_path") or entry.get("path", ""))
+        kind = entry.get("kind")
+        if kind in ("api", "uploads") or (kind is None
+                                          and path.startswith(("/api/v3", "/api/uploads"))):
             api += 1
             users[str(entry.get("user") or "-anonymous")] += 1
-        elif re.search(r"\.git/|/(info/refs|git-upload-pack|git-receive-pack)$", path):
+        elif kind == "git" or (kind is None and re.search(
+                r"/(info/refs|git-upload-pack|git-receive-pack)$", path)):
             git += 1
     return api, git, dict(users)
 
