@@ -117,7 +117,8 @@ def test_request_log_records_user(gh_repo_factory, sandbox):
     repo.gh().get_issues().totalCount  # noqa: B018
     log = sandbox.admin.request_log()
     assert log and all(e["user"] == repo.owner for e in log)
-    assert log[0]["method"] == "GET" and log[0]["path"].startswith("/api/v3/repos/")
+    assert log[0]["method"] == "GET" and log[0]["path"].startswith(f"/repos/{repo.full_name}")
+    assert log[0]["kind"] == "api" and log[0]["full_path"].startswith("/api/v3/repos/")
 
 
 def test_state_persists_across_restarts(tmp_path):

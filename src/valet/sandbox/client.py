@@ -128,7 +128,13 @@ class AdminClient:
         return self._call("GET", "/state")  # type: ignore[no-any-return]
 
     def request_log(self) -> list[dict[str, Any]]:
-        """Every non-admin request: ``{"method","path","query","status","user","ms"}``."""
+        """Every non-admin request, oldest first.
+
+        Each: ``method``, ``path`` (relative to its mount: ``/repos/o/r/issues`` for the
+        REST API and the uploads endpoint), ``query``, ``status`` (0: dropped by a hang
+        fault), ``user`` (the token's login or None), ``ms``, ``kind`` (api, uploads,
+        git, web, oidc) and ``full_path`` (e.g. ``/api/v3/repos/o/r/issues``).
+        """
         return self._call("GET", "/requests")  # type: ignore[no-any-return]
 
     def clear_request_log(self) -> None:

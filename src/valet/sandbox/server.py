@@ -28,6 +28,19 @@ _GIT_PATH = re.compile(r"^/([^/]+)/([^/]+?)(?:\.git)?/(info/refs|git-upload-pack
 _DRAIN_LIMIT = 16 * 1024 * 1024
 
 
+def _classify(path: str) -> tuple[str, str]:
+    """``(kind, path relative to its mount)`` for the request log."""
+    if path.startswith("/api/v3/") or path == "/api/v3":
+        return "api", path[len("/api/v3"):] or "/"
+    if path.startswith("/api/uploads/"):
+        return "uploads", path[len("/api/uploads"):]
+    if _GIT_PATH.match(path):
+        return "git", path
+    if path.startswith("/_sandbox/oidc/"):
+        return "oidc", path
+    return "web", path
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -88,8 +101,12 @@ class Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         method = self.command
-        entry: dict[str, Any] = {"method": method, "path": path, "query": parts.query,
-                                 "status": 0, "user": None, "ms": 0.0}
+        kind, rel = _classify(path)
+        # ``path`` is relative to its mount (REST: ``/repos/o/r``, as in GitHub's docs);
+        # ``full_path`` is what was requested. Faults match ``full_path``.
+        entry: dict[str, Any] = {"method": method, "path": rel, "query": parts.query,
+                                 "status": 0, "user": None, "ms": 0.0, "kind": kind,
+                                 "full_path": path}
         admin = path.startswith("/_sandbox/") and not path.startswith("/_sandbox/oidc/")
         req: Request | None = None
         try:
