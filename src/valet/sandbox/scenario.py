@@ -174,7 +174,8 @@ def read_tree(root: Path) -> dict[str, str | bytes]:
     files: dict[str, str | bytes] = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if path.is_file() and not (set(rel.parts) & skip) and not rel.name.endswith(".egg-info"):
+        leftover = set(rel.parts) & skip or any(part.endswith(".egg-info") for part in rel.parts)
+        if path.is_file() and not leftover:
             files[rel.as_posix()] = path.read_bytes()
     return files
 
