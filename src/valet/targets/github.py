@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from valet import gha
@@ -68,32 +69,48 @@ class GitHubTarget:
         self._names(ctx)
 
     def status(self, ctx: TargetContext) -> StatusResult:
-        repo = self._repo(ctx)
+        return self._look(ctx, self._repo(ctx)).status
+
+    def _look(self, ctx: TargetContext, repo: Any) -> _Seen:
+        """The status, plus what was read to decide it (publish acts on the same reads)."""
         tag = release_tag(ctx)
         names = self._names(ctx)
+        seen = _Seen(StatusResult(State.ABSENT))
         tag_sha = self._tag_commit(repo, tag)
         if tag_sha is not None and tag_sha != ctx.request.sha:
-            return StatusResult(State.CONFLICT, f"tag {tag} already points at {tag_sha[:12]}, "
-                                f"not the release commit {str(ctx.request.sha)[:12]}")
-        published, draft = self._find(ctx, repo, tag)
+            seen.status = StatusResult(State.CONFLICT, f"tag {tag} already points at "
+                                       f"{tag_sha[:12]}, not the release commit "
+                                       f"{str(ctx.request.sha)[:12]}")
+            return seen
+        published, draft = self._find(ctx, repo, tag, seen)
+        seen.published, seen.draft = published, draft
         if published is not None:
-            remote = self._asset_digests(published)
+            seen.assets = self._assets(published)
+            remote = self._asset_digests(seen.assets)
             result = decide(ctx, names, remote, url=published.html_url)
             if not names:
-                return StatusResult(State.PUBLISHED, "release already published",
-                                    receipt=Receipt(ctx.key, published.html_url, {},
-                                                    "already published"))
-            if result.state is State.ABSENT and not self._ours(ctx, published):
-                return StatusResult(State.CONFLICT, f"a published release for {tag} exists "
-                                    f"(id {published.id}) without our assets: {result.detail}")
-            return result
+                seen.status = StatusResult(State.PUBLISHED, "release already published",
+                                           receipt=Receipt(ctx.key, published.html_url, {},
+                                                           "already published"))
+            elif result.state is State.ABSENT and not self._ours(ctx, published):
+                seen.status = StatusResult(State.CONFLICT, f"a published release for {tag} "
+                                           f"exists (id {published.id}) without our assets: "
+                                           f"{result.detail}")
+            else:
+                seen.status = result
+            return seen
         if draft is not None:
-            result = decide(ctx, names, self._asset_digests(draft))
+            seen.assets = self._assets(draft)
+            result = decide(ctx, names, self._asset_digests(seen.assets))
             if result.state is State.CONFLICT:
-                return StatusResult(State.CONFLICT, f"the draft release {draft.id} holds other "
-                                    f"content than approved: {result.detail}")
-            return StatusResult(State.ABSENT, f"draft release {draft.id} not published yet")
-        return StatusResult(State.ABSENT, f"no release for {tag} yet")
+                seen.status = StatusResult(State.CONFLICT, f"the draft release {draft.id} holds "
+                                           f"other content than approved: {result.detail}")
+            else:
+                seen.status = StatusResult(State.ABSENT, f"draft release {draft.id} not "
+                                           "published yet")
+            return seen
+        seen.status = StatusResult(State.ABSENT, f"no release for {tag} yet")
+        return seen
 
     def publish(self, ctx: TargetContext) -> Receipt:
         from github import GithubException
@@ -101,20 +118,23 @@ class GitHubTarget:
         repo = self._repo(ctx)
         tag = release_tag(ctx)
         names = self._names(ctx)
-        current = self.status(ctx)
-        if current.state is State.CONFLICT:
-            raise ConflictError(f"{ctx.key}: {current.detail}", hint=_CONFLICT_HINT)
-        published, draft = self._find(ctx, repo, tag)
+        # One look (tag, releases, assets) decides and is then acted on: the status
+        # checks are not repeated call by call.
+        seen = self._look(ctx, repo)
+        if seen.status.state is State.CONFLICT:
+            raise ConflictError(f"{ctx.key}: {seen.status.detail}", hint=_CONFLICT_HINT)
         try:
-            release = published or draft
+            release = seen.published or seen.draft
+            existing = seen.assets
             if release is None:
                 release = repo.create_git_release(tag, tag, ctx.request.changelog or "",
                                                   draft=True, prerelease=prerelease(ctx),
                                                   target_commitish=ctx.request.sha)
                 gha.info(f"{ctx.key}: created draft release {release.id} for {tag}")
-            uploaded = self._fill_assets(ctx, release, names)
+                existing = {}
+            uploaded = self._fill_assets(ctx, release, names, existing)
             if release.draft:
-                make_latest = self._make_latest(ctx, repo, release.id)
+                make_latest = self._make_latest(ctx, seen.releases, release.id)
                 body = ctx.request.changelog or release.body or ""
                 release = release.update_release(
                     name=release.name or tag, message=body, draft=False,
@@ -146,12 +166,16 @@ class GitHubTarget:
     def _ours(self, ctx: TargetContext, release: Any) -> bool:
         return ctx.request.release_id is not None and release.id == ctx.request.release_id
 
-    def _find(self, ctx: TargetContext, repo: Any, tag: str) -> tuple[Any | None, Any | None]:
+    def _find(self, ctx: TargetContext, repo: Any, tag: str,
+              seen: _Seen | None = None) -> tuple[Any | None, Any | None]:
         """(the published release for the tag or None, our draft or None)."""
         from github import GithubException
 
         try:
-            matches = [r for r in repo.get_releases() if r.tag_name == tag]
+            releases = list(repo.get_releases())
+            if seen is not None:
+                seen.releases = releases
+            matches = [r for r in releases if r.tag_name == tag]
             if ctx.request.release_id is not None and not any(
                     r.id == ctx.request.release_id for r in matches):
                 try:
@@ -194,16 +218,19 @@ class GitHubTarget:
                 return None
             raise TargetError(str(wrap(exc, f"reading the tag {tag}"))) from None
 
-    def _asset_digests(self, release: Any) -> dict[str, str | None]:
+    def _assets(self, release: Any) -> dict[str, Any]:
+        return {a.name: a for a in release.get_assets()}
+
+    def _asset_digests(self, assets: dict[str, Any]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
-        for asset in release.get_assets():
+        for asset in assets.values():
             if getattr(asset, "state", "uploaded") not in (None, "uploaded"):
                 continue  # a broken upload: not there
             out[asset.name] = asset_sha256(asset)
         return out
 
-    def _fill_assets(self, ctx: TargetContext, release: Any, names: list[str]) -> list[str]:
-        existing = {a.name: a for a in release.get_assets()}
+    def _fill_assets(self, ctx: TargetContext, release: Any, names: list[str],
+                     existing: dict[str, Any]) -> list[str]:
         uploaded = []
         for n in names:
             asset = existing.get(n)
@@ -221,10 +248,21 @@ class GitHubTarget:
             uploaded.append(n)
         return uploaded
 
-    def _make_latest(self, ctx: TargetContext, repo: Any, own_id: int) -> str:
-        others = [r.tag_name for r in repo.get_releases()
+    def _make_latest(self, ctx: TargetContext, releases: list[Any], own_id: int) -> str:
+        others = [r.tag_name for r in releases
                   if not r.draft and not r.prerelease and r.id != own_id]
         return make_latest(ctx.request.version, others, prefix=tag_prefix(ctx.config))
+
+
+@dataclass
+class _Seen:
+    """What one status look read: publish acts on it instead of asking again."""
+
+    status: StatusResult
+    published: Any = None
+    draft: Any = None
+    releases: list[Any] = field(default_factory=list)  # every release of the repo
+    assets: dict[str, Any] = field(default_factory=dict)  # name -> asset of published/draft
 
 
 _CONFLICT_HINT = ("a published release is never changed by valet: delete or fix the release/tag "
