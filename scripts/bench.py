@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""`make bench`: measure the figures of issue 8 and write bench/results.json.
+
+Not part of `make test`. Every figure is the median of --runs runs (default 3),
+with min and max. See bench/README.md for what each figure measures exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from valet.bench import flow  # noqa: E402
+from valet.bench import measures as m  # noqa: E402
+from valet.bench.env import LatencyProxy, SandboxProcess  # noqa: E402
+from valet.bench.report import (  # noqa: E402
+    Figure,
+    figure,
+    flat_figures,
+    render_table,
+    results_document,
+    validate_document,
+)
+
+GIB = 1024 * 1024 * 1024
+LATENCY_S = 2.0
+TARGETS = 6
+PART_FIGURES = {
+    "concurrency": ["targets_concurrency_ratio"],
+    "bigfiles": ["peak_rss_mib_1gib", "verify_throughput_ratio"],
+    "setup": ["action_setup_s.cold", "action_setup_s.warm"],
+    "scenario": ["api_calls_per_release", "label_to_published_s"],
+}
+
+
+def say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def concurrency(sb: SandboxProcess, work: Path, runs: int) -> Figure:
+    env = sb.env
+    parallel = m.default_max_parallel()
+    ratios: list[float] = []
+    seq: list[float] = []
+    conc: list[float] = []
+    with LatencyProxy(env["VALET_NPM_REGISTRY"], LATENCY_S, methods=("PUT",)) as proxy:
+        for run in range(runs):
+            # A new version per run and mode: a registry never takes one twice.
+            t1 = m.publish_npm_targets(proxy.url, env["NPM_TOKEN"], work / f"c{run}-1",
+                                       count=TARGETS, version=f"1.{run}.1", max_parallel=1)
+            tn = m.publish_npm_targets(proxy.url, env["NPM_TOKEN"], work / f"c{run}-n",
+                                       count=TARGETS, version=f"1.{run}.2",
+                                       max_parallel=parallel)
+            seq.append(t1)
+            conc.append(tn)
+            ratios.append(tn / t1)
+            say(f"concurrency run {run + 1}: sequential {t1:.2f}s, max_parallel={parallel} "
+                f"{tn:.2f}s, ratio {tn / t1:.3f}")
+    return figure("targets_concurrency_ratio", ratios, details={
+        "targets": TARGETS, "latency_s_per_upload": LATENCY_S, "max_parallel": parallel,
+        "sequential_s": seq, "concurrent_s": conc,
+        "what": "valet.publish.execute (preflight, status, publish) of 6 npm targets, one "
+                "package each, real NpmTarget + npm CLI against verdaccio behind a loopback "
+                "proxy adding 2 s to every PUT (the upload); concurrent with the default "
+                "max-parallel divided by max-parallel 1"})
+
+
+def big_files(sb: SandboxProcess, work: Path, runs: int, log: Path) -> list[Figure]:
+    rss: list[float] = []
+    det: dict[str, list[float]] = {"valet_process_mib": [], "largest_descendant_mib": [],
+                                   "prepare_upload_mib": [], "download_s": [], "publish_s": []}
+    spec: dict[str, Any] = {}
+    for run in range(runs):
+        rwork = work / f"big{run}"
+        rwork.mkdir(parents=True)
+        spec = m.big_release(sb, rwork, log, repo=f"acme/big{run}", version=f"1.0.{run}",
+                             size=GIB)
+        pub = m.publish_big(sb, spec, rwork, log)
+        peak = max(pub["valet_mib"], pub["children_mib"])
+        rss.append(peak)
+        det["valet_process_mib"].append(round(pub["valet_mib"], 1))
+        det["largest_descendant_mib"].append(round(pub["children_mib"], 1))
+        det["prepare_upload_mib"].append(round(spec["upload_rss_mib"], 1))
+        det["download_s"].append(round(pub["download_s"], 2))
+        det["publish_s"].append(round(pub["publish_s"], 2))
+        say(f"1 GiB run {run + 1}: peak RSS {peak:.1f} MiB (download {pub['download_s']:.1f}s, "
+            f"pypi+github {pub['publish_s']:.1f}s; prepare upload {spec['upload_rss_mib']:.1f} MiB)")
+    rss_fig = figure("peak_rss_mib_1gib", rss, details=dict(det, what=(
+        "a child process runs the store's download_verified of a 1 GiB wheel from the sandbox "
+        "draft release, then valet.publish.execute with the pypi (twine -> pypiserver) and "
+        "github (publish the draft) targets; figure = max(VmHWM of that process, ru_maxrss "
+        "of its descendants from wait4)")))
+    ratios: list[float] = []
+    vdet: dict[str, list[float]] = {"valet_s": [], "curl_sha256sum_s": [], "valet_mib_s": [],
+                                    "curl_mib_s": []}
+    vwork = work / "verify"
+    vwork.mkdir()
+    for run in range(runs):
+        v = m.verify_once(sb, spec, vwork, log)
+        ratios.append(v["ratio"])
+        vdet["valet_s"].append(round(v["valet_s"], 2))
+        vdet["curl_sha256sum_s"].append(round(v["curl_s"], 2))
+        vdet["valet_mib_s"].append(round(v["valet_mib_s"], 1))
+        vdet["curl_mib_s"].append(round(v["curl_mib_s"], 1))
+        say(f"verify run {run + 1}: valet {v['valet_mib_s']:.0f} MiB/s, curl+sha256sum "
+            f"{v['curl_mib_s']:.0f} MiB/s, ratio {v['ratio']:.2f}")
+    verify_fig = figure("verify_throughput_ratio", ratios, details=dict(vdet, what=(
+        "throughput of GitHubReleaseStore.download_verified (find release, list assets, "
+        "stream + sha256 + fsync, in a child process) divided by `curl -sSfL -o` then "
+        "`sha256sum` of the same asset URL, same run, same 1 GiB")))
+    return [rss_fig, verify_fig]
+
+
+def setup(work: Path, runs: int, log: Path) -> list[Figure]:
+    work.mkdir(parents=True, exist_ok=True)
+    cold: list[float] = []
+    warm: list[float] = []
+    for run in range(runs):
+        rt, cache = work / f"rt{run}", work / f"pip{run}"
+        rt.mkdir()
+        cache.mkdir()
+        cold.append(m.setup_runtime(rt, cache, log))
+        warm.append(m.setup_runtime(rt, cache, log))
+        say(f"setup run {run + 1}: cold {cold[-1]:.1f}s, warm {warm[-1]:.3f}s")
+        shutil.rmtree(rt, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+    what = ("scripts/setup-runtime.sh with a fresh RUNNER_TEMP and an empty PIP_CACHE_DIR "
+            "(cold), then again in the same RUNNER_TEMP (warm: the venv of that lock hash is "
+            "reused). Wheels come from this machine's pip configuration (local mirror)")
+    return [figure("action_setup_s.cold", cold, details={"what": what}),
+            figure("action_setup_s.warm", warm, details={"what": what})]
+
+
+def scenario_figures(work: Path, runs: int, figures: list[Figure]) -> list[Figure]:
+    # The curl throughput of the 1 GiB figure, if measured: the "pure upload" rate.
+    rate = None
+    for fig in figures:
+        if fig.name == "verify_throughput_ratio":
+            rate = sorted(fig.details["curl_mib_s"])[len(fig.details["curl_mib_s"]) // 2]
+    return flow.measure(work, runs, say, rate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
+    p.add_argument("--only", action="append", default=[],
+                   choices=["concurrency", "bigfiles", "setup", "scenario"])
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = p.parse_args(argv)
+    parts = args.only or ["concurrency", "bigfiles", "setup", "scenario"]
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if "bigfiles" in parts and free < 6 * GIB:
+        say(f"only {free / GIB:.1f} GiB free in {tempfile.gettempdir()}: skipping the 1 GiB figures")
+        parts.remove("bigfiles")
+    started = time.monotonic()
+    figures: list[Figure] = []
+    errors: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="valet-bench-") as tmp:
+        work = Path(tmp)
+        log = work / "bench.log"
+        keep_log = args.out.parent / "bench.log"
+
+        def step(name: str, fn: Callable[[], list[Figure]]) -> None:
+            if name not in parts:
+                return
+            say(f"{name}: start")
+            t = time.monotonic()
+            try:
+                figures.extend(fn())
+            except Exception as exc:  # noqa: BLE001 - one failed figure must not lose the rest
+                errors[name] = f"{type(exc).__name__}: {exc}"
+                traceback.print_exc()
+            say(f"{name}: {time.monotonic() - t:.0f}s")
+
+        step("setup", lambda: setup(work / "setup", args.runs, log))
+        if {"concurrency", "bigfiles"} & set(parts):
+            with SandboxProcess(work / "sandbox.log") as sb:
+                step("concurrency", lambda: [concurrency(sb, work / "conc", args.runs)])
+                step("bigfiles", lambda: big_files(sb, work / "big", args.runs, log))
+        # The scenario starts its own sandbox and registries (and act).
+        step("scenario", lambda: scenario_figures(work / "scenario", args.runs, figures))
+        if log.exists():
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, keep_log)
+    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                     "platform": platform.platform()},
+            "runs": args.runs, "total_s": round(time.monotonic() - started, 1),
+            "errors": errors}
+    doc = results_document(figures, meta=meta)
+    flat = flat_figures(doc)
+    for part, err in errors.items():
+        for name in PART_FIGURES[part]:
+            if not flat[name]["samples"]:
+                flat[name]["note"] = f"not measured: {part} failed: {err}"
+    for part in {"bigfiles", "scenario"} - set(parts) - set(errors):
+        for name in PART_FIGURES[part]:
+            if not flat[name]["samples"] and flat[name]["note"] == "not measured":
+                flat[name]["note"] = "not measured: not selected, or not enough disk space"
+    problems = validate_document(doc)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    print()
+    print(render_table(doc))
+    print(f"\nwritten to {args.out} in {meta['total_s']:.0f}s")
+    if problems:
+        print("results document problems: " + "; ".join(problems), file=sys.stderr)
+    return 1 if errors or problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
