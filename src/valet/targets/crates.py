@@ -167,11 +167,12 @@ _CONFLICT_HINT = ("a registry never takes a crate version twice: if the publishe
 
 
 def api_url(ctx: TargetContext) -> str:
-    url = str(option(ctx, "api_url") or ctx.env.get("CRATES_API_URL") or DEFAULT_API)
+    url = str(option(ctx, "registry_url") or option(ctx, "api_url")
+              or ctx.env.get("CRATES_API_URL") or DEFAULT_API)
     parts = urlparse(url)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.username:
         raise TargetError(f"{ctx.key}: api_url {url!r} is not an http(s) URL",
-                          hint="set the target option `api_url` to e.g. https://crates.io")
+                          hint="set the target option `registry_url` to e.g. https://crates.io")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise TargetError(f"{ctx.key}: api_url {url!r} is plain http",
                           hint="use https: the token must not travel in clear text")

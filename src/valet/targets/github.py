@@ -37,6 +37,7 @@ from valet.targets.base import (
     StatusResult,
     TargetContext,
     decide,
+    option,
     select_files,
 )
 from valet.version import parse_version, tag_name, tag_prefix, versions_from_tags
@@ -135,7 +136,7 @@ class GitHubTarget:
             uploaded = self._fill_assets(ctx, release, names, existing)
             if release.draft:
                 make_latest = self._make_latest(ctx, seen.releases, release.id)
-                body = ctx.request.changelog or release.body or ""
+                body = with_checksums(ctx, ctx.request.changelog or release.body or "")
                 release = release.update_release(
                     name=release.name or tag, message=body, draft=False,
                     prerelease=prerelease(ctx), tag_name=tag,
@@ -325,3 +326,33 @@ def asset_sha256(asset: Any) -> str:
     for block in blocks:
         h.update(block)
     return h.hexdigest()
+
+
+CHECKSUMS_MARKER = "<!-- valet:checksums -->"
+
+
+def with_checksums(ctx: TargetContext, body: str) -> str:
+    """Append a checksum table to the release notes when the target asks for one
+    (craft's `checksums`). sha256 comes from the approved manifest; other
+    algorithms are computed from the verified local files. Idempotent."""
+    algorithms = [str(a) for a in (option(ctx, "checksums") or [])]
+    if not algorithms or CHECKSUMS_MARKER in body:
+        return body
+    names = sorted(ctx.files)
+    head = "| file | " + " | ".join(algorithms) + " |"
+    rule = "|---|" + "---|" * len(algorithms)
+    rows = []
+    for name in names:
+        cells = []
+        for algo in algorithms:
+            if algo == "sha256" and name in ctx.artifacts:
+                cells.append(ctx.artifacts[name].sha256)
+            else:
+                digest = hashlib.new(algo)
+                with open(ctx.files[name], "rb") as fh:
+                    for block in iter(lambda: fh.read(1024 * 1024), b""):
+                        digest.update(block)
+                cells.append(digest.hexdigest())
+        rows.append(f"| `{name}` | " + " | ".join(f"`{c}`" for c in cells) + " |")
+    table = "\n".join([CHECKSUMS_MARKER, "### Checksums", "", head, rule, *rows])
+    return (body.rstrip() + "\n\n" + table + "\n") if body.strip() else table + "\n"
