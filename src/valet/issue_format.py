@@ -605,7 +605,7 @@ def _body_without_changelog(req: Request, server_url: str) -> list[str]:
         "",
         "Add the **accepted** label to this issue to approve the release: valet then "
         "publishes exactly the files listed under Artifacts, each checked against its sha256.",
-        "To retract the request, its requester comments `#retract` on a line of its own.",
+        "To retract the request, close this issue: valet acts on open issues only.",
         "",
         "### Targets",
         "",

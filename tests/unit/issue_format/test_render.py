@@ -52,7 +52,7 @@ def test_body_sections_come_in_the_documented_order() -> None:
     body = render(make(changelog="- a change"))
     order = ["Requested by: @alice", "Merge target: (default)", "Quick links:",
              "[View changes](", "[View check runs](", "[View the prepare run](",
-             "**accepted**", "#retract", "### Targets", " - [ ] pypi", "### Artifacts",
+             "**accepted**", "To retract the request, close this issue", "### Targets", " - [ ] pypi", "### Artifacts",
              "| `sdk-1.2.3.tar.gz` | 2,048 | `" + "a" * 64 + "` |", "<!-- valet-request ",
              "\n---\n", "<details>", "- a change", "</details>"]
     positions = [body.index(part) for part in order]
