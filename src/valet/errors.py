@@ -3,8 +3,8 @@
 The CLI's single handler prints ``message`` (and ``hint``, which says how to
 fix it), writes an ``::error::`` annotation on GitHub, and exits with
 ``exit_code``. Exit codes are part of the CLI contract: docs/cli.md lists them.
-Anything that is not a ValetError is a bug and exits 1 with a traceback under
-``--debug``.
+Anything that is not a ValetError is a bug: it is not caught, so Python prints
+its traceback (worth filing as is) and the exit code is 1.
 """
 
 from __future__ import annotations
