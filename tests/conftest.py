@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.registries",
     "tests.fixtures.act",
+    "tests.fixtures.secrets_guard",
 ]

@@ -669,6 +669,9 @@ class Publisher:
         except ValetError:
             return out
         for comment in comments:
+            # anyone can paste a marker into a comment: only a bot's (valet's) count
+            if (comment.get("user") or {}).get("type") != "Bot":
+                continue
             for data in summary.read_markers(comment.get("body") or "", summary.DONE_MARKER):
                 keys = data.get("targets")
                 for key in keys if isinstance(keys, list) else []:

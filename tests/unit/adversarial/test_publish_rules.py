@@ -220,3 +220,13 @@ def test_plan_of_a_request_with_every_box_ticked_is_empty():
     req.targets = [TargetState(t.id, checked=True) for t in req.targets]
     plan = make_plan(req, parse_config(CONFIG, ".valet.yml"), Registry().resolve)
     assert plan.run == [] and plan.ticked == ["pypi", "npm", "github"]
+
+
+def test_a_done_marker_pasted_by_a_person_does_not_vouch_for_a_ticked_box(tmp_path):
+    w = World(tmp_path)
+    _tick_before_approval(w, "npm")
+    w.issues._comments[N].append({"user": {"login": "mallory", "type": "User"},
+                                  "body": '<!-- valet:done {"targets":["npm"]} -->'})
+    assert w.label() == 0
+    npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
+    assert "ticked before approval" in npm_row and "published by valet" not in npm_row
