@@ -109,6 +109,7 @@ class Handler(BaseHTTPRequestHandler):
                                  "full_path": path}
         admin = path.startswith("/_sandbox/") and not path.startswith("/_sandbox/oidc/")
         req: Request | None = None
+        logged = False
         try:
             if not admin:
                 for fault in app.faults.take(method, path):
@@ -137,13 +138,20 @@ class Handler(BaseHTTPRequestHandler):
                 self._drain(headers)
             if router is not None and router is not app.admin:
                 resp.headers.update(app.rate_headers(req.login))
-            self._send(resp, method)
             entry["status"] = resp.status
+            # Log before answering: a client that reads the log right after its
+            # own call returns must find that call there (the demo counts calls
+            # per phase this way).
+            entry["ms"] = round((time.monotonic() - start) * 1000, 2)
+            if not admin:
+                app.log(entry)
+            logged = True
+            self._send(resp, method)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            entry["ms"] = round((time.monotonic() - start) * 1000, 2)
-            if not admin:
+            if not logged and not admin:
+                entry["ms"] = round((time.monotonic() - start) * 1000, 2)
                 app.log(entry)
 
     def _rfile(self) -> IO[bytes]:
