@@ -8,9 +8,14 @@ decided once.
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
 
 from valet import gha
 from valet.errors import GitHubError, UsageError
@@ -81,9 +86,57 @@ def connect(token: str | None, *, base_url: str | None = None, what: str = "gith
     )
 
 
+class ReadRetry(Retry):
+    """Retries for the asset session's reads (GET/HEAD: always safe to repeat).
+
+    5xx answers and timeouts back off like the PyGithub client; a rate-limit 403/429
+    waits for Retry-After or X-RateLimit-Reset; any other 403/429 is answered as is.
+    Uploads (POST) are never retried here: the store retries them itself, after
+    removing what a failed attempt left behind.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in (403, 429) and self._is_method_retryable(method):
+            return bool(self.total)  # increment() looks at the headers
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: Any = None, error: Exception | None = None, _pool: Any = None,
+                  _stacktrace: Any = None) -> ReadRetry:
+        if response is not None and response.status in (403, 429) and not _rate_limited(response):
+            # not a rate limit: a permissions answer the caller must see
+            raise MaxRetryError(_pool, url or "", ResponseError(f"HTTP {response.status}"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        after = super().get_retry_after(response)
+        if after is not None:
+            return after
+        reset = response.headers.get("X-RateLimit-Reset", "")
+        if response.headers.get("X-RateLimit-Remaining") == "0" and reset.isdigit():
+            return max(0.0, min(int(reset) - time.time() + 1, _max_rate_wait()))
+        return None
+
+
+def _rate_limited(response: Any) -> bool:
+    return bool(response.headers.get("Retry-After")) or \
+        response.headers.get("X-RateLimit-Remaining") == "0"
+
+
+def _max_rate_wait() -> float:
+    return float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")) * 5
+
+
 def session(token: str | None) -> requests.Session:
-    """A plain session for streaming asset downloads and uploads."""
+    """A plain session for streaming asset downloads and uploads (reads are retried)."""
     s = requests.Session()
+    retry = ReadRetry(total=int(os.environ.get("VALET_RETRIES", "5")),
+                      backoff_factor=retry_backoff(),
+                      status_forcelist=[500, 502, 503, 504],
+                      allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False,
+                      respect_retry_after_header=True)
+    for prefix in ("http://", "https://"):
+        s.mount(prefix, HTTPAdapter(max_retries=retry))
     s.headers["User-Agent"] = USER_AGENT
     s.headers["X-GitHub-Api-Version"] = "2022-11-28"
     if token:
