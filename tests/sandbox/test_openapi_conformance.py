@@ -103,6 +103,12 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/branches", T, 200)
     call("GET", f"{p}/branches/main", T, 200)
     call("GET", f"{p}/branches/nope", T, 404)
+    call("GET", f"{p}/branches/main/protection", T, 404)  # not protected yet
+    admin.protect_branch(R, "main")
+    call("GET", f"{p}/branches/main", T, 200)
+    call("GET", f"{p}/branches", T, 200)
+    call("GET", f"{p}/branches/main/protection", T, 200)
+    call("GET", f"{p}/branches/main/protection", admin.create_token(reader), 404)  # admins only
     call("GET", f"{p}/contents/README.md", T, 200, params={"ref": "main"})
     call("GET", f"{p}/contents/dir", T, 200)
     call("GET", f"{p}/contents", T, 200)

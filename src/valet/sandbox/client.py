@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -93,6 +94,12 @@ class AdminClient:
     def set_permission(self, full_name: str, login: str, permission: str) -> None:
         """admin/maintain/write/triage/read/none for a user, or for a team as ``org/slug``."""
         self._call("PUT", f"/repos/{full_name}/permissions/{login}", {"permission": permission})
+
+    def protect_branch(self, full_name: str, branch: str, protected: bool = True) -> None:
+        """Protect ``branch`` (a rule or ruleset on GitHub): ``GET /branches/{branch}`` and the
+        branch list then report ``protected: true``. ``protected=False`` lifts it."""
+        self._call("PUT", f"/repos/{full_name}/branches/{quote(branch, safe='/')}/protection",
+                   {"protected": protected})
 
     def set_ci(self, full_name: str, sha: str, *, statuses: list[dict[str, Any]] | None = None,
                check_runs: list[dict[str, Any]] | None = None) -> str:

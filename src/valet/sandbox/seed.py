@@ -164,6 +164,22 @@ def set_permission(app: App, full_name: str, login: str, permission: str) -> Non
     app.state.touch()
 
 
+def protect_branch(app: App, full_name: str, branch: str, protected: bool = True) -> None:
+    """Mark ``branch`` protected (or not), as a branch protection rule or ruleset would.
+
+    Only the flag is kept (what ``GET /branches/{branch}`` reports as ``protected``);
+    pushes are not restricted. The branch need not exist yet, as with a ruleset.
+    """
+    if not valid_ref_name(branch):
+        raise SeedError(f"invalid branch name {branch!r}")
+    rec = repo_or_fail(app, full_name)
+    names = [b for b in rec.get("protected_branches", []) if b != branch]
+    if protected:
+        names.append(branch)
+    rec["protected_branches"] = sorted(names)
+    app.state.touch()
+
+
 def ci_bot(app: App) -> Record:
     return app.state.user(ensure_app(app, CI_APP)["bot"])  # type: ignore[return-value]
 

@@ -193,20 +193,36 @@ def git_ref(u: Urls, full: str, ref: str, sha: str, kind: str) -> Json:
             "object": {"sha": sha, "type": kind, "url": f"{api}/git/{sub}/{sha}"}}
 
 
-def short_branch(u: Urls, full: str, name: str, sha: str) -> Json:
+def short_branch(u: Urls, full: str, name: str, sha: str, protected: bool = False) -> Json:
     return {"name": name, "commit": {"sha": sha, "url": f"{u.api}/repos/{full}/commits/{sha}"},
-            "protected": False}
+            "protected": protected}
 
 
-def branch(u: Urls, state: State, full: str, name: str, c: CommitInfo) -> Json:
+def branch(u: Urls, state: State, full: str, name: str, c: CommitInfo,
+           protected: bool = False) -> Json:
     api = f"{u.api}/repos/{full}"
     return {
         "name": name, "commit": commit(u, state, full, c),
         "_links": {"self": f"{api}/branches/{name}", "html": f"{u.server}/{full}/tree/{name}"},
-        "protected": False,
-        "protection": {"enabled": False, "required_status_checks": {
+        "protected": protected,
+        "protection": {"enabled": protected, "required_status_checks": {
             "enforcement_level": "off", "contexts": [], "checks": []}},
         "protection_url": f"{api}/branches/{name}/protection",
+    }
+
+
+def branch_protection(u: Urls, full: str, name: str) -> Json:
+    """A protected branch's rule as the protection endpoint shows it (no extra rules)."""
+    url = f"{u.api}/repos/{full}/branches/{name}/protection"
+    off = {"enabled": False}
+    return {
+        "url": url, "enabled": True,
+        "required_signatures": {"url": f"{url}/required_signatures", "enabled": False},
+        "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": False},
+        "required_linear_history": dict(off), "allow_force_pushes": dict(off),
+        "allow_deletions": dict(off), "block_creations": dict(off),
+        "required_conversation_resolution": dict(off), "lock_branch": dict(off),
+        "allow_fork_syncing": dict(off),
     }
 
 

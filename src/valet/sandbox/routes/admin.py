@@ -84,6 +84,11 @@ def register(app: App) -> None:
         seed.set_permission(app, f"{owner}/{repo}", login, req.json()["permission"])
         return Response(204)
 
+    @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection")
+    def protection(req: Request, owner: str, repo: str, branch: str) -> Response:
+        seed.protect_branch(app, f"{owner}/{repo}", branch, bool(req.json().get("protected", True)))
+        return Response(204)
+
     @route("POST", "/repos/{owner}/{repo}/ci")
     def ci(req: Request, owner: str, repo: str) -> Response:
         b = req.json()

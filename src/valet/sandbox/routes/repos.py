@@ -6,11 +6,16 @@ import re
 
 from valet.sandbox import shapes
 from valet.sandbox.app import App
-from valet.sandbox.routing import ApiError, Request, Response, page_response
+from valet.sandbox.routing import ApiError, Request, Response, not_found, page_response
+from valet.sandbox.state import Record, perm_at_least
 
 
 def _natural(name: str) -> list[object]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def _protected(rec: Record, branch: str) -> bool:
+    return branch in rec.get("protected_branches", ())  # older state files have no list
 
 
 def register(app: App) -> None:
@@ -26,8 +31,8 @@ def register(app: App) -> None:
     def list_branches(req: Request, owner: str, repo: str) -> Response:
         rec = app.repo_for(req, owner, repo)
         rows = app.git(rec).peeled("refs/heads/")
-        return page_response(req, [shapes.short_branch(app.urls, rec["full_name"], n, s)
-                                   for n, s in rows])
+        return page_response(req, [shapes.short_branch(app.urls, rec["full_name"], n, s,
+                                                       _protected(rec, n)) for n, s in rows])
 
     @r.route("GET", "/repos/{owner}/{repo}/branches/{branch:path}")
     def get_branch(req: Request, owner: str, repo: str, branch: str) -> Response:
@@ -37,7 +42,21 @@ def register(app: App) -> None:
         info = git.commit(sha) if sha else None
         if info is None:
             raise ApiError(404, "Branch not found")
-        return Response(200, shapes.branch(app.urls, app.state, rec["full_name"], branch, info))
+        return Response(200, shapes.branch(app.urls, app.state, rec["full_name"], branch, info,
+                                           _protected(rec, branch)))
+
+    @r.route("GET", "/repos/{owner}/{repo}/branches/{branch:path}/protection")
+    def get_protection(req: Request, owner: str, repo: str, branch: str) -> Response:
+        rec = app.repo_for(req, owner, repo)
+        # GitHub shows protection rules to admins only (an App needs the administration
+        # permission); everyone with read access sees the `protected` flag on the branch.
+        if not perm_at_least(app.permission(rec, req.login), "admin"):
+            raise not_found()
+        if branch.startswith("-") or app.git(rec).ref_sha(f"refs/heads/{branch}") is None:
+            raise ApiError(404, "Branch not found")
+        if not _protected(rec, branch):
+            raise ApiError(404, "Branch not protected")
+        return Response(200, shapes.branch_protection(app.urls, rec["full_name"], branch))
 
     @r.route("GET", "/repos/{owner}/{repo}/tags")
     def list_tags(req: Request, owner: str, repo: str) -> Response:

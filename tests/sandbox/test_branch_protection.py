@@ -1,0 +1,74 @@
+"""Branch protection in the sandbox: the `protected` flag GitHub shows to every reader,
+the rule itself to admins only, and the admin call that sets it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fixtures.sandbox import unique
+from valet.sandbox.client import SandboxAdminError
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def repo(sandbox: Any) -> dict[str, Any]:
+    admin = sandbox.admin
+    owner = unique("prot-owner")
+    full = f"{owner}/{unique('prot')}"
+    admin.create_repo(full)
+    reader = unique("prot-reader")
+    admin.set_permission(full, reader, "read")
+    http = requests.Session()
+    http.trust_env = False
+    return {"full": full, "owner": admin.create_token(owner), "reader": admin.create_token(reader),
+            "http": http, "api": f"{sandbox.api_url}/repos/{full}"}
+
+
+def get(repo: dict[str, Any], path: str, who: str = "reader") -> requests.Response:
+    return repo["http"].get(repo["api"] + path, timeout=30,
+                            headers={"Authorization": f"token {repo[who]}"})
+
+
+def test_a_branch_is_unprotected_until_the_admin_protects_it(sandbox: Any, repo: dict) -> None:
+    main = get(repo, "/branches/main").json()
+    assert main["protected"] is False and main["protection"]["enabled"] is False
+    assert get(repo, "/branches/main/protection", "owner").json()["message"] == \
+        "Branch not protected"
+
+    sandbox.admin.protect_branch(repo["full"], "main")
+    main = get(repo, "/branches/main").json()
+    assert main["protected"] is True and main["protection"]["enabled"] is True
+    listed = {b["name"]: b["protected"] for b in get(repo, "/branches").json()}
+    assert listed == {"main": True}
+    rule = get(repo, "/branches/main/protection", "owner")
+    assert rule.status_code == 200 and rule.json()["url"].endswith("/branches/main/protection")
+    # the rule is for admins; the flag above is for everyone who can read the repo
+    assert get(repo, "/branches/main/protection").status_code == 404
+
+    sandbox.admin.protect_branch(repo["full"], "main", protected=False)
+    assert get(repo, "/branches/main").json()["protected"] is False
+
+
+def test_protection_is_per_branch_and_survives_branch_creation(sandbox: Any, repo: dict) -> None:
+    sandbox.admin.protect_branch(repo["full"], "release/2.0")  # a ruleset may name it first
+    owner = {"Authorization": f"token {repo['owner']}"}
+    sha = get(repo, "/branches/main").json()["commit"]["sha"]
+    for ref in ("refs/heads/release/2.0", "refs/heads/feature-x"):
+        made = repo["http"].post(repo["api"] + "/git/refs", json={"ref": ref, "sha": sha},
+                                 headers=owner, timeout=30)
+        assert made.status_code == 201
+    assert get(repo, "/branches/release/2.0").json()["protected"] is True
+    assert get(repo, "/branches/feature-x").json()["protected"] is False
+    state = sandbox.admin.state()["repos"][repo["full"].lower()]
+    assert "release/2.0" in state["protected_branches"]
+
+
+def test_protecting_a_bad_name_or_unknown_repo_is_refused(sandbox: Any, repo: dict) -> None:
+    with pytest.raises(SandboxAdminError, match="invalid branch name"):
+        sandbox.admin.protect_branch(repo["full"], "bad..name")
+    with pytest.raises(SandboxAdminError, match="no repository"):
+        sandbox.admin.protect_branch("nobody/nothing", "main")
