@@ -102,7 +102,10 @@ class GitHubTarget:
             return seen
         if draft is not None:
             seen.assets = self._assets(draft)
-            result = decide(ctx, names, self._asset_digests(seen.assets))
+            # A cut-off upload leaves a short asset on the draft: missing, not a conflict
+            # (publish replaces it with the verified file).
+            whole = {n: a for n, a in seen.assets.items() if not _partial(ctx, a)}
+            result = decide(ctx, names, self._asset_digests(whole))
             if result.state is State.CONFLICT:
                 seen.status = StatusResult(State.CONFLICT, f"the draft release {draft.id} holds "
                                            f"other content than approved: {result.detail}")
@@ -235,7 +238,8 @@ class GitHubTarget:
         uploaded = []
         for n in names:
             asset = existing.get(n)
-            if asset is not None and getattr(asset, "state", "uploaded") not in (None, "uploaded"):
+            if asset is not None and (getattr(asset, "state", "uploaded") not in (None, "uploaded")
+                                      or (release.draft and _partial(ctx, asset))):
                 asset.delete_asset()  # a half-finished upload left by an earlier run
                 asset = None
             if asset is not None:
@@ -300,6 +304,12 @@ def make_latest(version: str, other_tags: list[str], *, prefix: str) -> str:
         if not other.prerelease and other > mine:
             return "false"
     return "true"
+
+
+def _partial(ctx: TargetContext, asset: Any) -> bool:
+    """An asset of ours whose size is not the approved size: an upload cut off."""
+    art = ctx.artifacts.get(asset.name)
+    return art is not None and getattr(asset, "size", art.size) != art.size
 
 
 def parse_asset_digest(value: str | None) -> str | None:
