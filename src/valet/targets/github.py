@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import requests
+
 from valet import gha
 from valet.errors import ConflictError, GitHubError, TargetError, VersionError
 from valet.github_client import wrap
@@ -148,6 +150,10 @@ class GitHubTarget:
                          f"make_latest={make_latest})")
         except GithubException as exc:
             raise TargetError(str(wrap(exc, f"{ctx.key}: publishing the release {tag}"))) from None
+        except requests.RequestException as exc:  # retries used up on 5xx, or a network error
+            raise TargetError(f"{ctx.key}: publishing the release {tag} failed: {exc}",
+                              hint="GitHub did not answer: add `accepted` again to resume (the "
+                                   "draft and its assets are checked and finished)") from None
         tag_sha = self._tag_commit(repo, tag)
         if tag_sha is not None and tag_sha != ctx.request.sha:
             # GitHub keeps an existing tag and ignores target_commitish: say so loudly.
