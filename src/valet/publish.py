@@ -269,6 +269,7 @@ class Settings:
     dry_run: bool = False
     max_parallel: int = 4
     ignore_checks: tuple[str, ...] = ()
+    allow_unprotected_merge_target: bool = False  # rehearsals against a scratch branch only
     workdir: Path = field(default_factory=lambda: Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir()))
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     run_url: str | None = None
@@ -435,8 +436,6 @@ class Publisher:
 
     def _publish(self, run: _Run, events: list[dict[str, Any]]) -> int:
         request = run.request
-        if not run.dry_run:
-            self._transition(run, "resume")
         sdk = self.d.sdk(request.repo)
         merge_target = request.merge_target or sdk.default_branch()
         run.merge_target = merge_target
@@ -447,6 +446,12 @@ class Publisher:
                 f"the merge target {merge_target} is the release branch itself",
                 hint="the configuration is read from the merge target, which must be a "
                 "protected branch such as main: re-create the request with that merge target")
+        refusal = self._unprotected_merge_target(sdk, request.repo, merge_target)
+        if refusal is not None:
+            run.result = "refused: merge target not protected"
+            return self._refuse(run.number, run.labels, refusal, request)
+        if not run.dry_run:
+            self._transition(run, "resume")
         # 4. Configuration from the protected merge target.
         from valet.sdk_config import read_sdk_config
 
@@ -509,6 +514,35 @@ class Publisher:
         if outcome.failed:
             return self._targets_failed(run, outcome)
         return self._finish(run)
+
+    def _unprotected_merge_target(self, sdk: Any, repo: str,
+                                  branch: str) -> NotAuthorizedError | None:
+        """The refusal when the merge target is not protected (None: go on).
+
+        The requester writes the merge target, and its configuration decides the targets
+        and their registry URLs: a branch anyone can push to would let them choose where
+        the tokens go.
+        """
+        protected = sdk.branch_protected(branch)
+        if protected is None:
+            raise ConfigError(f"the merge target {branch} does not exist in {repo}",
+                              hint="re-create the request with an existing, protected merge "
+                              "target such as the default branch")
+        if protected:
+            return None
+        if self.s.allow_unprotected_merge_target:
+            gha.warning(f"the merge target {branch} of {repo} is not protected; going on because "
+                        "allow-unprotected-merge-target is true (rehearsals only)",
+                        title="unprotected merge target")
+            return None
+        return NotAuthorizedError(
+            f"the merge target {branch} of {repo} is not a protected branch: its configuration "
+            "decides which targets get the registry tokens and where they upload, and anyone "
+            "who can push to it could change that",
+            hint=f"protect {branch} in {repo}'s settings (a branch protection rule or a "
+            "ruleset) and add `accepted` again, or re-create the request with a protected "
+            "merge target; for a rehearsal only, set the publish action's input "
+            "`allow-unprotected-merge-target: true`")
 
     # ---- outcomes ------------------------------------------------------
 

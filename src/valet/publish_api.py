@@ -173,6 +173,21 @@ class SdkAPI:
             raise GitHubError(f"{self.repo} reports no default branch")
         return branch
 
+    def branch_protected(self, branch: str) -> bool | None:
+        """Whether ``branch`` is protected (a rule or a ruleset); None when it does not exist.
+
+        ``GET /branches/{branch}`` shows ``protected`` to anyone who can read the repo;
+        the protection endpoint itself needs admin, which an App token rarely has.
+        """
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/branches/{ref_path(branch)}",
+                                 doing=f"reading branch {branch} of {self.repo}")
+        except NotFound:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("protected"), bool):
+            raise GitHubError(f"branch {branch} of {self.repo} came back without `protected`")
+        return bool(data["protected"])
+
     def file(self, path: str, ref: str) -> str | None:
         """A file's text at ref through the contents API; None when absent."""
         import base64

@@ -72,3 +72,22 @@ def test_protecting_a_bad_name_or_unknown_repo_is_refused(sandbox: Any, repo: di
         sandbox.admin.protect_branch(repo["full"], "bad..name")
     with pytest.raises(SandboxAdminError, match="no repository"):
         sandbox.admin.protect_branch("nobody/nothing", "main")
+
+
+def test_sdk_api_reads_protection_with_an_app_token(sandbox: Any, sandbox_env: Any,
+                                                     repo: dict) -> None:
+    from valet import github_client
+    from valet.publish_api import Rest, SdkAPI
+
+    token = sandbox.admin.create_app(unique("prot-app"), repos=[repo["full"]],
+                                     permission="write")
+    sdk = SdkAPI(Rest(github_client.connect(token)), repo["full"])
+    sandbox.admin.protect_branch(repo["full"], "main")
+    assert sdk.branch_protected("main") is True
+    assert sdk.branch_protected("feature-x") is False  # made by the test above
+    assert sdk.branch_protected("no-such-branch") is None
+    before = len(sandbox.admin.request_log())
+    sdk.branch_protected("release/2.0")
+    calls = sandbox.admin.request_log()[before:]
+    assert [(c["method"], c["path"]) for c in calls] == [
+        ("GET", f"/repos/{repo['full']}/branches/release/2.0")]

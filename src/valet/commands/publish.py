@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings(publish_repo=repo, policy=policy, dry_run=dry_run,
                         max_parallel=max_parallel, ignore_checks=tuple(x.strip() for x in ignore),
+                        allow_unprotected_merge_target=gha.get_bool_input(
+                            "allow-unprotected-merge-target", False),
                         run_url=gha.run_url())
     gh = github_client.connect(token, what="github-token")
     sdk_gh = gh if sdk_token == token else github_client.connect(sdk_token, what="sdk-token")

@@ -122,20 +122,17 @@ def test_a_merge_target_that_is_the_release_branch_is_refused(tmp_path):
     assert "is the release branch itself" in w.comments[-1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "publish does not check that the merge target is a protected branch: whoever can set "
-    "the merge target (the requester, or anyone who edits the body before approval) can point "
-    "it at an unprotected branch whose config then decides the targets and their registry "
-    "URLs; the approver must catch it in the 'Merge target:' line. Needs a branch-protection "
-    "lookup (GET /repos/{owner}/{repo}/branches/{branch} -> protected) in publish_api."))
 def test_an_unprotected_merge_target_is_refused(tmp_path):
     w = World(tmp_path, merge_target="feature-x")
     w.sdk.protected = {"main"}  # what a protection lookup would answer
     w.sdk.files = {("feature-x", ".valet.yml"):
                    f"targets:\n  - name: pypi\n    repository_url: {EVIL_URL}\n"
                    "  - name: npm\n  - name: github\n"}
-    w.label()
-    assert w.reg.calls == []
+    assert w.label() == 0  # a refusal, like an unauthorized approver
+    assert w.reg.calls == [] and w.store.downloads == 0 and w.sdk.merges == []
+    assert w.sdk.file_reads == []  # its config is never even read
+    assert w.sdk.branch_reads == ["feature-x"] and "accepted" not in w.labels
+    assert "feature-x" in w.comments[-1] and "not a protected branch" in w.comments[-1]
 
 
 # -- nothing is published twice ------------------------------------------------------------

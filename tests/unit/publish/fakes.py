@@ -149,6 +149,11 @@ class FakeSdk:
         self.deleted: list[str] = []
         self.file_reads: list[tuple[str, str]] = []
         self.merge_fails = False
+        # Branch protection: None protects every branch (so other tests keep their meaning);
+        # a set names the protected ones. Branches in `missing` do not exist.
+        self.protected: set[str] | None = None
+        self.missing: set[str] = set()
+        self.branch_reads: list[str] = []
 
     def pages(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
         if path.endswith("/status"):
@@ -161,6 +166,12 @@ class FakeSdk:
 
     def default_branch(self) -> str:
         return self.default
+
+    def branch_protected(self, branch: str) -> bool | None:
+        self.branch_reads.append(branch)
+        if branch in self.missing:
+            return None
+        return self.protected is None or branch in self.protected
 
     def file(self, path: str, ref: str) -> str | None:
         self.file_reads.append((ref, path))
