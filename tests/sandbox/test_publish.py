@@ -92,6 +92,7 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
     requester = sandbox_user_factory("requester")
     sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
     publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    sb.admin.protect_branch(sdk.full_name, "main")  # publish reads config only from a protected one
     for user, perm in ((approver, "maintain"), (requester, "triage")):
         sb.admin.set_permission(publish.full_name, user.login, perm)
     # The release branch carries a config that adds a target: publish must not read it.
@@ -166,3 +167,16 @@ def test_requester_cannot_approve(scene):
     assert scene.label(scene.requester) == 0
     assert scene.reg.calls == [] and "accepted" not in scene.labels()
     assert "requested this release" in scene.comments()[-1]
+
+
+def test_an_unprotected_merge_target_is_refused_before_its_config_is_read(scene):
+    scene.sb.admin.protect_branch(scene.sdk.full_name, "main", protected=False)
+    scene.sb.admin.clear_request_log()
+    assert scene.label(scene.approver) == 0
+    assert scene.reg.calls == [] and scene.store.downloads == 0
+    assert "accepted" not in scene.labels() and scene.issue().state == "open"
+    assert "main of " in scene.comments()[-1] and "not a protected branch" in scene.comments()[-1]
+    sdk_calls = [r["path"] for r in scene.sb.admin.request_log()
+                 if r["path"].startswith(f"/repos/{scene.sdk.full_name}")]
+    assert f"/repos/{scene.sdk.full_name}/branches/main" in sdk_calls
+    assert not any("/contents/" in p or "/merges" in p for p in sdk_calls)

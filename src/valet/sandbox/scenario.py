@@ -362,6 +362,8 @@ class Scenario:
                 self.publish, files={"README.md": "# publish\n\nReleases of acme's SDKs.\n",
                                      ".github/workflows/publish.yml": publish_yml},
                 description="holds the registry secrets; publishes approved releases")
+            # publish reads the SDK's config only from a protected merge target
+            admin.protect_branch(self.sdk, sdk_data["default_branch"])
             admin.set_permission(self.sdk, "dana", "write")
             admin.set_permission(self.sdk, "morgan", "write")
             admin.set_permission(self.sdk, "riley", "maintain")
