@@ -1,0 +1,280 @@
+"""The end-to-end world of the act tests: one org, one SDK repo, one publish repo.
+
+Shared by tests/act/test_publish_e2e.py and tests/act/test_adversarial_e2e.py.
+``world`` is a module-scoped fixture: each test module that imports it gets its
+own org, repos, users and Apps in the session's sandbox, against the session's
+registries; the tests of one module share it and each releases its own version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_TOKEN_ACTION = "actions/create-github-app-token@d72941d797fd3113feb6b93fd0dec494b13a2547"
+PKG = "valet-e2e-demo"
+DIST = "valet_e2e_demo"
+
+# Builds a real (tiny) wheel, sdist and npm tarball from VALET_VERSION, with the
+# standard library only: the SDK side needs no network here.
+BUILD_PY = textwrap.dedent(f'''\
+    import io, json, os, tarfile, zipfile
+    v = os.environ["VALET_VERSION"]
+    os.makedirs("dist", exist_ok=True)
+    meta = "Metadata-Version: 2.1\\nName: {PKG}\\nVersion: " + v + "\\nSummary: demo\\n"
+    info = "{DIST}-" + v + ".dist-info"
+    with zipfile.ZipFile("dist/{DIST}-" + v + "-py3-none-any.whl", "w") as whl:
+        whl.writestr("{DIST}/__init__.py", "VERSION = %r\\n" % v)
+        whl.writestr(info + "/METADATA", meta)
+        whl.writestr(info + "/WHEEL", "Wheel-Version: 1.0\\nGenerator: e2e\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+        whl.writestr(info + "/RECORD", "")
+    def tgz(path, files):
+        with tarfile.open(path, "w:gz") as tar:
+            for name, text in files.items():
+                data = text.encode()
+                ti = tarfile.TarInfo(name); ti.size = len(data); ti.mtime = 0
+                tar.addfile(ti, io.BytesIO(data))
+    tgz("dist/{DIST}-" + v + ".tar.gz", {{"{DIST}-" + v + "/PKG-INFO": meta,
+        "{DIST}-" + v + "/setup.py": "from setuptools import setup; setup()\\n"}})
+    tgz("dist/{PKG}-" + v + ".tgz", {{"package/package.json": json.dumps(
+        {{"name": "{PKG}", "version": v, "main": "index.js", "license": "MIT"}}),
+        "package/index.js": "module.exports = 1;\\n"}})
+''')
+
+VALET_YML = """\
+build: python build.py
+artifacts: [dist/*]
+targets:
+  - name: pypi
+  - name: npm
+  - name: github
+"""
+
+STUB_APP_TOKEN = """\
+name: stub create-github-app-token
+description: test stand-in; outputs the private-key input as the token
+inputs:
+  app-id: {required: false, default: ""}
+  private-key: {required: true}
+  owner: {required: false, default: ""}
+  repositories: {required: false, default: ""}
+  permission-contents: {required: false, default: ""}
+  permission-issues: {required: false, default: ""}
+  permission-members: {required: false, default: ""}
+  permission-statuses: {required: false, default: ""}
+  permission-checks: {required: false, default: ""}
+outputs:
+  token:
+    value: ${{ steps.t.outputs.token }}
+runs:
+  using: composite
+  steps:
+    - id: t
+      shell: bash
+      env:
+        KEY: ${{ inputs.private-key }}
+      run: echo "token=$KEY" >> "$GITHUB_OUTPUT"
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@dataclass
+class World:
+    sb: Any
+    regs: Any
+    org: str
+    sdk: str
+    publish: str
+    app_token: str
+    approver: tuple[str, str]
+    requester: tuple[str, str]
+    mallory: tuple[str, str]
+    bot: tuple[str, str]
+    sdk_dir: Path
+    publish_dir: Path
+    stub_dir: Path
+    work: Path
+    issues: dict[str, int] = field(default_factory=dict)
+
+    # -- GitHub ---------------------------------------------------------------
+    def gh(self, token: str | None = None) -> Any:
+        import github
+
+        return github.Github(auth=github.Auth.Token(token or self.app_token),
+                             base_url=self.sb.api_url, retry=None, per_page=100)
+
+    def release_of(self, version: str) -> Any:
+        # Drafts are invisible to GET /releases/tags/{tag} on GitHub (and in the
+        # sandbox): list the releases, as the store and the github target do.
+        for rel in self.gh().get_repo(self.sdk).get_releases():
+            if rel.tag_name == version:
+                return rel
+        raise AssertionError(f"no release for {version}")
+
+    def issue(self, version: str) -> Any:
+        return self.gh().get_repo(self.publish).get_issue(self.issues[version])
+
+    def labels(self, version: str) -> set[str]:
+        return {x.name for x in self.issue(version).labels}
+
+    def comments(self, version: str) -> list[str]:
+        return [c.body for c in self.issue(version).get_comments()]
+
+    def manifest(self, version: str) -> dict[str, str]:
+        from valet.issue_format import parse_issue
+
+        issue = self.issue(version)
+        return {a.name: a.sha256 for a in parse_issue(issue.title, issue.body).artifacts}
+
+    def checked(self, version: str) -> dict[str, bool]:
+        from valet.issue_format import parse_issue
+
+        issue = self.issue(version)
+        return {t.id: t.checked for t in parse_issue(issue.title, issue.body).targets}
+
+    # -- act ------------------------------------------------------------------
+    def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
+            secrets: dict[str, str], env: dict[str, str] | None = None) -> Any:
+        from valet.sandbox.act_runner import run_workflow
+
+        return run_workflow(
+            repo_dir, workflow, event_name, event,
+            env={**self.sb.env(), **(env or {})}, secrets=secrets,
+            variables={"APP_ID": "1"},
+            local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
+            work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
+
+    def release_run(self, version: str) -> Any:
+        """release.yml (prepare + request) as the requester; the ActResult, ok or not."""
+        event = {"inputs": {"version": version}, "sender": {"login": self.requester[0]},
+                 "repository": {"full_name": self.sdk, "name": self.sdk.split("/")[1],
+                                "owner": {"login": self.org}}}
+        return self.act(self.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
+                        event, secrets={"APP_PRIVATE_KEY": self.app_token})
+
+    def release(self, version: str) -> Any:
+        """release.yml: prepare + request, as the requester; records the one open issue."""
+        result = self.release_run(version)
+        assert result.ok, result.describe()
+        title = f"publish: {self.sdk}@{version}"
+        (issue,) = [i for i in self.gh().get_repo(self.publish).get_issues(state="open")
+                    if i.title == title]
+        self.issues[version] = issue.number
+        return result
+
+    def set_ci(self, version: str, status: str, conclusion: str | None) -> None:
+        from valet.issue_format import parse_issue
+
+        issue = self.issue(version)
+        sha = parse_issue(issue.title, issue.body).sha
+        run = {"name": "tests", "status": status}
+        if conclusion:
+            run["conclusion"] = conclusion
+        self.sb.admin.set_ci(self.sdk, sha, check_runs=[run])
+
+    def publish_env(self) -> dict[str, str]:
+        return {"TWINE_REPOSITORY_URL": self.regs.pypi_url,
+                "PYPI_INDEX_URL": self.regs.pypi_index_url,
+                "TWINE_USERNAME": self.regs.pypi_user,
+                "TWINE_PASSWORD": self.regs.pypi_password,
+                "NPM_REGISTRY": self.regs.npm_url}
+
+    def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
+              kind: str = "User") -> Any:
+        """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
+        from valet.sandbox.webhooks import issue_event
+
+        login, token = who
+        repo = self.gh(token).get_repo(self.publish)
+        issue = repo.get_issue(self.issues[version])
+        issue.add_to_labels("accepted")
+        label = repo.get_label("accepted")
+        fresh = self.gh().get_repo(self.publish).get_issue(issue.number)
+        sender = {"login": login, "type": kind, "id": 1}
+        event = issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
+                            issue=fresh.raw_data, sender=sender, label=label.raw_data)
+        return self.run_publish("issues", event, npm_token=npm_token)
+
+    def run_publish(self, event_name: str, event: dict[str, Any], *,
+                    npm_token: str | None = None) -> Any:
+        return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
+                        secrets={"APP_PRIVATE_KEY": self.app_token,
+                                 "NPM_TOKEN": npm_token or self.regs.npm_token},
+                        env=self.publish_env())
+
+    # -- registries -----------------------------------------------------------
+    def pypi_digests(self) -> dict[str, str]:
+        page = requests.get(f"{self.regs.pypi_index_url}{PKG}/", timeout=30)
+        if page.status_code == 404:
+            return {}
+        return {m.group(1): m.group(2) for m in
+                re.finditer(r'href="[^"]*/([^/"#]+)#sha256=([0-9a-f]{64})"', page.text)}
+
+    def npm_tarball_sha256(self, version: str) -> str | None:
+        meta = requests.get(f"{self.regs.npm_url.rstrip('/')}/{PKG}", timeout=30,
+                            headers={"Authorization": f"Bearer {self.regs.npm_token}"})
+        if meta.status_code == 404:
+            return None
+        dist = meta.json().get("versions", {}).get(version, {}).get("dist")
+        if not dist:
+            return None
+        data = requests.get(dist["tarball"], timeout=30,
+                            headers={"Authorization": f"Bearer {self.regs.npm_token}"}).content
+        return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module", name="world")
+def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    work = tmp_path_factory.mktemp("publish-e2e")
+    org = f"acme-{uuid.uuid4().hex[:6]}"
+    admin = sandbox.admin
+    sdk, publish = f"{org}/sdk", f"{org}/publish"
+    users = {}
+    for role in ("approver", "requester", "mallory"):
+        login = f"{role}-{uuid.uuid4().hex[:4]}"
+        admin.create_user(login)
+        users[role] = (login, admin.create_token(login))
+    release_yml = (REPO_ROOT / "examples/sdk-repo/.github/workflows/release.yml").read_text()
+    publish_yml = (REPO_ROOT / "examples/publish-repo/.github/workflows/publish.yml").read_text()
+    publish_yml = publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
+    admin.create_repo(sdk, files={".valet.yml": VALET_YML, "build.py": BUILD_PY,
+                                  ".gitignore": "dist/\n",
+                                  ".github/workflows/release.yml": release_yml})
+    admin.create_repo(publish, files={"README.md": "publish",
+                                      ".github/workflows/publish.yml": publish_yml})
+    # The merge target is protected, as publish requires (its config decides the targets).
+    admin.protect_branch(sdk, "main")
+    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish], permission="admin")
+    admin.create_team(org, "release-engineers", [users["approver"][0]])
+    admin.set_permission(sdk, users["requester"][0], "write")
+    for role in ("requester", "mallory"):
+        admin.set_permission(publish, users[role][0], "triage")
+    admin.set_permission(publish, users["approver"][0], "maintain")
+    bot_token = admin.create_app(f"helper-{org}", repos=[publish], permission="maintain")
+    bot = (f"helper-{org}[bot]", bot_token)
+    dirs = {}
+    for name in ("sdk", "publish"):
+        dest = work / name
+        git(work, "clone", "-q", sandbox.git_url(f"{org}/{name}", app_token), str(dest))
+        git(dest, "remote", "set-url", "origin", sandbox.git_url(f"{org}/{name}"))
+        dirs[name] = dest
+    stub = work / "stub-app-token"
+    stub.mkdir()
+    (stub / "action.yml").write_text(STUB_APP_TOKEN)
+    yield World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
+                users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)
