@@ -1,0 +1,115 @@
+"""GitHub answering 502, hanging, or rate-limiting each kind of call publish makes.
+
+Each case prepares its own release, approves it, injects one fault on one kind
+of call (a path regex over the sandbox's request paths) and runs publish. The
+outcome is either a success through retries, or a clear failure (label
+`failed`, a comment saying what failed and how to resume) after which the
+approver re-adds `accepted` and the second run finishes. Either way the release
+ends published exactly once with the approved digests (``FaultWorld.check``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.fault.world import FaultWorld
+
+pytestmark = [pytest.mark.fault, pytest.mark.sandbox]
+
+R = r"^/api/v3/repos/[^/]+/"
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    method: str
+    path: str  # regex on the sandbox's full request path
+    store: str = "github-release"
+    env: tuple[tuple[str, str], ...] = ()
+
+
+# Every kind of call one clean publish run makes (from the sandbox's request log).
+CALLS = [
+    Call("issue get", "GET", R + r"publish/issues/\d+$"),
+    Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
+    Call("team membership", "GET", r"^/api/v3/orgs/[^/]+/teams/[^/]+/memberships/"),
+    Call("collaborator permission", "GET", R + r"publish/collaborators/[^/]+/permission$",
+         env=(("INPUT_APPROVERS", ""),)),
+    Call("repo get (default branch)", "GET", R + r"sdk$"),
+    Call("branch (protected?)", "GET", R + r"sdk/branches/main$"),
+    Call("contents (.valet.yml)", "GET", R + r"sdk/contents/"),
+    Call("commit statuses", "GET", R + r"sdk/commits/[0-9a-f]+/status$"),
+    Call("check runs", "GET", R + r"sdk/commits/[0-9a-f]+/check-runs$"),
+    Call("release get", "GET", R + r"sdk/releases/\d+$"),
+    Call("release assets list", "GET", R + r"sdk/releases/\d+/assets$"),
+    Call("asset download", "GET", R + r"sdk/releases/assets/\d+$"),
+    Call("workflow artifacts list", "GET", R + r"sdk-wa-\d+/actions/artifacts$",
+         store="workflow-artifacts"),
+    Call("tag ref", "GET", R + r"sdk/git/ref/tags/"),
+    Call("releases list", "GET", R + r"sdk/releases$"),
+    Call("release create", "POST", R + r"sdk-wa-\d+/releases$", store="workflow-artifacts"),
+    Call("asset upload", "POST", r"^/api/uploads/repos/[^/]+/sdk-wa-\d+/releases/\d+/assets$",
+         store="workflow-artifacts"),
+    Call("release PATCH (publish)", "PATCH", R + r"sdk(-wa-\d+)?/releases/\d+$"),
+    Call("issue PATCH (tick, close)", "PATCH", R + r"publish/issues/\d+$"),
+    Call("merge", "POST", R + r"sdk/merges$"),
+    Call("branch delete", "DELETE", R + r"sdk/git/refs/heads/"),
+    Call("comment", "POST", R + r"publish/issues/\d+/comments$"),
+    Call("label remove", "DELETE", R + r"publish/issues/\d+/labels/"),
+    Call("labels add", "POST", R + r"publish/issues/\d+/labels$"),
+]
+
+# (fault name, add_fault kwargs)
+FAULTS = [
+    ("502 x2", {"kind": "status", "status": 502, "count": 2}),
+    ("hang (once)", {"kind": "hang", "seconds": 1.5, "count": 1}),
+    ("403 rate limit (once)", {"kind": "ratelimit", "seconds": 1.0, "count": 1}),
+]
+
+
+@pytest.mark.parametrize("fault,kwargs", FAULTS, ids=[f[0].split()[0] for f in FAULTS])
+@pytest.mark.parametrize("call", CALLS, ids=[c.name.split(" (")[0].replace(" ", "-")
+                                             for c in CALLS])
+def test_github_fault(world: FaultWorld, fault_row, call: Call, fault: str,
+                      kwargs: dict) -> None:
+    rel = world.new_release(("github",), store=call.store)
+    event = world.approve(rel)
+    world.sb.admin.clear_request_log()
+    world.sb.admin.add_fault(path=call.path, method=call.method, **kwargs)
+    code = world.run_publish(event, *_env_args(call))
+    assert _hit(world, call), f"publish made no {call.name} call: the case tests nothing"
+    world.sb.admin.clear_faults()
+    if code == 0:
+        outcome = "retried, published"
+    else:
+        assert "failed" in world.labels(rel) and "accepted" not in world.labels(rel)
+        comment = world.last_comment(rel)
+        assert "accepted" in comment, comment  # says how to resume
+        again = world.run_publish(world.approve(rel), *_env_args(call))
+        assert again == 0, world.last_comment(rel)
+        outcome = f"failed clearly (exit {code}), re-run published"
+    assert world.check(rel) == []
+    fault_row(f"GitHub {fault}", f"{call.method} {call.name}", outcome)
+
+
+def _hit(world: FaultWorld, call: Call) -> bool:
+    import re
+    import time
+
+    # A hung request is logged when the sandbox drops it, after the client gave up.
+    deadline = time.monotonic() + 5
+    while True:
+        if any(e["method"] == call.method and re.search(call.path, e["full_path"])
+               for e in world.sb.admin.request_log()):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _env_args(call: Call) -> tuple[str, ...]:
+    # Only the collaborator case changes the environment: no approvers configured
+    # means "maintain permission on the publish repo", the call it needs.
+    return ("--approvers", "") if call.env else ()
