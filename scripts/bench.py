@@ -44,6 +44,7 @@ PART_FIGURES = {
     "setup": ["action_setup_s.cold", "action_setup_s.warm"],
     "scenario": ["api_calls_per_release", "label_to_published_s"],
 }
+PART_FIGURES_ALL = {name for names in PART_FIGURES.values() for name in names}
 
 
 def say(text: str) -> None:
@@ -51,36 +52,41 @@ def say(text: str) -> None:
 
 
 def concurrency(sb: SandboxProcess, work: Path, runs: int) -> Figure:
+    """All 6 at once (max-parallel 6) / one at a time; the action's default pool too."""
     env = sb.env
-    parallel = m.default_max_parallel()
+    default = m.default_max_parallel()
     ratios: list[float] = []
-    seq: list[float] = []
-    conc: list[float] = []
+    timings: dict[str, list[float]] = {"sequential_s": [], "all_at_once_s": [],
+                                       "default_pool_s": [], "default_pool_ratio": []}
     with LatencyProxy(env["VALET_NPM_REGISTRY"], LATENCY_S, methods=("PUT",)) as proxy:
         for run in range(runs):
-            # A new version per run and mode: a registry never takes one twice.
-            t1 = m.publish_npm_targets(proxy.url, env["NPM_TOKEN"], work / f"c{run}-1",
-                                       count=TARGETS, version=f"1.{run}.1", max_parallel=1)
-            tn = m.publish_npm_targets(proxy.url, env["NPM_TOKEN"], work / f"c{run}-n",
-                                       count=TARGETS, version=f"1.{run}.2",
-                                       max_parallel=parallel)
-            seq.append(t1)
-            conc.append(tn)
-            ratios.append(tn / t1)
-            say(f"concurrency run {run + 1}: sequential {t1:.2f}s, max_parallel={parallel} "
-                f"{tn:.2f}s, ratio {tn / t1:.3f}")
-    return figure("targets_concurrency_ratio", ratios, details={
-        "targets": TARGETS, "latency_s_per_upload": LATENCY_S, "max_parallel": parallel,
-        "sequential_s": seq, "concurrent_s": conc,
-        "what": "valet.publish.execute (preflight, status, publish) of 6 npm targets, one "
-                "package each, real NpmTarget + npm CLI against verdaccio behind a loopback "
-                "proxy adding 2 s to every PUT (the upload); concurrent with the default "
-                "max-parallel divided by max-parallel 1"})
+            def timed(mode: int, parallel: int, run: int = run) -> float:
+                # A new version per run and mode: a registry never takes one twice.
+                return m.publish_npm_targets(proxy.url, env["NPM_TOKEN"],
+                                             work / f"c{run}-{mode}", count=TARGETS,
+                                             version=f"1.{run}.{mode}", max_parallel=parallel)
+
+            t1 = timed(1, 1)
+            tall = timed(2, TARGETS)
+            tdef = timed(3, default)
+            ratios.append(tall / t1)
+            for key, value in (("sequential_s", t1), ("all_at_once_s", tall),
+                               ("default_pool_s", tdef), ("default_pool_ratio", tdef / t1)):
+                timings[key].append(round(value, 3))
+            say(f"concurrency run {run + 1}: one at a time {t1:.2f}s, all {TARGETS} at once "
+                f"{tall:.2f}s (ratio {tall / t1:.3f}), default max-parallel {default} "
+                f"{tdef:.2f}s (ratio {tdef / t1:.3f})")
+    return figure("targets_concurrency_ratio", ratios, details=dict(
+        timings, targets=TARGETS, latency_s_per_upload=LATENCY_S, default_max_parallel=default,
+        what="valet.publish.execute (preflight, status, publish) of 6 npm targets, one "
+             "package each, real NpmTarget + npm CLI against verdaccio behind a loopback proxy "
+             "adding 2 s to every PUT (the upload); max-parallel 6 divided by max-parallel 1. "
+             "default_pool_*: the same with the action's default max-parallel"))
 
 
 def big_files(sb: SandboxProcess, work: Path, runs: int, log: Path) -> list[Figure]:
     rss: list[float] = []
-    det: dict[str, list[float]] = {"valet_process_mib": [], "largest_descendant_mib": [],
+    det: dict[str, list[float]] = {"valet_process_mib": [], "process_tree_max_mib": [],
                                    "prepare_upload_mib": [], "download_s": [], "publish_s": []}
     spec: dict[str, Any] = {}
     for run in range(runs):
@@ -92,7 +98,7 @@ def big_files(sb: SandboxProcess, work: Path, runs: int, log: Path) -> list[Figu
         peak = max(pub["valet_mib"], pub["children_mib"])
         rss.append(peak)
         det["valet_process_mib"].append(round(pub["valet_mib"], 1))
-        det["largest_descendant_mib"].append(round(pub["children_mib"], 1))
+        det["process_tree_max_mib"].append(round(pub["children_mib"], 1))
         det["prepare_upload_mib"].append(round(spec["upload_rss_mib"], 1))
         det["download_s"].append(round(pub["download_s"], 2))
         det["publish_s"].append(round(pub["publish_s"], 2))
@@ -153,6 +159,22 @@ def scenario_figures(work: Path, runs: int, figures: list[Figure]) -> list[Figur
     return flow.measure(work, runs, say, rate)
 
 
+def _previous(path: Path, measured: set[str]) -> list[Figure]:
+    """With --only: the figures of the other parts from the last results.json, kept as they were."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    out = []
+    for name, fig in flat_figures(old).items():
+        if name in measured or name not in PART_FIGURES_ALL or not fig.get("samples"):
+            continue
+        kept = figure(name, fig["samples"], details=fig.get("details"),
+                      note=f"kept from the run of {old.get('meta', {}).get('date', '?')}")
+        out.append(kept)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
@@ -165,13 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     if "bigfiles" in parts and free < 6 * GIB:
         say(f"only {free / GIB:.1f} GiB free in {tempfile.gettempdir()}: skipping the 1 GiB figures")
         parts.remove("bigfiles")
+    measured = {name for part in parts for name in PART_FIGURES[part]}
+    kept = _previous(args.out, measured) if args.only else []
     started = time.monotonic()
     figures: list[Figure] = []
     errors: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="valet-bench-") as tmp:
         work = Path(tmp)
         log = work / "bench.log"
-        keep_log = args.out.parent / "bench.log"
+        keep_log = Path(tempfile.gettempdir()) / "valet-bench.log"
 
         def step(name: str, fn: Callable[[], list[Figure]]) -> None:
             if name not in parts:
@@ -191,16 +215,17 @@ def main(argv: list[str] | None = None) -> int:
                 step("concurrency", lambda: [concurrency(sb, work / "conc", args.runs)])
                 step("bigfiles", lambda: big_files(sb, work / "big", args.runs, log))
         # The scenario starts its own sandbox and registries (and act).
-        step("scenario", lambda: scenario_figures(work / "scenario", args.runs, figures))
+        step("scenario", lambda: scenario_figures(work / "scenario", args.runs,
+                                                            figures + kept))
         if log.exists():
-            args.out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(log, keep_log)
+            say(f"log of the child processes: {keep_log}")
     meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
                      "platform": platform.platform()},
             "runs": args.runs, "total_s": round(time.monotonic() - started, 1),
             "errors": errors}
-    doc = results_document(figures, meta=meta)
+    doc = results_document(figures + kept, meta=meta)
     flat = flat_figures(doc)
     for part, err in errors.items():
         for name in PART_FIGURES[part]:
