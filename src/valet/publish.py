@@ -161,10 +161,14 @@ def execute(plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetC
         return out
 
     # 2. Ask every registry first: already there (tick), conflict (fail), or absent.
+    # The questions go out concurrently (they only read); the answers are handled
+    # here, in plan order, so ticks stay on this thread.
+    with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="status") as pool:
+        asked = [(item, pool.submit(impls[item.key].status, ctxs[item.key])) for item in plan.run]
     absent: list[PlanItem] = []
-    for item in plan.run:
+    for item, answer in asked:
         try:
-            st = impls[item.key].status(ctxs[item.key])
+            st = answer.result()
         except Exception as exc:  # noqa: BLE001
             out.results[item.key] = Result(item.key, "failed", error=_as_error(exc, item.key),
                                            detail="status")
