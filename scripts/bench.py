@@ -37,6 +37,7 @@ from valet.bench.report import (  # noqa: E402
 
 GIB = 1024 * 1024 * 1024
 LATENCY_S = 2.0
+EVERY_REQUEST_S = 0.5
 TARGETS = 6
 PART_FIGURES = {
     "concurrency": ["targets_concurrency_ratio"],
@@ -57,7 +58,8 @@ def concurrency(sb: SandboxProcess, work: Path, runs: int) -> Figure:
     default = m.default_max_parallel()
     ratios: list[float] = []
     timings: dict[str, list[float]] = {"sequential_s": [], "all_at_once_s": [],
-                                       "default_pool_s": [], "default_pool_ratio": []}
+                                       "default_pool_s": [], "default_pool_ratio": [],
+                                       "every_request_ratio": []}
     with LatencyProxy(env["VALET_NPM_REGISTRY"], LATENCY_S, methods=("PUT",)) as proxy:
         for run in range(runs):
             def timed(mode: int, parallel: int, run: int = run) -> float:
@@ -76,12 +78,26 @@ def concurrency(sb: SandboxProcess, work: Path, runs: int) -> Figure:
             say(f"concurrency run {run + 1}: one at a time {t1:.2f}s, all {TARGETS} at once "
                 f"{tall:.2f}s (ratio {tall / t1:.3f}), default max-parallel {default} "
                 f"{tdef:.2f}s (ratio {tdef / t1:.3f})")
+    # A registry far away is slow for every request, not only the upload: the
+    # status checks and the reads around each upload then count too.
+    with LatencyProxy(env["VALET_NPM_REGISTRY"], EVERY_REQUEST_S,
+                      methods=("GET", "PUT", "POST", "DELETE")) as proxy:
+        for run in range(runs):
+            t1, tall = (m.publish_npm_targets(proxy.url, env["NPM_TOKEN"],
+                                              work / f"e{run}-{mode}", count=TARGETS,
+                                              version=f"2.{run}.{mode}", max_parallel=parallel)
+                        for mode, parallel in ((1, 1), (2, TARGETS)))
+            timings["every_request_ratio"].append(round(tall / t1, 3))
+            say(f"every-request latency run {run + 1}: one at a time {t1:.2f}s, all at once "
+                f"{tall:.2f}s (ratio {tall / t1:.3f})")
     return figure("targets_concurrency_ratio", ratios, details=dict(
         timings, targets=TARGETS, latency_s_per_upload=LATENCY_S, default_max_parallel=default,
         what="valet.publish.execute (preflight, status, publish) of 6 npm targets, one "
              "package each, real NpmTarget + npm CLI against verdaccio behind a loopback proxy "
              "adding 2 s to every PUT (the upload); max-parallel 6 divided by max-parallel 1. "
-             "default_pool_*: the same with the action's default max-parallel"))
+             "default_pool_*: the same with the action's default max-parallel. "
+             "every_request_ratio: all at once / one at a time with 0.5 s added to every "
+             "registry request instead (status reads, packument reads, the upload)"))
 
 
 def big_files(sb: SandboxProcess, work: Path, runs: int, log: Path) -> list[Figure]:
