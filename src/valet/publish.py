@@ -651,8 +651,13 @@ class Publisher:
         target = run.merge_target
         if not branch or not target:
             return "No release branch is recorded in the request: nothing was merged."
+        # Merge the approved commit, never the branch tip: anything pushed to the
+        # release branch after the request was not approved and must not reach
+        # the protected merge target. (A sha already in the target is a no-op,
+        # so a re-run after the branch was deleted still finishes.)
+        head = run.request.sha or branch
         try:
-            state = sdk.merge(target, branch,
+            state = sdk.merge(target, head,
                               f"Merge {branch}: release {run.request.version}")
         except GitHubError as exc:
             run.merge_error = GitHubError(

@@ -402,15 +402,12 @@ def test_duplicate_request_and_relabels_publish_nothing_twice(world: World) -> N
     assert state() == after
 
 
-MERGE_BUG = ("publish merges the release branch by name (POST /merges head=<branch>), not the "
-             "approved commit: a commit pushed to the release branch after approval is merged "
-             "into the protected merge target, and a re-opened finished issue fails with "
-             "'Head does not exist' (the branch is gone) and is labelled failed. Fix: "
-             "Publisher._merge passes run.request.sha as head (unit tests in tests/unit/publish "
-             "assert the branch name and would follow)")
+# Publish merges the approved commit (Publisher._merge passes the request's sha),
+# so a commit pushed to the release branch after approval never reaches the
+# protected merge target, and a re-opened finished issue (branch already
+# deleted) ends published, not failed.
 
 
-@pytest.mark.xfail(strict=True, reason=MERGE_BUG)
 def test_a_reopened_finished_issue_ends_published_not_failed(world: World) -> None:
     v = "2.1.0"
     if v not in world.issues:
@@ -517,7 +514,6 @@ def test_config_pushed_to_the_release_branch_after_the_request_is_ignored(world:
     sync_main(world)
 
 
-@pytest.mark.xfail(strict=True, reason=MERGE_BUG)
 def test_only_the_approved_commit_is_merged(world: World) -> None:
     late = _LATE_COMMIT.get("sha")
     if late is None:

@@ -12,7 +12,7 @@ from valet.cli import main
 from valet.errors import ConfigError
 from valet.labels import Label
 
-from .fakes import CONFIG
+from .fakes import CONFIG, SHA
 from .test_publisher import N, World
 
 
@@ -48,7 +48,7 @@ def test_a_protected_merge_target_is_looked_up_once_then_published(tmp_path):
     w.sdk.files = {("stable", ".valet.yml"): CONFIG}
     assert w.label() == 0
     assert w.sdk.branch_reads == ["stable"] and w.uploads() == ["pypi"]
-    assert w.sdk.merges == [("stable", "release/1.2.3")]
+    assert w.sdk.merges == [("stable", SHA)]
 
 
 def test_the_opt_out_publishes_from_an_unprotected_branch_with_a_warning(tmp_path, capsys):

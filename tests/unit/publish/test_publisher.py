@@ -11,7 +11,7 @@ from valet.issue_format import parse_issue
 from valet.publish import Deps, Publisher, Settings
 from valet.targets.base import State
 
-from .fakes import BOT, CONFIG, Behaviour, FakeIssues, FakeSdk, FakeStore, Registry, make_body
+from .fakes import BOT, CONFIG, SHA, Behaviour, FakeIssues, FakeSdk, FakeStore, Registry, make_body
 
 N = 5
 
@@ -57,7 +57,7 @@ def test_happy_path_publishes_ticks_merges_and_closes(tmp_path):
     assert w.label() == 0
     assert sorted(w.uploads()) == ["github", "npm", "pypi"] and w.uploads()[-1] == "github"
     assert w.checked() == {"pypi": True, "npm": True, "github": True}
-    assert w.sdk.merges == [("main", "release/1.2.3")] and w.sdk.deleted == ["release/1.2.3"]
+    assert w.sdk.merges == [("main", SHA)] and w.sdk.deleted == ["release/1.2.3"]
     assert w.issues.store[N]["state"] == "closed"
     assert w.labels == {"published"}
     assert "Published" in w.comments[-1] and "pkg-1.2.3.tgz" in w.comments[-1]
@@ -106,7 +106,7 @@ def test_config_comes_from_the_merge_target_not_the_release_branch(tmp_path):
     assert w.label() == 0
     assert {ref for ref, _ in w.sdk.file_reads} == {"stable"}
     assert w.uploads() == ["pypi"]
-    assert w.sdk.merges == [("stable", "release/1.2.3")]
+    assert w.sdk.merges == [("stable", SHA)]
     assert w.store.deleted  # github is not a target: the draft release goes away
 
 
@@ -227,7 +227,7 @@ def test_merge_failure_keeps_published_targets_and_retry_merges(tmp_path):
     w.sdk.merge_fails = False
     w.reg.calls.clear()
     assert w.label() == 0
-    assert w.uploads() == [] and w.sdk.merges == [("main", "release/1.2.3")]
+    assert w.uploads() == [] and w.sdk.merges == [("main", SHA)]
     assert w.issues.store[N]["state"] == "closed"
 
 
