@@ -448,6 +448,7 @@ def parse_issue(title: str, body: str | None) -> Request:
     if not kept:
         raise NotARequestError("none of the Targets lines names a target of this request")
     req.targets = kept
+    req.ignored_targets = [t.id for t in visible if t.id not in allowed]
     req.merge_target = hidden.get("merge_target")
     req.sha = hidden["sha"]
     req.artifacts = hidden_arts

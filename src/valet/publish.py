@@ -461,6 +461,11 @@ class Publisher:
 
         config = read_sdk_config(sdk, ref=merge_target, path=request.path)
         run.config = config
+        if request.ignored_targets:
+            gha.warning(
+                "the Targets list names ids that are not part of the request (added to the "
+                f"body by hand?): {', '.join(request.ignored_targets)}; they are ignored",
+                title="ignored target lines")
         plan = make_plan(request, config, self.d.resolve)
         run.plan = plan
         require_known(plan, config)

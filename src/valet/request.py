@@ -34,6 +34,9 @@ class Request:
     run_url: str | None = None  # the prepare run
     release_id: int | None = None  # the draft release holding the artifacts
     store: str = "github-release"  # artifact store kind
+    # Checkbox lines whose id is not in the hidden block: never published (the
+    # visible list can only narrow the request), but worth a warning.
+    ignored_targets: list[str] = field(default_factory=list)
     previous: str | None = None  # the previous release's tag (or sha), for the changes link
 
     @property
