@@ -154,3 +154,21 @@ def child_env(env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str
     out = {k: env[k] for k in _CHILD_ENV_KEEP if k in env}
     out.update(extra)
     return out
+
+
+def upload_receipt(ctx: TargetContext, names: list[str], remote_after: dict[str, str | None], *,
+                   uploaded: int, url: str | None, noun: str, where: str) -> Receipt:
+    """The receipt of an upload, re-checked against the registry's own digests.
+
+    Uploaded but not listed yet (a CDN in front of the index) is a warning, not a
+    failure: failing would make a retry upload again.
+    """
+    from valet import gha
+
+    after = decide(ctx, names, remote_after)
+    if after.state is not State.PUBLISHED:
+        gha.warning(f"{ctx.key}: uploaded, but the {where} does not list every {noun} yet "
+                    f"({after.detail})")
+    return Receipt(target=ctx.key, url=url,
+                   digests={n: ctx.artifacts[n].sha256 for n in names},
+                   detail=f"uploaded {uploaded} {noun}(s)" if uploaded else "already there")

@@ -38,6 +38,7 @@ from valet.targets.base import (
     decide,
     option,
     select_files,
+    upload_receipt,
 )
 
 if sys.version_info >= (3, 11):
@@ -124,13 +125,9 @@ class CratesTarget:
                                     "published with other content", hint=_CONFLICT_HINT)
             raise TargetError(f"{ctx.key}: uploading {n} failed: HTTP {status}: "
                               f"{error_detail(body)}", hint=_upload_hint(status))
-        after = decide(ctx, names, self._checked_remote(ctx, names))
-        if after.state is not State.PUBLISHED:
-            gha.warning(f"{ctx.key}: uploaded, but the registry does not list every crate yet "
-                        f"({after.detail})")
-        return Receipt(target=ctx.key, url=self._url(ctx, names),
-                       digests={n: ctx.artifacts[n].sha256 for n in names},
-                       detail=f"uploaded {len(uploaded)} crate(s)" if uploaded else "already there")
+        return upload_receipt(ctx, names, self._checked_remote(ctx, names),
+                              uploaded=len(uploaded), url=self._url(ctx, names), noun="crate",
+                              where="registry")
 
     # -- helpers ------------------------------------------------------------
 

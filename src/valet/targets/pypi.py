@@ -50,6 +50,7 @@ from valet.targets.base import (
     env_first,
     option,
     select_files,
+    upload_receipt,
 )
 
 DEFAULT_REPOSITORY_URL = "https://upload.pypi.org/legacy/"
@@ -108,15 +109,8 @@ class PyPITarget:
         todo = [n for n in names if remote[n] is None]
         if todo:
             self._upload(ctx, names, todo)
-        after = decide(ctx, names, self._checked_remote(ctx, names))
-        if after.state is not State.PUBLISHED:
-            # Uploaded but not listed yet (a CDN in front of the index): the upload
-            # succeeded, so say so rather than fail and have a retry upload again.
-            gha.warning(f"{ctx.key}: uploaded, but the index does not list every file yet "
-                        f"({after.detail})")
-        return Receipt(target=ctx.key, url=self._project_url(ctx, names),
-                       digests={n: ctx.artifacts[n].sha256 for n in names},
-                       detail=f"uploaded {len(todo)} file(s)" if todo else "already there")
+        return upload_receipt(ctx, names, self._checked_remote(ctx, names), uploaded=len(todo),
+                              url=self._project_url(ctx, names), noun="file", where="index")
 
     # -- helpers ------------------------------------------------------------
 
