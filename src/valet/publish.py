@@ -626,7 +626,7 @@ class Publisher:
         from valet.issue_format import parse_issue
 
         request = run.request
-        fresh = self.d.issues.issue(run.number)
+        fresh = run.last_issue or self.d.issues.issue(run.number)
         current = parse_issue(fresh.get("title") or request.title, fresh.get("body") or "")
         left = [t.id for t in current.targets if not t.checked]
         if left:  # someone unticked a box meanwhile, or a target was never in the plan
@@ -646,8 +646,11 @@ class Publisher:
             return self._fail(run, run.merge_error)
         self.d.issues.comment(run.number, summary.published(
             request.title, run.rows, run.approval.login, merge_note, self.s.run_url))
-        self._transition(run, "publish")
-        self.d.issues.close(run.number)
+        # Final labels and close in one call (labels replace: computed from the
+        # issue as it stands, so labels people added are kept).
+        final = labels.transition("publish").apply(_label_names(fresh) | run.labels)
+        self.d.issues.close(run.number, labels=sorted(final))
+        run.labels = final
         run.result = "published"
         return 0
 
@@ -689,10 +692,15 @@ class Publisher:
         from valet.issue_format import set_target_checked
 
         with self._body_lock:
-            body = self.d.issues.issue(run.number).get("body") or ""
+            issue = self.d.issues.issue(run.number)
+            body = issue.get("body") or ""
             new = set_target_checked(body, key, True)
             if new != body:
-                self.d.issues.set_body(run.number, new)
+                patched = self.d.issues.set_body(run.number, new)
+                issue = patched if isinstance(patched, dict) and patched else {}
+            # The issue as it stands right after our write: _finish reads it
+            # instead of asking again.
+            run.last_issue = issue or None
         gha.info(f"ticked {key}")
 
     def _approved_digest(self, number: int, events: list[dict[str, Any]]) -> str | None:
@@ -781,6 +789,7 @@ class _Run:
     store: Any = None
     merge_error: ValetError | None = None
     result: str = "started"
+    last_issue: dict[str, Any] | None = None  # the issue as our last tick left it
 
 
 def _label_names(issue: Mapping[str, Any]) -> set[str]:

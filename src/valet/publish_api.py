@@ -101,13 +101,18 @@ class IssueAPI:
         self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/comments", body={"body": body},
                        doing=f"commenting on #{number}")
 
-    def set_body(self, number: int, body: str) -> None:
-        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body={"body": body},
-                       doing=f"updating the body of #{number}")
+    def set_body(self, number: int, body: str) -> dict[str, Any]:
+        """Write the body; returns the issue as GitHub answers it (labels included)."""
+        _, data = self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}",
+                                 body={"body": body}, doing=f"updating the body of #{number}")
+        return data if isinstance(data, dict) else {}
 
-    def close(self, number: int) -> None:
-        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}",
-                       body={"state": "closed", "state_reason": "completed"},
+    def close(self, number: int, labels: list[str] | None = None) -> None:
+        """Close as completed; with `labels`, set the final labels in the same call."""
+        payload: dict[str, Any] = {"state": "closed", "state_reason": "completed"}
+        if labels is not None:
+            payload["labels"] = labels
+        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body=payload,
                        doing=f"closing #{number}")
 
     def add_labels(self, number: int, labels: list[str]) -> None:

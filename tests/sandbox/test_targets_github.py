@@ -116,3 +116,26 @@ def test_a_swapped_asset_in_a_published_release_is_conflict(
     with pytest.raises(ConflictError):
         GitHubTarget().publish(ctx)
     assert _writes(sandbox, repo.full_name) == []
+
+
+def test_asset_swapped_after_the_check_goes_back_to_draft(
+        tmp_path: Path, gh_repo_factory: Callable[..., Any],
+        gh_client: Callable[[str], Any]) -> None:
+    # status() is read once and publish() acts on it: a swap in between must be
+    # caught by the publishing PATCH's own answer, not go public.
+    repo, draft, ctx = _scene(tmp_path, gh_repo_factory, gh_client, "4.0.0")
+    target = GitHubTarget()
+    target.preflight(ctx)
+    assert target.status(ctx).state is State.ABSENT
+    name = "acme-4.0.0.tgz"
+    fresh = repo.gh().get_release(draft.id)
+    fresh.update_release(name=fresh.name or "v4.0.0", message=fresh.body or "", draft=True)
+    asset = next(a for a in fresh.get_assets() if a.name == name)
+    asset.delete_asset()
+    evil = tmp_path / "evil" / name
+    evil.parent.mkdir()
+    evil.write_bytes(b"not what was approved")
+    fresh.upload_asset(str(evil), name=name, content_type="application/octet-stream")
+    with pytest.raises(ConflictError, match="turned back into a draft"):
+        target.publish(ctx)
+    assert repo.gh().get_release(draft.id).draft is True

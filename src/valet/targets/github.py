@@ -71,8 +71,17 @@ class GitHubTarget:
         # the thing published. Names must still be valid: select them now.
         self._names(ctx)
 
+    def __init__(self) -> None:
+        # What status() read, per target key: publish() acts on it instead of
+        # reading tag, releases and assets again; what could change in between is
+        # caught after the publishing PATCH (its answer lists the assets with
+        # their digests) and by the tag check.
+        self._looked: dict[str, _Seen] = {}
+
     def status(self, ctx: TargetContext) -> StatusResult:
-        return self._look(ctx, self._repo(ctx)).status
+        seen = self._look(ctx, self._repo(ctx))
+        self._looked[ctx.key] = seen
+        return seen.status
 
     def _look(self, ctx: TargetContext, repo: Any) -> _Seen:
         """The status, plus what was read to decide it (publish acts on the same reads)."""
@@ -124,9 +133,9 @@ class GitHubTarget:
         repo = self._repo(ctx)
         tag = release_tag(ctx)
         names = self._names(ctx)
-        # One look (tag, releases, assets) decides and is then acted on: the status
-        # checks are not repeated call by call.
-        seen = self._look(ctx, repo)
+        # One look (tag, releases, assets) decides and is then acted on: the one
+        # status() made when there is one, else a fresh one.
+        seen = self._looked.pop(ctx.key, None) or self._look(ctx, repo)
         if seen.status.state is State.CONFLICT:
             raise ConflictError(f"{ctx.key}: {seen.status.detail}", hint=_CONFLICT_HINT)
         try:
@@ -148,6 +157,7 @@ class GitHubTarget:
                     target_commitish=ctx.request.sha, make_latest=make_latest)
                 gha.info(f"{ctx.key}: published release {tag} (prerelease={prerelease(ctx)}, "
                          f"make_latest={make_latest})")
+                self._verify_published(ctx, release, names)
         except GithubException as exc:
             raise TargetError(str(wrap(exc, f"{ctx.key}: publishing the release {tag}"))) from None
         except requests.RequestException as exc:  # retries used up on 5xx, or a network error
@@ -164,6 +174,31 @@ class GitHubTarget:
                        digests={n: ctx.artifacts[n].sha256 for n in names}, detail=detail)
 
     # -- helpers ------------------------------------------------------------
+
+    def _verify_published(self, ctx: TargetContext, release: Any, names: list[str]) -> None:
+        """Check the assets GitHub reports in its answer to the publishing PATCH.
+
+        An asset swapped on the draft after it was checked would otherwise go
+        public: on any digest other than the approved one the release is turned
+        back into a draft and the target fails.
+        """
+        raw = getattr(release, "raw_data", None) or {}
+        listed = {a.get("name"): parse_asset_digest(a.get("digest"))
+                  for a in raw.get("assets") or [] if isinstance(a, dict)}
+        wrong = sorted(n for n in names
+                       if listed.get(n) and listed[n] != ctx.artifacts[n].sha256)
+        if not wrong:
+            return
+        try:
+            release.update_release(name=release.name or release.tag_name,
+                                   message=release.body or "", draft=True)
+        except Exception as exc:  # noqa: BLE001 - report the conflict whatever happens here
+            gha.error(f"{ctx.key}: could not turn the release back into a draft: {exc}")
+        raise ConflictError(
+            f"{ctx.key}: after publishing, GitHub lists other content than approved for "
+            f"{', '.join(wrong)}; the release was turned back into a draft",
+            hint="someone changed the draft's assets after the check: find out who, delete "
+                 "the draft and run prepare again")
 
     def _names(self, ctx: TargetContext) -> list[str]:
         return select_files(ctx.target, self.default_include, list(ctx.files))

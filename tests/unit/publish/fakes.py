@@ -109,14 +109,21 @@ class FakeIssues:
         self.calls.append(("comment", number))
         self._comments[number].append({"user": {"login": BOT, "type": "Bot"}, "body": body})
 
-    def set_body(self, number: int, body: str) -> None:
+    def set_body(self, number: int, body: str) -> dict[str, Any]:
         self.calls.append(("set_body", number))
         self.body_patches += 1
         self.store[number]["body"] = body
+        return copy.deepcopy(self.store[number])
 
-    def close(self, number: int) -> None:
+    def close(self, number: int, labels: list[str] | None = None) -> None:
         self.calls.append(("close", number))
         self.store[number]["state"] = "closed"
+        if labels is not None:
+            before = set(self.label_names(number))
+            for label in labels:
+                if label not in before:
+                    self._add_label(number, label, BOT, "Bot")
+            self.store[number]["labels"] = [{"name": x} for x in labels]
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         for label in labels:
