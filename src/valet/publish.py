@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,16 +198,7 @@ def execute(plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetC
         with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="target") as pool:
             futures = {pool.submit(impls[i.key].publish, ctxs[i.key]): i for i in first}
             for fut in as_completed(futures):
-                item = futures[fut]
-                try:
-                    receipt = fut.result()
-                except Exception as exc:  # noqa: BLE001
-                    out.results[item.key] = Result(item.key, "failed", error=_as_error(exc, item.key),
-                                                   detail="publish")
-                    continue
-                out.results[item.key] = Result(item.key, "published", receipt=receipt,
-                                               detail=receipt.detail if receipt else "")
-                _tick(tick, out, item.key)
+                _settle(out, futures[fut], tick, fut.result)
 
     # 4. github makes the release public: only when everything else is out.
     for item in last:
@@ -214,16 +206,22 @@ def execute(plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetC
             out.results[item.key] = Result(item.key, "not run",
                                            detail="another target failed: the release stays a draft")
             continue
-        try:
-            receipt = impls[item.key].publish(ctxs[item.key])
-        except Exception as exc:  # noqa: BLE001
-            out.results[item.key] = Result(item.key, "failed", error=_as_error(exc, item.key),
-                                           detail="publish")
-            continue
-        out.results[item.key] = Result(item.key, "published", receipt=receipt,
-                                       detail=receipt.detail if receipt else "")
-        _tick(tick, out, item.key)
+        _settle(out, item, tick, partial(impls[item.key].publish, ctxs[item.key]))
     return out
+
+
+def _settle(out: Outcome, item: PlanItem, tick: Callable[[str], None],
+            publish: Callable[[], Receipt]) -> None:
+    """Record one target's publish (its receipt or its error); tick it on success."""
+    try:
+        receipt = publish()
+    except Exception as exc:  # noqa: BLE001 - any failure of one target is that target's failure
+        out.results[item.key] = Result(item.key, "failed", error=_as_error(exc, item.key),
+                                       detail="publish")
+        return
+    out.results[item.key] = Result(item.key, "published", receipt=receipt,
+                                   detail=receipt.detail if receipt else "")
+    _tick(tick, out, item.key)
 
 
 def _tick(tick: Callable[[str], None], out: Outcome, key: str) -> None:
