@@ -10,11 +10,13 @@ same requests GitHub would.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from valet.errors import GitHubError
 from valet.github_client import wrap
@@ -24,6 +26,34 @@ _NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 class NotFound(GitHubError):
     """A 404 (or 422 on a missing ref) that a caller may treat as an answer."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One edit of an issue body: who (None: a deleted account), when, the body after it."""
+
+    login: str | None
+    at: str
+    body: str
+
+
+EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
+EDITS_QUERY = (
+    "query($owner: String!, $name: String!, $number: Int!) {"
+    " repository(owner: $owner, name: $name) { issue(number: $number) {"
+    f" userContentEdits(first: {EDITS_LIMIT}) {{ nodes {{ editedAt editor {{ login }} diff }} }}"
+    " } } }")
+
+
+def graphql_url(api_url: str) -> str:
+    """GITHUB_GRAPHQL_URL, else derived from the REST URL: ``https://api.github.com`` ->
+    ``https://api.github.com/graphql``; GHES ``https://HOST/api/v3`` -> ``https://HOST/api/graphql``."""
+    explicit = (os.environ.get("GITHUB_GRAPHQL_URL") or "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    parts = urlsplit(api_url.rstrip("/"))
+    path = parts.path[: -len("/v3")] if parts.path.endswith("/v3") else parts.path
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/graphql", "", ""))
 
 
 class Rest:
@@ -48,6 +78,25 @@ class Rest:
             raise err from None
         except Exception as exc:  # noqa: BLE001 - network errors after retries
             raise wrap(exc, doing or f"{verb} {path}") from None
+
+    def graphql(self, query: str, variables: dict[str, Any], doing: str) -> dict[str, Any]:
+        """``data`` of a GraphQL query; GitHubError for an error answer (sent with 200).
+
+        The token only ever goes to the REST API's host: PyGithub refuses any other
+        (a GITHUB_GRAPHQL_URL elsewhere is an error here, not a leak)."""
+        _, data = self.call("POST", graphql_url(self._requester.base_url),
+                            body={"query": query, "variables": variables}, doing=doing)
+        if not isinstance(data, dict):
+            raise GitHubError(f"{doing}: GraphQL answered no JSON object")
+        errors = data.get("errors")
+        if errors:
+            first = errors[0] if isinstance(errors, list) and errors else {}
+            message = first.get("message") if isinstance(first, dict) else None
+            raise GitHubError(f"{doing}: GraphQL error: {message or errors!r}")
+        out = data.get("data")
+        if not isinstance(out, dict):
+            raise GitHubError(f"{doing}: GraphQL answered no data")
+        return out
 
     def get(self, path: str, params: dict[str, Any] | None = None, doing: str = "") -> Any:
         return self.call("GET", path, params=params, doing=doing)[1]
@@ -96,6 +145,31 @@ class IssueAPI:
 
     def comments(self, number: int) -> list[dict[str, Any]]:
         return list(self.rest.items(f"/repos/{self.repo}/issues/{number}/comments"))
+
+    def body_edits(self, number: int) -> list[Edit]:
+        """The edits of the issue body, oldest first (GraphQL: REST has no edit history).
+
+        At most the newest EDITS_LIMIT; the creator's first body is not an edit (GitHub
+        lists it as the oldest node once the body was edited: it is kept, as an edit by
+        the author). Raises GitHubError when GraphQL fails or answers something else."""
+        owner, _, name = self.repo.partition("/")
+        doing = f"reading the edit history of #{number}"
+        data = self.rest.graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number},
+                                 doing)
+        try:
+            nodes = data["repository"]["issue"]["userContentEdits"]["nodes"]
+        except (KeyError, TypeError):
+            raise GitHubError(f"{doing}: GraphQL answered an unexpected shape") from None
+        edits = []
+        for node in nodes if isinstance(nodes, list) else []:
+            if not isinstance(node, dict) or not isinstance(node.get("diff"), str):
+                continue  # a deleted revision has no text
+            editor = node.get("editor")
+            login = editor.get("login") if isinstance(editor, dict) else None
+            edits.append(Edit(login if isinstance(login, str) else None,
+                              str(node.get("editedAt") or ""), node["diff"]))
+        edits.reverse()  # GitHub lists the newest first
+        return edits
 
     def comment(self, number: int, body: str) -> None:
         self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/comments", body={"body": body},
