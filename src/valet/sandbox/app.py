@@ -40,6 +40,7 @@ class App:
         self.uploads = Router()
         self.admin = Router()
         self.web = Router()  # github.com-style pages: release downloads
+        self.graphql = Router()  # POST /api/graphql: the one query publish makes
         self.faults = Faults()
         self.stopping = threading.Event()
         self.secret = self.state.data.setdefault("secret", secrets.token_hex(16))

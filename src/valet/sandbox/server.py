@@ -2,6 +2,7 @@
 
 Layout (like GitHub Enterprise Server):
   /api/v3/...        REST API           /api/uploads/...   release asset uploads
+  /api/graphql       GraphQL (one query: an issue's body edits)
   /{owner}/{repo}.git  git smart HTTP   /{owner}/{repo}/releases/download/...  assets
   /_sandbox/...      admin API (not logged, no faults)
 """
@@ -34,6 +35,8 @@ def _classify(path: str) -> tuple[str, str]:
         return "api", path[len("/api/v3"):] or "/"
     if path.startswith("/api/uploads/"):
         return "uploads", path[len("/api/uploads"):]
+    if path == "/api/graphql":
+        return "graphql", "/"
     if _GIT_PATH.match(path):
         return "git", path
     if path.startswith("/_sandbox/oidc/"):
@@ -166,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
             return app.uploads, "/api/uploads", u.uploads
         if path.startswith("/_sandbox/"):
             return app.admin, "/_sandbox", f"{u.server}/_sandbox"
+        if path == "/api/graphql":
+            return app.graphql, "/api/graphql", f"{u.server}/api/graphql"
         if path.startswith("/api/") and not path.startswith("/api/storage/"):
             # (downloads live under /api/storage/: PyGithub follows a same-host
             # redirect only below /api/)

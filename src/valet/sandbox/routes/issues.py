@@ -175,6 +175,11 @@ def register(app: App) -> None:
                 raise validation_failed("Issue", "title", "missing_field")
             issue["title"] = body["title"]
         if "body" in body:
+            if body["body"] != issue.get("body"):
+                # The edit history GraphQL serves (routes/graphql.py); the creator's
+                # initial body is not an edit.
+                issue.setdefault("edits", []).append(
+                    {"editor": login, "edited_at": now_iso(), "body": body["body"]})
             issue["body"] = body["body"]
         if "state" in body:
             _set_state(app, rec, issue, body["state"], body.get("state_reason"), login)

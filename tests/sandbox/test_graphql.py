@@ -1,0 +1,79 @@
+"""POST /api/graphql: an issue body's edit history, as publish reads it."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.fixtures.sandbox import make_github
+from valet.errors import GitHubError
+from valet.publish_api import EDITS_QUERY, Edit, IssueAPI, Rest
+
+pytestmark = pytest.mark.sandbox
+
+
+def ask(sandbox, token, query=EDITS_QUERY, **variables):
+    headers = {"Authorization": f"bearer {token}"} if token else {}
+    return requests.post(sandbox.graphql_url, json={"query": query, "variables": variables},
+                         headers=headers, timeout=30)
+
+
+def test_a_patch_records_an_edit_by_its_author_newest_first(
+        gh_repo_factory, sandbox_user_factory, sandbox):
+    repo = gh_repo_factory()
+    editor = sandbox_user_factory("editor")
+    sandbox.admin.set_permission(repo.full_name, editor.login, "write")
+    issue = repo.gh().create_issue("publish: org/sdk@1.0.0", body="first")
+    repo.gh(editor.token).get_issue(issue.number).edit(body="second")
+    repo.gh().get_issue(issue.number).edit(body="third")
+    repo.gh().get_issue(issue.number).edit(title="a title only", body="third")  # no change
+
+    resp = ask(sandbox, editor.token, owner=repo.owner, name=repo.name, number=issue.number)
+    assert resp.status_code == 200
+    nodes = resp.json()["data"]["repository"]["issue"]["userContentEdits"]["nodes"]
+    assert [(n["editor"]["login"], n["diff"]) for n in nodes] == [
+        (repo.owner, "third"), (editor.login, "second")]  # the creator's body is no edit
+    assert all(n["editedAt"].endswith("Z") for n in nodes)
+
+    # the same through publish's client: oldest first
+    api = IssueAPI(Rest(make_github(sandbox, editor.token)), repo.full_name)
+    assert [(e.login, e.body) for e in api.body_edits(issue.number)] == [
+        (editor.login, "second"), (repo.owner, "third")]
+    assert isinstance(api.body_edits(issue.number)[0], Edit)
+
+
+def test_only_the_fields_asked_for_and_at_most_first(gh_repo_factory, sandbox):
+    repo = gh_repo_factory()
+    issue = repo.gh().create_issue("t", body="0")
+    for i in range(1, 4):
+        repo.gh().get_issue(issue.number).edit(body=str(i))
+    query = """query Edits($owner: String!, $name: String!, $number: Int!) {
+      repository(name: $name, owner: $owner) {
+        issue(number: $number) { userContentEdits(first: 2) { nodes { diff } } } } }"""
+    resp = ask(sandbox, repo.token, query, owner=repo.owner, name=repo.name, number=issue.number)
+    assert resp.json() == {"data": {"repository": {"issue": {"userContentEdits": {
+        "nodes": [{"diff": "3"}, {"diff": "2"}]}}}}}
+
+
+def test_errors_are_graphql_errors_with_200(gh_repo_factory, sandbox_user_factory, sandbox):
+    repo = gh_repo_factory(private=True)
+    issue = repo.gh().create_issue("t", body="0")
+    where = {"owner": repo.owner, "name": repo.name}
+    other = ask(sandbox, repo.token, "{ viewer { login } }", **where, number=issue.number)
+    assert other.status_code == 200 and other.json()["errors"][0]["message"]
+    assert "data" not in other.json()
+    wrong_type = ask(sandbox, repo.token, **where, number=str(issue.number))
+    assert wrong_type.status_code == 200 and "$number" in wrong_type.json()["errors"][0]["message"]
+    missing = ask(sandbox, repo.token, **where, number=999)
+    assert missing.json()["data"] == {"repository": {"issue": None}}
+    assert missing.json()["errors"][0]["type"] == "NOT_FOUND"
+    outsider = sandbox_user_factory("outsider")
+    hidden = ask(sandbox, outsider.token, **where, number=issue.number)
+    assert hidden.status_code == 200 and hidden.json()["data"] == {"repository": None}
+    assert "Could not resolve to a Repository" in hidden.json()["errors"][0]["message"]
+    assert ask(sandbox, None, **where, number=issue.number).status_code == 401
+    assert ask(sandbox, "not-a-token", **where, number=issue.number).status_code == 401
+
+    api = IssueAPI(Rest(make_github(sandbox, outsider.token)), repo.full_name)
+    with pytest.raises(GitHubError, match="edit history of #"):
+        api.body_edits(issue.number)
