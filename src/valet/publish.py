@@ -731,7 +731,26 @@ class Publisher:
                 for key in keys if isinstance(keys, list) else []:
                     if key in ticked:
                         out[str(key)] = "published by valet in an earlier run"
+        rest = [k for k in ticked if k not in out]
+        for key, login in self._tickers(number, rest).items():
+            # No "@": a table cell's `\@` is not a sure way to stop GitHub notifying them.
+            out[key] = f"ticked by {login} before approval"
         return out
+
+    def _tickers(self, number: int, keys: list[str]) -> dict[str, str]:
+        """key -> who ticked it, from the body's edit history; {} when it cannot be read.
+
+        Only a name in the summary depends on it: no error here may fail a publish."""
+        body_edits = getattr(self.d.issues, "body_edits", None)
+        if not keys or body_edits is None:
+            return {}
+        from valet.edit_history import who_ticked
+
+        try:
+            return who_ticked(body_edits(number), keys)
+        except Exception as exc:  # noqa: BLE001 - GraphQL down, forbidden or changed shape
+            gha.debug(f"who ticked the boxes of #{number} is unknown: {exc}")
+            return {}
 
     def _mask_credentials(self, plan: Plan) -> None:
         for item in plan.run:

@@ -15,6 +15,7 @@ from valet.config_load import parse_config
 from valet.errors import ConfigError
 from valet.issue_format import parse_issue, render_body, set_target_checked
 from valet.publish import make_plan, require_known
+from valet.publish_api import Edit
 from valet.request import TargetState
 
 pytestmark = pytest.mark.adversarial
@@ -191,17 +192,15 @@ def test_a_box_ticked_by_someone_before_approval_skips_that_target(tmp_path):
     assert "alice" in summary  # the approver, who approved the body with the box ticked
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the summary says a target was 'skipped: ticked before approval' and names the approver, "
-    "but not the person who ticked the box: the REST API has no body-edit history (GraphQL "
-    "userContentEdits has it), so publish cannot name them yet"))
 def test_the_summary_names_who_ticked_the_box(tmp_path):
     w = World(tmp_path)
     _tick_before_approval(w, "npm")
-    w.issues.editors = {N: ["mallory"]}  # what an edit-history lookup would answer
+    # what GraphQL's userContentEdits answers: mallory's edit ticked the box
+    w.issues.edits = {N: [Edit("mallory", "2024-05-01T10:00:00Z", w.issues.store[N]["body"])]}
     w.label()
     npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
-    assert "mallory" in npm_row
+    assert "skipped: ticked by mallory before approval" in npm_row
+    assert "@" not in npm_row  # named, never mentioned (a mention would notify them)
 
 
 def test_a_box_ticked_after_approval_is_an_edit_and_is_refused(tmp_path):

@@ -65,6 +65,7 @@ class FakeIssues:
         self.teams: dict[tuple[str, str], set[str]] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.body_patches = 0
+        self.edits: dict[int, list[Any]] = {}  # number -> publish_api.Edit, oldest first
 
     # seeding
     def create(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
@@ -104,6 +105,10 @@ class FakeIssues:
 
     def comments(self, number: int) -> list[dict[str, Any]]:
         return copy.deepcopy(self._comments[number])
+
+    def body_edits(self, number: int) -> list[Any]:
+        self.calls.append(("body_edits", number))
+        return list(self.edits.get(number, []))
 
     def comment(self, number: int, body: str) -> None:
         self.calls.append(("comment", number))

@@ -1,0 +1,149 @@
+"""Who ticked a box before approval: the edit-history walk, the GraphQL call, the fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.publish.fakes import make_body
+from tests.unit.publish.test_publisher import N, World
+from valet.edit_history import who_ticked
+from valet.errors import GitHubError
+from valet.issue_format import set_target_checked
+from valet.publish_api import EDITS_LIMIT, EDITS_QUERY, Edit, IssueAPI, graphql_url
+
+BODY = make_body()
+
+
+def edit(login: str | None, *ticked: str, body: str = BODY) -> Edit:
+    for key in ticked:
+        body = set_target_checked(body, key, True)
+    return Edit(login, "2024-05-01T10:00:00Z", body)
+
+
+# -- the walk (pure) -----------------------------------------------------------------
+
+
+def test_the_editor_whose_edit_ticked_the_box_is_named():
+    edits = [edit("bob"), edit("mallory", "npm"), edit("carol", "npm", "pypi")]
+    assert who_ticked(edits, ["npm", "pypi"]) == {"npm": "mallory", "pypi": "carol"}
+
+
+def test_a_box_unticked_and_ticked_again_names_the_last_ticker():
+    edits = [edit("mallory", "npm"), edit("bob"), edit("eve", "npm")]
+    assert who_ticked(edits, ["npm"]) == {"npm": "eve"}
+
+
+def test_a_box_unticked_in_the_last_edit_names_nobody():
+    assert who_ticked([edit("mallory", "npm"), edit("bob")], ["npm"]) == {}
+
+
+def test_no_history_or_a_body_without_targets_names_nobody():
+    assert who_ticked([], ["npm"]) == {}
+    assert who_ticked([Edit("mallory", "t", "no targets here")], ["npm"]) == {}
+    # a broken edit in between does not hide the tick before it
+    edits = [edit("mallory", "npm"), Edit("bob", "t", "garbage")]
+    assert who_ticked(edits, ["npm"]) == {"npm": "mallory"}
+
+
+def test_a_cut_off_history_does_not_guess_who_ticked_before_it():
+    old = [edit("bob", "npm")] + [edit("bob", "npm", "pypi")] * (EDITS_LIMIT - 1)
+    # npm was ticked before the oldest edit we see; pypi within the window
+    assert who_ticked(old, ["npm", "pypi"]) == {"pypi": "bob"}
+    newer = [edit("bob")] + [edit("eve", "npm")] * (EDITS_LIMIT - 1)
+    assert who_ticked(newer, ["npm"]) == {"npm": "eve"}
+
+
+@pytest.mark.parametrize("login", [None, "@here", "a b", "x" * 60, "evil](http://e)"])
+def test_a_login_outside_githubs_grammar_names_nobody(login):
+    assert who_ticked([edit(login, "npm")], ["npm"]) == {}
+
+
+# -- the GraphQL call -----------------------------------------------------------------
+
+
+class StubRest:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+
+    def graphql(self, query: str, variables: dict[str, Any], doing: str) -> Any:
+        self.asked.append((query, variables))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def nodes(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"repository": {"issue": {"userContentEdits": {"nodes": list(items)}}}}
+
+
+def test_body_edits_asks_for_the_issue_and_returns_oldest_first():
+    rest = StubRest(nodes({"editedAt": "t2", "editor": {"login": "eve"}, "diff": "two"},
+                          {"editedAt": "t1", "editor": None, "diff": "one"},
+                          {"editedAt": "t0", "editor": {"login": "x"}, "diff": None}))
+    edits = IssueAPI(rest, "org/publish").body_edits(7)  # type: ignore[arg-type]
+    assert edits == [Edit(None, "t1", "one"), Edit("eve", "t2", "two")]
+    assert rest.asked == [(EDITS_QUERY, {"owner": "org", "name": "publish", "number": 7})]
+
+
+@pytest.mark.parametrize("answer", [{"repository": None}, {}, nodes("nope")])
+def test_body_edits_of_an_unexpected_answer(answer):
+    got = None
+    try:
+        got = IssueAPI(StubRest(answer), "org/publish").body_edits(7)  # type: ignore[arg-type]
+    except GitHubError as exc:
+        assert "edit history of #7" in exc.message
+    assert got in (None, [])
+
+
+@pytest.mark.parametrize(("api", "want"), [
+    ("https://api.github.com", "https://api.github.com/graphql"),
+    ("https://api.github.com/", "https://api.github.com/graphql"),
+    ("https://ghe.example/api/v3", "https://ghe.example/api/graphql"),
+    ("http://127.0.0.1:8080/api/v3/", "http://127.0.0.1:8080/api/graphql"),
+])
+def test_graphql_url_from_the_api_url(monkeypatch, api, want):
+    monkeypatch.delenv("GITHUB_GRAPHQL_URL", raising=False)
+    assert graphql_url(api) == want
+
+
+def test_graphql_url_from_the_runner(monkeypatch):
+    monkeypatch.setenv("GITHUB_GRAPHQL_URL", "https://ghe.example/api/graphql/")
+    assert graphql_url("https://ghe.example/api/v3") == "https://ghe.example/api/graphql"
+
+
+# -- publish: a failed lookup keeps today's wording -------------------------------------
+
+
+@pytest.mark.parametrize("failure", [GitHubError("GraphQL error: Something went wrong"),
+                                     RuntimeError("a bug in the lookup")])
+def test_a_failed_lookup_never_fails_the_publish(tmp_path, monkeypatch, failure):
+    w = World(tmp_path)
+    w.issues.store[N]["body"] = set_target_checked(w.issues.store[N]["body"], "npm", True)
+
+    def broken(number: int) -> list[Edit]:
+        raise failure
+
+    monkeypatch.setattr(w.issues, "body_edits", broken)
+    assert w.label() == 0
+    assert sorted(w.uploads()) == ["github", "pypi"]
+    npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
+    assert "skipped: ticked before approval" in npm_row
+
+
+def test_the_lookup_is_made_only_when_a_box_was_ticked(tmp_path):
+    w = World(tmp_path)
+    assert w.label() == 0
+    assert ("body_edits", N) not in w.issues.calls
+
+
+def test_a_box_valet_ticked_earlier_keeps_its_wording(tmp_path):
+    w = World(tmp_path)
+    w.issues.store[N]["body"] = set_target_checked(w.issues.store[N]["body"], "npm", True)
+    w.issues.edits = {N: [edit("valet-bot[bot]", "npm")]}
+    w.issues.comment(N, '<!-- valet:done {"targets":["npm"]} -->')  # valet's own marker
+    assert w.label() == 0
+    npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
+    assert "published by valet in an earlier run" in npm_row
