@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.sandbox.helpers import tagged_sdk_clone
 
 pytestmark = [pytest.mark.act, pytest.mark.sandbox]
 
@@ -48,29 +49,12 @@ jobs:
 """
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
-
-
 @pytest.fixture
 def sdk_checkout(sandbox: Any, gh_repo_factory: Any, tmp_path: Path) -> tuple[Any, Path]:
-    repo = gh_repo_factory({"pyproject.toml": '[project]\nname = "demo"\nversion = "1.2.3"\n',
-                            ".valet.yml": CONFIG, ".gitignore": "dist/\n",
-                            ".github/workflows/release.yml": WORKFLOW})
-    clone = tmp_path / "sdk"
-    git(tmp_path, "clone", "-q", repo.clone_url, str(clone))
-    git(clone, "config", "user.name", "dev")
-    git(clone, "config", "user.email", "dev@valet.invalid")
-    git(clone, "tag", "1.2.3")
-    for name, msg in (("a.txt", "feat: add a"), ("b.txt", "fix: repair b")):
-        (clone / name).write_text(name)
-        git(clone, "add", name)
-        git(clone, "commit", "-q", "-m", msg)
-    git(clone, "push", "-q", "origin", "main", "--tags")
     # The checkout act copies has a token-free origin: the action must authenticate itself.
-    git(clone, "remote", "set-url", "origin", sandbox.git_url(repo.full_name))
-    return repo, clone
+    return tagged_sdk_clone(sandbox, gh_repo_factory, tmp_path / "sdk", {
+        "pyproject.toml": '[project]\nname = "demo"\nversion = "1.2.3"\n',
+        ".valet.yml": CONFIG, ".gitignore": "dist/\n", ".github/workflows/release.yml": WORKFLOW})
 
 
 def _run(sandbox: Any, repo: Any, clone: Path, inputs: dict[str, str]) -> Any:

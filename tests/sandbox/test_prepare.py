@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.sandbox.helpers import tagged_sdk_clone
 from valet.cli import main
 
 pytestmark = pytest.mark.sandbox
@@ -23,29 +23,13 @@ artifacts: [dist/*]
 """
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
-
-
 @pytest.fixture
 def sdk(sandbox: Any, gh_repo_factory: Any, tmp_path: Path) -> tuple[Any, Path]:
     """An SDK repo on the sandbox tagged 1.2.3 plus `feat: add a` and `fix: repair b`,
     cloned with a token-free origin URL (the token reaches git only through env)."""
-    repo = gh_repo_factory({"pyproject.toml": '[project]\nname = "demo"\nversion = "1.2.3"\n',
-                            ".valet.yml": CONFIG, ".gitignore": "dist/\n"})
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", repo.clone_url, str(clone))
-    git(clone, "config", "user.name", "dev")
-    git(clone, "config", "user.email", "dev@valet.invalid")
-    git(clone, "tag", "1.2.3")
-    for name, msg in (("a.txt", "feat: add a"), ("b.txt", "fix: repair b")):
-        (clone / name).write_text(name)
-        git(clone, "add", name)
-        git(clone, "commit", "-q", "-m", msg)
-    git(clone, "push", "-q", "origin", "main", "--tags")
-    git(clone, "remote", "set-url", "origin", sandbox.git_url(repo.full_name))
-    return repo, clone
+    return tagged_sdk_clone(sandbox, gh_repo_factory, tmp_path / "clone", {
+        "pyproject.toml": '[project]\nname = "demo"\nversion = "1.2.3"\n',
+        ".valet.yml": CONFIG, ".gitignore": "dist/\n"})
 
 
 def _prepare(clone: Path, repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
