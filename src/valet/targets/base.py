@@ -172,3 +172,15 @@ def upload_receipt(ctx: TargetContext, names: list[str], remote_after: dict[str,
     return Receipt(target=ctx.key, url=url,
                    digests={n: ctx.artifacts[n].sha256 for n in names},
                    detail=f"uploaded {uploaded} {noun}(s)" if uploaded else "already there")
+
+
+def secret_hint(secret: str, what: str) -> str:
+    """How to fix a missing registry credential: the secret to add, and the YAML
+    that hands it to the publish step (and to no other)."""
+    return (f"add {what} as the secret {secret} of the `production` environment and pass it "
+            "to the publish step:\n"
+            "    environment: production\n"
+            "    steps:\n"
+            "      - uses: OWNER/valet/action-publish@v1\n"
+            "        env:\n"
+            f"          {secret}: ${{{{ secrets.{secret} }}}}")

@@ -37,6 +37,7 @@ from valet.targets.base import (
     TargetContext,
     decide,
     option,
+    secret_hint,
     select_files,
     upload_receipt,
 )
@@ -54,13 +55,6 @@ MAX_README = 10 * 1024 * 1024
 _CRATE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _DEP_TABLES = {"dependencies": "normal", "dev-dependencies": "dev", "dev_dependencies": "dev",
                "build-dependencies": "build", "build_dependencies": "build"}
-
-_SETUP_YAML = """\
-    environment: production
-    steps:
-      - uses: OWNER/valet/action-publish@v1
-        env:
-          CARGO_REGISTRY_TOKEN: ${{ secrets.CARGO_REGISTRY_TOKEN }}"""
 
 
 class CratesTarget:
@@ -80,9 +74,8 @@ class CratesTarget:
         if not token:
             raise TargetError(
                 f"{ctx.key}: CARGO_REGISTRY_TOKEN is not set",
-                hint="add a crates.io API token (scope: publish-update) as the secret "
-                     "CARGO_REGISTRY_TOKEN of the `production` environment and pass it to the "
-                     "publish step:\n" + _SETUP_YAML,
+                hint=secret_hint("CARGO_REGISTRY_TOKEN",
+                                 "a crates.io API token (scope: publish-update)"),
             )
         gha.add_mask(token)
         api_url(ctx)

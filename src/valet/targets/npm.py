@@ -49,6 +49,7 @@ from valet.targets.base import (
     decide,
     env_first,
     option,
+    secret_hint,
     select_files,
 )
 from valet.version import is_prerelease, is_valid_version, parse_version
@@ -60,13 +61,6 @@ MAX_MANIFEST = 5 * 1024 * 1024
 # npm's rules for a package name (lower case, url-safe, optional @scope/), at most 214 chars.
 _NAME_RE = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
 _TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
-
-_SETUP_YAML = """\
-    environment: production
-    steps:
-      - uses: OWNER/valet/action-publish@v1
-        env:
-          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}"""
 
 
 @dataclass(frozen=True)
@@ -98,8 +92,7 @@ class NpmTarget:
         if not token:
             raise TargetError(
                 f"{ctx.key}: NPM_TOKEN is not set",
-                hint="add an npm automation/granular token as the secret NPM_TOKEN of the "
-                     "`production` environment and pass it to the publish step:\n" + _SETUP_YAML,
+                hint=secret_hint("NPM_TOKEN", "an npm automation/granular token"),
             )
         gha.add_mask(token)
         if not npm_executable(ctx.env):

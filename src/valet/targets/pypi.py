@@ -49,6 +49,7 @@ from valet.targets.base import (
     decide,
     env_first,
     option,
+    secret_hint,
     select_files,
     upload_receipt,
 )
@@ -64,13 +65,6 @@ TIMEOUT = 30.0
 
 _CONFLICT_HINT = ("an index never takes a file name twice: if the published file is wrong, "
                   "yank it and release a new version")
-_SETUP_YAML = """\
-    environment: production
-    steps:
-      - uses: OWNER/valet/action-publish@v1
-        env:
-          PYPI_TOKEN: ${{ secrets.PYPI_TOKEN }}"""
-
 
 class PyPITarget:
     name: ClassVar[str] = "pypi"
@@ -91,8 +85,7 @@ class PyPITarget:
         if not password:
             raise TargetError(
                 f"{ctx.key}: no PyPI credentials: neither PYPI_TOKEN nor TWINE_PASSWORD is set",
-                hint="add an API token as the secret PYPI_TOKEN of the `production` environment "
-                     "and pass it to the publish step:\n" + _SETUP_YAML,
+                hint=secret_hint("PYPI_TOKEN", "an API token"),
             )
         gha.add_mask(password)
         repository_url(ctx)
