@@ -47,7 +47,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -150,18 +150,7 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
     contains ``text`` (reads /proc; empty elsewhere). verdaccio renames its process
     title to "verdaccio", so its working directory (its state dir) is what names it."""
     found: list[tuple[int, str]] = []
-    proc_root = Path("/proc")
-    if not proc_root.is_dir():
-        return found
-    for entry in proc_root.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if not raw:  # kernel thread or zombie
-            continue
+    for entry, raw in _processes():
         cmd = raw.replace(b"\0", b" ").decode(errors="replace").strip()
         try:
             cwd = os.readlink(entry / "cwd")
@@ -170,6 +159,23 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
         if text in cmd or text in cwd:
             found.append((int(entry.name), cmd))
     return found
+
+
+def _processes() -> Iterator[tuple[Path, bytes]]:
+    """(/proc/PID, raw command line) of every user process (none off Linux); kernel
+    threads and zombies, which have no command line, are skipped."""
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():
+        return
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if raw:
+            yield entry, raw
 
 
 SESSION_ENV = "VALET_SANDBOX_SESSION"
@@ -183,18 +189,12 @@ def processes_with_env(name: str, value: str) -> list[tuple[int, str]]:
     them all even when their state lives outside the session's temp dir."""
     needle = f"{name}={value}".encode()
     found: list[tuple[int, str]] = []
-    proc_root = Path("/proc")
-    if not proc_root.is_dir():
-        return found
-    for entry in proc_root.iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry, raw in _processes():
         try:
             environ = (entry / "environ").read_bytes().split(b"\0")
-            raw = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if needle in environ and raw:
+        if needle in environ:
             found.append((int(entry.name), raw.replace(b"\0", b" ").decode(errors="replace")))
     return found
 
