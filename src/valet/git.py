@@ -32,30 +32,27 @@ class Git:
         self.cwd = Path(cwd)
         self.env = env
 
-    def run(self, *args: str, check: bool = True, input: str | None = None) -> str:
+    def _exec(self, args: Sequence[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ)
         env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
         if self.env:
             env.update(self.env)
         try:
-            proc = subprocess.run(
-                ["git", *args], cwd=self.cwd, env=env, input=input, text=True,
-                capture_output=True, check=False,
-            )
+            return subprocess.run(["git", *args], cwd=self.cwd, env=env, input=input, text=True,
+                                  capture_output=True, check=False)
         except FileNotFoundError:
             raise GitError("git is not installed", hint="install git and re-run") from None
+
+    def run(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        proc = self._exec(args, input)
         if check and proc.returncode != 0:
             cmd = " ".join(args[:2])
             raise GitError(f"git {cmd} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc.stdout
 
-    def ok(self, *args: str) -> bool:
-        return self.run(*args, check=False) is not None and self._rc(*args) == 0
-
-    def _rc(self, *args: str) -> int:
-        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
-        return subprocess.run(["git", *args], cwd=self.cwd, env=env, capture_output=True,
-                              check=False).returncode
+    def succeeds(self, *args: str) -> bool:
+        """Whether the command exits 0 (for git's yes/no questions, e.g. --is-ancestor)."""
+        return self._exec(args).returncode == 0
 
     # -- queries --------------------------------------------------------------
 
@@ -66,34 +63,26 @@ class Git:
         return self.run("rev-parse", "HEAD").strip()
 
     def rev_parse(self, ref: str) -> str | None:
-        out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                             cwd=self.cwd, capture_output=True, text=True, check=False)
-        return out.stdout.strip() or None if out.returncode == 0 else None
+        proc = self._exec(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"])
+        return (proc.stdout.strip() or None) if proc.returncode == 0 else None
 
     def current_branch(self) -> str | None:
         out = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
         return out or None
 
-    def is_dirty(self) -> list[str]:
-        """Paths with uncommitted changes (untracked files included)."""
-        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=normal")
-        return [entry[3:] for entry in out.split("\0") if entry]
-
     def tags(self) -> list[str]:
         return [t for t in self.run("tag", "--list").splitlines() if t]
-
-    def tags_merged(self, ref: str = "HEAD") -> list[str]:
-        return [t for t in self.run("tag", "--merged", ref).splitlines() if t]
 
     def local_branches(self) -> list[str]:
         out = self.run("for-each-ref", "--format=%(refname:short)", "refs/heads/")
         return [b for b in out.splitlines() if b]
 
     def remote_refs(self, remote: str = "origin") -> dict[str, str]:
-        """ref name -> sha on the remote (heads and tags)."""
-        out = self.run("ls-remote", "--heads", "--tags", remote, check=False)
+        """ref name -> sha on the remote (heads and tags). An unreachable remote is an
+        error, not an empty answer: a plan that silently ignored existing remote
+        branches would mislead."""
         refs: dict[str, str] = {}
-        for line in out.splitlines():
+        for line in self.run("ls-remote", "--heads", "--tags", remote).splitlines():
             sha, _, name = line.partition("\t")
             if name and not name.endswith("^{}"):
                 refs[name] = sha
@@ -113,30 +102,3 @@ class Git:
             sha, subject, body = (record.split(_SEP) + ["", ""])[:3]
             commits.append(Commit(sha=sha.strip(), subject=subject, body=body.strip()))
         return commits
-
-    def show_file(self, ref: str, path: str) -> str | None:
-        out = subprocess.run(["git", "show", f"{ref}:{path}"], cwd=self.cwd,
-                             capture_output=True, text=True, check=False)
-        return out.stdout if out.returncode == 0 else None
-
-    # -- changes --------------------------------------------------------------
-
-    def checkout_new_branch(self, branch: str, start: str) -> None:
-        self.run("checkout", "-q", "-b", branch, start)
-
-    def add(self, paths: Sequence[str]) -> None:
-        if paths:
-            self.run("add", "--", *paths)
-
-    def commit(self, message: str, author: str | None = None) -> str:
-        args = ["commit", "-q", "-m", message]
-        if author:
-            args += ["--author", author]
-        self.run(*args)
-        return self.head_sha()
-
-    def push(self, remote: str, refspec: str) -> None:
-        self.run("push", "-q", remote, refspec)
-
-    def fetch(self, remote: str = "origin", *refspecs: str) -> None:
-        self.run("fetch", "-q", "--tags", remote, *refspecs)

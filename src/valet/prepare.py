@@ -168,17 +168,6 @@ def remote_url(git: Git, remote: str = "origin") -> str | None:
     return out or None
 
 
-def _remote_refs(git: Git) -> dict[str, str]:
-    """ref -> sha on origin; an unreachable remote is an error, not an empty answer
-    (a plan that silently ignored existing remote branches would mislead)."""
-    refs: dict[str, str] = {}
-    for line in git.run("ls-remote", "--heads", "--tags", "origin").splitlines():
-        sha, _, name = line.partition("\t")
-        if name and not name.endswith("^{}"):
-            refs[name] = sha
-    return refs
-
-
 def remote_default_branch(git: Git) -> str | None:
     out = git.run("ls-remote", "--symref", "origin", "HEAD", check=False)
     for line in out.splitlines():
@@ -266,7 +255,7 @@ def _resumable(git: Git, branch: str, version: str, base: str) -> bool:
     subject = git.run("log", "-1", "--format=%s", tip).strip()
     if subject != RELEASE_SUBJECT.format(version=version):
         return False
-    return git._rc("merge-base", "--is-ancestor", f"{tip}^", base) == 0
+    return git.succeeds("merge-base", "--is-ancestor", f"{tip}^", base)
 
 
 def compute_changes(ctx: _Context, version: str, previous: str | None,
@@ -324,7 +313,7 @@ def compute_plan(opts: PrepareOptions) -> tuple[Plan, _Context]:
         if not opts.dry_run:
             with gha.group("git fetch"):
                 git.run("fetch", "-q", "--prune", "--tags", "origin")
-    remote = _remote_refs(git) if origin else {}
+    remote = git.remote_refs() if origin else {}
     remote_branches = [r[len("refs/heads/"):] for r in remote if r.startswith("refs/heads/")]
     remote_tags = [r[len("refs/tags/"):] for r in remote if r.startswith("refs/tags/")]
 
