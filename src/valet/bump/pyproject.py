@@ -9,43 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 import tomlkit
-from tomlkit.items import String
 
-from valet.bump.base import Update
-from valet.errors import ConfigError
-
-
-def _parse(content: str, name: str) -> Any:
-    try:
-        return tomlkit.parse(content)
-    except Exception as exc:  # noqa: BLE001 - tomlkit raises many types
-        raise ConfigError(f"{name} is not valid TOML: {exc}",
-                          hint=f"fix {name} so that it parses") from None
-
-
-def _set(table: Any, key: str, new: str) -> str:
-    old = table[key]
-    if isinstance(old, String):
-        table[key] = String.from_raw(new, old.type)
-    else:
-        table[key] = new
-    return str(old)
+from valet.bump.base import Update, parse_toml, set_toml_version
 
 
 def update(content: str, new: str, *, name: str = "pyproject.toml") -> Update:
-    doc = _parse(content, name)
+    doc = parse_toml(content, name)
     olds: list[str] = []
     notes: list[str] = []
     project = doc.get("project")
     if isinstance(project, dict):
         if isinstance(project.get("version"), str):
-            olds.append(_set(project, "version", new))
+            olds.append(set_toml_version(project, new))
         elif "version" in (project.get("dynamic") or []):
             notes.append(f"{name}: the version is dynamic ({dynamic_source(doc)}); "
                          "[project] was left unchanged")
     poetry = (doc.get("tool") or {}).get("poetry")
     if isinstance(poetry, dict) and isinstance(poetry.get("version"), str):
-        olds.append(_set(poetry, "version", new))
+        olds.append(set_toml_version(poetry, new))
     if not olds and not notes:
         notes.append(f"{name}: no [project].version or [tool.poetry].version to update")
     return Update(tomlkit.dumps(doc) if olds else content, tuple(olds), tuple(notes))
@@ -78,7 +59,7 @@ def version_attr(doc: Any) -> str | None:
 
 def version_files(content: str) -> list[str]:
     """Files holding ``__version__`` that pyproject.toml points at (relative paths)."""
-    doc = _parse(content, "pyproject.toml")
+    doc = parse_toml(content, "pyproject.toml")
     files: list[str] = []
     attr = version_attr(doc)
     if attr and attr.endswith(".__version__"):
@@ -92,7 +73,7 @@ def version_files(content: str) -> list[str]:
 
 
 def project_name(content: str) -> str | None:
-    doc = _parse(content, "pyproject.toml")
+    doc = parse_toml(content, "pyproject.toml")
     name = (doc.get("project") or {}).get("name") or (
         ((doc.get("tool") or {}).get("poetry") or {}).get("name"))
     return str(name) if name else None
