@@ -457,6 +457,9 @@ def parse_issue(title: str, body: str | None) -> Request:
     req.release_id = hidden.get("release_id")
     req.store = hidden.get("store", req.store)
     req.previous = hidden.get("previous")
+    req.run_id = hidden.get("run_id")
+    req.build = hidden.get("build", "isolated")
+    req.images = [dict(i) for i in hidden.get("images") or []]
     return req
 
 
@@ -517,6 +520,11 @@ def validate_request(req: Request, *, server_url: str) -> None:
     _check_url(server_url, "server URL")
     if req.release_id is not None and (not isinstance(req.release_id, int) or req.release_id <= 0):
         raise UsageError(f"release id {_short(req.release_id)} is not a positive number")
+    if req.run_id is not None and (not isinstance(req.run_id, int) or isinstance(req.run_id, bool)
+                                   or req.run_id <= 0):
+        raise UsageError(f"run id {_short(req.run_id)} is not a positive number")
+    if req.build not in ("isolated", "ci", "same-job"):
+        raise UsageError(f"build kind {_short(req.build)} is not isolated, ci or same-job")
     if req.store not in ("github-release", "workflow-artifacts"):
         raise UsageError(f"artifact store {_short(req.store)} is not known")
 
@@ -537,7 +545,11 @@ def hidden_data(req: Request) -> dict[str, Any]:
         "release_id": req.release_id,
         "store": req.store,
         "run_url": req.run_url,
+        "run_id": req.run_id,
+        "build": req.build,
     }
+    if req.images:
+        data["images"] = [dict(i) for i in req.images]
     return data
 
 

@@ -38,6 +38,17 @@ class Request:
     # visible list can only narrow the request), but worth a warning.
     ignored_targets: list[str] = field(default_factory=list)
     previous: str | None = None  # the previous release's tag (or sha), for the changes link
+    # The workflow run (release.yml) that prepared and requested this release. The
+    # publish side reads its triggering actor from the Actions API: the requester
+    # as GitHub recorded it, not as the body says.
+    run_id: int | None = None
+    # Where the artifacts were built: "isolated" (a job of its own, holding no
+    # token), "ci" (the SDK's own CI on the release commit, craft-style) or
+    # "same-job" (rehearsal mode: the build ran where a token was reachable).
+    build: str = "isolated"
+    # Container images approved by digest (docker target): one entry per image,
+    # {"id": target key, "source": "registry/name:tag", "digest": "sha256:<64 hex>"}.
+    images: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def title(self) -> str:

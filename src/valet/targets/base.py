@@ -59,6 +59,26 @@ class TargetContext:
         return self.target.key
 
 
+@dataclass(frozen=True)
+class Destination:
+    """One place a target writes to, for the publish side's allow-list.
+
+    kinds:
+      - ``host``: the host (and port, if not the default) of a registry or API it
+        uploads to, e.g. ``upload.pypi.org``, ``registry.npmjs.org``;
+      - ``package``: a package name on that registry (``sentry-sdk``, ``@sentry/node``,
+        a crate, an image repository ``ghcr.io/org/name``, a Lambda layer name);
+      - ``repository``: a GitHub ``owner/name`` it pushes or commits to (gh-pages, a
+        brew tap, the release registry) or a git URL;
+      - ``bucket``: a cloud storage bucket (``gs://name``, ``s3://name``).
+    Every value is data read from the configuration or the approved files, never
+    code; the publish side refuses a release with any destination it does not allow.
+    """
+
+    kind: str  # host | package | repository | bucket
+    value: str
+
+
 class Target(Protocol):
     name: ClassVar[str]
     # Which artifact names this target takes when the config sets no includeNames.
@@ -74,6 +94,11 @@ class Target(Protocol):
 
     def publish(self, ctx: TargetContext) -> Receipt:
         """Upload the files; return a receipt. Raise TargetError on failure."""
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """Every host, package, repository and bucket this target would write to for
+        this release (pure: from the config and the approved file names; no network).
+        Checked against the publish side's allow-list before any download or upload."""
 
 
 def select_files(target: TargetConfig, default_include: re.Pattern[str],
