@@ -132,6 +132,13 @@ class KillswitchError(ValetError):
     title = "release blocked"
 
 
+class RequestTooLargeError(ValetError):
+    """The approval request cannot fit one GitHub issue (65,536 characters)."""
+
+    exit_code = 17
+    title = "request too large"
+
+
 class SandboxError(ValetError):
     """The local sandbox could not start or a tool it needs is missing."""
 
@@ -160,5 +167,6 @@ EXIT_CODES: dict[str, int] = {
         ConflictError,
         KillswitchError,
         SandboxError,
+        RequestTooLargeError,
     ]
 }

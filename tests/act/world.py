@@ -150,25 +150,27 @@ class World:
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
             secrets: dict[str, str], env: dict[str, str] | None = None) -> Any:
-        from valet.sandbox.act_runner import run_workflow
+        from valet.sandbox.act_runner import run_workflow, standin_actions
 
+        standins = standin_actions((repo_dir / workflow).read_text())
         return run_workflow(
             repo_dir, workflow, event_name, event,
             env={**self.sb.env(), **(env or {})}, secrets=secrets,
-            variables={"APP_ID": "1"},
-            local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
+            variables={"APP_ID": "1", "REQUEST_APP_ID": "1"},
+            local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
+                           APP_TOKEN_ACTION: self.stub_dir},
             work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
 
     def release_run(self, version: str) -> Any:
-        """release.yml (prepare + request) as the requester; the ActResult, ok or not."""
+        """release.yml (prepare, build, request) as the requester; the ActResult, ok or not."""
         event = {"inputs": {"version": version}, "sender": {"login": self.requester[0]},
                  "repository": {"full_name": self.sdk, "name": self.sdk.split("/")[1],
                                 "owner": {"login": self.org}}}
         return self.act(self.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
-                        event, secrets={"APP_PRIVATE_KEY": self.app_token})
+                        event, secrets={"REQUEST_APP_PRIVATE_KEY": self.app_token})
 
     def release(self, version: str) -> Any:
-        """release.yml: prepare + request, as the requester; records the one open issue."""
+        """release.yml: prepare, build, request, as the requester; records the one open issue."""
         result = self.release_run(version)
         assert result.ok, result.describe()
         title = f"publish: {self.sdk}@{version}"
