@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from valet.approval_issue import carry_checks, pick_existing, submit
 from valet.cli import main
 from valet.errors import KillswitchError
 from valet.issue_format import parse_issue, set_target_checked
 from valet.manifest import Artifact
 from valet.request import Request, TargetState
-from valet.approval_issue import carry_checks, pick_existing, submit
 
 SHA = "5" * 40
 
