@@ -243,8 +243,8 @@ class World:
 @pytest.fixture(scope="module", name="world")
 def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory,
                   request: pytest.FixtureRequest) -> Iterator[World]:
-    """A test module may set ``WORLD_SDK_FILES`` (path -> text) to add or replace files
-    of the SDK repo (its build, more workflows)."""
+    """A test module may set ``WORLD_SDK_FILES`` (path -> text, or None to leave a file
+    out) to add, replace or drop files of the SDK repo (its build, more workflows)."""
     work = tmp_path_factory.mktemp("publish-e2e")
     org = f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
@@ -260,7 +260,7 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     sdk_files = {".valet.yml": VALET_YML, "build.py": BUILD_PY, ".gitignore": "dist/\n",
                  ".github/workflows/release.yml": release_yml}
     sdk_files.update(getattr(request.module, "WORLD_SDK_FILES", {}))
-    admin.create_repo(sdk, files=sdk_files)
+    admin.create_repo(sdk, files={k: v for k, v in sdk_files.items() if v is not None})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
     # The merge target is protected, as publish requires (its config decides the targets).
