@@ -38,7 +38,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from valet import gha
+from valet import gha, trusted_publishing
 from valet.errors import ConflictError, TargetError
 from valet.targets.base import (
     Receipt,
@@ -81,13 +81,9 @@ class PyPITarget:
                 hint="build *.whl / *.tar.gz in prepare, or fix this target's includeNames",
             )
         self._projects(names)  # every file name must parse
-        user, password = credentials(ctx.env)
-        if not password:
-            raise TargetError(
-                f"{ctx.key}: no PyPI credentials: neither PYPI_TOKEN nor TWINE_PASSWORD is set",
-                hint=secret_hint("PYPI_TOKEN", "an API token"),
-            )
+        _user, password = credentials(ctx.env)
         gha.add_mask(password)
+        uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
         repository_url(ctx)
         index_url(ctx)
 
@@ -142,6 +138,12 @@ class PyPITarget:
         return f"{parts.scheme}://{parts.netloc}/project/{project}/{version}/"
 
     def _upload(self, ctx: TargetContext, names: list[str], todo: list[str]) -> None:
+        if uses_oidc(ctx):
+            projects = sorted({project for project, _v in self._projects(todo)})
+            with trusted_publishing.pypi_token(ctx.key, repository_url(ctx), projects,
+                                               ctx.env) as token:
+                self._twine(ctx, names, todo, "__token__", token)
+            return
         user, password = credentials(ctx.env)
         if not password:  # preflight said so already; never upload anonymously
             raise TargetError(f"{ctx.key}: no PyPI credentials", hint="set PYPI_TOKEN")
@@ -181,6 +183,13 @@ class PyPITarget:
 
 
 # -- pure helpers (unit tested) ---------------------------------------------
+
+
+def uses_oidc(ctx: TargetContext, *, announce: bool = False) -> bool:
+    """Trusted publishing (True) or the PYPI_TOKEN / TWINE_PASSWORD secret (False)."""
+    return trusted_publishing.choose(
+        ctx, secret=credentials(ctx.env)[1], env_name="PYPI_TOKEN", registry="PyPI",
+        secret_hint=secret_hint("PYPI_TOKEN", "an API token"), announce=announce)
 
 
 def credentials(env: Mapping[str, str]) -> tuple[str, str | None]:
