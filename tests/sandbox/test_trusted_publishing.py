@@ -328,3 +328,18 @@ def test_the_publish_side_can_force_never_over_the_sdk_option(
     assert len(trusted.fronts.crates.exchanges) == before
     assert (name.replace("-", "_"), "0.2.0") in trusted.crates.crates
 
+
+
+def test_minted_and_id_tokens_are_guarded_secrets(trusted: Trusted, publish_repo: str) -> None:
+    # The secrets guard fails the session if any of these appears in a log.
+    from tests.fixtures.secrets_guard import recorded_secrets
+    from valet import trusted_publishing as tp
+
+    env = trusted.job_env(publish_repo)
+    trusted.fronts.register(publish_repo, crates="acme-guarded")
+    with tp.crates_token("crates", trusted.fronts.crates.url.rstrip("/"), ["acme-guarded"],
+                         env) as token:
+        assert token in recorded_secrets()
+    id_token = tp.request_id_token(env, "anything")
+    assert id_token in recorded_secrets()
+    assert env[tp.REQUEST_TOKEN] in recorded_secrets()
