@@ -21,7 +21,7 @@ import requests
 
 from tests.act.world import World, build_world
 from tests.fixtures.trusted_publishing import Trusted
-from tests.unit.targets.ctx import make_crate, make_ctx
+from tests.unit.targets.ctx import make_crate, make_ctx, make_tgz
 
 pytestmark = [pytest.mark.act, pytest.mark.sandbox]
 
@@ -74,7 +74,8 @@ def tp_world(sandbox: Any, registries: Any, trusted: Trusted,
     world = build_world(sandbox, registries, work, valet_yml=VALET_YML, build_py=BUILD_PY)
     # The publish repository's publish.yml in `production` is the trusted publisher.
     trusted.fronts.register(world.publish, pypi=PKG, npm=PKG, crates=PKG)
-    # crates.io: a crate's first version needs an API token.
+    # npm and crates.io: a package's first version needs a token.
+    trusted.npm_first_version(make_tgz(work, name=PKG, version="0.0.1"))
     first = make_crate(work, name=PKG, version="0.0.1")
     from valet.targets.crates import CratesTarget
 

@@ -105,6 +105,7 @@ def test_npm_publishes_through_the_exchange_without_a_secret(
         tmp_path: Path, trusted: Trusted, publish_repo: str,
         make_npm_tarball: Callable[..., Path]) -> None:
     name = f"@valet-tp/pkg-{_uid()}"
+    trusted.npm_first_version(make_npm_tarball(name, "0.1.0"))  # npm: first one by token
     tgz = make_npm_tarball(name, "1.0.0")
     trusted.fronts.register(publish_repo, npm=name)
     ctx = _npm(tmp_path, trusted, [tgz], trusted.job_env(publish_repo), access="public")
@@ -211,6 +212,8 @@ def test_a_token_of_another_identity_is_refused_and_nothing_is_published(
     elif registry == "npm":
         from tests.unit.targets.ctx import make_tgz
 
+        (tmp / "first").mkdir()
+        trusted.npm_first_version(make_tgz(tmp / "first", name=name, version="0.1.0"))
         tgz = make_tgz(tmp, name=name, version="1.0.0")
         trusted.fronts.register(publish_repo, npm=name)
         ctx, target, front = _npm(tmp_path, trusted, [tgz], env), NpmTarget(), trusted.fronts.npm
@@ -236,6 +239,21 @@ def test_a_token_of_another_identity_is_refused_and_nothing_is_published(
     assert front.exchanges[-1].outcome == "refused"
     assert len(front.uploads()) == uploads_before
     assert target.status(ctx).state is State.ABSENT
+
+
+def test_npm_says_a_package_that_was_never_published_needs_its_first_version_by_token(
+        tmp_path: Path, trusted: Trusted, publish_repo: str) -> None:
+    from tests.unit.targets.ctx import make_tgz
+
+    name = f"acme-never-{_uid()}"
+    trusted.fronts.register(publish_repo, npm=name)
+    ctx = _npm(tmp_path, trusted, [make_tgz(tmp_path, name=name, version="1.0.0")],
+               trusted.job_env(publish_repo))
+    with pytest.raises(TrustedPublishingError) as info:
+        NpmTarget().publish(ctx)
+    assert "package not found" in info.value.message
+    assert "first version with an NPM_TOKEN" in str(info.value.hint)
+    assert NpmTarget().status(ctx).state is State.ABSENT
 
 
 def test_an_audience_the_registry_does_not_accept_is_explained(

@@ -269,6 +269,12 @@ class Front:
                 return ""
         return None
 
+    def package_exists(self, name: str) -> bool:
+        """npm: does the registry hold any version of this package?"""
+        status, _h, _b = self.forward_raw("GET", "/" + name.replace("/", "%2f"), b"",
+                                          {"Authorization": self.upstream_auth()})
+        return status == 200
+
     def crate_exists(self, name: str) -> bool:
         status, _h, _b = self.forward_raw("GET", f"/api/v1/crates/{name}", b"", {})
         return status == 200
@@ -333,9 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _refuse(self, exc: Refused, packages: tuple[str, ...] = ()) -> None:
+    def _refuse(self, exc: Refused) -> None:
         front = self.owner
-        front._record(Exchange("refused", packages, exc.reason))
         if front.kind == "pypi":
             self._send(exc.status, {"message": "Token request failed",
                                     "errors": [{"code": exc.code, "description": exc.reason}]})
@@ -372,10 +377,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _exchange(self, token: str, wanted: str | None = None) -> None:
         front = self.owner
-        if not token:
-            raise Refused(400 if front.kind != "npm" else 401, "no token in the request",
-                          code="invalid-payload")
-        claims = front.verify(token)
+        try:
+            if not token:
+                raise Refused(400 if front.kind != "npm" else 401, "no token in the request",
+                              code="invalid-payload")
+            claims = front.verify(token)
+        except Refused as exc:
+            front._record(Exchange("refused", (wanted,) if wanted else (), exc.reason))
+            raise
+        if front.kind == "npm" and wanted is not None and not front.package_exists(wanted):
+            # npm keeps trusted publishers on the package: a name never published has none.
+            front._record(Exchange("refused", (wanted,), "package not found", claims))
+            raise Refused(404, "package not found", code="invalid-publisher")
         try:
             grant = front.mint(claims, wanted)
         except Refused as exc:
