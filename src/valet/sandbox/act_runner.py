@@ -338,7 +338,8 @@ def grants_id_token(workflow: Mapping[str, Any], job: str | None = None) -> bool
     A job's own ``permissions`` replace the workflow's; neither means the default
     token permissions, which never include ``id-token``. Raises SandboxError when the
     jobs disagree: act cannot give one job a variable and not another."""
-    jobs = workflow.get("jobs") if isinstance(workflow.get("jobs"), Mapping) else {}
+    raw = workflow.get("jobs")
+    jobs: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     if job is not None:
         if job not in jobs:
             raise SandboxError(f"the workflow has no job {job!r}")
