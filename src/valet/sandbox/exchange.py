@@ -417,7 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
         if grant is not None:
             status = self._check_grant(grant, method, path, body, headers)
             if status is not None:
-                front.forwarded.append(Forwarded(method, path, status, True))
+                with front._lock:
+                    front.forwarded.append(Forwarded(method, path, status, True))
                 return
             assert auth_key is not None
             headers[auth_key] = front.upstream_auth()
