@@ -124,3 +124,50 @@ def test_preflight_passes_and_selects_wheels_and_sdists_only(tmp_path: Path) -> 
     ctx = _ctx(tmp_path, env={"PYPI_TOKEN": "tok-123456"})
     PyPITarget().preflight(ctx)
     assert PyPITarget()._names(ctx) == ["acme_sdk-1.2.3-py3-none-any.whl", "acme_sdk-1.2.3.tar.gz"]
+
+
+# -- twine's failure, as one line (no colour codes, no HTML) -------------------------
+
+_PYPISERVER_400 = (
+    "Uploading distributions to http://127.0.0.1:34683/\n"
+    "\x1b[34mINFO    \x1b[0m Response from http://127.0.0.1:34683/:                       \n"
+    "         400 Bad Request                                                        \n"
+    "             <!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">                 \n"
+    "             <html>\n                 <head>\n"
+    "                     <title>Error: 400 Bad Request</title>                      \n"
+    "                 </head>\n                 <body>\n"
+    "                     <h1>Error: 400 Bad Request</h1>                            \n"
+    "                     <pre>Package &#039;demo_x-1.0.0-py3-none-any.whl&#039;     \n"
+    "         already exists!                                                        \n"
+    "           You may start server with `--overwrite` option.</pre>                \n"
+    "                 </body>\n             </html>\n"
+    "\x1b[31mERROR   \x1b[0m HTTPError: 400 Bad Request from http://127.0.0.1:34683/      \n"
+    "         Bad Request                                                            \n")
+
+
+@pytest.mark.parametrize(("output", "reason"), [
+    (_PYPISERVER_400, "HTTP 400 Bad Request: Package 'demo_x-1.0.0-py3-none-any.whl' already "
+                      "exists! You may start server with `--overwrite` option."),
+    # pypiserver's 403 page says nothing the status line does not
+    (_PYPISERVER_400.replace("400 Bad Request", "403 Forbidden").replace(
+        "<pre>Package", "<pre>None</pre><!-- ").replace("option.</pre>", "-->"),
+     "HTTP 403 Forbidden"),
+    # PyPI puts its message in the title and h1
+    ("Uploading x.whl\nINFO Response from https://upload.pypi.org/legacy/:\n400 Bad Request\n"
+     "<html>\n <head>\n  <title>400 File already exists ('x.whl', with blake2_256 hash 'ab').\n"
+     "   See https://pypi.org/help/#file-name-reuse for more information.</title>\n </head>\n"
+     " <body>\n  <h1>400 File already exists ('x.whl', with blake2_256 hash 'ab'). See "
+     "https://pypi.org/help/#file-name-reuse for more information.</h1>\n </body>\n</html>\n"
+     "ERROR    HTTPError: 400 Bad Request from https://upload.pypi.org/legacy/\n"
+     "         Bad Request\n",
+     "HTTP 400 Bad Request: File already exists ('x.whl', with blake2_256 hash 'ab'). See "
+     "https://pypi.org/help/#file-name-reuse for more information."),
+    ("Uploading x\n\x1b[31mERROR   \x1b[0m InvalidDistribution: Cannot find file (or expand "
+     "pattern):\n         'x'\n", "InvalidDistribution: Cannot find file (or expand pattern): 'x'"),
+])
+def test_twine_failure_is_one_clean_line_with_the_index_message(output: str, reason: str) -> None:
+    from valet.targets.pypi import twine_reason
+
+    got = twine_reason(output)
+    assert got == reason
+    assert "\x1b" not in got and "<" not in got and "\n" not in got
