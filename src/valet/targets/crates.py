@@ -32,11 +32,13 @@ import requests
 from valet import gha, trusted_publishing
 from valet.errors import ConflictError, TargetError, TrustedPublishingError
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
     TargetContext,
     decide,
+    host_of,
     option,
     secret_hint,
     select_files,
@@ -87,6 +89,24 @@ class CratesTarget:
                          "`trusted_publishing: auto` uses it when it is set), then register the "
                          "publish workflow as the crate's trusted publisher and delete the "
                          f"secret. See {trusted_publishing.DOCS}")
+        for n in names:
+            # The metadata must be readable before anything uploads, and name the crate
+            # its file name says (the one the publish side's allow-list checked).
+            meta = read_crate(ctx.files[n])
+            declared = crate_of(n, ctx.request.version)
+            if (meta["name"], meta["vers"]) != declared:
+                raise TargetError(
+                    f"{ctx.key}: {n} holds {meta['name']} {meta['vers']}, not {declared[0]} "
+                    f"{declared[1]} as its file name says",
+                    hint="build the .crate with `cargo package` (it names the file after the "
+                         "crate)")
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The registry API's host, and each crate of the approved `.crate` files."""
+        names = select_files(ctx.target, self.default_include, list(ctx.artifacts))
+        crates = sorted({crate_of(n, ctx.request.version)[0] for n in names})
+        return [Destination("host", host_of(api_url(ctx))),
+                *(Destination("package", c) for c in crates)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         names = self._names(ctx)
@@ -200,6 +220,27 @@ def api_url(ctx: TargetContext) -> str:
         raise TargetError(f"{ctx.key}: api_url {url!r} is plain http",
                           hint="use https: the token must not travel in clear text")
     return url.rstrip("/")
+
+
+_CRATE_FILE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]{0,63}?)-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)"
+                            r"\.crate$")
+
+
+def crate_of(filename: str, version: str) -> tuple[str, str]:
+    """(crate, version) from `cargo package`'s file name ``<name>-<version>.crate``.
+
+    A crate name holds no dot, so the version starts at the first ``-`` followed by
+    ``N.N.N``; the release's own version is tried first."""
+    if filename.endswith(f"-{version}.crate"):
+        name = filename[:-len(f"-{version}.crate")]
+        if _CRATE_NAME_RE.match(name):
+            return name, version
+    m = _CRATE_FILE_RE.match(filename)
+    if m is None:
+        raise TargetError(f"{filename}: not a file name `cargo package` writes "
+                          "(<crate>-<version>.crate)",
+                          hint="build the .crate with `cargo package`")
+    return m.group(1), m.group(2)
 
 
 def read_crate(path: Path) -> dict[str, Any]:

@@ -42,6 +42,7 @@ import requests
 from valet import gha, trusted_publishing
 from valet.errors import ConflictError, TargetError, VersionError
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
@@ -49,6 +50,7 @@ from valet.targets.base import (
     child_env,
     decide,
     env_first,
+    host_of,
     option,
     secret_hint,
     select_files,
@@ -104,6 +106,15 @@ class NpmTarget:
             if is_prerelease(pkg.version) and prerelease_tag(ctx) == "latest":
                 raise TargetError(f"{ctx.key}: prerelease_tag may not be `latest`",
                                   hint="pre-releases go to `next` (or another tag), never `latest`")
+            check_declared_name(ctx, n, pkg)
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The registry's host, and the package of each approved tarball (from its file
+        name, or the target's id when that is the package the file name stands for)."""
+        names = select_files(ctx.target, self.default_include, list(ctx.artifacts))
+        packages = sorted({declared_package(ctx, n) for n in names})
+        return [Destination("host", host_of(registry_url(ctx))),
+                *(Destination("package", p) for p in packages)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         names = self._names(ctx)
@@ -366,6 +377,58 @@ def read_package(path: Path) -> Package:
         raise TargetError(f"{path.name}: package.json has no valid semver version ({version!r})")
     pc = data.get("publishConfig")
     return Package(name=name, version=version, publish_config=pc if isinstance(pc, dict) else {})
+
+
+def pack_stem(name: str) -> str:
+    """How `npm pack` names the tarball of a package: ``@scope/pkg`` -> ``scope-pkg``."""
+    return name[1:].replace("/", "-", 1) if name.startswith("@") else name
+
+
+def tarball_stem(filename: str, version: str) -> str:
+    """The package part of a tarball's file name ``<stem>-<version>.tgz``."""
+    base = filename[:-len(".tgz")] if filename.endswith(".tgz") else filename
+    if base.endswith(f"-{version}"):
+        return base[:-len(version) - 1]
+    m = _STEM_RE.match(base)
+    if m is None:
+        raise TargetError(f"{filename}: not a tarball name `npm pack` writes (<name>-<version>.tgz)",
+                          hint="build the tarball with `npm pack`")
+    return m.group(1)
+
+
+_STEM_RE = re.compile(r"^(.+?)-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)$")
+
+
+def declared_package(ctx: TargetContext, filename: str) -> str:
+    """The package a tarball is published as, as far as its file name tells: the
+    target's id when it is a package whose tarball carries this name (``npm[@scope/pkg]``
+    and ``scope-pkg-1.2.3.tgz``), else the name in the file name. A scoped package is
+    therefore declared through the target's id; preflight holds the tarball to it."""
+    stem = tarball_stem(filename, ctx.request.version)
+    wanted = ctx.target.id
+    if wanted and _NAME_RE.match(wanted) and len(wanted) <= 214 and pack_stem(wanted) == stem:
+        return wanted
+    if not _NAME_RE.match(stem) or stem.startswith("@"):
+        raise TargetError(f"{filename}: {stem!r} is not an npm package name",
+                          hint="build the tarball with `npm pack`")
+    return stem
+
+
+def check_declared_name(ctx: TargetContext, filename: str, pkg: Package) -> None:
+    """The package.json inside the tarball names the package that was allowed."""
+    declared = declared_package(ctx, filename)
+    if pkg.name == declared:
+        return
+    if pack_stem(pkg.name) == declared:
+        raise TargetError(
+            f"{ctx.key}: {filename} holds the package {pkg.name!r}; from the file name alone "
+            f"the publish side can only tell {declared!r}",
+            hint=f"give the target the package name as its id, so that it is checked before "
+                 f"anything is downloaded:\n  - name: npm\n    id: \"{pkg.name}\"")
+    raise TargetError(
+        f"{ctx.key}: {filename} holds the package {pkg.name!r}, not {declared!r} as its file "
+        "name says", hint="build the tarball with `npm pack` (it names the file after the "
+        "package)")
 
 
 def check_publish_config(pkg: Package, registry: str, filename: str) -> None:

@@ -41,6 +41,7 @@ from packaging.utils import (
 from valet import gha, trusted_publishing
 from valet.errors import ConflictError, TargetError
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
@@ -48,6 +49,7 @@ from valet.targets.base import (
     child_env,
     decide,
     env_first,
+    host_of,
     option,
     secret_hint,
     select_files,
@@ -80,12 +82,22 @@ class PyPITarget:
                 f"{ctx.key}: no wheel or sdist among the approved artifacts",
                 hint="build *.whl / *.tar.gz in prepare, or fix this target's includeNames",
             )
-        self._projects(names)  # every file name must parse
+        projects = self._projects(names)  # every file name must parse
         _user, password = credentials(ctx.env)
         gha.add_mask(password)
         uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
         repository_url(ctx)
         index_url(ctx)
+        for (project, _version), files in projects.items():
+            for n in files:  # the index files it under its metadata's name, not the file name
+                check_metadata_name(ctx.files[n], project)
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The upload host, and each project (PEP 503 name) of the approved wheels/sdists."""
+        names = select_files(ctx.target, self.default_include, list(ctx.artifacts))
+        projects = sorted({project for project, _ in group_by_project(names)})
+        return [Destination("host", host_of(repository_url(ctx))),
+                *(Destination("package", p) for p in projects)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         names = self._names(ctx)
@@ -252,6 +264,58 @@ def project_of(filename: str) -> tuple[str, str]:
         raise TargetError(f"{filename}: not a valid wheel/sdist file name ({exc})",
                           hint="build the distributions with a PEP 427/625 compliant tool") from None
     return canonicalize_name(name), canonicalize_version(version, strip_trailing_zero=False)
+
+
+MAX_METADATA = 1024 * 1024
+
+
+def metadata_name(path: Path) -> str | None:
+    """The ``Name:`` of a wheel's ``*.dist-info/METADATA`` or an sdist's ``PKG-INFO``
+    (read in memory, bounded; None when the file holds none)."""
+    import email.parser
+    import tarfile
+    import zipfile
+
+    text: bytes | None = None
+    try:
+        if path.name.endswith(".whl"):
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    parts = info.filename.split("/")
+                    if len(parts) == 2 and parts[0].endswith(".dist-info") \
+                            and parts[1] == "METADATA" and info.file_size <= MAX_METADATA:
+                        text = zf.read(info)
+                        break
+        else:
+            with tarfile.open(path, "r:*") as tar:
+                for member in tar:
+                    parts = member.name.lstrip("./").split("/")
+                    if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile() \
+                            and member.size <= MAX_METADATA:
+                        fh = tar.extractfile(member)
+                        text = fh.read(MAX_METADATA) if fh is not None else None
+                        break
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise TargetError(f"{path.name}: not a readable distribution ({exc})",
+                          hint="build the distributions with `python -m build`") from None
+    if text is None:
+        return None
+    name = email.parser.BytesHeaderParser().parsebytes(text).get("Name")
+    return str(name).strip() if name else None
+
+
+def check_metadata_name(path: Path, project: str) -> None:
+    """The project the index files an upload under is the one in its metadata: it must
+    be the one its file name says (which the publish side's allow-list checked)."""
+    name = metadata_name(path)
+    if name is None:
+        raise TargetError(f"{path.name}: no metadata (METADATA / PKG-INFO) with a Name",
+                          hint="build the distributions with `python -m build`")
+    if canonicalize_name(name) != project:
+        raise TargetError(
+            f"{path.name}: its metadata names the project {name!r}, its file name {project!r}",
+            hint="the publish side allowed the project its file name names: rebuild the "
+                 "distribution so that both agree")
 
 
 def group_by_project(names: list[str]) -> dict[tuple[str, str], list[str]]:
