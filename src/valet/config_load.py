@@ -30,6 +30,10 @@ TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "pypi": ("repository_url", "index_url"),
     "npm": ("access", "tag", "prerelease_tag", "registry"),
     "crates": ("registry_url",),
+    "docker": ("source", "target", "source_format", "target_format"),
+    "gcs": ("bucket", "paths"),
+    "aws-lambda-layer": ("layer_name", "compatible_runtimes", "compatible_architectures",
+                         "license", "regions", "link_prereleases"),
 }
 SUPPORTED_TARGETS: tuple[str, ...] = tuple(TARGET_OPTIONS)
 

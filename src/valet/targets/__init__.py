@@ -6,8 +6,11 @@ Adding a target means one module in this package and one line here.
 from __future__ import annotations
 
 from valet.errors import ConfigError
+from valet.targets.aws_lambda_layer import AwsLambdaLayerTarget
 from valet.targets.base import Target
 from valet.targets.crates import CratesTarget
+from valet.targets.docker import DockerTarget
+from valet.targets.gcs import GcsTarget
 from valet.targets.github import GitHubTarget
 from valet.targets.npm import NpmTarget
 from valet.targets.pypi import PyPITarget
@@ -18,6 +21,9 @@ REGISTRY: dict[str, type[Target]] = {
     "pypi": PyPITarget,
     "npm": NpmTarget,
     "crates": CratesTarget,
+    "docker": DockerTarget,
+    "gcs": GcsTarget,
+    "aws-lambda-layer": AwsLambdaLayerTarget,
 }
 
 

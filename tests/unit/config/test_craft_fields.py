@@ -147,8 +147,8 @@ def test_differing_tag_prefixes_are_an_error() -> None:
 
 def test_unsupported_and_invalid_are_reported_together() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
-        craft("changelogPolicy: never\ntargets:\n  - name: docker\n")
-    assert info.value.unsupported == ["target docker"]
+        craft("changelogPolicy: never\ntargets:\n  - name: hex\n")
+    assert info.value.unsupported == ["target hex"]
     assert "also invalid" in str(info.value) and "never" in str(info.value)
 
 
