@@ -177,3 +177,43 @@ def test_resolve_images_reports_a_missing_source(
         "source": f"{src.host}/acme/never-pushed", "target": f"{dst.host}/acme/never-pushed"})])
     with pytest.raises(TargetError, match="does not exist"):
         resolve_images(config, "1.0.0", SHA, {**src.env(), "PATH": __import__("os").environ["PATH"]})
+
+
+def test_the_request_records_the_source_digest_and_publish_copies_it(
+        tmp_path: Path, container_registries: tuple[ContainerRegistry, ContainerRegistry],
+        sandbox_env: Any, gh_repo_factory: Any, gh_client: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from valet.cli import main
+    from valet.issue_format import parse_issue
+    from valet.manifest import Manifest
+
+    src, dst = container_registries
+    name = _name()
+    pushed = push_image(src, tmp_path, f"{name}:{SHA}", "requested")
+    sdk = gh_repo_factory({"README.md": "sdk\n"}, prefix="sdk")
+    publish_repo = f"{sdk.owner}/publish"
+    sandbox_env.admin.create_repo(publish_repo, files={"README.md": "publish\n"})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".valet.yml").write_text(
+        f"targets:\n  - name: docker\n    source: {src.host}/{name}\n"
+        f"    target: {dst.host}/{name}\nartifacts: []\n")
+    (project / "manifest.json").write_text(Manifest(version="1.2.3", artifacts=(), sha=SHA).dumps())
+    monkeypatch.chdir(project)
+    for key, value in {"GITHUB_REPOSITORY": sdk.full_name, "GITHUB_ACTOR": sdk.owner,
+                       "GITHUB_TOKEN": sdk.token, **src.env()}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["request", "--version", "1.2.3", "--sha", SHA,
+                 "--manifest", str(project / "manifest.json")]) == 0
+
+    issue = next(iter(gh_client(sdk.token).get_repo(publish_repo).get_issues()))
+    request = parse_issue(issue.title, issue.body)
+    assert request.images == [{"id": "docker", "source": f"{src.host}/{name}:{SHA}",
+                               "digest": pushed}]
+    # The source tag moves after the approval; publish ships what the issue approved.
+    push_image(src, tmp_path, f"{name}:{SHA}", "pushed after the approval")
+    ctx = _ctx(tmp_path, container_registries, name, approve=False)
+    ctx.request.images = request.images
+    DockerTarget().preflight(ctx)
+    DockerTarget().publish(ctx)
+    assert _digest(inspect(dst, tmp_path, f"{name}:1.2.3")) == pushed
