@@ -355,16 +355,30 @@ def _credentials(env: Mapping[str, str], key: str) -> tuple[Any, str | None]:
                  "`permissions: id-token: write`")
     if not isinstance(info, dict):
         raise TargetError(f"{key}: the credentials in {where} are not a JSON object")
-    import google.auth
     from google.auth import exceptions as auth_exceptions
 
+    kind = info.get("type")
     try:
-        creds, project = google.auth.load_credentials_from_dict(info, scopes=list(_SCOPES))
-    except auth_exceptions.GoogleAuthError as exc:
+        # One loader per kind we accept (not google.auth's load-anything helper).
+        if kind == "service_account":
+            from google.oauth2 import service_account
+
+            creds: Any = service_account.Credentials.from_service_account_info(
+                info, scopes=list(_SCOPES))
+        elif kind == "external_account" and "aws" not in str(info.get("credential_source")):
+            from google.auth import identity_pool
+
+            creds = identity_pool.Credentials.from_info(info, scopes=list(_SCOPES))
+        else:
+            raise TargetError(f"{key}: the credentials in {where} are of type {kind!r}",
+                              hint="give a workload identity federation config (type "
+                                   "external_account, from google-github-actions/auth) or a "
+                                   "service-account key (type service_account)")
+    except (auth_exceptions.GoogleAuthError, ValueError, KeyError) as exc:
         raise TargetError(f"{key}: the credentials in {where} are not usable: {exc}",
                           hint="a service-account key or a workload identity federation "
                                "config, as JSON") from None
-    return creds, project or info.get("project_id") or env.get("GOOGLE_CLOUD_PROJECT")
+    return creds, info.get("project_id") or env.get("GOOGLE_CLOUD_PROJECT")
 
 
 def _api_hint(exc: Any) -> str:
