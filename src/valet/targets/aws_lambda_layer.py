@@ -198,13 +198,13 @@ class AwsLambdaLayerTarget:
             return Receipt(target=ctx.key, detail="skipped: a pre-release (link_prereleases "
                            "is off)")
         name = layer_name(spec, ctx.request.version, ctx.key)
-        slots = self._look(ctx, spec)
+        clients = {r: self._client(ctx, r) for r in spec.regions}  # made here: not thread-safe
+        slots = self._look(ctx, spec, clients)
         before = self._decide(ctx, spec, slots)
         if before.state is State.CONFLICT:
             raise ConflictError(f"{ctx.key}: {before.detail}",
                                 hint="a layer version is never replaced: release a new version")
         data = ctx.files[self._file(ctx)].read_bytes()
-        clients = {r: self._client(ctx, r) for r in spec.regions}  # made here: not thread-safe
         todo = [s for s in slots if s.arn is None or not s.public]
 
         def one(slot: Slot) -> str:
@@ -272,12 +272,13 @@ class AwsLambdaLayerTarget:
                             connect_timeout=20, read_timeout=300, user_agent_extra="valet")
         return session.client("lambda", endpoint_url=_endpoint(ctx.env), config=config)
 
-    def _look(self, ctx: TargetContext, spec: LayerSpec) -> list[Slot]:
+    def _look(self, ctx: TargetContext, spec: LayerSpec,
+              clients: dict[str, Any] | None = None) -> list[Slot]:
         name = layer_name(spec, ctx.request.version, ctx.key)
         wanted = description(name, ctx.request.version)
         ours = code_sha256(ctx.artifacts[self._file(ctx)].sha256)
         slots = [Slot(rt, region) for region in spec.regions for rt in spec.runtimes]
-        clients = {r: self._client(ctx, r) for r in spec.regions}
+        clients = clients or {r: self._client(ctx, r) for r in spec.regions}
 
         def one(slot: Slot) -> None:
             lam = clients[slot.region]
