@@ -369,20 +369,10 @@ class _Reader:
 
     def _cloud_check(self, name: str, index: int, options: dict[str, Any], where: str) -> bool:
         """The options as the target reads them: a bad value is reported now, not at publish."""
-        from valet.targets import aws_lambda_layer, docker, gcs
+        from valet.targets import check_options
 
         try:
-            if name == "docker":
-                docker.spec_of(options, where)
-            elif name == "gcs":
-                gcs.bucket_of(options, where)
-                gcs.paths_of(options, where)
-            elif not any(k in options for k in ("layer_name", "compatible_runtimes", "license")):
-                self.notes.append(
-                    f"targets[{index}] ({name}) sets no layerName, compatibleRuntimes or license: "
-                    "publishing refuses it until they are set")
-            else:
-                aws_lambda_layer.spec_of(options, where)
+            self.notes.extend(check_options(name, options, where))
         except ConfigError as exc:
             self.bad(exc.message)
             return False

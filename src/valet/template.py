@@ -31,7 +31,7 @@ def check(template: str, allowed: set[str] | frozenset[str], *, where: str) -> N
         raise ConfigError(
             f"{where}: unknown placeholder(s) {', '.join('{{' + u + '}}' for u in unknown)} "
             f"in {template!r}",
-            hint=f"the placeholders of {where} are: "
+            hint="the placeholders allowed here: "
                  + ", ".join("{{" + a + "}}" for a in sorted(allowed)))
     rest = _PLACEHOLDER.sub("", template)
     if "{{" in rest or "}}" in rest:

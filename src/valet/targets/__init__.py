@@ -36,3 +36,22 @@ def get_target(name: str) -> Target:
             hint=f"supported targets: {', '.join(sorted(REGISTRY))}",
         ) from None
     return cls()
+
+
+def check_options(name: str, options: dict[str, object], where: str) -> list[str]:
+    """Check the options of a docker, gcs or aws-lambda-layer target when the config is
+    loaded (a bad template or path is a configuration error then, not at publish).
+    Returns notes for `valet config check`; other targets have nothing to check here."""
+    from valet.targets import aws_lambda_layer, docker, gcs
+
+    if name == "docker":
+        docker.spec_of(options, where)
+    elif name == "gcs":
+        gcs.bucket_of(options, where)
+        gcs.paths_of(options, where)
+    elif name == "aws-lambda-layer":
+        if not any(k in options for k in ("layer_name", "compatible_runtimes", "license")):
+            return [f"{where} sets no layer name, compatible runtimes or license: publishing "
+                    "refuses it until they are set"]
+        aws_lambda_layer.spec_of(options, where)
+    return []
