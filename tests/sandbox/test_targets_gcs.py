@@ -21,17 +21,9 @@ PATHS = [{"path": "/sdk/{{version}}/", "metadata": {"cacheControl": "public, max
          {"path": "/sdk/latest/", "metadata": {"cacheControl": "public, max-age=300"}}]
 
 
-def _client(server: Any) -> Any:
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    return storage.Client(project="test", credentials=AnonymousCredentials(),
-                          client_options={"api_endpoint": server.url})
-
-
 def _bucket(server: Any) -> str:
     name = f"valet-{uuid.uuid4().hex[:10]}"
-    _client(server).create_bucket(name)
+    server.client().create_bucket(name)
     return name
 
 
@@ -62,7 +54,7 @@ def test_uploads_every_file_to_every_path_with_its_metadata(tmp_path: Path, gcs_
     assert receipt.detail == f"uploaded 4 object(s): 4 object(s) in gs://{bucket}"
 
     # Read back with the service's own client: bytes, checksums and metadata as approved.
-    got = _client(gcs_server).bucket(bucket)
+    got = gcs_server.client().bucket(bucket)
     for f in files:
         for prefix, cache in (("sdk/1.2.3/", "public, max-age=2592000"),
                               ("sdk/latest/", "public, max-age=300")):
@@ -91,7 +83,7 @@ def test_other_content_under_the_version_path_is_a_conflict(tmp_path: Path, gcs_
     assert status.state is State.CONFLICT and f"gs://{bucket}/sdk/1.2.3/" in status.detail
     with pytest.raises(ConflictError):
         GcsTarget().publish(ctx)
-    kept = _client(gcs_server).bucket(bucket).get_blob("sdk/1.2.3/sdk.min.js")
+    kept = gcs_server.client().bucket(bucket).get_blob("sdk/1.2.3/sdk.min.js")
     assert kept.download_as_bytes() == b"console.log('one');"
 
 
@@ -102,7 +94,7 @@ def test_the_latest_path_is_replaced_by_the_next_release(tmp_path: Path, gcs_ser
     status = GcsTarget().status(ctx)
     assert status.state is State.ABSENT and "2 replacing" in status.detail
     GcsTarget().publish(ctx)
-    got = _client(gcs_server).bucket(bucket)
+    got = gcs_server.client().bucket(bucket)
     assert got.get_blob("sdk/latest/sdk.min.js").download_as_bytes() == b"console.log('two');"
     assert got.get_blob("sdk/1.2.3/sdk.min.js").download_as_bytes() == b"console.log('one');"
 

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from valet.errors import SandboxError
 from valet.sandbox.registries import (
@@ -150,6 +151,14 @@ class GcsServer:
 
     def env(self) -> dict[str, str]:
         return {"STORAGE_EMULATOR_HOST": self.url}
+
+    def client(self) -> Any:
+        """The official google-cloud-storage client, pointed at this server."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(project="valet-sandbox", credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.url})
 
     def stop(self) -> None:
         self.service.stop()
