@@ -4,8 +4,10 @@ Every craft field falls in one of three groups:
 
 - mapped: changelog/changelogPolicy, versioning, pre/postReleaseCommand,
   releaseBranchPrefix, requireNames, targets (name, id, includeNames,
-  excludeNames and the options of the targets valet supports), statusProvider,
-  artifactProvider, github, minVersion;
+  excludeNames and the options of the targets valet supports, camelCase
+  becoming snake_case; craft's flat docker login keys become fields of the
+  source / target image; the target name aws-lambda is read as
+  aws-lambda-layer), statusProvider, artifactProvider, github, minVersion;
 - accepted and ignored, each noted in ``Config.notes``: an empty
   ``preReleaseCommand`` (craft's "run nothing"), ``checksums`` formats;
 - refused: anything else. All refusals of one file are reported together in one
@@ -46,7 +48,25 @@ CRAFT_TARGET_OPTIONS: dict[str, dict[str, str]] = {
     "pypi": {},
     "npm": {"access": "access"},
     "crates": {},
+    # docker: craft's flat login keys become fields of the source / target object
+    "docker": {"source": "source", "target": "target", "sourceFormat": "source_format",
+               "targetFormat": "target_format", "sourceRegistry": "source.registry",
+               "sourceUsernameVar": "source.username_var",
+               "sourcePasswordVar": "source.password_var",
+               "sourceSkipLogin": "source.skip_login", "registry": "target.registry",
+               "usernameVar": "target.username_var", "passwordVar": "target.password_var",
+               "skipLogin": "target.skip_login"},
+    "gcs": {"bucket": "bucket", "paths": "paths"},
+    "aws-lambda-layer": {"layerName": "layer_name", "compatibleRuntimes": "compatible_runtimes",
+                         "compatibleArchitectures": "compatible_architectures",
+                         "license": "license", "linkPrereleases": "link_prereleases"},
 }
+# craft's earlier name of aws-lambda-layer (still in old configs)
+CRAFT_TARGET_ALIASES: dict[str, str] = {"aws-lambda": "aws-lambda-layer"}
+_CLOUD_TARGETS = ("docker", "gcs", "aws-lambda-layer")
+_IMAGE_KEYS = {"image": "image", "format": "format", "registry": "registry",
+               "usernameVar": "username_var", "passwordVar": "password_var",
+               "skipLogin": "skip_login"}
 _COMMON_TARGET_KEYS = ("name", "id", "includeNames", "excludeNames")
 CRAFT_DEFAULT_PRE_RELEASE_SCRIPT = "scripts/bump-version.sh"
 CRAFT_CALVER_OFFSET_DAYS = 14
@@ -279,6 +299,10 @@ class _Reader:
             self.bad(f"targets[{index}] must be an object with a name")
             return None
         name = raw["name"]
+        if name in CRAFT_TARGET_ALIASES:
+            self.notes.append(f"targets[{index}]: target {name} is read as "
+                              f"{CRAFT_TARGET_ALIASES[name]} (its later name in craft)")
+            name = CRAFT_TARGET_ALIASES[name]
         if name not in SUPPORTED_TARGETS:
             self.refuse(f"target {name}")
             return None
@@ -302,6 +326,10 @@ class _Reader:
                     self.bad(f"{where}: access must be public or restricted, not {value!r}")
                 else:
                     options["access"] = value
+            elif name in _CLOUD_TARGETS:
+                self._cloud_option(known[key], value, options)
+        if name in _CLOUD_TARGETS and not self._cloud_check(name, index, options, where):
+            return None
         target_id = _str(raw["id"]) if raw.get("id") is not None else None
         if target_id is not None and not re.fullmatch(r"[A-Za-z0-9@][A-Za-z0-9@/._ ()+-]{0,199}",
                                                       target_id):
@@ -317,6 +345,38 @@ class _Reader:
             return None
         return TargetConfig(name=name, id=target_id, options=options,
                             include_names=include, exclude_names=exclude)
+
+    # -- docker, gcs, aws-lambda-layer -------------------------------------------
+
+    def _cloud_option(self, valet_key: str, value: Any, options: dict[str, Any]) -> None:
+        side, _, field = valet_key.partition(".")
+        if valet_key in ("source", "target") and isinstance(value, dict):
+            value = {_IMAGE_KEYS.get(str(k), str(k)): v for k, v in value.items()}
+        if not field:
+            if isinstance(options.get(side), dict) and isinstance(value, str):
+                options[side] = {"image": value, **options[side]}
+            elif isinstance(options.get(side), dict) and isinstance(value, dict):
+                options[side] = {**options[side], **value}
+            else:
+                options[side] = value
+            return
+        # a flat login key: the side becomes an object {image, <field>}
+        current = options.get(side)
+        obj = dict(current) if isinstance(current, dict) else (
+            {"image": current} if current is not None else {})
+        obj.setdefault(field, value)
+        options[side] = obj
+
+    def _cloud_check(self, name: str, index: int, options: dict[str, Any], where: str) -> bool:
+        """The options as the target reads them: a bad value is reported now, not at publish."""
+        from valet.targets import check_options
+
+        try:
+            self.notes.extend(check_options(name, options, where))
+        except ConfigError as exc:
+            self.bad(exc.message)
+            return False
+        return True
 
     def _tag_prefix(self, value: Any, where: str, config: Config) -> None:
         prefix = _str(value) if value is not None else ""
