@@ -7,12 +7,15 @@ and every ref argument is placed after `--` or checked to not start with '-'.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
+from valet import gha
 from valet.errors import GitError
 
 
@@ -102,3 +105,24 @@ class Git:
             sha, subject, body = (record.split(_SEP) + ["", ""])[:3]
             commits.append(Commit(sha=sha.strip(), subject=subject, body=body.strip()))
         return commits
+
+
+def auth_env(remote_url: str, token: str | None) -> dict[str, str]:
+    """Git config, via the environment of one git process, that authenticates HTTPS
+    to the remote's host. Nothing reaches argv or .git/config; an empty value first
+    resets any header persisted by actions/checkout (two Authorization headers fail)."""
+    parsed = urlparse(remote_url)
+    if not token or parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return {}
+    gha.add_mask(token)
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    gha.add_mask(basic)
+    host = parsed.netloc.rsplit("@", 1)[-1]
+    key = f"http.{parsed.scheme}://{host}/.extraheader"
+    return {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": key,
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": key,
+        "GIT_CONFIG_VALUE_1": f"AUTHORIZATION: basic {basic}",
+    }
