@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,6 +26,10 @@ class Commit:
     subject: str
     body: str
 
+
+# Who commits when valet writes a commit itself (release commits, git targets).
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 _SEP = "\x1f"
 _END = "\x1e"
@@ -51,6 +56,52 @@ class Git:
         if check and proc.returncode != 0:
             cmd = " ".join(args[:2])
             raise GitError(f"git {cmd} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc.stdout
+
+    def feed(self, args: Sequence[str], chunks: Iterable[bytes]) -> str:
+        """Run git with ``chunks`` streamed to its stdin (binary, e.g. fast-import); its stdout."""
+        env = dict(os.environ)
+        env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        if self.env:
+            env.update(self.env)
+        with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+            try:
+                proc = subprocess.Popen(["git", *args], cwd=self.cwd, env=env,
+                                        stdin=subprocess.PIPE, stdout=out, stderr=err)
+            except FileNotFoundError:
+                raise GitError("git is not installed", hint="install git and re-run") from None
+            assert proc.stdin is not None
+            try:
+                for chunk in chunks:
+                    proc.stdin.write(chunk)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # git stopped reading: its exit code and stderr say why
+            finally:
+                rc = proc.wait()
+            err.seek(0)
+            out.seek(0)
+            if rc != 0:
+                message = err.read().decode("utf-8", "replace").strip()
+                raise GitError(f"git {' '.join(args[:1])} failed: {message}")
+            return out.read().decode("utf-8", "replace")
+
+    def attempt(self, *args: str) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) for a command whose failure the caller reads."""
+        proc = self._exec(args)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def blob(self, sha: str) -> bytes:
+        """The bytes of one blob (binary-safe, unlike run())."""
+        env = dict(os.environ)
+        env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        if self.env:
+            env.update(self.env)
+        proc = subprocess.run(["git", "cat-file", "blob", sha], cwd=self.cwd, env=env,
+                              capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file blob {sha[:12]} failed: "
+                           f"{proc.stderr.decode('utf-8', 'replace').strip()}")
         return proc.stdout
 
     def succeeds(self, *args: str) -> bool:

@@ -30,13 +30,11 @@ from typing import Any
 from valet import gha
 from valet.config import Config
 from valet.errors import GitError, UsageError
-from valet.git import Commit, Git, auth_env
+from valet.git import BOT_EMAIL, BOT_NAME, Commit, Git, auth_env
 from valet.manifest import MANIFEST_NAME, Manifest, build_manifest
 from valet.refs import release_branch, validate_branch, validate_repo, validate_tag
 
 RELEASE_SUBJECT = "release: {version}"
-BOT_NAME = "github-actions[bot]"
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
 @dataclass
