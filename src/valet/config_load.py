@@ -30,6 +30,12 @@ TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "pypi": ("repository_url", "index_url"),
     "npm": ("access", "tag", "prerelease_tag", "registry"),
     "crates": ("registry_url",),
+    # targets that write to git repositories
+    "registry": ("repository", "branch", "sdks", "apps"),
+    "gh-pages": ("repository", "branch"),
+    "commit-on-git-repository": ("repository", "branch", "strip_components", "create_tag"),
+    "brew": ("tap", "template", "formula", "path"),
+    "upm": ("repository", "branch"),
 }
 SUPPORTED_TARGETS: tuple[str, ...] = tuple(TARGET_OPTIONS)
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from valet.errors import ConfigError
 from valet.targets.base import Target
+from valet.targets.brew import BrewTarget
+from valet.targets.commit_on_git_repository import CommitOnGitRepositoryTarget
 from valet.targets.crates import CratesTarget
+from valet.targets.gh_pages import GhPagesTarget
 from valet.targets.github import GitHubTarget
 from valet.targets.npm import NpmTarget
 from valet.targets.pypi import PyPITarget
+from valet.targets.registry import RegistryTarget
+from valet.targets.upm import UpmTarget
 
 # Order does not matter: the orchestrator runs `github` last.
 REGISTRY: dict[str, type[Target]] = {
@@ -18,6 +23,12 @@ REGISTRY: dict[str, type[Target]] = {
     "pypi": PyPITarget,
     "npm": NpmTarget,
     "crates": CratesTarget,
+    # targets that write to git repositories
+    "registry": RegistryTarget,
+    "gh-pages": GhPagesTarget,
+    "commit-on-git-repository": CommitOnGitRepositoryTarget,
+    "brew": BrewTarget,
+    "upm": UpmTarget,
 }
 
 
