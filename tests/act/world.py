@@ -240,8 +240,15 @@ class World:
 
 @pytest.fixture(scope="module", name="world")
 def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    work = tmp_path_factory.mktemp("publish-e2e")
-    org = f"acme-{uuid.uuid4().hex[:6]}"
+    yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"))
+
+
+def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
+                build_py: str = BUILD_PY, org: str | None = None,
+                app_repos: tuple[str, ...] = ()) -> World:
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo; the App is installed on
+    the SDK repo, the publish repo and ``app_repos`` (other repositories of ``org``)."""
+    org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
     users = {}
@@ -252,14 +259,15 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     release_yml = (REPO_ROOT / "examples/sdk-repo/.github/workflows/release.yml").read_text()
     publish_yml = (REPO_ROOT / "examples/publish-repo/.github/workflows/publish.yml").read_text()
     publish_yml = publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
-    admin.create_repo(sdk, files={".valet.yml": VALET_YML, "build.py": BUILD_PY,
+    admin.create_repo(sdk, files={".valet.yml": valet_yml, "build.py": build_py,
                                   ".gitignore": "dist/\n",
                                   ".github/workflows/release.yml": release_yml})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
     # The merge target is protected, as publish requires (its config decides the targets).
     admin.protect_branch(sdk, "main")
-    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish], permission="admin")
+    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish, *app_repos],
+                                 permission="admin")
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):
@@ -276,5 +284,6 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     stub = work / "stub-app-token"
     stub.mkdir()
     (stub / "action.yml").write_text(STUB_APP_TOKEN)
-    yield World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
-                users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)
+    return World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
+                 users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub,
+                 work)
