@@ -144,8 +144,7 @@ class CommitOnGitRepositoryTarget:
         if tip is None:
             raise TargetError(f"{ctx.key}: {repository(ctx)} has no branch {branch(ctx)}",
                               hint="create the branch first, or fix `branch`")
-        ours = repo.tree(repo.build("tree of the archive", self._content(ctx), parent=None,
-                                    replace=True))
+        ours = repo.tree_of(self._content(ctx))
         tagged = repo.fetch_tag(version) if create_tag(ctx) else None
         if tagged is not None:
             if repo.tree(tagged) == ours:

@@ -128,8 +128,7 @@ class GhPagesTarget:
 
     def _tree(self, ctx: TargetContext, repo: RemoteRepo) -> str:
         """The tree the archive makes (built locally, not pushed)."""
-        return repo.tree(repo.build("tree of the archive", self._content(ctx), parent=None,
-                                    replace=True))
+        return repo.tree_of(self._content(ctx))
 
     def _receipt(self, ctx: TargetContext, url: str, detail: str) -> Receipt:
         name = self._archive_name(ctx)

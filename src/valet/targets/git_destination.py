@@ -21,10 +21,10 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from valet import gha
 from valet.archive import Entry
@@ -32,11 +32,13 @@ from valet.errors import GitError, TargetError
 from valet.git import BOT_EMAIL, BOT_NAME, Git, auth_env
 from valet.github_client import server_url
 from valet.refs import is_valid_ref_name
+from valet.targets.base import TargetContext
 
 REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 HISTORY_DEPTH = 50  # commits read back when looking for an earlier commit of ours
 PUSH_ATTEMPTS = 5
 _builds = itertools.count(1)
+T = TypeVar("T")
 
 
 def token_var(target_name: str) -> str:
@@ -44,19 +46,18 @@ def token_var(target_name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", target_name.upper()) + "_GITHUB_TOKEN"
 
 
-def destination_token(ctx: Any, target_name: str) -> str | None:
+def destination_token(ctx: TargetContext, target_name: str) -> str | None:
     """The target's own token if the publish step sets one, else the SDK client's token."""
     own = ctx.env.get(token_var(target_name))
     if own:
         gha.add_mask(own)
         return str(own)
-    client = getattr(ctx, "github", None)
-    auth = getattr(getattr(client, "requester", None), "auth", None)
+    auth = getattr(getattr(ctx.github, "requester", None), "auth", None)
     token = getattr(auth, "token", None)
     return str(token) if token else None
 
 
-def require_token(ctx: Any, target_name: str, repo: str) -> str:
+def require_token(ctx: TargetContext, target_name: str, repo: str) -> str:
     token = destination_token(ctx, target_name)
     if not token:
         var = token_var(target_name)
@@ -109,6 +110,7 @@ class RemoteRepo:
             Git(path).run("remote", "add", "origin", self.url)
         self.git = Git(path, env=env)
         self._refs: dict[str, str] | None = None
+        self._trees: dict[int, tuple[list[Entry], str]] = {}  # the list is kept: its id stays
 
     # -- reading the remote -----------------------------------------------------
 
@@ -194,6 +196,14 @@ class RemoteRepo:
             raise GitError(f"{self.key}: git fast-import wrote no commit")
         return sha
 
+    def tree_of(self, entries: list[Entry]) -> str:
+        """The git tree ``entries`` make on their own (built locally once per list)."""
+        key = id(entries)
+        if key not in self._trees:
+            commit = self.build("tree", entries, parent=None, replace=True)
+            self._trees[key] = (entries, self.tree(commit))
+        return self._trees[key][1]
+
     def push(self, updates: dict[str, str]) -> bool:
         """Push ``ref -> sha`` atomically, never forced. False when the remote moved (a
         fast-forward or tag creation was rejected): look again and retry."""
@@ -259,7 +269,7 @@ def _stream(ref: str, message: str, entries: Iterable[Entry], *, parent: str | N
     yield b"\ndone\n"
 
 
-def push_with_retry(attempt: Any, *, key: str, repo: str) -> Any:
+def push_with_retry(attempt: Callable[[], T | None], *, key: str, repo: str) -> T:
     """Call ``attempt()`` until it returns something other than None (None: the push was
     rejected because the remote moved); a TargetError after PUSH_ATTEMPTS tries."""
     for n in range(PUSH_ATTEMPTS):

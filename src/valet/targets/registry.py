@@ -109,7 +109,8 @@ class RegistryTarget:
 
     def preflight(self, ctx: TargetContext) -> None:
         repo = repository(ctx)
-        check_branch(ctx.key, option(ctx, "branch", "master"))
+        if option(ctx, "branch") is not None:
+            check_branch(ctx.key, option(ctx, "branch"))
         pkgs = packages(ctx)
         if not pkgs:
             raise TargetError(f"{ctx.key}: no package is configured",

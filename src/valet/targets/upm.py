@@ -39,7 +39,6 @@ from valet.targets.git_destination import (
     RemoteRepo,
     check_branch,
     check_repo,
-    destination_token,
     push_with_retry,
     require_token,
     token_var,
@@ -141,8 +140,7 @@ class UpmTarget:
         full, tag = repository(ctx), ctx.request.version
         where = f"{full}@{branch(ctx)}"
         tip = repo.fetch_branch(branch(ctx))
-        ours = repo.tree(repo.build("tree of the package", self._content(ctx), parent=None,
-                                    replace=True))
+        ours = repo.tree_of(self._content(ctx))
         look = _Look(StatusResult(State.ABSENT, f"{where} does not hold {tag} yet"), tip)
         tagged = repo.fetch_tag(tag)
         if tagged is not None:
@@ -223,7 +221,6 @@ class _Releases:
                               hint=f"pass `sdk-token`, or set {token_var(UpmTarget.name)}")
         self.base = f"/repos/{repo}"
         self.key = ctx.key
-        destination_token(ctx, UpmTarget.name)  # masks the token
 
     def call(self, verb: str, path: str, body: Any = None) -> dict[str, Any]:
         from github import GithubException
