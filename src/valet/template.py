@@ -1,12 +1,14 @@
-"""Mustache-style substitution of data, and nothing else.
+"""Placeholders in target options: mustache-style substitution of values, nothing else.
 
 Craft configurations carry small templates: a Homebrew formula with
-``{{version}}`` and ``{{checksums.<file>}}``, a URL with ``{{file}}``. valet
-fills in values; it never evaluates anything. Supported tags:
+``{{version}}`` and ``{{checksums.<file>}}``, a URL with ``{{file}}``, an image
+reference with ``{{{target}}}``. valet fills in values; it never evaluates
+anything. Supported tags:
 
 - ``{{name}}``, ``{{{name}}}`` and ``{{&name}}``: the value, inserted as is.
-  Mustache would HTML-escape the first form; these templates are Ruby files
-  and URLs, where an escaped ``&`` or ``/`` would be a bug, so no form escapes.
+  Mustache would HTML-escape the first form; these templates are Ruby files,
+  URLs and image names, where an escaped ``&`` or ``/`` would be a bug, so no
+  form escapes.
 - ``name`` may be dotted (``checksums.sdk-linux``): each part looks one level
   deeper into the values, as in mustache.
 
@@ -18,7 +20,7 @@ in the values: a typo must not become an empty string in a published file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from valet.errors import ConfigError
@@ -27,40 +29,64 @@ _TAG = re.compile(r"\{\{(\{)?(&)?\s*([^{}]*?)\s*(\})?\}\}")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 
 
-def render(template: str, values: Mapping[str, Any], *, what: str) -> str:
-    """``template`` with every tag replaced by its value; ConfigError naming every
-    unknown or unsupported tag (``what`` says which template, for the message)."""
-    unknown: list[str] = []
-    unsupported: list[str] = []
-
-    def one(m: re.Match[str]) -> str:
+def _tags(template: str) -> tuple[list[str], list[str]]:
+    """(the names the template uses, the tags that are no placeholder), in order."""
+    names: list[str] = []
+    bad: list[str] = []
+    for m in _TAG.finditer(template):
         triple_open, amp, name, triple_close = m.group(1), m.group(2), m.group(3), m.group(4)
         if bool(triple_open) != bool(triple_close) or (amp and triple_open) or \
                 not _NAME.fullmatch(name):
-            unsupported.append(m.group(0))
-            return ""
-        value = lookup(values, name)
-        if value is None:
-            unknown.append(name)
-            return ""
-        return value
-
-    out = _TAG.sub(one, template)
+            bad.append(m.group(0))
+        else:
+            names.append(name)
     rest = _TAG.sub("", template)
     if "{{" in rest:
         start = rest.index("{{")
-        unsupported.append(rest[start:start + 20].split("\n")[0])
-    if unsupported:
-        shown = ", ".join(dict.fromkeys(unsupported))
-        raise ConfigError(
-            f"{what}: unsupported template tag(s) {shown}",
-            hint="templates substitute values only: write {{name}} (or {{{name}}}); sections, "
-                 "partials, comments and delimiter changes are not supported")
+        bad.append(rest[start:start + 20].split("\n")[0])
+    return names, bad
+
+
+def variables(template: str) -> set[str]:
+    """The names a template uses (dotted names as written)."""
+    return set(_tags(template)[0])
+
+
+def check(template: str, allowed: Set[str], *, where: str) -> None:
+    """ConfigError if the template holds a tag that is no placeholder, or uses a name
+    whose first part is not in ``allowed`` (for checks before the values are known)."""
+    names, bad = _tags(template)
+    _refuse_bad(bad, where)
+    unknown = [n for n in dict.fromkeys(names) if n.split(".", 1)[0] not in allowed]
     if unknown:
-        shown = ", ".join(dict.fromkeys(unknown))
-        raise ConfigError(f"{what}: unknown template variable(s) {shown}",
-                          hint=f"available: {', '.join(available(values))}")
-    return out
+        _refuse_unknown(unknown, sorted(allowed), where)
+
+
+def render(template: str, values: Mapping[str, Any], *, where: str) -> str:
+    """``template`` with every placeholder replaced by its value; ConfigError naming
+    every unknown name or unsupported tag (``where`` says which template)."""
+    names, bad = _tags(template)
+    _refuse_bad(bad, where)
+    unknown = [n for n in dict.fromkeys(names) if lookup(values, n) is None]
+    if unknown:
+        _refuse_unknown(unknown, available(values), where)
+    return _TAG.sub(lambda m: str(lookup(values, m.group(3))), template)
+
+
+def _refuse_bad(bad: list[str], where: str) -> None:
+    if bad:
+        shown = ", ".join(dict.fromkeys(bad))
+        raise ConfigError(
+            f"{where}: {shown} holds braces that are not a placeholder",
+            hint="write placeholders as {{name}} (or {{{name}}}); sections, partials, "
+                 "comments and delimiter changes are not supported")
+
+
+def _refuse_unknown(unknown: list[str], known: list[str], where: str) -> None:
+    shown = ", ".join("{{" + n + "}}" for n in unknown)
+    raise ConfigError(f"{where}: unknown placeholder(s) {shown}",
+                      hint="the placeholders allowed here: "
+                           + ", ".join("{{" + k + "}}" for k in known))
 
 
 def lookup(values: Mapping[str, Any], name: str) -> str | None:

@@ -232,7 +232,7 @@ def formula_name(ctx: TargetContext) -> str:
         values.update(major=v.major, minor=v.minor, patch=v.patch)
     except VersionError:
         pass
-    name = render(str(raw), values, what=f"{ctx.key}: formula")
+    name = render(str(raw), values, where=f"{ctx.key}: formula")
     if not _FORMULA_RE.fullmatch(name):
         raise TargetError(f"{ctx.key}: the formula name {name!r} is not a plain file name")
     return name
@@ -270,4 +270,4 @@ def render_formula(ctx: TargetContext) -> str:
                                 {n: ctx.artifacts[n].sha256 for n in names})
     values = {"version": ctx.request.version, "revision": ctx.request.sha or "",
               "checksums": checksums}
-    return render(template, values, what=f"{ctx.key}: template")
+    return render(template, values, where=f"{ctx.key}: template")

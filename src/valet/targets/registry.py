@@ -447,7 +447,7 @@ def skip_reason(pkg: Package, version: Version, approved: list[str]) -> str | No
 def _url(pkg: Package, name: str, version: str, revision: str) -> str:
     assert pkg.url_template
     return render(pkg.url_template, {"file": name, "version": version, "revision": revision},
-                  what=f"url_template of {pkg.canonical}")
+                  where=f"url_template of {pkg.canonical}")
 
 
 def files_data(pkg: Package, names: list[str], digest: Any, *, version: str,
