@@ -165,6 +165,10 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
             allowed = ", ".join(TARGET_OPTIONS[name]) or "none"
             raise ConfigError(f"{source}: {where}: option {wrong[0]!r} does not apply to the "
                               f"{name} target", hint=f"options of {name}: {allowed}")
+        if name in ("registry", "brew"):
+            from valet.targets import check_git_target_options
+
+            check_git_target_options(name, options, f"{source}: {where}")
         target = TargetConfig(
             name=name, id=raw.get("id"), options=options,
             include_names=(compile_regex(raw["include_names"], f"{where}.include_names", source)

@@ -300,7 +300,15 @@ class _Reader:
                 self.refuse(f"option {key} of target {name}")
         git_include: re.Pattern[str] | None = None
         if name in _GIT_TARGETS:
+            before = len(self.invalid) + len(self.unsupported)
             options, git_include = _GIT_TARGETS[name](self, raw, where)
+            if len(self.invalid) + len(self.unsupported) == before:
+                from valet.targets import check_git_target_options
+
+                try:
+                    self.notes.extend(check_git_target_options(name, options, where))
+                except ConfigError as exc:
+                    self.bad(exc.message)
         for key, value in raw.items():
             if key in _COMMON_TARGET_KEYS or name in _GIT_TARGETS:
                 continue

@@ -41,3 +41,16 @@ def get_target(name: str) -> Target:
             hint=f"supported targets: {', '.join(sorted(REGISTRY))}",
         ) from None
     return cls()
+
+
+def check_git_target_options(name: str, options: dict[str, object], where: str) -> list[str]:
+    """Check the options of a registry or brew target when the config is loaded (a bad
+    canonical name, regex or template placeholder is a configuration error then, not at
+    publish). Returns notes for `valet config check`."""
+    from valet.targets import brew, registry
+
+    if name == "registry":
+        return registry.check_options(options, where)
+    if name == "brew":
+        return brew.check_options(options, where)
+    return []

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from valet import gha
-from valet.errors import ConflictError, GitHubError, TargetError, VersionError
+from valet.errors import ConfigError, ConflictError, GitHubError, TargetError, VersionError
 from valet.github_client import server_url, wrap
 from valet.targets.base import (
     Destination,
@@ -39,7 +40,7 @@ from valet.targets.base import (
     select_files,
 )
 from valet.targets.git_destination import PUSH_ATTEMPTS, token_var
-from valet.template import render
+from valet.template import check, render
 from valet.version import Version, parse_version
 
 _TAP_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})/([A-Za-z0-9_.-]+)$")
@@ -201,6 +202,24 @@ class _Api:
             raise GitHubError(f"{self.key}: listing the commits of {path} in {repo} answered "
                               f"HTTP {status}")
         return [c for c in data if isinstance(c, dict)]
+
+
+def check_options(options: Mapping[str, Any], where: str) -> list[str]:
+    """The brew target's options, checked when the configuration is loaded: the tap, and
+    the placeholders of the template and the formula name."""
+    tap = options.get("tap")
+    if not isinstance(tap, str) or not _TAP_RE.fullmatch(tap):
+        raise ConfigError(f"{where}: tap {tap!r} is not owner/name",
+                          hint="set `tap: OWNER/NAME` for the tap repository OWNER/homebrew-NAME")
+    template = options.get("template")
+    if not isinstance(template, str) or not template.strip():
+        raise ConfigError(f"{where}: no formula `template` is set",
+                          hint="give the formula's Ruby source as `template`")
+    check(template, {"version", "revision", "checksums"}, where=f"{where}: template")
+    if options.get("formula") is not None:
+        check(str(options["formula"]), {"version", "major", "minor", "patch"},
+              where=f"{where}: formula")
+    return []
 
 
 def _skipped(ctx: TargetContext) -> bool:

@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 from valet import gha
 from valet.archive import Entry
-from valet.errors import ConflictError, TargetError, VersionError
+from valet.errors import ConfigError, ConflictError, TargetError, VersionError
 from valet.github_client import server_url
 from valet.targets.base import (
     Destination,
@@ -59,7 +59,7 @@ from valet.targets.git_destination import (
     push_with_retry,
     require_token,
 )
-from valet.template import render
+from valet.template import check, render
 from valet.version import Version, parse_version
 
 DEFAULT_REPOSITORY = "getsentry/sentry-release-registry"
@@ -381,14 +381,36 @@ def parse_canonical(canonical: str) -> list[str]:
 
 def packages(ctx: TargetContext) -> list[Package]:
     """The packages of the target's ``sdks`` and ``apps`` maps, in order."""
+    return packages_of(ctx.target.options, ctx.key)
+
+
+def packages_of(options: Mapping[str, Any], where: str) -> list[Package]:
     out: list[Package] = []
     for key, kind in _KINDS.items():
-        table = option(ctx, key) or {}
+        table = options.get(key) or {}
         if not isinstance(table, Mapping):
-            raise TargetError(f"{ctx.key}: {key} must map canonical names to settings")
+            raise TargetError(f"{where}: {key} must map canonical names to settings")
         for canonical, raw in table.items():
-            out.append(_package(ctx.key, kind, str(canonical), raw or {}))
+            out.append(_package(where, kind, str(canonical), raw or {}))
     return out
+
+
+def check_options(options: Mapping[str, Any], where: str) -> list[str]:
+    """The registry target's options, checked when the configuration is loaded: every
+    package's name, directory, checksums, regular expressions and URL placeholders."""
+    try:
+        pkgs = packages_of(options, where)
+        for pkg in pkgs:
+            pkg.directory  # noqa: B018 - the canonical name must make a directory
+    except TargetError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    if not pkgs:
+        return [f"{where} lists no package under sdks or apps: publishing refuses it"]
+    for pkg in pkgs:
+        if pkg.url_template:
+            check(pkg.url_template, {"file", "version", "revision"},
+                  where=f"{where}: url_template of {pkg.canonical}")
+    return []
 
 
 def _package(key: str, kind: str, canonical: str, raw: Any) -> Package:

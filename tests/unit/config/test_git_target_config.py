@@ -188,3 +188,40 @@ def test_valet_yml_takes_every_option_of_the_git_targets() -> None:
 def test_valet_yml_refuses_bad_git_target_options(bad: str, why: str) -> None:
     with pytest.raises(ConfigError, match=why):
         parse_config("targets:\n" + bad, ".valet.yml")
+
+
+@pytest.mark.parametrize("bad,why", [
+    ("  - name: brew\n    tap: a/b\n    template: 'sha256 \"{{checksum.x}}\"'\n",
+     r"unknown placeholder\(s\) \{\{checksum.x\}\}"),
+    ("  - name: brew\n    tap: a/b\n    template: 'x'\n    formula: 'a-{{build}}'\n",
+     "formula: unknown placeholder"),
+    ("  - name: brew\n    tap: a/b\n    template: '{{#version}}x{{/version}}'\n",
+     "not a placeholder"),
+    ("  - name: registry\n    apps:\n      'app:x': {url_template: 'https://d/{{tag}}/{{file}}'}\n",
+     r"url_template of app:x: unknown placeholder\(s\) \{\{tag\}\}"),
+    ("  - name: registry\n    sdks:\n      'npm:a/../../b':\n", "is not <registry>:<name>"),
+    ("  - name: registry\n    sdks:\n      'npm:a': {include_names: '(unclosed'}\n",
+     "not a valid regular expression"),
+])
+def test_templates_names_and_regexes_are_checked_when_the_config_loads(bad: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why) as info:
+        parse_config("targets:\n" + bad, ".valet.yml")
+    assert info.value.exit_code == 3
+    craft_text = bad.replace("url_template", "urlTemplate").replace(
+        "include_names: '(unclosed'", "includeNames: '/(unclosed/'")
+    with pytest.raises(ConfigError, match=why.replace(r"\{\{checksum.x\}\}", "")):
+        parse_config("targets:\n" + craft_text, ".craft.yml")
+
+
+def test_a_registry_without_packages_loads_and_its_preflight_says_what_to_add(
+        tmp_path: Path) -> None:
+    from tests.unit.targets.ctx import make_ctx
+    from valet.errors import TargetError
+    from valet.targets.registry import RegistryTarget
+
+    config = parse_config("targets:\n  - name: registry\n", ".valet.yml")
+    target = config.targets[0]
+    ctx = make_ctx(tmp_path, [], name="registry", options=target.options)
+    with pytest.raises(TargetError, match="no package is configured") as info:
+        RegistryTarget().preflight(ctx)
+    assert info.value.hint and "sdks:" in info.value.hint
