@@ -149,12 +149,13 @@ class World:
 
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
-            secrets: dict[str, str], env: dict[str, str] | None = None) -> Any:
+            secrets: dict[str, str], env: dict[str, str] | None = None,
+            id_token: dict[str, str] | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow
 
         return run_workflow(
             repo_dir, workflow, event_name, event,
-            env={**self.sb.env(), **(env or {})}, secrets=secrets,
+            env={**self.sb.env(), **(env or {})}, secrets=secrets, id_token=id_token,
             variables={"APP_ID": "1"},
             local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
             work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
@@ -195,7 +196,7 @@ class World:
                 "NPM_REGISTRY": self.regs.npm_url}
 
     def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
-              kind: str = "User") -> Any:
+              kind: str = "User", **publish: Any) -> Any:
         """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
         from valet.sandbox.webhooks import issue_event
 
@@ -208,14 +209,20 @@ class World:
         sender = {"login": login, "type": kind, "id": 1}
         event = issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
                             issue=fresh.raw_data, sender=sender, label=label.raw_data)
-        return self.run_publish("issues", event, npm_token=npm_token)
+        return self.run_publish("issues", event, npm_token=npm_token, **publish)
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
-                    npm_token: str | None = None) -> Any:
+                    npm_token: str | None = None, secrets: dict[str, str] | None = None,
+                    env: dict[str, str] | None = None,
+                    id_token: dict[str, str] | None = None) -> Any:
+        """publish.yml; by default with the registry secrets (``secrets``/``env``
+        replace them), and ``id_token`` for a job granted id-token: write."""
+        if secrets is None:
+            secrets = {"APP_PRIVATE_KEY": self.app_token,
+                       "NPM_TOKEN": npm_token or self.regs.npm_token}
         return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
-                        secrets={"APP_PRIVATE_KEY": self.app_token,
-                                 "NPM_TOKEN": npm_token or self.regs.npm_token},
-                        env=self.publish_env())
+                        secrets=secrets, env=self.publish_env() if env is None else env,
+                        id_token=id_token)
 
     # -- registries -----------------------------------------------------------
     def pypi_digests(self) -> dict[str, str]:

@@ -51,7 +51,7 @@ def test_commit_and_tag_read_back_and_a_rerun_writes_nothing(scene: Scene,
                     include=r"^acme-deno-\d.*\.tgz$", options=_options(deno))
     target = CommitOnGitRepositoryTarget()
     target.preflight(ctx)
-    assert [d.value for d in target.destinations(ctx)] == [deno]
+    assert [d.value for d in target.destinations(ctx) if d.kind == "repository"] == [deno]
     assert target.status(ctx).state is State.ABSENT
     receipt = target.publish(ctx)
 

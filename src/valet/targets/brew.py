@@ -39,7 +39,7 @@ from valet.targets.base import (
     option,
     select_files,
 )
-from valet.targets.git_destination import PUSH_ATTEMPTS, token_var
+from valet.targets.git_destination import PUSH_ATTEMPTS, api_host, token_var
 from valet.template import check, render
 from valet.version import Version, parse_version
 
@@ -100,7 +100,7 @@ class BrewTarget:
                           hint="add `accepted` again to retry")
 
     def destinations(self, ctx: TargetContext) -> list[Destination]:
-        return [Destination("repository", tap_repo(ctx))]
+        return [api_host(ctx), Destination("repository", tap_repo(ctx))]
 
     # -- helpers ------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from valet.targets.git_destination import (
     RemoteRepo,
     check_branch,
     check_repo,
+    git_host,
     push_with_retry,
     require_token,
 )
@@ -99,7 +100,7 @@ class GhPagesTarget:
         return result
 
     def destinations(self, ctx: TargetContext) -> list[Destination]:
-        return [Destination("repository", repository(ctx))]
+        return [git_host(ctx), Destination("repository", repository(ctx))]
 
     # -- helpers ------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from valet.errors import GitError, TargetError
 from valet.git import BOT_EMAIL, BOT_NAME, Git, auth_env
 from valet.github_client import server_url
 from valet.refs import is_valid_ref_name
-from valet.targets.base import TargetContext
+from valet.targets.base import Destination, TargetContext, host_of
 
 REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 HISTORY_DEPTH = 50  # commits read back when looking for an earlier commit of ours
@@ -69,6 +69,20 @@ def require_token(ctx: TargetContext, target_name: str, repo: str) -> str:
                  "        env:\n"
                  f"          {var}: ${{{{ secrets.{var} }}}}")
     return token
+
+
+def git_host(ctx: TargetContext) -> Destination:
+    """The host git pushes go to (the GitHub server), for ``destinations``."""
+    from valet.github_client import DEFAULT_SERVER_URL
+
+    return Destination("host", host_of(ctx.env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL))
+
+
+def api_host(ctx: TargetContext) -> Destination:
+    """The host of the GitHub API a target writes through, for ``destinations``."""
+    from valet.github_client import DEFAULT_API_URL
+
+    return Destination("host", host_of(ctx.env.get("GITHUB_API_URL") or DEFAULT_API_URL))
 
 
 def check_repo(key: str, value: Any, what: str) -> str:

@@ -37,8 +37,10 @@ from valet.targets.base import (
 )
 from valet.targets.git_destination import (
     RemoteRepo,
+    api_host,
     check_branch,
     check_repo,
+    git_host,
     push_with_retry,
     require_token,
     token_var,
@@ -104,7 +106,7 @@ class UpmTarget:
         return self._receipt(ctx, release.get("html_url"), f"{full}: release {tag}")
 
     def destinations(self, ctx: TargetContext) -> list[Destination]:
-        return [Destination("repository", repository(ctx))]
+        return [git_host(ctx), api_host(ctx), Destination("repository", repository(ctx))]
 
     # -- helpers ------------------------------------------------------------
 

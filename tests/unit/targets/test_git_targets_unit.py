@@ -177,11 +177,19 @@ def test_checksum_keys_as_craft_writes_them() -> None:
     ("brew", {"tap": "acme/tools"}, "acme/homebrew-tools"),
     ("upm", {"repository": "acme/unity"}, "acme/unity"),
 ])
-def test_destinations_name_the_repository_written_to(tmp_path: Path, name: str,
+def test_destinations_name_the_github_host_and_the_repository_written_to(tmp_path: Path, name: str,
                                                      options: dict[str, object],
                                                      repo: str) -> None:
     ctx = make_ctx(tmp_path, [], name=name, options=options)
-    assert get_target(name).destinations(ctx) == [Destination("repository", repo)]
+    hosts = {"brew": ["api.github.com"], "upm": ["github.com", "api.github.com"]}.get(
+        name, ["github.com"])
+    assert get_target(name).destinations(ctx) == [
+        *(Destination("host", h) for h in hosts), Destination("repository", repo)]
+    ghes = make_ctx(tmp_path, [], name=name, options=options,
+                    env={"GITHUB_SERVER_URL": "https://ghe.acme.test",
+                         "GITHUB_API_URL": "https://ghe.acme.test/api/v3"})
+    assert {d.value for d in get_target(name).destinations(ghes) if d.kind == "host"} == \
+        {"ghe.acme.test"}
 
 
 def test_token_variables_and_path_quoting() -> None:
