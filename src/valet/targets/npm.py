@@ -87,7 +87,8 @@ class NpmTarget:
         names = self._names(ctx)
         if not names:
             raise TargetError(f"{ctx.key}: no npm tarball (*.tgz) among the approved artifacts",
-                              hint="run `npm pack` in prepare, or fix this target's includeNames")
+                              hint="run `npm pack` in prepare, or fix this target's "
+                                   + ctx.config.key_name("include_names"))
         token = ctx.env.get("NPM_TOKEN")
         if not token:
             raise TargetError(

@@ -78,7 +78,8 @@ class PyPITarget:
         if not names:
             raise TargetError(
                 f"{ctx.key}: no wheel or sdist among the approved artifacts",
-                hint="build *.whl / *.tar.gz in prepare, or fix this target's includeNames",
+                hint="build *.whl / *.tar.gz in prepare, or fix this target's "
+                     + ctx.config.key_name("include_names"),
             )
         self._projects(names)  # every file name must parse
         user, password = credentials(ctx.env)

@@ -207,3 +207,29 @@ def test_missing_file_hint_names_the_flag_config_check_takes(
     assert main(["config", "check", str(tmp_path), "--file", "nope.yml"]) == 3
     err = capsys.readouterr().err
     assert "--file" in err and "--config" not in err
+
+
+@pytest.mark.parametrize(("source", "name"), [(".valet.yml", "include_names"),
+                                              (".craft.yml", "includeNames")])
+def test_hints_use_the_names_of_the_file_the_config_came_from(
+        tmp_path: Path, source: str, name: str) -> None:
+    from tests.unit.targets.ctx import make_ctx
+    from valet.config import Config
+    from valet.errors import TargetError
+    from valet.targets import get_target
+
+    for kind in ("pypi", "npm", "crates"):
+        ctx = make_ctx(tmp_path, [], name=kind, config=Config(source=source))
+        with pytest.raises(TargetError) as info:
+            get_target(kind).preflight(ctx)
+        assert (info.value.hint or "").endswith(f"this target's {name}")
+
+
+def test_key_names_per_mode() -> None:
+    from valet.config import Config
+
+    valet, craft = Config(source=".valet.yml"), Config(source="pkg/.craft.yml")
+    assert valet.key_name("require_names") == "require_names"
+    assert craft.key_name("require_names") == "requireNames"
+    assert craft.key_name("targets[2].exclude_names") == "targets[2].excludeNames"
+    assert craft.key_name("calver_format") == "versioning.calver.format"
