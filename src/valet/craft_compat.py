@@ -6,8 +6,9 @@ Every craft field falls in one of three groups:
   releaseBranchPrefix, requireNames, targets (name, id, includeNames,
   excludeNames and the options of the targets valet supports), statusProvider,
   artifactProvider, github, minVersion;
-- accepted and ignored, each noted in ``Config.notes``: an empty
-  ``preReleaseCommand`` (craft's "run nothing"), ``checksums`` formats;
+- accepted and noted in ``Config.notes``: an empty ``preReleaseCommand``
+  (craft's "run nothing"), ``statusProvider.config.contexts``,
+  ``artifactProvider: none``;
 - refused as unsupported: a field, target or target option craft itself knows
   but valet does not honour. All refusals of one file are reported together in
   one ``UnsupportedConfigError`` whose ``unsupported`` list names each field
