@@ -305,5 +305,5 @@ def load_config(project_dir: Path, path: str = ".", *, config_file: str | None =
         craft_compat.apply_file_defaults(config, text, base)
     from valet.config_rules import file_problems
 
-    raise_problems(file_problems(config, base), config.source)
+    raise_problems(file_problems(config, base, Path(project_dir)), config.source)
     return config

@@ -15,6 +15,7 @@ each rule, the later check it stands for.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Iterator
 from functools import cache
@@ -299,9 +300,9 @@ def _npm(config: Config, where: str, target: TargetConfig) -> list[Problem]:
 # -- rules that read the project directory ---------------------------------------------------
 
 
-def file_problems(config: Config, project_dir: Path) -> list[Problem]:
+def file_problems(config: Config, project_dir: Path, root: Path | None = None) -> list[Problem]:
     """What prepare would refuse about files the config names (load_config only: the
-    publish side reads no working tree)."""
+    publish side reads no working tree). ``root``: the repository (default: the project)."""
     out: list[Problem] = []
     base = Path(project_dir)
     for index, rel in enumerate(config.bump_files):
@@ -313,16 +314,52 @@ def file_problems(config: Config, project_dir: Path) -> list[Problem]:
         elif not path.is_file():
             out.append(Problem(key, f"{rel} does not exist in {base}",
                                allowed="a file relative to the project directory"))
-    command = config.pre_release_command
-    if command:
-        try:
-            program = shlex.split(command)[0]
-        except (ValueError, IndexError):
-            program = ""
-        # A path to a script of the project (./scripts/bump.sh): it must be there.
-        if "/" in program and not program.startswith("/") and not (base / program).is_file():
-            out.append(Problem(config.key_name("pre_release_command"),
-                               f"{program} does not exist in {base}",
-                               allowed="a command on PATH, or a script path relative to the "
-                                       "project directory"))
+    if not out:
+        out += _version_files(config, base)
+    out += _script(config, base)
+    if config.changelog_policy != "none":
+        repo = (root or base).resolve()
+        target = (base / config.changelog_file).resolve()
+        if repo != target and repo not in target.parents:
+            out.append(Problem(config.key_name("changelog_file"),
+                               f"{config.changelog_file} leads outside the repository "
+                               "(through a symbolic link)",
+                               allowed="a file inside the repository"))
     return out
+
+
+def _version_files(config: Config, base: Path) -> list[Problem]:
+    """Read the version files the way prepare will (pure reads): a manifest that does not
+    parse, or is not UTF-8, would stop the release half-way."""
+    from valet.bump import plan_bumps
+
+    try:
+        plan_bumps(base, None, "0.0.0", config)
+    except ValetError as exc:
+        key = config.key_name("bump_files") if config.bump_files else "version files"
+        return [Problem(key, exc.message, allowed=exc.hint or "files valet can read")]
+    return []
+
+
+def _script(config: Config, base: Path) -> list[Problem]:
+    command = config.pre_release_command
+    if not command:
+        return []
+    try:
+        program = shlex.split(command)[0]
+    except (ValueError, IndexError):
+        return []  # config_problems says so
+    # A path to a script of the project (./scripts/bump.sh): it must be there, and runnable.
+    if "/" not in program or program.startswith("/"):
+        return []
+    key = config.key_name("pre_release_command")
+    path = base / program
+    if not path.is_file():
+        return [Problem(key, f"{program} does not exist in {base}",
+                        allowed="a command on PATH, or a script path relative to the "
+                                "project directory")]
+    if not os.access(path, os.X_OK):
+        return [Problem(key, f"{program} is not executable",
+                        allowed=f"an executable script (chmod +x {program}), or the script "
+                                f"run through its interpreter: bash {program}")]
+    return []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 import pytest
@@ -83,19 +83,28 @@ def _pre_release_split(command: str, _: Path) -> object:
     return command_argv(command, "1.0.0", "1.0.1")
 
 
+VERSION_FILES = {
+    "pyproject.toml": '[project]\nname = "a"\nversion = "1.0.0"\n',
+    "package.json": '{"name": "a", "version": "1.0.0"}\n',
+    "Cargo.lock": 'version = 3\n\n[[package]]\nname = "a"\nversion = "1.0.0"\n',
+}
+
+
 def _bump_file(name: str, root: Path) -> object:
     from valet.bump import plan_bumps
 
     target = root / name
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        target.write_text("__version__ = '1.0.0'\n" if name.endswith(".py") else "x\n")
-    try:
-        return plan_bumps(root, "1.0.0", "1.0.1", Config(bump_files=[name]))
-    except ConfigError as exc:
-        if "does not know how" in exc.message:
-            raise
-        return None  # the content is not a real manifest here: not what this entry checks
+        target.write_text(VERSION_FILES.get(PurePosixPath(name).name, "__version__ = '1.0.0'\n"))
+    return plan_bumps(root, "1.0.0", "1.0.1", Config(bump_files=[name]))
+
+
+def _pyproject(content: str, root: Path) -> object:
+    from valet.bump import plan_bumps
+
+    (root / "pyproject.toml").write_text(content)
+    return plan_bumps(root, "1.0.0", "1.0.1", Config())
 
 
 def _bump_file_exists(name: str, root: Path) -> object:
@@ -108,6 +117,16 @@ def _script(command: str, root: Path) -> object:
     from valet.bump.command import run_pre_release_command
 
     return run_pre_release_command(command, "1.0.0", "1.0.1", root)
+
+
+def _script_mode(mode: int, root: Path) -> object:
+    from valet.bump.command import run_pre_release_command
+
+    script = root / "scripts" / "bump.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(mode)
+    return run_pre_release_command("./scripts/bump.sh", "1.0.0", "1.0.1", root)
 
 
 def _target_id(target_id: str, _: Path) -> object:
@@ -195,12 +214,19 @@ LATER: dict[str, Later] = {
         lambda v: {"bump_files": [v]}, _bump_file,
         accepted=("pyproject.toml", "pkg/__init__.py", "package.json", "Cargo.lock"),
         refused=("setup.cfg", "VERSION", "build.gradle")),
+    "version file content (prepare: bump.plan_bumps)": Later(
+        lambda v: {}, _pyproject,
+        accepted=(VERSION_FILES["pyproject.toml"], "[tool.x]\n"),
+        refused=("[project\n", 'version = "1"\nversion = "2"\n')),
     "bump file exists (prepare: bump.plan_bumps)": Later(
         lambda v: {"bump_files": [v]}, _bump_file_exists,
         accepted=(), refused=("missing/pyproject.toml",)),
     "pre-release script exists (prepare: run_pre_release_command)": Later(
         lambda v: {"pre_release_command": v}, _script,
         accepted=(), refused=("./scripts/missing.sh", "scripts/missing.sh 1")),
+    "pre-release script runnable (prepare: run_pre_release_command)": Later(
+        lambda v: {"pre_release_command": "./scripts/bump.sh"}, _script_mode,
+        accepted=(0o755,), refused=(0o644,)),
     "target id (request: issue_format.validate_request)": Later(
         lambda v: {"targets": [{"name": "npm", "id": v}]}, _target_id,
         accepted=("@scope/pkg", "pkg.js", "a+b"),
@@ -311,3 +337,14 @@ def test_a_craft_file_gets_the_same_rules_under_its_own_names(tmp_path: Path) ->
     assert re.search(r"versioning\.calver\.format: '%Y\.%m\.%d' gives '\d+\.\d+\.\d+'",
                      str(info.value))
     assert "releaseBranchPrefix: 'rel.lock'" in str(info.value)
+
+
+def test_a_changelog_that_leads_outside_the_repository_is_refused(tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "elsewhere.md"
+    repo.mkdir()
+    outside.write_text("# Changelog\n")
+    (repo / "CHANGELOG.md").symlink_to(outside)
+    (repo / ".valet.yml").write_text("changelog_policy: auto\n")
+    with pytest.raises(ConfigError, match="CHANGELOG.md leads outside the repository"):
+        load_config(repo)
+    assert _loads({"changelog_policy": "none"}, repo)  # not read: no problem
