@@ -31,6 +31,16 @@ TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "pypi": ("repository_url", "index_url", "trusted_publishing"),
     "npm": ("access", "tag", "prerelease_tag", "registry", "trusted_publishing"),
     "crates": ("registry_url", "trusted_publishing"),
+    "docker": ("source", "target", "source_format", "target_format"),
+    "gcs": ("bucket", "paths"),
+    "aws-lambda-layer": ("layer_name", "compatible_runtimes", "compatible_architectures",
+                         "license", "regions", "link_prereleases"),
+    # targets that write to git repositories
+    "registry": ("repository", "branch", "sdks", "apps"),
+    "gh-pages": ("repository", "branch"),
+    "commit-on-git-repository": ("repository", "branch", "strip_components", "create_tag"),
+    "brew": ("tap", "template", "formula", "path"),
+    "upm": ("repository", "branch"),
 }
 SUPPORTED_TARGETS: tuple[str, ...] = tuple(TARGET_OPTIONS)
 
@@ -154,6 +164,21 @@ def raise_problems(problems: list[Problem], source: str) -> None:
         raise ConfigError(render_problems(problems, source), hint=CONFIG_HINT)
 
 
+def _target_options(name: str, options: dict[str, Any], where: str,
+                    problems: list[Problem]) -> list[str]:
+    """The checks a target kind makes of its own options (templates, names, paths) when
+    the file loads; returns its notes for `valet config check`."""
+    from valet.targets import check_options
+
+    try:
+        return check_options(name, options, where)
+    except ConfigError as exc:
+        wrong = exc.message.removeprefix(f"{where}: ") if exc.message.startswith(where) \
+            else exc.message
+        problems.append(Problem(where, wrong, allowed=exc.hint or ""))
+        return []
+
+
 def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
     from valet import schemas
 
@@ -167,6 +192,7 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
                 f"{source} needs valet {min_version} or newer; this is valet {__version__}",
                 hint="update the valet actions to a newer ref")
     problems: list[Problem] = []
+    notes: list[str] = []
     targets: list[TargetConfig] = []
     seen: set[str] = set()
     for index, raw in enumerate(data.get("targets") or []):
@@ -185,6 +211,8 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
                     allowed=(f"the options of {name}: {', '.join(allowed)}" if allowed
                              else f"no options for {name}"),
                     suggestion=suggest(key, allowed)))
+        if not problems:
+            notes += _target_options(name, options, where, problems)
         include = (_regex(raw["include_names"], f"{where}.include_names", problems)
                    if raw.get("include_names") else None)
         exclude = (_regex(raw["exclude_names"], f"{where}.exclude_names", problems)
@@ -226,6 +254,7 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
         artifact_store=store,
         github_repo=data.get("github_repo"),
         min_version=min_version,
+        notes=notes,
     )
 
 

@@ -251,9 +251,11 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
 
 
 def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
-                build_py: str = BUILD_PY) -> World:
-    """A new org with its SDK repo (this config and build) and publish repo, users, Apps."""
-    org = f"acme-{uuid.uuid4().hex[:6]}"
+                build_py: str = BUILD_PY, org: str | None = None,
+                app_repos: tuple[str, ...] = ()) -> World:
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo; the App is installed on
+    the SDK repo, the publish repo and ``app_repos`` (other repositories of ``org``)."""
+    org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
     users = {}
@@ -271,7 +273,8 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
                                       ".github/workflows/publish.yml": publish_yml})
     # The merge target is protected, as publish requires (its config decides the targets).
     admin.protect_branch(sdk, "main")
-    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish], permission="admin")
+    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish, *app_repos],
+                                 permission="admin")
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):
