@@ -114,6 +114,7 @@ class Inputs:
     artifacts_dir: Path | None
     require_names: list[str] = field(default_factory=list)
     expect_files: bool = True
+    config_file: str | None = None
 
 
 class _Options:
@@ -244,7 +245,7 @@ def gather(args: argparse.Namespace) -> Inputs:
                   artifact_name=facts.get("artifact_name"),
                   artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
                   require_names=[str(p) for p in facts["require_names"]],
-                  expect_files=bool(facts.get("artifacts")))
+                  expect_files=bool(facts.get("artifacts")), config_file=opts.get("config"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -256,9 +257,12 @@ def run(args: argparse.Namespace) -> int:
     from valet.artifact_source import BuildOutputDir, release_manifest
     from valet.github_client import connect, server_url
     from valet.issue_format import render_body, validate_request
+    from valet.targets.docker import request_images
 
     inp = gather(args)
     req = inp.req
+    # A docker target approves image digests: read now, from the registry the config names.
+    req = replace(req, images=request_images(req, env=os.environ, config_file=inp.config_file))
     validate_request(req, server_url=server_url())  # bad data fails before any API call
     files: dict[str, Path] = {}
     manifest = None
