@@ -402,7 +402,7 @@ def test_duplicate_request_and_relabels_publish_nothing_twice(world: World) -> N
     assert state() == after
 
 
-# Publish merges the approved commit (Publisher._merge passes the request's sha),
+# Publish merges the approved commit (publish.finish.merge passes the request's sha),
 # so a commit pushed to the release branch after approval never reaches the
 # protected merge target, and a re-opened finished issue (branch already
 # deleted) ends published, not failed.
