@@ -16,7 +16,6 @@ from valet.sandbox.routing import (
 )
 from valet.sandbox.state import Record, now_iso, perm_at_least
 
-
 BODY_LIMIT = 65536  # characters (UTF-16 code units, as GitHub counts them) in a body
 
 
