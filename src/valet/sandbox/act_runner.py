@@ -341,12 +341,27 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+# Appended to a stand-in's `mint` step: the token's App slug, from the sandbox's GraphQL
+# viewer (what the real action learns when it mints the token).
+APP_SLUG_STEP = """\
+        login="$("${VALET_RUNTIME:+$VALET_RUNTIME/bin/}python3" -c '
+        import json, os, urllib.request
+        req = urllib.request.Request(os.environ["GITHUB_GRAPHQL_URL"],
+            data=json.dumps({"query": "{ viewer { login } }"}).encode(),
+            headers={"Authorization": "bearer " + os.environ["KEY"],
+                     "Content-Type": "application/json"})
+        print(json.load(urllib.request.urlopen(req, timeout=30))["data"]["viewer"]["login"])
+        ')"
+        echo "app-slug=${login%\\[bot\\]}" >> "$GITHUB_OUTPUT"
+"""
+
 _APP_STUB_ACTION_YML = """\
 name: create-github-app-token (valet sandbox stub)
 description: >-
   Stands in for actions/create-github-app-token under act, which cannot fetch it.
   The sandbox has no JWT exchange: the private-key input IS the installation token
   to hand out (give the workflow a sandbox App token as its private-key secret).
+  app-slug is the App the token belongs to, as the sandbox's GraphQL viewer says.
 inputs:
   app-id: {description: ignored, required: false}
   private-key: {description: the sandbox token to output, required: true}
@@ -357,7 +372,7 @@ inputs:
 outputs:
   token: {description: the token, value: "${{ steps.mint.outputs.token }}"}
   installation-id: {description: a fixed id, value: "1"}
-  app-slug: {description: a fixed slug, value: valet-sandbox}
+  app-slug: {description: the token's App, value: "${{ steps.mint.outputs.app-slug }}"}
 runs:
   using: composite
   steps:
@@ -369,7 +384,7 @@ runs:
         if [[ -z "$KEY" ]]; then echo "::error::private-key is empty"; exit 1; fi
         echo "::add-mask::$KEY"
         echo "token=$KEY" >> "$GITHUB_OUTPUT"
-"""
+""" + APP_SLUG_STEP
 
 
 def app_token_stub(dest: Path) -> Path:
