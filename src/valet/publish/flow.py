@@ -3,34 +3,28 @@
 ``process`` re-reads the issue and runs ``approval_checks`` (the approval stands,
 the request App wrote the request, who asked for it, who approved it, the body
 they approved); ``_publish`` then runs ``checks`` — the SDK-side checks — and only
-then the CI gate, the download and the targets. Nothing is downloaded and no
-registry token is used before every check in both lists passed.
+then ``apply``: the CI gate, the download and the targets. Nothing is downloaded
+and no registry token is used before every check in both lists passed.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from valet import gha, summary
-from valet.errors import IntegrityError, NotAuthorizedError, UsageError, ValetError
+from valet import gha
+from valet.errors import NotAuthorizedError, UsageError, ValetError
 from valet.events import Actor, Ignored, Labeled, Sweep
-from valet.gate import Verdict, check_gate
 from valet.labels import Label
 from valet.publish import checks, review
+from valet.publish.apply import apply
 from valet.publish.approval import Approved, approval_id, approved_digest
 from valet.publish.context import Deps, Refused, Review, Run, Settings
-from valet.publish.execute import execute, rows_for
-from valet.publish.finish import finish
 from valet.publish.identity import Identities
-from valet.publish.plan import Plan, PlanItem
-from valet.publish.report import Report, ci_text
-from valet.publish.ticks import Ticker, who_ticked
+from valet.publish.report import Report
+from valet.publish.ticks import Ticker
 from valet.publish.timeline import aimed_at_valet, is_request_title, label_names, latest_label_actor
 from valet.publish_api import NotFound
-from valet.targets.base import TargetContext
 
 Check = Callable[[Run], None]
 ReviewCheck = Callable[[Review], None]
@@ -225,90 +219,4 @@ class Publisher:
     def _publish(self, run: Run) -> int:
         for check in self.checks():
             check(run)
-        assert run.config is not None and run.plan is not None
-        request, config, plan = run.request, run.config, run.plan
-        if not run.dry_run:
-            self.report.transition(run, "resume")
-        self._mask_credentials(plan)
-        if plan.ticked:
-            run.ticked_by = who_ticked(self.d.issues, run.number, plan.ticked, self.ids)
-
-        # CI on the release commit.
-        sdk = self.d.sdk(request.repo)
-        gate = check_gate(sdk, request.repo, checks.release_commit(run),
-                          ignore=self.s.ignore_checks, run_marker=_run_marker())
-        run.gate = gate
-        if gate.verdict in (Verdict.PENDING, Verdict.NONE):
-            return self.report.ci_pending(run)
-        if gate.verdict is Verdict.FAILED:
-            return self.report.ci_failed(run)
-        if str(Label.CI_PENDING) in run.labels and not run.dry_run:
-            self.report.transition(run, "ci-green")
-
-        # Every artifact, verified, before any target sees one.
-        files: dict[str, Path] = {}
-        if plan.run:
-            dest = self.s.workdir / f"valet-{run.number}"
-            dest.mkdir(parents=True, exist_ok=True)
-            store = self.d.store(request, config)
-            run.store = store
-            with gha.group("download and verify artifacts"):
-                try:
-                    files = store.download_verified(list(request.artifacts), dest / "artifacts")
-                except IntegrityError as exc:
-                    return self.report.fail(run, _tampered(request.repo, exc), resume=False)
-        by_name = {a.name: a for a in request.artifacts}
-
-        def make_ctx(item: PlanItem) -> TargetContext:
-            work = self.s.workdir / f"valet-{run.number}" / "work" / _safe_dir(item.key)
-            work.mkdir(parents=True, exist_ok=True)
-            return TargetContext(request=request, config=config, target=item.target,
-                                 files={n: files[n] for n in item.files if n in files},
-                                 artifacts={n: by_name[n] for n in item.files if n in by_name},
-                                 workdir=work, env=self.s.env, github=self.d.sdk_github,
-                                 dry_run=run.dry_run)
-
-        with gha.group("publish targets"):
-            outcome = execute(plan, self.d.resolve, make_ctx,
-                              tick=lambda k: self.ticker.tick(run, k),
-                              max_parallel=self.s.max_parallel, dry_run=run.dry_run)
-        run.outcome = outcome
-        run.rows = rows_for(outcome, plan, by_name, run.ticked_by)
-        if run.dry_run:
-            self.d.issues.comment(run.number, summary.plan(request.title, run.rows,
-                                                           ci_text(gate), self.s.run_url))
-            self.report.transition(run, "rehearsed")
-            run.result = "dry run"
-            return 0
-        if outcome.failed:
-            return self.report.targets_failed(run, outcome)
-        return finish(run, self.d, self.report)
-
-    def _mask_credentials(self, plan: Plan) -> None:
-        for item in plan.run:
-            try:
-                names = self.d.resolve(item.name).credentials
-            except ValetError:
-                continue
-            for var in names:
-                gha.add_mask(self.s.env.get(var))
-
-
-def _tampered(repo: str, exc: IntegrityError) -> IntegrityError:
-    """What an integrity failure means for the people reading the issue."""
-    return IntegrityError(
-        f"the draft release changed after the request: {exc.message}. Nothing was "
-        "published: the stored files are not the ones requested, so the draft may have "
-        "been tampered with",
-        hint=f"check who changed the draft release of {repo}, then run the release workflow "
-        "again for a new request (adding `accepted` again cannot pass: the request names "
-        "the files as they were)")
-
-
-def _safe_dir(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key) or "target"
-
-
-def _run_marker() -> str | None:
-    run_id = os.environ.get("GITHUB_RUN_ID")
-    return f"/actions/runs/{run_id}/" if run_id else None
+        return apply(run, self.d, self.s, self.report, self.ticker, self.ids)
