@@ -1,0 +1,80 @@
+"""The SDK-side checks before anything is downloaded or any token is used.
+
+Each takes the run and what it needs, reads through the API, and either fills
+the run (merge target, configuration, plan) or raises: ``Refused`` (the label
+is removed and the reason commented) or a ValetError (the run fails).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from valet import gha
+from valet.errors import ConfigError, NotAuthorizedError
+from valet.publish.context import Refused, Run, Settings
+from valet.publish.plan import Resolve, make_plan, require_known
+
+__all__ = ["Refused", "config_and_plan", "merge_target", "release_commit"]
+
+
+def merge_target(run: Run, sdk: Any, settings: Settings) -> None:
+    """The merge target exists, is not the release branch, and is protected."""
+    request = run.request
+    target = request.merge_target or sdk.default_branch()
+    run.merge_target = target
+    if request.branch and target == request.branch:
+        # Any committer can push to the release branch: its config must never decide
+        # which targets (and registry URLs) get the tokens.
+        raise ConfigError(
+            f"the merge target {target} is the release branch itself",
+            hint="the configuration is read from the merge target, which must be a "
+            "protected branch such as main: re-create the request with that merge target")
+    protected = sdk.branch_protected(target)
+    if protected is None:
+        raise ConfigError(f"the merge target {target} does not exist in {request.repo}",
+                          hint="re-create the request with an existing, protected merge "
+                          "target such as the default branch")
+    if protected:
+        return
+    if settings.allow_unprotected_merge_target:
+        gha.warning(f"the merge target {target} of {request.repo} is not protected; going on "
+                    "because allow-unprotected-merge-target is true (rehearsals only)",
+                    title="unprotected merge target")
+        return
+    # The requester writes the merge target, and its configuration decides the targets
+    # and their registry URLs: a branch anyone can push to would let them choose where
+    # the tokens go.
+    run.result = "refused: merge target not protected"
+    raise Refused(NotAuthorizedError(
+        f"the merge target {target} of {request.repo} is not a protected branch: its "
+        "configuration decides which targets get the registry tokens and where they upload, "
+        "and anyone who can push to it could change that",
+        hint=f"protect {target} in {request.repo}'s settings (a branch protection rule or a "
+        "ruleset) and add `accepted` again, or re-create the request with a protected "
+        "merge target; for a rehearsal only, set the publish action's input "
+        "`allow-unprotected-merge-target: true`"))
+
+
+def config_and_plan(run: Run, sdk: Any, resolve: Resolve) -> None:
+    """The configuration from the merge target, and the plan: every target configured."""
+    from valet.sdk_config import read_sdk_config
+
+    request = run.request
+    assert run.merge_target is not None
+    config = read_sdk_config(sdk, ref=run.merge_target, path=request.path)
+    run.config = config
+    if request.ignored_targets:
+        gha.warning(
+            "the Targets list names ids that are not part of the request (added to the "
+            f"body by hand?): {', '.join(request.ignored_targets)}; they are ignored",
+            title="ignored target lines")
+    plan = make_plan(request, config, resolve)
+    run.plan = plan
+    require_known(plan, config)
+
+
+def release_commit(run: Run) -> str:
+    if not run.request.sha:
+        raise ConfigError("the request names no release commit (sha)",
+                          hint="re-create the request with `valet request`")
+    return run.request.sha
