@@ -21,6 +21,7 @@ from valet.sandbox.gitrepo import GitRepo
 from valet.sandbox.routing import ApiError, Request, Response, Router, not_found
 from valet.sandbox.shapes import Urls
 from valet.sandbox.state import PERMISSIONS, Record, State, perm_at_least
+from valet.sandbox.teams import is_member
 
 RATE_LIMIT = 5000
 
@@ -132,7 +133,7 @@ class App:
         # Team grants on the repo, if any.
         for team_key, role in rec.get("team_perms", {}).items():
             team = self.state.teams.get(team_key)
-            if team and login.lower() in (m.lower() for m in team["members"]):
+            if team and is_member(self.state, team, login):
                 if PERMISSIONS.index(role) > PERMISSIONS.index(best):
                     best = role
         return best if PERMISSIONS.index(best) >= PERMISSIONS.index(base) else base
