@@ -476,7 +476,8 @@ class Publisher:
             raise ConfigError("the request names no release commit (sha)",
                               hint="re-create the request with `valet request`")
         gate = check_gate(sdk, request.repo, request.sha, ignore=self.s.ignore_checks,
-                          run_marker=_run_marker())
+                          run_marker=_run_marker(), required=config.status_contexts,
+                          ci_required=config.ci != "none")
         run.gate = gate
         if gate.verdict in (Verdict.PENDING, Verdict.NONE):
             return self._ci_pending(run)
@@ -849,6 +850,8 @@ def _run_marker() -> str | None:
 def _ci_text(gate: GateResult | None) -> str:
     if gate is None:
         return "not checked"
+    if gate.verdict is Verdict.GREEN and not gate.checks:
+        return "no CI required (ci: none in the configuration), none reported"
     if gate.verdict is Verdict.GREEN:
         return f"green ({len(gate.checks)} checks)"
     if gate.verdict is Verdict.NONE:

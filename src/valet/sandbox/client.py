@@ -107,7 +107,8 @@ class AdminClient:
                        bypass: list[str] | None = None) -> None:
         """Protect ``branch`` with a ruleset: no deletion, no force-push, changes through a
         pull request with ``reviews`` approvals (None: no pull request rule), the status
-        checks ``checks`` required, the Apps ``bypass`` (slugs) on its bypass list.
+        checks ``checks`` required, the Apps (slugs) or users (logins) ``bypass`` on its
+        bypass list.
         ``GET /branches/{branch}`` then reports ``protected: true`` and
         ``GET /rules/branches/{branch}`` the rules. ``protected=False`` lifts it."""
         self._call("PUT", f"/repos/{full_name}/branches/{quote(branch, safe='/')}/protection",

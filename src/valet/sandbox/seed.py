@@ -286,7 +286,7 @@ def protect_branch(app: App, full_name: str, branch: str, protected: bool = True
     """Protect ``branch`` with a ruleset, the way most repositories are set up now:
     no deletion, no force-push, changes through a pull request with ``reviews``
     approvals (None: no pull request rule), ``checks`` required, and ``bypass`` Apps
-    (slugs) on its bypass list. Replaces the ruleset an earlier call made for the
+    (slugs) or users (logins) on its bypass list. Replaces the ruleset an earlier call made for the
     branch; ``protected=False`` removes it. The branch need not exist yet."""
     if not valid_ref_name(branch):
         raise SeedError(f"invalid branch name {branch!r}")
@@ -309,7 +309,8 @@ def protect_branch(app: App, full_name: str, branch: str, protected: bool = True
     return add_ruleset(app, full_name, {
         "name": name, "conditions": {"ref_name": {"include": [f"refs/heads/{branch}"],
                                                   "exclude": []}},
-        "bypass_actors": [{"actor_type": "Integration", "actor": slug} for slug in bypass or []],
+        "bypass_actors": [{"actor_type": "Integration" if name.lower() in app.state.data["apps"]
+                           else "User", "actor": name} for name in bypass or []],
         "rules": rules})
 
 

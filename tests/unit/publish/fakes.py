@@ -168,8 +168,10 @@ class FakeSdk:
         self.branch_reads: list[str] = []
 
     def pages(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-        if path.endswith("/status"):
-            yield {"state": "success", "statuses": self.statuses}
+        if path.endswith("/statuses"):
+            yield self.statuses
+        elif path.endswith("/check-suites"):
+            yield {"total_count": 0, "check_suites": []}
         elif path.endswith("/check-runs"):
             for page in self.check_pages:
                 yield {"total_count": sum(map(len, self.check_pages)), "check_runs": page}
