@@ -452,6 +452,7 @@ class Publisher:
         if refusal is not None:
             run.result = "refused: merge target not protected"
             return self._refuse(run.number, run.labels, refusal, request)
+        run.merge_plan = self._land_check(sdk, request, merge_target)
         if not run.dry_run:
             self._transition(run, "resume")
         # 4. Configuration from the protected merge target.
@@ -525,32 +526,53 @@ class Publisher:
 
     def _unprotected_merge_target(self, sdk: Any, repo: str,
                                   branch: str) -> NotAuthorizedError | None:
-        """The refusal when the merge target is not protected (None: go on).
+        """The refusal when the merge target's rules do not make it a trustworthy source of
+        configuration (None: go on). See branch_rules.config_refusal.
 
         The requester writes the merge target, and its configuration decides the targets
-        and their registry URLs: a branch anyone can push to would let them choose where
-        the tokens go.
+        and their registry URLs: a branch any writer can change would let them choose
+        where the tokens go.
         """
-        protected = sdk.branch_protected(branch)
-        if protected is None:
+        from valet import branch_rules
+
+        rules = branch_rules.read(sdk, branch)
+        if rules is None:
             raise ConfigError(f"the merge target {branch} does not exist in {repo}",
                               hint="re-create the request with an existing, protected merge "
                               "target such as the default branch")
-        if protected:
+        self._rules = (repo, rules)  # read once: _land_check plans the merge from them
+        why = branch_rules.config_refusal(rules)
+        if why is None:
             return None
         if self.s.allow_unprotected_merge_target:
-            gha.warning(f"the merge target {branch} of {repo} is not protected; going on because "
+            gha.warning(f"the merge target {branch} of {repo}: {why}; going on because "
                         "allow-unprotected-merge-target is true (rehearsals only)",
                         title="unprotected merge target")
             return None
         return NotAuthorizedError(
-            f"the merge target {branch} of {repo} is not a protected branch: its configuration "
-            "decides which targets get the registry tokens and where they upload, and anyone "
-            "who can push to it could change that",
-            hint=f"protect {branch} in {repo}'s settings (a branch protection rule or a "
-            "ruleset) and add `accepted` again, or re-create the request with a protected "
-            "merge target; for a rehearsal only, set the publish action's input "
-            "`allow-unprotected-merge-target: true`")
+            f"the merge target {branch} of {repo} is not a protected branch valet can trust: "
+            f"{why}. Its configuration decides which targets get the registry tokens and where "
+            "they upload",
+            hint=branch_rules.CONFIG_HINT.format(branch=branch))
+
+    def _land_check(self, sdk: Any, request: Request, merge_target: str) -> Any:
+        """Before anything is published: how the release will land on the merge target (a
+        locked one refuses), and whether publishing it needs Workflows: write."""
+        from valet import branch_rules, workflow_check
+
+        repo, rules = getattr(self, "_rules", (None, None))
+        if repo != request.repo or rules is None or rules.branch != merge_target:
+            rules = branch_rules.read(sdk, merge_target)
+        plan = branch_rules.plan_merge(rules) if rules is not None else None
+        if plan is not None and plan.mode == "blocked":
+            raise ConfigError(f"the release cannot land on {merge_target}: {plan.note()}",
+                              hint=plan.fix)
+        if plan is not None:
+            gha.info(f"merge: {plan.note()}")
+        if request.sha and any(t.id == GITHUB for t in request.targets):
+            workflow_check.check(sdk, default_branch=sdk.default_branch(), sha=request.sha,
+                                 release_id=request.release_id)
+        return plan
 
     # ---- outcomes ------------------------------------------------------
 
@@ -664,6 +686,15 @@ class Publisher:
         # so a re-run after the branch was deleted still finishes.)
         head = run.request.sha or branch
         try:
+            if run.merge_plan is not None:
+                from valet.merge import land
+
+                note, merged = land(sdk, run.merge_plan, branch=branch, sha=head,
+                                    version=run.request.version)
+                if not merged:
+                    return note + "."
+                deleted = sdk.delete_branch(branch)
+                return note + ("; the branch was deleted." if deleted else ".")
             state = sdk.merge(target, head,
                               f"Merge {branch}: release {run.request.version}")
         except GitHubError as exc:
@@ -806,6 +837,7 @@ class _Run:
     ticked_by: dict[str, str] = field(default_factory=dict)
     store: Any = None
     merge_error: ValetError | None = None
+    merge_plan: Any = None  # branch_rules.MergePlan, decided before anything publishes
     result: str = "started"
     last_issue: dict[str, Any] | None = None  # the issue as our last tick left it
 

@@ -170,6 +170,12 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
         "message": "conflict b", "content": "Ygo=",
         "sha": call("GET", f"{p}/contents/README.md", T, 200)["sha"]})
     call("POST", f"{p}/merges", T, 409, json_body={"base": "main", "head": "side"})
+    pull = call("POST", f"{p}/pulls", T, 201,
+                json_body={"base": "main", "head": "side", "title": "t", "body": "b"})
+    call("POST", f"{p}/pulls", T, 422, json_body={"base": "main", "head": "side", "title": "t"})
+    call("GET", f"{p}/pulls", T, 200, params={"head": f"{owner}:side", "base": "main"})
+    call("GET", f"{p}/pulls/{pull['number']}", T, 200)
+    call("GET", f"{p}/pulls/99999", T, 404)
     call("DELETE", f"{p}/git/refs/heads/side", T, 204)
     call("DELETE", f"{p}/git/refs/heads/side", T, 422)
     assert side
