@@ -41,6 +41,9 @@ class App:
         self.uploads = Router()
         self.admin = Router()
         self.web = Router()  # github.com-style pages: release downloads
+        # Signed download URLs that the API and the download pages redirect to: served on
+        # an origin of their own, like GitHub's object storage.
+        self.storage = Router()
         self.graphql = Router()  # POST /api/graphql: the one query publish makes
         self.faults = Faults()
         self.stopping = threading.Event()
@@ -52,9 +55,10 @@ class App:
 
         routes.register_all(self)
 
-    def set_port(self, port: int) -> None:
+    def set_port(self, port: int, storage_port: int | None = None) -> None:
         server = f"http://127.0.0.1:{port}"
-        self.urls = Urls(server, f"{server}/api/v3", f"{server}/api/uploads")
+        storage = f"http://127.0.0.1:{storage_port}" if storage_port else server
+        self.urls = Urls(server, f"{server}/api/v3", f"{server}/api/uploads", storage)
 
     # -- request log and rate-limit headers -------------------------------------
 

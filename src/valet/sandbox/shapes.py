@@ -23,6 +23,7 @@ class Urls:
     server: str   # http://127.0.0.1:P
     api: str      # http://127.0.0.1:P/api/v3
     uploads: str  # http://127.0.0.1:P/api/uploads
+    storage: str = ""  # http://127.0.0.1:Q: where downloads redirect (another origin)
 
 
 def node_id(kind: str, ident: object) -> str:

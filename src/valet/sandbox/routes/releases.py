@@ -211,7 +211,7 @@ def register(app: App) -> None:
         return page_response(req, [asset_json(rec, rel, a) for a in items])
 
     def storage_url(aid: str, name: str) -> str:
-        return f"{app.urls.server}/api/storage/assets/{aid}/{name}?sig={app.sign('asset:' + aid)}"
+        return f"{app.urls.storage}/assets/{aid}/{name}?sig={app.sign('asset:' + aid)}"
 
     @r.route("GET", "/repos/{owner}/{repo}/releases/assets/{aid}")
     def get_asset(req: Request, owner: str, repo: str, aid: str) -> Response:
@@ -300,7 +300,7 @@ def register(app: App) -> None:
 
     # -- downloads: storage (signed, like GitHub's CDN redirect) and browser URLs ------
 
-    @app.web.route("GET", "/api/storage/assets/{aid}/{name}")
+    @app.storage.route("GET", "/assets/{aid}/{name}")
     def storage(req: Request, aid: str, name: str) -> Response:
         if not app.check_signature("asset:" + aid, req.arg("sig") or ""):
             raise ApiError(403, "Request has expired or the signature is invalid")
