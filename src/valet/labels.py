@@ -75,7 +75,7 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     _t("ci-failed", VALET, "a check on the release commit failed",
        add=[Label.CI_FAILED], remove=[Label.ACCEPTED, Label.CI_PENDING]),
     _t("fail", VALET, "a configuration, integrity, target or merge error",
-       add=[Label.FAILED], remove=[Label.ACCEPTED, Label.CI_PENDING]),
+       add=[Label.FAILED], remove=[Label.ACCEPTED, Label.CI_PENDING, Label.CI_FAILED]),
     _t("rehearsed", VALET, "a dry run finished: the plan is commented, the approval is used up",
        remove=[Label.ACCEPTED]),
     _t("publish", VALET, "every target is ticked and the branch is merged; the issue is closed",

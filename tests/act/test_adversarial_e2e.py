@@ -402,7 +402,7 @@ def test_duplicate_request_and_relabels_publish_nothing_twice(world: World) -> N
     assert state() == after
 
 
-# Publish merges the approved commit (Publisher._merge passes the request's sha),
+# Publish merges the approved commit (publish.finish.merge passes the request's sha),
 # so a commit pushed to the release branch after approval never reaches the
 # protected merge target, and a re-opened finished issue (branch already
 # deleted) ends published, not failed.
@@ -543,7 +543,8 @@ def test_no_token_appears_in_any_act_log(world: World) -> None:
     from tests.fixtures import secrets_guard
 
     known = secrets_guard.recorded_secrets()
-    tokens = {"app": world.app_token, "npm": world.regs.npm_token,
+    tokens = {"app": world.app_token, "request_app": world.request_app[1],
+              "npm": world.regs.npm_token,
               "pypi": world.regs.pypi_password, "approver": world.approver[1],
               "requester": world.requester[1], "mallory": world.mallory[1], "bot": world.bot[1]}
     assert {k for k, t in tokens.items() if t not in known} == set()  # the guard knows them

@@ -33,7 +33,7 @@ def test_an_unprotected_merge_target_is_refused_and_nothing_is_published(world: 
         result = world.label(v, world.approver)
         log = world.sb.admin.request_log()
     finally:
-        world.sb.admin.protect_branch(world.sdk, "main", bypass=[f"valet-{world.org}"])
+        world.sb.admin.protect_branch(world.sdk, "main", bypass=[f"publish-{world.org}"])
     assert result.ok, result.describe()  # a refusal is the run doing its job: exit 0
     assert "accepted" not in world.labels(v) and world.issue(v).state == "open"
     refusal = world.comments(v)[-1]

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import requests
 
+from valet.sandbox.act_runner import app_token_stub
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TOKEN_ACTION = "actions/create-github-app-token@d72941d797fd3113feb6b93fd0dec494b13a2547"
 PKG = "valet-e2e-demo"
@@ -61,31 +63,6 @@ targets:
   - name: github
 """
 
-STUB_APP_TOKEN = """\
-name: stub create-github-app-token
-description: test stand-in; outputs the private-key input as the token
-inputs:
-  app-id: {required: false, default: ""}
-  private-key: {required: true}
-  owner: {required: false, default: ""}
-  repositories: {required: false, default: ""}
-  permission-contents: {required: false, default: ""}
-  permission-issues: {required: false, default: ""}
-  permission-members: {required: false, default: ""}
-  permission-statuses: {required: false, default: ""}
-  permission-checks: {required: false, default: ""}
-outputs:
-  token:
-    value: ${{ steps.t.outputs.token }}
-runs:
-  using: composite
-  steps:
-    - id: t
-      shell: bash
-      env:
-        KEY: ${{ inputs.private-key }}
-      run: echo "token=$KEY" >> "$GITHUB_OUTPUT"
-"""
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -95,12 +72,18 @@ def git(cwd: Path, *args: str) -> str:
 
 @dataclass
 class World:
+    """``request_app`` is the SDK side's App (what release.yml mints: any SDK committer
+    could act as it), ``publish_app`` the publish side's (its key only in `production`);
+    each is (slug, token). ``app_token`` is the publish App's token (reads in tests)."""
+
     sb: Any
     regs: Any
     org: str
     sdk: str
     publish: str
     app_token: str
+    request_app: tuple[str, str]
+    publish_app: tuple[str, str]
     approver: tuple[str, str]
     requester: tuple[str, str]
     mallory: tuple[str, str]
@@ -155,7 +138,7 @@ class World:
         return run_workflow(
             repo_dir, workflow, event_name, event,
             env={**self.sb.env(), **(env or {})}, secrets=secrets,
-            variables={"APP_ID": "1"},
+            variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
             work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
 
@@ -165,7 +148,7 @@ class World:
                  "repository": {"full_name": self.sdk, "name": self.sdk.split("/")[1],
                                 "owner": {"login": self.org}}}
         return self.act(self.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
-                        event, secrets={"APP_PRIVATE_KEY": self.app_token})
+                        event, secrets={"REQUEST_APP_PRIVATE_KEY": self.request_app[1]})
 
     def release(self, version: str) -> Any:
         """release.yml: prepare + request, as the requester; records the one open issue."""
@@ -213,7 +196,7 @@ class World:
     def run_publish(self, event_name: str, event: dict[str, Any], *,
                     npm_token: str | None = None) -> Any:
         return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
-                        secrets={"APP_PRIVATE_KEY": self.app_token,
+                        secrets={"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
                                  "NPM_TOKEN": npm_token or self.regs.npm_token},
                         env=self.publish_env())
 
@@ -251,16 +234,22 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
         users[role] = (login, admin.create_token(login))
     release_yml = (REPO_ROOT / "examples/sdk-repo/.github/workflows/release.yml").read_text()
     publish_yml = (REPO_ROOT / "examples/publish-repo/.github/workflows/publish.yml").read_text()
-    publish_yml = publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
+    request_slug, publish_slug = f"request-{org}", f"publish-{org}"
+    publish_yml = (publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
+                   .replace("OWNER-valet-request", request_slug))
     admin.create_repo(sdk, files={".valet.yml": VALET_YML, "build.py": BUILD_PY,
                                   ".gitignore": "dist/\n",
                                   ".github/workflows/release.yml": release_yml})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
-    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish], permission="admin")
+    # Two Apps, as the README sets them up: the request App writes the SDK repo and
+    # opens issues; the publish App does everything publish does.
+    request_token = admin.create_app(request_slug, repos=[sdk], permission="write")
+    admin.set_permission(publish, f"{request_slug}[bot]", "triage")  # issues: write
+    app_token = admin.create_app(publish_slug, repos=[sdk, publish], permission="admin")
     # The merge target requires reviewed pull requests, as publish requires (its config
-    # decides the targets); the App is on the ruleset's bypass list, so it merges directly.
-    admin.protect_branch(sdk, "main", bypass=[f"valet-{org}"])
+    # decides the targets); the publish App is on the ruleset's bypass list and merges.
+    admin.protect_branch(sdk, "main", bypass=[publish_slug])
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):
@@ -274,8 +263,7 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
         git(work, "clone", "-q", sandbox.git_url(f"{org}/{name}", app_token), str(dest))
         git(dest, "remote", "set-url", "origin", sandbox.git_url(f"{org}/{name}"))
         dirs[name] = dest
-    stub = work / "stub-app-token"
-    stub.mkdir()
-    (stub / "action.yml").write_text(STUB_APP_TOKEN)
-    yield World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
+    stub = app_token_stub(work / "stub-app-token")
+    yield World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
+                (publish_slug, app_token), users["approver"],
                 users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)

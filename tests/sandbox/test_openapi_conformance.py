@@ -86,7 +86,8 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     reader = unique("conf-reader")
     admin.create_user(reader)
     admin.set_permission(R, reader, "read")
-    bot = admin.create_app(unique("conf-app"), repos=[R])
+    bot_slug = unique("conf-app")
+    bot = admin.create_app(bot_slug, repos=[R])
     p = f"/repos/{R}"
 
     # users, rate limit, repo
@@ -249,7 +250,9 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
                json_body={"tag_name": "v1.0.0", "target_commitish": "main", "name": "1.0.0",
                           "draft": True})
     call("POST", f"{p}/releases", T, 422, json_body={"name": "no tag"})
-    call("POST", f"{p}/releases", T, 422, json_body={"tag_name": "v1.0.0"})
+    # drafts are bound to no tag: a second one may name v1.0.0 too
+    twin = call("POST", f"{p}/releases", T, 201, json_body={"tag_name": "v1.0.0", "draft": True})
+    call("DELETE", f"{p}/releases/{twin['id']}", T, 204)
     asset = call("POST", f"/repos/{R}/releases/{rel['id']}/assets", T, 201,
                  params={"name": "pkg.tgz", "label": "pkg"}, data=b"bytes",
                  headers={"Content-Type": "application/gzip"}, uploads=True)
@@ -264,6 +267,7 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/releases/tags/v1.0.0", T, 404)  # drafts are not found by tag
     call("GET", f"{p}/releases/latest", T, 404)
     call("PATCH", f"{p}/releases/{rel['id']}", T, 200, json_body={"draft": False})
+    call("POST", f"{p}/releases", T, 422, json_body={"tag_name": "v1.0.0"})  # published: owned
     call("GET", f"{p}/releases", T, 200)
     call("GET", f"{p}/releases/{rel['id']}", T, 200)
     call("GET", f"{p}/releases/tags/v1.0.0", T, 200)
@@ -277,6 +281,16 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/actions/artifacts", T, 200, params={"name": "dist"})
     call("GET", f"{p}/actions/artifacts/{art}", T, 200)
     call("GET", f"{p}/actions/artifacts/{art}/zip", T, 302)
+    # workflow runs, as the act harness records them, and a GitHub App by its slug
+    recorded = admin.create_run(R, path=".github/workflows/release.yml",
+                                event="workflow_dispatch", actor=owner, head_sha=head)
+    admin.rerun(R, recorded["id"], owner)
+    admin.finish_run(R, recorded["id"], "success")
+    call("GET", f"{p}/actions/runs/{recorded['id']}", T, 200)
+    call("GET", f"{p}/actions/runs/{recorded['id'] + 999999}", T, 404)
+    call("GET", f"{p}/actions/runs", T, 200, params={"event": "workflow_dispatch"})
+    call("GET", f"/apps/{bot_slug}", T, 200)
+    call("GET", f"/apps/{bot_slug}-missing", T, 404)
     return call
 
 

@@ -119,3 +119,17 @@ def test_workflow_artifacts(gh_repo_factory, sandbox):
         assert zf.read("pkg-1.0.tgz") == b"tarball"
     anon = requests.get(listed[0].archive_download_url, timeout=10, allow_redirects=False)
     assert anon.status_code == 401
+
+
+def test_drafts_may_share_a_tag_but_only_one_published_release_owns_it(gh_repo_factory):
+    r = gh_repo_factory().gh()
+    first = r.create_git_release("v3.0.0", "3.0.0", "", draft=True)
+    second = r.create_git_release("v3.0.0", "3.0.0 again", "", draft=True)  # as on GitHub
+    assert {x.id for x in r.get_releases() if x.tag_name == "v3.0.0"} == {first.id, second.id}
+    first.update_release("3.0.0", "", draft=False)
+    with pytest.raises(github.GithubException) as exc:
+        second.update_release("3.0.0 again", "", draft=False)
+    assert exc.value.status == 422
+    assert exc.value.data["errors"][0]["code"] == "already_exists"
+    with pytest.raises(github.GithubException):
+        r.create_git_release("v3.0.0", "published twice", "")

@@ -102,6 +102,33 @@ class AdminClient:
         """admin/maintain/write/triage/read/none for a user, or for a team as ``org/slug``."""
         self._call("PUT", f"/repos/{full_name}/permissions/{login}", {"permission": permission})
 
+    def remove_permission(self, full_name: str, login: str) -> None:
+        """Take a collaborator (or a team, as ``org/slug``) off a repository."""
+        self._call("DELETE", f"/repos/{full_name}/permissions/{login}")
+
+    def remove_team_member(self, org: str, slug: str, login: str) -> None:
+        self._call("DELETE", f"/teams/{org}/{slug}/members/{login}")
+
+    def create_run(self, full_name: str, *, path: str, event: str, actor: str, head_sha: str,
+                   triggering_actor: str | None = None, head_branch: str | None = None,
+                   name: str | None = None) -> dict[str, Any]:
+        """Record a started workflow run (``in_progress``), as GitHub would; its record
+        (``id``, ``run_attempt``, ...). ``triggering_actor`` defaults to ``actor``."""
+        body = {"path": path, "event": event, "actor": actor, "head_sha": head_sha,
+                "triggering_actor": triggering_actor, "head_branch": head_branch,
+                "name": name}
+        return self._call("POST", f"/repos/{full_name}/runs", body)  # type: ignore[no-any-return]
+
+    def finish_run(self, full_name: str, run_id: int, conclusion: str) -> dict[str, Any]:
+        """Mark a run ``completed`` with ``conclusion`` (success, failure, cancelled, ...)."""
+        return self._call("PATCH", f"/repos/{full_name}/runs/{run_id}",  # type: ignore[no-any-return]
+                          {"conclusion": conclusion})
+
+    def rerun(self, full_name: str, run_id: int, triggering_actor: str) -> dict[str, Any]:
+        """Re-run a run: the same id, the next attempt, ``triggering_actor`` is who re-ran it."""
+        return self._call("POST", f"/repos/{full_name}/runs/{run_id}/rerun",  # type: ignore[no-any-return]
+                          {"triggering_actor": triggering_actor})
+
     def protect_branch(self, full_name: str, branch: str, protected: bool = True, *,
                        reviews: int | None = 1, checks: list[str] | None = None,
                        bypass: list[str] | None = None) -> None:

@@ -352,8 +352,10 @@ class Scenario:
                 self.users[login] = User(login, admin.create_token(login), role)
             release_yml = RELEASE_YML.read_text()
             # What a user does when copying publish.yml: name their own approvers team.
-            publish_yml = PUBLISH_YML.read_text().replace("OWNER/release-engineers",
-                                                          f"{ORG}/release-engineers")
+            # and the slug of their request App.
+            publish_yml = (PUBLISH_YML.read_text()
+                           .replace("OWNER/release-engineers", f"{ORG}/release-engineers")
+                           .replace("OWNER-valet-request", "acme-release"))
             files = read_tree(DEMO_SDK)
             files[".github/workflows/release.yml"] = release_yml
             sdk_data = admin.create_repo(self.sdk, files=files,
@@ -397,7 +399,7 @@ class Scenario:
                                    sender=self._simple_user(dana.login),
                                    workflow=".github/workflows/release.yml")
             run = self._act(self.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
-                            event, secrets={"APP_PRIVATE_KEY":
+                            event, secrets={"REQUEST_APP_PRIVATE_KEY":
                                             self.users["acme-release[bot]"].token}, name="release")
             self.result.release_run = run
             if not run.ok:
@@ -463,7 +465,7 @@ class Scenario:
                                 sender=self._simple_user(self.users["riley"].login),
                                 label=self._labeled["label"])
             run = self._act(self.publish_dir, ".github/workflows/publish.yml", "issues", event,
-                            secrets={"APP_PRIVATE_KEY": self.users["acme-publish[bot]"].token,
+                            secrets={"PUBLISH_APP_PRIVATE_KEY": self.users["acme-publish[bot]"].token,
                                      "PYPI_TOKEN": regs.pypi_password,
                                      "NPM_TOKEN": regs.npm_token},
                             env={"TWINE_REPOSITORY_URL": regs.pypi_url,
@@ -601,7 +603,7 @@ class Scenario:
             repo_dir, workflow, event_name, event,
             env={**{k: v for k, v in sb.env().items() if k.startswith("GITHUB_")},
                  **(env or {})},
-            secrets=secrets, variables={"APP_ID": "1"},
+            secrets=secrets, variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={"OWNER/valet@v1": REPO_ROOT, self._action_ref: APP_TOKEN_STANDIN},
             work_dir=self.work / f"act-{name}", timeout=self.act_timeout)
 

@@ -412,3 +412,87 @@ def add_workflow_artifact(app: App, full_name: str, name: str, files: dict[str, 
     }
     app.state.touch()
     return art_id
+
+
+# -- workflow runs, as GitHub records them ------------------------------------------------
+
+RUN_STATUSES = ("queued", "in_progress", "completed")
+RUN_CONCLUSIONS = (None, "success", "failure", "cancelled", "skipped", "timed_out",
+                   "action_required", "neutral", "stale", "startup_failure")
+
+
+def create_run(app: App, full_name: str, *, path: str, event: str, actor: str,
+               head_sha: str, triggering_actor: str | None = None,
+               head_branch: str | None = None, name: str | None = None) -> Record:
+    """A workflow run that has started: who triggered it, for which event, on which commit."""
+    rec = repo_or_fail(app, full_name)
+    commit = app.git(rec).resolve_commit(head_sha)
+    if commit is None:
+        raise SeedError(f"no commit {head_sha} in {full_name}")
+    if not path.startswith(".github/workflows/") or ".." in path.split("/"):
+        raise SeedError(f"invalid workflow path {path!r}")
+    for login in (actor, triggering_actor or actor):
+        if app.state.user(login) is None:
+            raise SeedError(f"no user {login}")
+    runs = rec.setdefault("runs", {})
+    workflow_ids = rec.setdefault("workflow_ids", {})
+    if path not in workflow_ids:
+        workflow_ids[path] = app.state.new_id()
+    ts = now_iso()
+    run = {"id": app.state.new_id(), "name": name or path.rsplit("/", 1)[1], "path": path,
+           "event": event, "actor": app.state.user(actor)["login"],  # type: ignore[index]
+           "triggering_actor": app.state.user(triggering_actor or actor)["login"],  # type: ignore[index]
+           "head_sha": commit, "head_branch": head_branch, "workflow_id": workflow_ids[path],
+           "run_number": sum(1 for r in runs.values() if r["path"] == path) + 1,
+           "run_attempt": 1, "status": "in_progress", "conclusion": None, "created_at": ts,
+           "updated_at": ts, "run_started_at": ts}
+    runs[str(run["id"])] = run
+    app.state.touch()
+    return run
+
+
+def _run_or_fail(app: App, full_name: str, run_id: str) -> Record:
+    run = repo_or_fail(app, full_name).get("runs", {}).get(str(run_id))
+    if run is None:
+        raise SeedError(f"no workflow run {run_id} in {full_name}")
+    return run  # type: ignore[no-any-return]
+
+
+def finish_run(app: App, full_name: str, run_id: str, conclusion: str) -> Record:
+    if conclusion is None or conclusion not in RUN_CONCLUSIONS:
+        raise SeedError(f"invalid conclusion {conclusion!r}")
+    run = _run_or_fail(app, full_name, run_id)
+    run.update(status="completed", conclusion=conclusion, updated_at=now_iso())
+    app.state.touch()
+    return run
+
+
+def rerun(app: App, full_name: str, run_id: str, triggering_actor: str) -> Record:
+    """A re-run: same id, next attempt, triggered by whoever re-ran it (the actor stays)."""
+    run = _run_or_fail(app, full_name, run_id)
+    user = app.state.user(triggering_actor)
+    if user is None:
+        raise SeedError(f"no user {triggering_actor}")
+    ts = now_iso()
+    run.update(run_attempt=run["run_attempt"] + 1, triggering_actor=user["login"],
+               status="in_progress", conclusion=None, updated_at=ts, run_started_at=ts)
+    app.state.touch()
+    return run
+
+
+# -- taking access away ---------------------------------------------------------------------
+
+
+def remove_team_member(app: App, org: str, slug: str, login: str) -> None:
+    team = app.state.teams.get(f"{org}/{slug}".lower())
+    if team is None:
+        raise SeedError(f"no team {org}/{slug}")
+    team["members"] = [m for m in team["members"] if m.lower() != login.lower()]
+    app.state.touch()
+
+
+def remove_permission(app: App, full_name: str, login: str) -> None:
+    """Remove a collaborator (or a team's grant, as ``org/slug``) from a repository."""
+    rec = repo_or_fail(app, full_name)
+    rec["team_perms" if "/" in login else "perms"].pop(login.lower(), None)
+    app.state.touch()

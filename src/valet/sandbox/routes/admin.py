@@ -86,6 +86,35 @@ def register(app: App) -> None:
         seed.set_permission(app, f"{owner}/{repo}", login, req.json()["permission"])
         return Response(204)
 
+    @route("DELETE", "/repos/{owner}/{repo}/permissions/{login:path}")
+    def remove_permission(req: Request, owner: str, repo: str, login: str) -> Response:
+        seed.remove_permission(app, f"{owner}/{repo}", login)
+        return Response(204)
+
+    @route("DELETE", "/teams/{org}/{slug}/members/{login}")
+    def remove_team_member(req: Request, org: str, slug: str, login: str) -> Response:
+        seed.remove_team_member(app, org, slug, login)
+        return Response(204)
+
+    @route("POST", "/repos/{owner}/{repo}/runs")
+    def create_run(req: Request, owner: str, repo: str) -> Response:
+        b = req.json()
+        run = seed.create_run(app, f"{owner}/{repo}", path=b["path"], event=b["event"],
+                              actor=b["actor"], head_sha=b["head_sha"],
+                              triggering_actor=b.get("triggering_actor"),
+                              head_branch=b.get("head_branch"), name=b.get("name"))
+        return Response(201, dict(run))
+
+    @route("PATCH", "/repos/{owner}/{repo}/runs/{run_id}")
+    def finish_run(req: Request, owner: str, repo: str, run_id: str) -> Response:
+        run = seed.finish_run(app, f"{owner}/{repo}", run_id, req.json()["conclusion"])
+        return Response(200, dict(run))
+
+    @route("POST", "/repos/{owner}/{repo}/runs/{run_id}/rerun")
+    def rerun(req: Request, owner: str, repo: str, run_id: str) -> Response:
+        run = seed.rerun(app, f"{owner}/{repo}", run_id, req.json()["triggering_actor"])
+        return Response(200, dict(run))
+
     @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection")
     def protection(req: Request, owner: str, repo: str, branch: str) -> Response:
         b = req.json()

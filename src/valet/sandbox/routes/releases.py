@@ -57,15 +57,21 @@ def register(app: App) -> None:
             raise validation_failed("Release", "target_commitish", "invalid")
         git.update_ref(f"refs/tags/{tag}", target, None)
 
-    def check_fields(rec: Record, body: dict[str, Any], rid: str | None) -> None:
+    def check_fields(rec: Record, body: dict[str, Any], rid: str | None,
+                     current: Record | None = None) -> None:
         tag = body.get("tag_name")
         if rid is None and (not isinstance(tag, str) or not tag):
             raise validation_failed("Release", "tag_name", "missing_field")
-        if tag is not None:
-            if not isinstance(tag, str) or not valid_ref_name(tag):
-                raise validation_failed("Release", "tag_name", "invalid")
+        if tag is not None and (not isinstance(tag, str) or not valid_ref_name(tag)):
+            raise validation_failed("Release", "tag_name", "invalid")
+        # As on GitHub, a draft is bound to no tag: several drafts may name the same
+        # one. Only a published release owns its tag.
+        draft = bool(body.get("draft", current["draft"] if current else False))
+        final_tag = tag if tag is not None else (current["tag_name"] if current else None)
+        if not draft and final_tag is not None:
             for other in rec["releases"].values():
-                if other["tag_name"] == tag and str(other["id"]) != rid:
+                if other["tag_name"] == final_tag and str(other["id"]) != rid \
+                        and not other["draft"]:
                     raise validation_failed("Release", "tag_name", "already_exists")
         if body.get("make_latest") not in (None, "true", "false", "legacy"):
             raise validation_failed("Release", "make_latest", "invalid")
@@ -153,7 +159,7 @@ def register(app: App) -> None:
         rec = app.repo_for(req, owner, repo, "write")
         rel = release_or_404(req, rec, rid)
         body = req.json()
-        check_fields(rec, body, rid)
+        check_fields(rec, body, rid, rel)
         workflows_guard(req, rec, body.get("target_commitish") or rel["target_commitish"])
         for key in ("tag_name", "target_commitish", "name", "body"):
             if body.get(key) is not None:
