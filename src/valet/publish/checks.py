@@ -38,7 +38,9 @@ def merge_target(run: Run, sdk: Any, settings: Settings) -> None:
             f"the merge target {target} is the release branch itself",
             hint="the configuration is read from the merge target, which must be a "
             "protected branch such as main: re-create the request with that merge target")
-    rules = branch_rules.read(sdk, target)
+    # The publish App's slug finds it in a branch protection rule's allowances (a
+    # ruleset says itself whether the caller may bypass it): Settings.app_slug once set.
+    rules = branch_rules.read(sdk, target, getattr(settings, "app_slug", None) or None)
     if rules is None:
         raise ConfigError(f"the merge target {target} does not exist in {request.repo}",
                           hint="re-create the request with an existing, protected merge "
