@@ -99,7 +99,8 @@ def _suite_check(item: dict[str, Any]) -> Check | None:
     if int(item.get("latest_check_runs_count") or 0) > 0:
         return None
     status = str(item.get("status") or "queued").lower()
-    app = item.get("app") if isinstance(item.get("app"), dict) else {}
+    raw = item.get("app")
+    app: dict[str, Any] = raw if isinstance(raw, dict) else {}
     slug = str(app.get("slug") or app.get("name") or "an App")
     if status == "completed":
         conclusion = str(item.get("conclusion") or "unknown").lower()

@@ -59,7 +59,7 @@ def test_a_push_to_a_ruleset_branch_is_declined_as_github_words_it(sandbox: Any,
     commit(world["clone"], "a.txt", "a\n")
     push = git(world["clone"], "push", "origin", "HEAD:main", check=False)
     assert push.returncode != 0
-    assert f"GH013: Repository rule violations found for refs/heads/main." in push.stderr
+    assert "GH013: Repository rule violations found for refs/heads/main." in push.stderr
     assert "remote: - Changes must be made through a pull request." in push.stderr
     assert "[remote rejected]" in push.stderr
     # a new branch is fine: the rule guards main only

@@ -17,7 +17,6 @@ GitHub's own wording of that last part differs.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
 import subprocess

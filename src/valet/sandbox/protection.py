@@ -209,6 +209,13 @@ def _has_merge_commits(git: GitRepo, old: str | None, new: str) -> bool:
     return bool(git.out(*args).split())
 
 
+def _name_status(git: GitRepo, base: str, head: str) -> list[tuple[str, str]]:
+    """``(status letter, path)`` of each file that differs (no rename detection)."""
+    out = git.out("diff-tree", "-r", "--no-commit-id", "--name-status", "-z", base, head)
+    parts = out.split("\0")[:-1]  # the output ends with a NUL
+    return [(s[:1], p) for s, p in zip(parts[0::2], parts[1::2], strict=True)]
+
+
 def workflow_changes(git: GitRepo, old: str | None, new: str) -> list[str]:
     """Workflow files the commits new to the repository add or modify."""
     changed: set[str] = set()
@@ -217,10 +224,8 @@ def workflow_changes(git: GitRepo, old: str | None, new: str) -> list[str]:
             base = f"{sha}^"
         else:
             base = git.empty_tree()
-        out = git.out("diff-tree", "-r", "--no-commit-id", "--name-status", "-z", base, sha)
-        parts = out.split("\0")
-        for status, path in zip(parts[0::2], parts[1::2]):
-            if status[:1] in ("A", "M", "R", "C", "T") and path.startswith(WORKFLOWS):
+        for status, path in _name_status(git, base, sha):
+            if status in ("A", "M", "T") and path.startswith(WORKFLOWS):
                 changed.add(path)
     return sorted(changed)
 
@@ -231,10 +236,8 @@ def workflows_vs_default(git: GitRepo, default_branch: str, target: str) -> list
     base = git.resolve_commit(default_branch)
     if base is None or base == target:
         return []
-    out = git.out("diff-tree", "-r", "--no-commit-id", "--name-status", "-z", base, target)
-    parts = out.split("\0")
-    return sorted(path for status, path in zip(parts[0::2], parts[1::2])
-                  if status[:1] in ("A", "M", "T") and path.startswith(WORKFLOWS))
+    return sorted(path for status, path in _name_status(git, base, target)
+                  if status in ("A", "M", "T") and path.startswith(WORKFLOWS))
 
 
 def app_lacks_workflows(app: App, login: str | None) -> bool:

@@ -11,7 +11,14 @@ from typing import Any
 from valet.sandbox import shapes
 from valet.sandbox.app import App
 from valet.sandbox.gitrepo import valid_ref_name
-from valet.sandbox.routing import ApiError, Request, Response, not_found, page_response, validation_failed
+from valet.sandbox.routing import (
+    ApiError,
+    Request,
+    Response,
+    not_found,
+    page_response,
+    validation_failed,
+)
 from valet.sandbox.state import Record, now_iso
 
 
