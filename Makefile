@@ -50,7 +50,7 @@ sandbox: setup
 # may reach the result.
 UV_COMPILE := env -u UV_INDEX_URL -u UV_EXTRA_INDEX_URL -u UV_INDEX -u UV_DEFAULT_INDEX \
 	-u UV_FIND_LINKS -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_PYTHON \
-	$(VENV)/bin/uv pip compile --no-config --universal --python-version 3.10 \
+	$(CURDIR)/$(VENV)/bin/uv pip compile --no-config --universal --python-version 3.10 \
 	--generate-hashes --custom-compile-command "make lock" -q
 
 lock: $(STAMP)

@@ -27,9 +27,9 @@ MAX_CONFIG_BYTES = 256 * 1024
 # The target kinds valet can publish to now, and the options each one takes.
 TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "github": ("checksums",),
-    "pypi": ("repository_url", "index_url"),
-    "npm": ("access", "tag", "prerelease_tag", "registry"),
-    "crates": ("registry_url",),
+    "pypi": ("repository_url", "index_url", "trusted_publishing"),
+    "npm": ("access", "tag", "prerelease_tag", "registry", "trusted_publishing"),
+    "crates": ("registry_url", "trusted_publishing"),
 }
 SUPPORTED_TARGETS: tuple[str, ...] = tuple(TARGET_OPTIONS)
 

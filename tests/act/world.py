@@ -132,12 +132,13 @@ class World:
 
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
-            secrets: dict[str, str], env: dict[str, str] | None = None) -> Any:
+            secrets: dict[str, str], env: dict[str, str] | None = None,
+            id_token: dict[str, str] | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow
 
         return run_workflow(
             repo_dir, workflow, event_name, event,
-            env={**self.sb.env(), **(env or {})}, secrets=secrets,
+            env={**self.sb.env(), **(env or {})}, secrets=secrets, id_token=id_token,
             variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
             work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
@@ -178,7 +179,7 @@ class World:
                 "NPM_REGISTRY": self.regs.npm_url}
 
     def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
-              kind: str = "User") -> Any:
+              kind: str = "User", **publish: Any) -> Any:
         """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
         from valet.sandbox.webhooks import issue_event
 
@@ -191,14 +192,20 @@ class World:
         sender = {"login": login, "type": kind, "id": 1}
         event = issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
                             issue=fresh.raw_data, sender=sender, label=label.raw_data)
-        return self.run_publish("issues", event, npm_token=npm_token)
+        return self.run_publish("issues", event, npm_token=npm_token, **publish)
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
-                    npm_token: str | None = None) -> Any:
+                    npm_token: str | None = None, secrets: dict[str, str] | None = None,
+                    env: dict[str, str] | None = None,
+                    id_token: dict[str, str] | None = None) -> Any:
+        """publish.yml; by default with the registry secrets (``secrets``/``env``
+        replace them), and ``id_token`` for a job granted id-token: write."""
+        if secrets is None:
+            secrets = {"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
+                       "NPM_TOKEN": npm_token or self.regs.npm_token}
         return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
-                        secrets={"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
-                                 "NPM_TOKEN": npm_token or self.regs.npm_token},
-                        env=self.publish_env())
+                        secrets=secrets, env=self.publish_env() if env is None else env,
+                        id_token=id_token)
 
     # -- registries -----------------------------------------------------------
     def pypi_digests(self) -> dict[str, str]:
@@ -223,7 +230,12 @@ class World:
 
 @pytest.fixture(scope="module", name="world")
 def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    work = tmp_path_factory.mktemp("publish-e2e")
+    yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"))
+
+
+def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
+                build_py: str = BUILD_PY) -> World:
+    """A new org with its SDK repo (this config and build) and publish repo, users, Apps."""
     org = f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
@@ -237,7 +249,7 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     request_slug, publish_slug = f"request-{org}", f"publish-{org}"
     publish_yml = (publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
                    .replace("OWNER-valet-request", request_slug))
-    admin.create_repo(sdk, files={".valet.yml": VALET_YML, "build.py": BUILD_PY,
+    admin.create_repo(sdk, files={".valet.yml": valet_yml, "build.py": build_py,
                                   ".gitignore": "dist/\n",
                                   ".github/workflows/release.yml": release_yml})
     admin.create_repo(publish, files={"README.md": "publish",
@@ -264,6 +276,7 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
         git(dest, "remote", "set-url", "origin", sandbox.git_url(f"{org}/{name}"))
         dirs[name] = dest
     stub = app_token_stub(work / "stub-app-token")
-    yield World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
-                (publish_slug, app_token), users["approver"],
-                users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)
+    return World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
+                 (publish_slug, app_token), users["approver"],
+                 users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub,
+                 work)

@@ -150,7 +150,8 @@ def test_npm_publish_then_published_then_skip(tmp_path: Path, registries: Regist
                                               make_npm_tarball: Callable[..., Path]) -> None:
     name = f"@valet/t-{_uid()}"
     tgz = make_npm_tarball(name, "1.0.0")
-    ctx = _npm_ctx(tmp_path, registries, [tgz], options={"access": "public"})
+    # a scoped package is named by the target's id (the publish side checks it by name)
+    ctx = _npm_ctx(tmp_path, registries, [tgz], options={"access": "public"}, target_id=name)
     target = NpmTarget()
     target.preflight(ctx)
     assert target.status(ctx).state is State.ABSENT

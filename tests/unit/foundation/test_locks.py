@@ -216,3 +216,15 @@ def test_runtime_installs_from_the_lock_with_pip_config_neutralised(tmp_path: Pa
                            capture_output=True, text=True)
     assert check.stdout.strip() == "ok", check.stderr
     assert sys.version_info[:2] in PYTHONS
+
+
+def test_make_lock_runs_uv_universal_with_the_machines_index_settings_unset() -> None:
+    dry = subprocess.run(["make", "-n", "lock"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    compiles = [line for line in dry.splitlines() if "uv pip compile" in line]
+    assert len(compiles) == 2, dry  # runtime.lock and dev.lock
+    for line in compiles:
+        assert "--universal" in line and "--generate-hashes" in line and "--no-config" in line
+        assert "-u UV_INDEX_URL" in line and "-u UV_FIND_LINKS" in line
+        uv = next(w for w in line.split() if w.endswith("/bin/uv"))
+        assert Path(uv).is_absolute() and Path(uv).exists(), "make lock runs after `cd requirements`"

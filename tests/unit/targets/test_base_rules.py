@@ -88,3 +88,18 @@ def test_unknown_target_is_a_config_error_listing_the_supported() -> None:
     with pytest.raises(ConfigError) as info:
         get_target("docker")
     assert "crates, github, npm, pypi" in str(info.value.hint)
+
+
+@pytest.mark.parametrize(("url", "host"), [
+    ("https://upload.pypi.org/legacy/", "upload.pypi.org"),
+    ("https://Registry.NPMJS.org", "registry.npmjs.org"),
+    ("https://crates.io:443", "crates.io"),
+    ("http://127.0.0.1:4873/", "127.0.0.1:4873"),
+    ("http://localhost:80/x", "localhost"),
+    ("https://[::1]:8443/simple/", "[::1]:8443"),
+    ("https://user@host.example:8443/", "host.example:8443"),
+])
+def test_host_of_drops_the_default_port_and_keeps_any_other(url: str, host: str) -> None:
+    from valet.targets.base import host_of
+
+    assert host_of(url) == host
