@@ -30,6 +30,16 @@ TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "pypi": ("repository_url", "index_url", "trusted_publishing"),
     "npm": ("access", "tag", "prerelease_tag", "registry", "trusted_publishing"),
     "crates": ("registry_url", "trusted_publishing"),
+    "docker": ("source", "target", "source_format", "target_format"),
+    "gcs": ("bucket", "paths"),
+    "aws-lambda-layer": ("layer_name", "compatible_runtimes", "compatible_architectures",
+                         "license", "regions", "link_prereleases"),
+    # targets that write to git repositories
+    "registry": ("repository", "branch", "sdks", "apps"),
+    "gh-pages": ("repository", "branch"),
+    "commit-on-git-repository": ("repository", "branch", "strip_components", "create_tag"),
+    "brew": ("tap", "template", "formula", "path"),
+    "upm": ("repository", "branch"),
 }
 SUPPORTED_TARGETS: tuple[str, ...] = tuple(TARGET_OPTIONS)
 
@@ -159,6 +169,10 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
             allowed = ", ".join(TARGET_OPTIONS[name]) or "none"
             raise ConfigError(f"{source}: {where}: option {wrong[0]!r} does not apply to the "
                               f"{name} target", hint=f"options of {name}: {allowed}")
+        if name in ("docker", "gcs", "aws-lambda-layer", "registry", "brew"):
+            from valet.targets import check_options
+
+            check_options(name, options, f"{source}: {where}")
         target = TargetConfig(
             name=name, id=raw.get("id"), options=options,
             include_names=(compile_regex(raw["include_names"], f"{where}.include_names", source)

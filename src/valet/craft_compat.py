@@ -4,8 +4,10 @@ Every craft field falls in one of three groups:
 
 - mapped: changelog/changelogPolicy, versioning, pre/postReleaseCommand,
   releaseBranchPrefix, requireNames, targets (name, id, includeNames,
-  excludeNames and the options of the targets valet supports), statusProvider,
-  artifactProvider, github, minVersion;
+  excludeNames and the options of the targets valet supports, camelCase
+  becoming snake_case; craft's flat docker login keys become fields of the
+  source / target image; the target name aws-lambda is read as
+  aws-lambda-layer), statusProvider, artifactProvider, github, minVersion;
 - accepted and ignored, each noted in ``Config.notes``: an empty
   ``preReleaseCommand`` (craft's "run nothing"), ``checksums`` formats;
 - refused: anything else. All refusals of one file are reported together in one
@@ -46,7 +48,35 @@ CRAFT_TARGET_OPTIONS: dict[str, dict[str, str]] = {
     "pypi": {},
     "npm": {"access": "access"},
     "crates": {},
+    # docker: craft's flat login keys become fields of the source / target object
+    "docker": {"source": "source", "target": "target", "sourceFormat": "source_format",
+               "targetFormat": "target_format", "sourceRegistry": "source.registry",
+               "sourceUsernameVar": "source.username_var",
+               "sourcePasswordVar": "source.password_var",
+               "sourceSkipLogin": "source.skip_login", "registry": "target.registry",
+               "usernameVar": "target.username_var", "passwordVar": "target.password_var",
+               "skipLogin": "target.skip_login"},
+    "gcs": {"bucket": "bucket", "paths": "paths"},
+    "aws-lambda-layer": {"layerName": "layer_name", "compatibleRuntimes": "compatible_runtimes",
+                         "compatibleArchitectures": "compatible_architectures",
+                         "license": "license", "linkPrereleases": "link_prereleases"},
+    # targets that write to git repositories: their options are mapped by _GIT_TARGETS
+    "registry": {"sdks": "sdks", "apps": "apps", "remote": "repository", "type": "",
+                 "config": "", "urlTemplate": "", "checksums": "", "onlyIfPresent": "",
+                 "linkPrereleases": ""},
+    "gh-pages": {"branch": "branch", "githubOwner": "repository", "githubRepo": "repository"},
+    "commit-on-git-repository": {"archive": "include_names", "repositoryUrl": "repository",
+                                 "branch": "branch", "stripComponents": "strip_components",
+                                 "createTag": "create_tag"},
+    "brew": {"tap": "tap", "template": "template", "formula": "formula", "path": "path"},
+    "upm": {"releaseRepoOwner": "repository", "releaseRepoName": "repository"},
 }
+# craft's earlier name of aws-lambda-layer (still in old configs)
+CRAFT_TARGET_ALIASES: dict[str, str] = {"aws-lambda": "aws-lambda-layer"}
+_CLOUD_TARGETS = ("docker", "gcs", "aws-lambda-layer")
+_IMAGE_KEYS = {"image": "image", "format": "format", "registry": "registry",
+               "usernameVar": "username_var", "passwordVar": "password_var",
+               "skipLogin": "skip_login"}
 _COMMON_TARGET_KEYS = ("name", "id", "includeNames", "excludeNames")
 CRAFT_DEFAULT_PRE_RELEASE_SCRIPT = "scripts/bump-version.sh"
 CRAFT_CALVER_OFFSET_DAYS = 14
@@ -279,17 +309,34 @@ class _Reader:
             self.bad(f"targets[{index}] must be an object with a name")
             return None
         name = raw["name"]
+        if name in CRAFT_TARGET_ALIASES:
+            self.notes.append(f"targets[{index}]: target {name} is read as "
+                              f"{CRAFT_TARGET_ALIASES[name]} (its later name in craft)")
+            name = CRAFT_TARGET_ALIASES[name]
         if name not in SUPPORTED_TARGETS:
             self.refuse(f"target {name}")
             return None
         where = f"targets[{index}] ({name})"
         known = CRAFT_TARGET_OPTIONS[name]
         options: dict[str, Any] = {}
+        for key in raw:
+            if key not in _COMMON_TARGET_KEYS and key not in known:
+                self.refuse(f"option {key} of target {name}")
+        git_include: re.Pattern[str] | None = None
+        if name in _GIT_TARGETS:
+            before = len(self.invalid) + len(self.unsupported)
+            options, git_include = _GIT_TARGETS[name](self, raw, where)
+            if len(self.invalid) + len(self.unsupported) == before:
+                from valet.targets import check_options
+
+                try:
+                    self.notes.extend(check_options(name, options, where))
+                except ConfigError as exc:
+                    self.bad(exc.message)
         for key, value in raw.items():
-            if key in _COMMON_TARGET_KEYS:
+            if key in _COMMON_TARGET_KEYS or name in _GIT_TARGETS:
                 continue
             if key not in known:
-                self.refuse(f"option {key} of target {name}")
                 continue
             if key == "tagPrefix":
                 self._tag_prefix(value, where, config)
@@ -302,6 +349,10 @@ class _Reader:
                     self.bad(f"{where}: access must be public or restricted, not {value!r}")
                 else:
                     options["access"] = value
+            elif name in _CLOUD_TARGETS:
+                self._cloud_option(known[key], value, options)
+        if name in _CLOUD_TARGETS and not self._cloud_check(name, index, options, where):
+            return None
         target_id = _str(raw["id"]) if raw.get("id") is not None else None
         if target_id is not None and not re.fullmatch(r"[A-Za-z0-9@][A-Za-z0-9@/._ ()+-]{0,199}",
                                                       target_id):
@@ -315,8 +366,42 @@ class _Reader:
         except ConfigError as exc:
             self.bad(exc.message.removeprefix(f"{self.source}: "))
             return None
+        if include is None:
+            include = git_include
         return TargetConfig(name=name, id=target_id, options=options,
                             include_names=include, exclude_names=exclude)
+
+    # -- docker, gcs, aws-lambda-layer -------------------------------------------
+
+    def _cloud_option(self, valet_key: str, value: Any, options: dict[str, Any]) -> None:
+        side, _, field = valet_key.partition(".")
+        if valet_key in ("source", "target") and isinstance(value, dict):
+            value = {_IMAGE_KEYS.get(str(k), str(k)): v for k, v in value.items()}
+        if not field:
+            if isinstance(options.get(side), dict) and isinstance(value, str):
+                options[side] = {"image": value, **options[side]}
+            elif isinstance(options.get(side), dict) and isinstance(value, dict):
+                options[side] = {**options[side], **value}
+            else:
+                options[side] = value
+            return
+        # a flat login key: the side becomes an object {image, <field>}
+        current = options.get(side)
+        obj = dict(current) if isinstance(current, dict) else (
+            {"image": current} if current is not None else {})
+        obj.setdefault(field, value)
+        options[side] = obj
+
+    def _cloud_check(self, name: str, index: int, options: dict[str, Any], where: str) -> bool:
+        """The options as the target reads them: a bad value is reported now, not at publish."""
+        from valet.targets import check_options
+
+        try:
+            self.notes.extend(check_options(name, options, where))
+        except ConfigError as exc:
+            self.bad(exc.message)
+            return False
+        return True
 
     def _tag_prefix(self, value: Any, where: str, config: Config) -> None:
         prefix = _str(value) if value is not None else ""
@@ -433,3 +518,207 @@ def apply_file_defaults(config: Config, text: str, base: Path) -> None:
         config.pre_release_command = f"bash {CRAFT_DEFAULT_PRE_RELEASE_SCRIPT}"
         config.notes.append(f"preReleaseCommand unset and {CRAFT_DEFAULT_PRE_RELEASE_SCRIPT} "
                             "exists: it runs as the pre-release command (craft's default)")
+
+
+# -- targets that write to git repositories -----------------------------------------
+# Each maps craft's options of one target onto valet's (snake_case, regexes as Python
+# patterns, repositories as owner/name) and reports bad values on the reader.
+
+_REGISTRY_PACKAGE_KEYS = {"urlTemplate": "url_template", "checksums": "checksums",
+                          "onlyIfPresent": "only_if_present", "includeNames": "include_names",
+                          "linkPrereleases": "link_prereleases", "name": "name",
+                          "sdkName": "sdk_name", "packageUrl": "package_url",
+                          "mainDocsUrl": "main_docs_url", "apiDocsUrl": "api_docs_url"}
+_CANONICAL_RE = re.compile(r"^[A-Za-z0-9_-]+:[^\s:/][^\s]*$")
+_GITHUB_URL_RE = re.compile(r"^https://github\.com/(?P<repo>[A-Za-z0-9][A-Za-z0-9-]{0,38}/"
+                            r"[A-Za-z0-9._-]{1,100}?)(?:\.git)?/?$")
+_GitMapped = tuple[dict[str, Any], "re.Pattern[str] | None"]
+
+
+def _repo_of(reader: _Reader, owner: Any, name: Any, where: str, what: str) -> str | None:
+    owner, name = (_str(owner) if owner is not None else None,
+                   _str(name) if name is not None else None)
+    if not (owner and name and _OWNER_RE.fullmatch(owner) and _REPO_RE.fullmatch(name)
+            and name not in (".", "..")):
+        reader.bad(f"{where}: {what} must name a GitHub owner and repository "
+                   f"(got {owner!r} / {name!r})")
+        return None
+    return f"{owner}/{name}"
+
+
+def _pattern(reader: _Reader, value: Any, where: str) -> str | None:
+    try:
+        return parse_slash_regex(value, where, reader.source).pattern
+    except ConfigError as exc:
+        reader.bad(exc.message.removeprefix(f"{reader.source}: "))
+        return None
+
+
+def _registry_checksums(reader: _Reader, value: Any, where: str) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        reader.bad(f"{where}: checksums must be a list of {{algorithm, format}}")
+        return []
+    out = []
+    for entry in value:
+        algo = entry.get("algorithm") if isinstance(entry, dict) else None
+        fmt = entry.get("format") if isinstance(entry, dict) else None
+        if algo not in ("sha256", "sha384", "sha512") or fmt not in ("hex", "base64"):
+            reader.bad(f"{where}: checksum {entry!r} is not supported (algorithm sha256, "
+                       "sha384 or sha512; format hex or base64)")
+            continue
+        out.append({"algorithm": algo, "format": fmt})
+    return out
+
+
+def _registry_package(reader: _Reader, raw: Any, where: str,
+                      label: str = "") -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        reader.bad(f"{where}: the settings must be a mapping or empty")
+        return None
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _REGISTRY_PACKAGE_KEYS:
+            reader.refuse(f"option {label}.{key} of target registry")
+            continue
+        mapped = _REGISTRY_PACKAGE_KEYS[key]
+        if key in ("onlyIfPresent", "includeNames"):
+            pattern = _pattern(reader, value, f"{where}.{key}")
+            if pattern is not None:
+                out[mapped] = pattern
+        elif key == "checksums":
+            out[mapped] = _registry_checksums(reader, value, f"{where}.{key}")
+        elif key == "linkPrereleases":
+            if not isinstance(value, bool):
+                reader.bad(f"{where}.linkPrereleases must be true or false")
+            out[mapped] = bool(value)
+        elif value is not None:
+            out[mapped] = _str(value)
+    return out or None
+
+
+def _registry(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    if raw.get("remote") is not None:
+        owner, _, name = _str(raw["remote"]).partition("/")
+        repo = _repo_of(reader, owner, name, where, "remote")
+        if repo:
+            options["repository"] = repo
+    legacy = [k for k in ("type", "config", "urlTemplate", "checksums", "onlyIfPresent",
+                          "linkPrereleases") if k in raw]
+    maps = [k for k in ("sdks", "apps") if raw.get(k) is not None]
+    if maps and legacy:
+        reader.bad(f"{where}: {', '.join(legacy)} belong to the old single-package form; with "
+                   f"{' and '.join(maps)} give them per package")
+    for key in maps:
+        table = raw[key]
+        if not isinstance(table, dict):
+            reader.bad(f"{where}: {key} must map canonical names to settings")
+            continue
+        mapped: dict[str, Any] = {}
+        for canonical, conf in table.items():
+            name = _str(canonical)
+            if not _CANONICAL_RE.fullmatch(name) or (key == "apps" and
+                                                     not name.startswith("app:")):
+                reader.bad(f"{where}: {key} entry {name!r} is not a canonical name "
+                           + ("app:NAME" if key == "apps" else "REGISTRY:NAME"))
+                continue
+            mapped[name] = _registry_package(reader, conf, f"{where} {key}.{name}",
+                                             f"{key}.{name}")
+        options[key] = mapped
+    if not maps:
+        kind = raw.get("type")
+        conf = raw.get("config")
+        canonical = conf.get("canonical") if isinstance(conf, dict) else None
+        if kind not in ("sdk", "app") or not isinstance(canonical, str) \
+                or not _CANONICAL_RE.fullmatch(canonical):
+            reader.bad(f"{where}: name the packages under sdks/apps, or give type (sdk or app) "
+                       "and config.canonical")
+            return options, None
+        if isinstance(conf, dict):
+            for key in conf:
+                if key != "canonical":
+                    reader.refuse(f"option config.{key} of target registry")
+        package = _registry_package(reader, {k: raw[k] for k in legacy
+                                             if k not in ("type", "config")},
+                                    f"{where} {canonical}")
+        options["sdks" if kind == "sdk" else "apps"] = {canonical: package}
+        reader.notes.append(f"{where}: the single-package form (type + config.canonical) is "
+                            f"read as {'sdks' if kind == 'sdk' else 'apps'}: {canonical}")
+    return options, None
+
+
+def _gh_pages(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    if raw.get("githubOwner") is not None or raw.get("githubRepo") is not None:
+        repo = _repo_of(reader, raw.get("githubOwner"), raw.get("githubRepo"), where,
+                        "githubOwner and githubRepo")
+        if repo:
+            options["repository"] = repo
+    if raw.get("branch") is not None:
+        options["branch"] = _str(raw["branch"])
+    return options, None
+
+
+def _commit_on_git(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    url = raw.get("repositoryUrl")
+    m = _GITHUB_URL_RE.fullmatch(url) if isinstance(url, str) else None
+    if m is None:
+        reader.bad(f"{where}: repositoryUrl {url!r} is not an https://github.com/OWNER/REPO "
+                   "URL (valet pushes to GitHub repositories only)")
+    else:
+        options["repository"] = m.group("repo")
+    if raw.get("branch") is None:
+        reader.bad(f"{where}: branch is required (the branch to commit to)")
+    else:
+        options["branch"] = _str(raw["branch"])
+    strip = raw.get("stripComponents")
+    if strip is not None:
+        if isinstance(strip, bool) or not isinstance(strip, int) or not 0 <= strip <= 32:
+            reader.bad(f"{where}: stripComponents must be a number from 0 to 32")
+        else:
+            options["strip_components"] = strip
+    if raw.get("createTag") is not None:
+        if not isinstance(raw["createTag"], bool):
+            reader.bad(f"{where}: createTag must be true or false")
+        else:
+            options["create_tag"] = raw["createTag"]
+    include = None
+    if raw.get("archive") is None:
+        reader.bad(f"{where}: archive is required (a /regex/ naming the archive)")
+    elif raw.get("includeNames") is not None:
+        reader.notes.append(f"{where}: includeNames selects the archive; archive is ignored "
+                            "(as craft does)")
+    else:
+        pattern = _pattern(reader, raw["archive"], f"{where}.archive")
+        include = re.compile(pattern) if pattern is not None else None
+    return options, include
+
+
+def _brew(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    if raw.get("tap") is None:
+        reader.bad(f"{where}: tap is required: craft's default, homebrew/core, takes pull "
+                   "requests only (craft skips it); name your own tap as OWNER/NAME")
+    else:
+        options["tap"] = _str(raw["tap"])
+    if not isinstance(raw.get("template"), str) or not raw["template"].strip():
+        reader.bad(f"{where}: template is required (the formula's Ruby source)")
+    else:
+        options["template"] = raw["template"]
+    for key in ("formula", "path"):
+        if raw.get(key) is not None:
+            options[key] = _str(raw[key])
+    return options, None
+
+
+def _upm(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    repo = _repo_of(reader, raw.get("releaseRepoOwner"), raw.get("releaseRepoName"), where,
+                    "releaseRepoOwner and releaseRepoName")
+    return ({"repository": repo} if repo else {}), None
+
+
+_GIT_TARGETS = {"registry": _registry, "gh-pages": _gh_pages,
+                "commit-on-git-repository": _commit_on_git, "brew": _brew, "upm": _upm}

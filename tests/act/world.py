@@ -234,9 +234,11 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
 
 
 def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
-                build_py: str = BUILD_PY) -> World:
-    """A new org with its SDK repo (this config and build) and publish repo, users, Apps."""
-    org = f"acme-{uuid.uuid4().hex[:6]}"
+                build_py: str = BUILD_PY, org: str | None = None,
+                app_repos: tuple[str, ...] = ()) -> World:
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo; the App is installed on
+    the SDK repo, the publish repo and ``app_repos`` (other repositories of ``org``)."""
+    org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
     users = {}
@@ -258,7 +260,8 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
     # opens issues; the publish App does everything publish does.
     request_token = admin.create_app(request_slug, repos=[sdk], permission="write")
     admin.set_permission(publish, f"{request_slug}[bot]", "triage")  # issues: write
-    app_token = admin.create_app(publish_slug, repos=[sdk, publish], permission="admin")
+    app_token = admin.create_app(publish_slug, repos=[sdk, publish, *app_repos],
+                                 permission="admin")
     # The merge target requires reviewed pull requests, as publish requires (its config
     # decides the targets); the publish App is on the ruleset's bypass list and merges.
     admin.protect_branch(sdk, "main", bypass=[publish_slug])

@@ -40,6 +40,9 @@ class Receipt:
     url: str | None = None  # where it can be seen
     digests: dict[str, str] = field(default_factory=dict)  # file name -> sha256 published
     detail: str = ""  # one line for the summary table
+    # Facts a later target may need (JSON-able): the docker target's image and digest,
+    # the aws-lambda-layer target's layer version ARNs per region.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_to_json_contract() -> None:
 
 
 @pytest.mark.parametrize(("text", "where"), [
-    ("targets:\n  - name: docker\n", "targets/0/name"),
+    ("targets:\n  - name: hex\n", "targets/0/name"),
     ("targets:\n  - id: x\n", "targets/0"),
     ("changelog_policy: sometimes\n", "changelog_policy"),
     ("changelogPolicy: auto\n", "(top level)"),
