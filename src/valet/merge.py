@@ -23,6 +23,8 @@ def land(sdk: Any, plan: MergePlan, *, branch: str, sha: str, version: str) -> t
         state = sdk.merge(target, sha, f"Merge {branch}: release {version}")
         what = "merged into" if state == "merged" else "was already in"
         return f"Branch {branch} {what} {target}", True
+    if sdk.contains(target, sha):  # GitHub opens no pull request without commits
+        return f"Branch {branch} was already in {target}", True
     why = "; ".join(plan.reasons)
     body = (f"Release {version} is published. {target} does not let the publish App merge "
             f"directly ({why}), so this pull request brings the release commit {sha} into "

@@ -302,6 +302,12 @@ class SdkAPI:
         files = data.get("files") if isinstance(data, dict) else None
         return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
 
+    def contains(self, base: str, sha: str) -> bool:
+        """Whether ``sha`` is already in ``base`` (compare: nothing ahead)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(sha)}",
+                             doing=f"comparing {base}...{sha}")
+        return isinstance(data, dict) and data.get("ahead_by") == 0
+
     def touch_release(self, release_id: int) -> bool:
         """An empty edit of a release: False when GitHub answers 404 for it, as it does for
         a token without Workflows: write when the release's commit changes workflows."""

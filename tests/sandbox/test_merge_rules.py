@@ -111,3 +111,16 @@ def test_a_workflow_changing_release_without_workflows_permission_is_named_in_pr
     # with the permission granted, the same request publishes
     scene.sb.admin.create_app(slug, workflows=True)
     assert scene.label(scene.approver) == 0 and scene.labels() == {"published"}
+
+
+def test_a_release_commit_already_in_the_merge_target_needs_no_pull_request(
+        sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path):
+    scene, _ = make_scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path)
+    scene.sb.admin.protect_branch(scene.sdk.full_name, "main", reviews=1)
+    # someone with bypass fast-forwarded main to the release commit before the approval
+    scene.sb.app.git(scene.sb.app.state.repo(*scene.sdk.full_name.split("/"))).force_ref(
+        "refs/heads/main", scene.sha)
+    assert scene.sdk.gh().compare("main", scene.sha).ahead_by == 0
+    assert scene.label(scene.approver) == 0 and scene.labels() == {"published"}
+    assert list(scene.sdk.gh().get_pulls(state="all")) == []
+    assert "was already in main" in scene.comments()[-1].replace("\\", "")

@@ -211,6 +211,9 @@ class FakeSdk:
     def changed_files(self, base: str, head: str) -> list[str]:
         return self.changed.get((base, head), [])
 
+    def contains(self, base: str, sha: str) -> bool:
+        return (base, sha) in self.merges
+
     def touch_release(self, release_id: int) -> bool:
         return self.release_touchable
 
