@@ -8,12 +8,16 @@ Every craft field falls in one of three groups:
   becoming snake_case; craft's flat docker login keys become fields of the
   source / target image; the target name aws-lambda is read as
   aws-lambda-layer), statusProvider, artifactProvider, github, minVersion;
-- accepted and ignored, each noted in ``Config.notes``: an empty
-  ``preReleaseCommand`` (craft's "run nothing"), ``checksums`` formats;
-- refused: anything else. All refusals of one file are reported together in one
-  ``UnsupportedConfigError`` whose ``unsupported`` list names each field
+- accepted and noted in ``Config.notes``: an empty ``preReleaseCommand``
+  (craft's "run nothing"), ``statusProvider.config.contexts``,
+  ``artifactProvider: none``;
+- refused as unsupported: a field, target or target option craft itself knows
+  but valet does not honour. All refusals of one file are reported together in
+  one ``UnsupportedConfigError`` whose ``unsupported`` list names each field
   (``field X``), target (``target X``) and target option (``option X of target
-  Y``), so a user fixes everything in one go.
+  Y``), so a user fixes everything in one go;
+- refused as a typo: a name craft does not know either (``changelogPolcy``,
+  ``pypy``), reported with the closest name valet reads.
 
 Craft writes regular expressions as ``/body/flags`` (JavaScript); valet compiles
 the body with Python's ``re`` and turns the flags i, m, s, x into an inline
@@ -35,6 +39,7 @@ from typing import Any
 from valet.config import ArtifactStoreConfig, Config, TargetConfig
 from valet.config_load import SUPPORTED_TARGETS, compile_regex, load_yaml
 from valet.errors import ConfigError
+from valet.schemas.messages import Problem, suggest
 
 SUPPORTED_FIELDS: tuple[str, ...] = (
     "minVersion", "github", "changelog", "changelogPolicy", "versioning",
@@ -78,6 +83,46 @@ _IMAGE_KEYS = {"image": "image", "format": "format", "registry": "registry",
                "usernameVar": "username_var", "passwordVar": "password_var",
                "skipLogin": "skip_login"}
 _COMMON_TARGET_KEYS = ("name", "id", "includeNames", "excludeNames")
+
+# What craft itself knows (getsentry/craft: src/schemas/project_config.ts and
+# src/targets/), so that a name craft knows and valet lacks is "not supported",
+# and any other name is a typo, reported with the closest name valet reads.
+CRAFT_FIELDS: tuple[str, ...] = SUPPORTED_FIELDS + ("noMerge", "aiSummaries")
+CRAFT_NESTED_FIELDS: dict[str, tuple[str, ...]] = {
+    "changelog": ("filePath", "policy", "scopeGrouping"),
+    "github": ("owner", "repo", "projectPath"),
+    "versioning": ("policy", "calver"),
+    "versioning.calver": ("format", "offset"),
+    "statusProvider": ("name", "config"),
+    "artifactProvider": ("name", "config"),
+}
+CRAFT_TARGETS: tuple[str, ...] = (
+    "aws-lambda", "aws-lambda-layer", "brew", "cloudflare", "cocoapods",
+    "commit-on-git-repository", "crates", "docker", "gcs", "gem", "gh-pages", "github", "hex",
+    "maven", "npm", "nuget", "powershell", "pub-dev", "pypi", "registry", "sentry-pypi",
+    "symbol-collector", "upm", "vercel",
+)
+# The options craft's own targets take, for the targets valet maps (a target with no
+# entry here: any option valet does not map counts as a craft option it lacks).
+CRAFT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "github": ("tagPrefix", "checksums", "changelog", "previewReleases", "tagOnly",
+               "floatingTags", "owner", "repo"),
+    "npm": ("access", "checkPackageName", "oidc", "workspaces", "includeWorkspaces",
+            "excludeWorkspaces", "artifactTemplate"),
+    "pypi": (),
+    "crates": ("noDevDeps",),
+}
+# valet key -> how a .craft.yml spells it (Config.key_name, for messages).
+CRAFT_KEY_NAMES: dict[str, str] = {
+    "min_version": "minVersion", "github_repo": "github", "changelog_file": "changelog.filePath",
+    "changelog_policy": "changelogPolicy", "versioning_policy": "versioning.policy",
+    "calver_format": "versioning.calver.format", "calver_offset_days": "versioning.calver.offset",
+    "release_branch_prefix": "releaseBranchPrefix", "tag_prefix": "tagPrefix (github target)",
+    "require_names": "requireNames", "pre_release_command": "preReleaseCommand",
+    "post_release_command": "postReleaseCommand", "artifacts": "artifactProvider",
+    "artifact_store": "artifactProvider", "status_contexts": "statusProvider.config.contexts",
+    "include_names": "includeNames", "exclude_names": "excludeNames",
+}
 CRAFT_DEFAULT_PRE_RELEASE_SCRIPT = "scripts/bump-version.sh"
 CRAFT_CALVER_OFFSET_DAYS = 14
 CRAFT_CALVER_FORMAT = "%y.%-m"
@@ -102,19 +147,24 @@ class UnsupportedConfigError(ConfigError):
 
 def parse_slash_regex(value: Any, where: str, source: str) -> re.Pattern[str]:
     """``/body/flags`` → compiled pattern; flags i, m, s, x only."""
+    allowed = "a regular expression written /pattern/ or /pattern/flags (flags i, m, s, x)"
     if not isinstance(value, str):
-        raise ConfigError(f"{source}: {where}: expected a /regex/ string, got {value!r}",
-                          hint="write it as /pattern/ or /pattern/i")
+        raise ConfigError(f"{source}: " + Problem(where, f"got {value!r}", allowed=allowed,
+                                                  example=f"{where.rpartition('.')[2]}: /^a/")
+                          .render(), hint="write it as /pattern/ or /pattern/i")
     m = _SLASH_RE.match(value.strip())
     if not m:
-        raise ConfigError(f"{source}: {where}: {value!r} is not written as /pattern/flags "
-                          f"(write /{value}/)", hint=f"wrap it in slashes: /{value}/")
+        raise ConfigError(f"{source}: " + Problem(where, f"{value!r} is not written as "
+                                                  "/pattern/flags", allowed=allowed,
+                                                  example=f"/{value}/").render(),
+                          hint=f"wrap it in slashes: /{value}/")
     flags = m.group("flags")
     bad = sorted({f for f in flags if f not in "imsx"})
     if bad:
         raise ConfigError(
-            f"{source}: {where}: the regex flag(s) {''.join(bad)!r} in {value!r} are not "
-            "supported", hint="valet honours the flags i, m, s and x; remove the others")
+            f"{source}: " + Problem(where, f"the regex flag(s) {''.join(bad)!r} in {value!r} are "
+                                    "ones valet cannot honour", allowed=allowed).render(),
+            hint="valet honours the flags i, m, s and x; remove the others")
     inline = "".join(sorted(set(flags)))
     body = m.group("body")
     return compile_regex(f"(?{inline}){body}" if inline else body, where, source)
@@ -137,6 +187,36 @@ class _Reader:
         if what not in self.unsupported:
             self.unsupported.append(what)
 
+    def typo(self, where: str, name: str, kind: str, candidates: tuple[str, ...] | list[str],
+             allowed: str) -> None:
+        """A name craft does not know either: say so, with the closest one valet reads."""
+        self.invalid.append(Problem(where, f"{name!r} is not a {kind} craft or valet knows",
+                                    allowed=allowed, suggestion=suggest(name, candidates))
+                            .render())
+
+    def key(self, parent: str, key: str, supported: tuple[str, ...]) -> bool:
+        """Is ``parent.key`` a key valet reads? If not, it is recorded: unsupported when
+        craft knows it, a typo otherwise."""
+        if key in supported:
+            return True
+        where = f"{parent}.{key}" if parent else str(key)
+        known = CRAFT_NESTED_FIELDS.get(parent, ()) if parent else CRAFT_FIELDS
+        if key in known:
+            self.refuse(f"field {where}")
+        else:
+            self.invalid.append(Problem(
+                where, "is not a field craft or valet knows",
+                allowed="the fields valet reads here: " + ", ".join(supported),
+                suggestion=suggest(key, list(supported) + list(known))).render())
+        return False
+
+    def choice(self, where: str, value: Any, options: tuple[str, ...]) -> bool:
+        if value in options:
+            return True
+        self.bad(Problem(where, f"{value!r} is not allowed", allowed="one of " + ", ".join(options),
+                         suggestion=suggest(value, options)).render())
+        return False
+
     def bad(self, message: str) -> None:
         self.invalid.append(message)
 
@@ -150,8 +230,7 @@ class _Reader:
             config.changelog_file = raw
         elif isinstance(raw, dict):
             for key in raw:
-                if key not in ("filePath", "policy"):
-                    self.refuse(f"field changelog.{key}")
+                self.key("changelog", key, ("filePath", "policy"))
             if raw.get("filePath") is not None:
                 config.changelog_file = _str(raw["filePath"])
             policy_new = raw.get("policy")
@@ -163,9 +242,8 @@ class _Reader:
                      "disagree: keep one")
         policy = policy_new if policy_new is not None else policy_old
         if policy is not None:
-            if policy not in ("none", "simple", "auto"):
-                self.bad(f"changelog policy {policy!r} is not one of none, simple, auto")
-            else:
+            where = "changelog.policy" if policy_new is not None else "changelogPolicy"
+            if self.choice(where, policy, ("none", "simple", "auto")):
                 config.changelog_policy = policy
         if not re.fullmatch(r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+", config.changelog_file):
             self.bad(f"changelog file {config.changelog_file!r} must be a relative path "
@@ -178,13 +256,10 @@ class _Reader:
             self.bad(f"versioning must be an object with a policy, not {raw!r}")
             return
         for key in raw:
-            if key not in ("policy", "calver"):
-                self.refuse(f"field versioning.{key}")
+            self.key("versioning", key, ("policy", "calver"))
         policy = raw.get("policy")
         if policy is not None:
-            if policy not in ("auto", "manual", "calver"):
-                self.bad(f"versioning.policy {policy!r} is not one of auto, manual, calver")
-            else:
+            if self.choice("versioning.policy", policy, ("auto", "manual", "calver")):
                 config.versioning_policy = policy
         calver = raw.get("calver")
         if calver is None:
@@ -193,8 +268,7 @@ class _Reader:
             self.bad("versioning.calver must be an object with format and/or offset")
             return
         for key in calver:
-            if key not in ("format", "offset"):
-                self.refuse(f"field versioning.calver.{key}")
+            self.key("versioning.calver", key, ("format", "offset"))
         if "format" in calver:
             config.calver_format = _str(calver["format"])
         if "offset" in calver:
@@ -224,8 +298,7 @@ class _Reader:
             self.bad("github must be an object with owner and repo")
             return
         for key in raw:
-            if key not in ("owner", "repo"):
-                self.refuse(f"field github.{key}")
+            self.key("github", key, ("owner", "repo"))
         owner, repo = raw.get("owner"), raw.get("repo")
         if not (isinstance(owner, str) and _OWNER_RE.fullmatch(owner)
                 and isinstance(repo, str) and _REPO_RE.fullmatch(repo) and repo not in (".", "..")):
@@ -240,8 +313,7 @@ class _Reader:
             self.bad("statusProvider must be an object with a name")
             return
         for key in raw:
-            if key not in ("name", "config"):
-                self.refuse(f"field statusProvider.{key}")
+            self.key("statusProvider", key, ("name", "config"))
         name = raw.get("name")
         if name != "github":
             self.refuse(f"statusProvider {name}")
@@ -268,8 +340,7 @@ class _Reader:
             self.bad("artifactProvider must be an object with a name")
             return
         for key in raw:
-            if key not in ("name", "config"):
-                self.refuse(f"field artifactProvider.{key}")
+            self.key("artifactProvider", key, ("name", "config"))
         name = raw.get("name")
         if name == "none":
             config.artifact_store = ArtifactStoreConfig(kind="github-release")
@@ -314,14 +385,28 @@ class _Reader:
                               f"{CRAFT_TARGET_ALIASES[name]} (its later name in craft)")
             name = CRAFT_TARGET_ALIASES[name]
         if name not in SUPPORTED_TARGETS:
-            self.refuse(f"target {name}")
+            if name in CRAFT_TARGETS:
+                self.refuse(f"target {name}")
+            else:
+                self.typo(f"targets[{index}].name", name, "target",
+                          list(SUPPORTED_TARGETS) + list(CRAFT_TARGETS),
+                          "the targets valet publishes to: " + ", ".join(SUPPORTED_TARGETS))
             return None
-        where = f"targets[{index}] ({name})"
-        known = CRAFT_TARGET_OPTIONS[name]
+        where = f"targets[{index}]"
+        known = CRAFT_TARGET_OPTIONS.get(name, {})
+        craft_known = CRAFT_OPTIONS.get(name)
         options: dict[str, Any] = {}
         for key in raw:
-            if key not in _COMMON_TARGET_KEYS and key not in known:
+            if key in _COMMON_TARGET_KEYS or key in known:
+                continue
+            if craft_known is None or key in craft_known:
                 self.refuse(f"option {key} of target {name}")
+            else:
+                mapped = list(_COMMON_TARGET_KEYS) + list(known)
+                self.invalid.append(Problem(
+                    f"{where}.{key}", f"is not an option of craft's {name} target",
+                    allowed=f"the {name} options valet reads: " + ", ".join(mapped),
+                    suggestion=suggest(key, mapped + list(craft_known))).render())
         git_include: re.Pattern[str] | None = None
         if name in _GIT_TARGETS:
             before = len(self.invalid) + len(self.unsupported)
@@ -345,9 +430,7 @@ class _Reader:
                 if algos:
                     options["checksums"] = algos
             elif key == "access":
-                if value not in ("public", "restricted"):
-                    self.bad(f"{where}: access must be public or restricted, not {value!r}")
-                else:
+                if self.choice(f"{where}.access", value, ("public", "restricted")):
                     options["access"] = value
             elif name in _CLOUD_TARGETS:
                 self._cloud_option(known[key], value, options)
@@ -436,8 +519,7 @@ def parse_craft(data: dict[str, Any], source: str, *, path: str = ".") -> Config
                     calver_format=CRAFT_CALVER_FORMAT,
                     calver_offset_days=CRAFT_CALVER_OFFSET_DAYS)
     for key in data:
-        if key not in SUPPORTED_FIELDS:
-            reader.refuse(f"field {key}")
+        reader.key("", key, SUPPORTED_FIELDS)
 
     if data.get("minVersion") is not None:
         min_version = _str(data["minVersion"]).strip()

@@ -198,11 +198,12 @@ def _plan_bumps(project_dir: Path, old: str | None, new: str,
 
 
 def _apply_changelog(config: Config, current: str, version: str, commits: Sequence[Commit],
-                     repo_url: str | None, today: date) -> tuple[str, str]:
-    from valet.changelog import apply_changelog
+                     repo_url: str | None, today: date, *, root: Path, filename: str,
+                     repo: str | None, token: str | None) -> tuple[str, str]:
+    from valet.changelog.github import changelog_for_release
 
-    res = apply_changelog(config.changelog_policy, current, version, list(commits),
-                          repo_url=repo_url, today=today)
+    res = changelog_for_release(config, current, version, commits, root=root, filename=filename,
+                                repo=repo, repo_url=repo_url, token=token, today=today)
     # text None: the file stays as it is (e.g. a hand-written section already there)
     return (current if res.text is None else res.text), res.section
 
@@ -254,7 +255,8 @@ def compute_changes(ctx: _Context, version: str, previous: str | None,
 
         repo_url = f"{server_url()}/{repo}" if repo else None
         text, section = _apply_changelog(ctx.config, current, version, ctx.commits, repo_url,
-                                         today)
+                                         today, root=ctx.root, filename=rel, repo=repo,
+                                         token=ctx.token)
         if text != current:
             contents[rel] = text
     return dict(sorted(contents.items())), section, notes

@@ -10,6 +10,7 @@ registry (pypiserver, verdaccio, the crates.io fake).
 from __future__ import annotations
 
 import uuid
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,12 @@ def _pypi(tmp_path: Path, t: Trusted, files: list[Path], env: dict[str, str],
 
 
 def _npm(tmp_path: Path, t: Trusted, files: list[Path], env: dict[str, str],
-         **options: Any) -> TargetContext:
+         target_id: str | None = None, **options: Any) -> TargetContext:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
+    # A scoped package is named by the target's id (its file name drops the "@").
     return make_ctx(tmp_path, files, name="npm", env={"HOME": str(home), **env},
-                    options={"registry": t.fronts.npm.url, **options})
+                    options={"registry": t.fronts.npm.url, **options}, target_id=target_id)
 
 
 def _crates(tmp_path: Path, t: Trusted, files: list[Path], env: dict[str, str],
@@ -108,7 +110,8 @@ def test_npm_publishes_through_the_exchange_without_a_secret(
     trusted.npm_first_version(make_npm_tarball(name, "0.1.0"))  # npm: first one by token
     tgz = make_npm_tarball(name, "1.0.0")
     trusted.fronts.register(publish_repo, npm=name)
-    ctx = _npm(tmp_path, trusted, [tgz], trusted.job_env(publish_repo), access="public")
+    ctx = _npm(tmp_path, trusted, [tgz], trusted.job_env(publish_repo), target_id=name,
+               access="public")
     target = NpmTarget()
     target.preflight(ctx)
     assert target.status(ctx).state is State.ABSENT
@@ -204,7 +207,9 @@ def test_a_token_of_another_identity_is_refused_and_nothing_is_published(
     tmp.mkdir()
     if registry == "pypi":
         whl = tmp / f"{name.replace('-', '_')}-1.0.0-py3-none-any.whl"
-        whl.write_bytes(b"not uploaded")
+        with zipfile.ZipFile(whl, "w") as zf:  # never uploaded, but it must be a wheel
+            zf.writestr(f"{name.replace('-', '_')}-1.0.0.dist-info/METADATA",
+                        f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0.0\n")
         trusted.fronts.register(publish_repo, pypi=name)
         ctx, target, front = _pypi(tmp_path, trusted, [whl], env), PyPITarget(), \
             trusted.fronts.pypi

@@ -72,7 +72,8 @@ class CratesTarget:
         if not names:
             raise TargetError(f"{ctx.key}: no .crate file among the approved artifacts",
                               hint="run `cargo package` in prepare and list target/package/*.crate "
-                                   "in `artifacts`, or fix this target's includeNames")
+                                   "in `artifacts`, or fix this target's "
+                                   + ctx.config.key_name("include_names"))
         gha.add_mask(ctx.env.get("CARGO_REGISTRY_TOKEN"))
         oidc = uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
         api = api_url(ctx)

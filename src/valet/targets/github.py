@@ -243,7 +243,8 @@ class GitHubTarget:
                         raise TargetError(
                             f"{ctx.key}: release {rel.id} is for tag {rel.tag_name!r}, not {tag!r}",
                             hint="the request and the SDK configuration disagree on the tag: "
-                                 "check tagPrefix in the config of the merge target")
+                                 f"check {ctx.config.key_name('tag_prefix')} in the config of "
+                                 "the merge target")
                     matches.append(rel)
         except GithubException as exc:
             raise TargetError(str(wrap(exc, f"listing the releases of {ctx.request.repo}"))) from None

@@ -90,7 +90,8 @@ class NpmTarget:
         names = self._names(ctx)
         if not names:
             raise TargetError(f"{ctx.key}: no npm tarball (*.tgz) among the approved artifacts",
-                              hint="run `npm pack` in prepare, or fix this target's includeNames")
+                              hint="run `npm pack` in prepare, or fix this target's "
+                                   + ctx.config.key_name("include_names"))
         gha.add_mask(ctx.env.get("NPM_TOKEN"))
         uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
         if not npm_executable(ctx.env):

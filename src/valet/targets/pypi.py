@@ -80,7 +80,8 @@ class PyPITarget:
         if not names:
             raise TargetError(
                 f"{ctx.key}: no wheel or sdist among the approved artifacts",
-                hint="build *.whl / *.tar.gz in prepare, or fix this target's includeNames",
+                hint="build *.whl / *.tar.gz in prepare, or fix this target's "
+                     + ctx.config.key_name("include_names"),
             )
         projects = self._projects(names)  # every file name must parse
         _user, password = credentials(ctx.env)

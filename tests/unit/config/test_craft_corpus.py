@@ -40,8 +40,17 @@ def _unsupported(name: str) -> list[str]:
     return [f"target {k}" for k in dict.fromkeys(kinds) if _kind(k) not in SUPPORTED_TARGETS]
 
 
+def _unfit_ids(name: str) -> list[str]:
+    """Target keys the approval issue cannot carry (its grammar has no spaces or brackets
+    in an id): valet refuses them when the file loads, not at `valet request`."""
+    from valet.issue_format import TARGET_ID_RE
+
+    return [key for key in _listed(name) if not TARGET_ID_RE.fullmatch(key)]
+
+
 REFUSED = [n for n in FILES if _unsupported(n)]
-LOADS = [n for n in FILES if not _unsupported(n)]
+LOADS = [n for n in FILES if not _unsupported(n) and not _unfit_ids(n)]
+ID_REFUSED = [n for n in FILES if not _unsupported(n) and _unfit_ids(n)]
 
 # file -> the normalized targets: (key, include pattern, exclude pattern, options)
 LOADED: dict[str, list[tuple[str, str | None, str | None, dict[str, object]]]] = {
@@ -161,10 +170,26 @@ def test_files_with_only_supported_targets_load_with_the_targets_they_list(name:
 
 @pytest.mark.parametrize("name", ["getsentry__cli.craft.yml", "getsentry__sentry-unity.craft.yml",
                                   "getsentry__sentry-javascript.craft.yml",
-                                  "getsentry__relay.craft.yml", "getsentry__sentry-cli.craft.yml",
+                                  "getsentry__relay.craft.yml",
                                   "getsentry__craft.craft.yml", "getsentry__launchpad.craft.yml"])
 def test_the_git_and_cloud_targets_bring_these_files_over(name: str) -> None:
     assert name in LOADS
+
+
+def test_ids_the_approval_issue_cannot_carry_are_refused_when_the_file_loads() -> None:
+    # sentry-cli's docker targets are `id: Docker Hub (release)`: `valet request` would
+    # refuse the issue line `docker[Docker Hub (release)]`, so loading names them now.
+    assert ID_REFUSED == ["getsentry__sentry-cli.craft.yml"]
+    text = (CORPUS / ID_REFUSED[0]).read_text(encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, ".craft.yml")
+    message = str(info.value)
+    assert "targets[13].id: 'Docker Hub (release)' cannot appear in an approval issue" in message
+    assert "targets[14].id: 'Docker Hub (latest)'" in message and "has 2 problems" in message
+    renamed = text.replace("id: Docker Hub (release)", "id: dockerhub-release").replace(
+        "id: Docker Hub (latest)", "id: dockerhub-latest")
+    keys = [t.key for t in parse_config(renamed, ".craft.yml").targets]
+    assert "docker[dockerhub-release]" in keys and "docker[dockerhub-latest]" in keys
 
 
 @pytest.mark.parametrize("name", sorted(CLOUD_OPTIONS))

@@ -43,7 +43,7 @@ def test_unsupported_regex_flags_are_errors(raw: str) -> None:
 def test_regex_without_slashes_is_an_error_naming_the_field() -> None:
     with pytest.raises(ConfigError) as info:
         craft("targets:\n  - name: github\n    includeNames: '^sentry.*$'\n")
-    assert "targets[0] (github).includeNames" in str(info.value)
+    assert "targets[0].includeNames" in str(info.value)
     assert "/^sentry.*$/" in str(info.value)  # the hint shows how to write it
 
 
@@ -52,11 +52,28 @@ def test_invalid_regex_body_is_an_error() -> None:
         craft("requireNames:\n  - /([a-z/\n")
 
 
-def test_unknown_top_level_field_is_named_with_the_supported_list() -> None:
+def test_a_craft_field_valet_lacks_is_named_with_the_supported_list() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
-        craft("notifications: {}\ntargets:\n  - name: github\n")
-    assert info.value.unsupported == ["field notifications"]
+        craft("noMerge: true\ntargets:\n  - name: github\n")
+    assert info.value.unsupported == ["field noMerge"]
     assert "supported fields: minVersion, github, changelog" in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "where", "meant"), [
+    ("changelogPolcy: auto\n", "changelogPolcy", "changelogPolicy"),
+    ("prereleaseCommand: x\n", "prereleaseCommand", "preReleaseCommand"),
+    ("targets:\n  - name: pypy\n", "targets[0].name", "pypi"),
+    ("targets:\n  - name: github\n    tagPrefx: v\n", "targets[0].tagPrefx", "tagPrefix"),
+    ("changelog:\n  filepath: C.md\n", "changelog.filepath", "filePath"),
+    ("versioning:\n  polcy: auto\n", "versioning.polcy", "policy"),
+])
+def test_a_typo_is_a_typo_with_the_name_meant(text: str, where: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        craft(text)
+    assert not isinstance(info.value, UnsupportedConfigError)
+    message = str(info.value)
+    assert where in message and f"did you mean {meant!r}?" in message
+    assert "not support" not in message
 
 
 def test_unknown_option_of_a_supported_target_is_named() -> None:
@@ -71,9 +88,11 @@ def test_unknown_nested_fields_are_named() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
         craft("changelog:\n  policy: auto\n  scopeGrouping: true\n"
               "versioning:\n  policy: calver\n  calver:\n    format: '%Y.%-m'\n    week: 1\n"
-              "github:\n  owner: o\n  repo: r\n  url: x\n")
-    assert info.value.unsupported == ["field github.url", "field changelog.scopeGrouping",
-                                      "field versioning.calver.week"]
+              "github:\n  owner: o\n  repo: r\n  projectPath: x\n  url: x\n")
+    # craft's own fields valet lacks are unsupported; names craft does not know are typos
+    assert info.value.unsupported == ["field github.projectPath", "field changelog.scopeGrouping"]
+    assert "github.url is not a field craft or valet knows" in str(info.value)
+    assert "versioning.calver.week is not a field" in str(info.value)
 
 
 @pytest.mark.parametrize(("text", "named"), [

@@ -178,12 +178,16 @@ def test_valet_yml_takes_every_option_of_the_git_targets() -> None:
 
 @pytest.mark.parametrize("bad,why", [
     ("  - name: registry\n    sdks:\n      'npm:x': {fancy: 1}\n", "fancy"),
-    ("  - name: registry\n    sdks:\n      'npm x':\n", "does not match"),
+    ("  - name: registry\n    sdks:\n      'npm x':\n",
+     r"targets\[0\]\.sdks: 'npm x' does not have the allowed form. Allowed: SDK packages"),
     ("  - name: registry\n    apps:\n      'app:x': {checksums: [{algorithm: md5, format: hex}]}\n",
      "md5"),
-    ("  - name: upm\n    tap: a/b\n", "does not apply to the upm target"),
-    ("  - name: commit-on-git-repository\n    strip_components: -1\n", "minimum"),
-    ("  - name: gh-pages\n    repository: not-a-repo\n", "does not match"),
+    ("  - name: upm\n    tap: a/b\n",
+     "targets\\[0\\].tap is an option of the brew target, not of upm"),
+    ("  - name: commit-on-git-repository\n    strip_components: -1\n",
+     "strip_components: -1 is out of bounds. Allowed: a whole number, from 0 to 32"),
+    ("  - name: gh-pages\n    repository: not-a-repo\n",
+     "repository: 'not-a-repo' does not have the allowed form"),
 ])
 def test_valet_yml_refuses_bad_git_target_options(bad: str, why: str) -> None:
     with pytest.raises(ConfigError, match=why):
