@@ -228,14 +228,13 @@ def gather(args: argparse.Namespace) -> Inputs:
 
     build = prepared.get("build_mode") or "isolated"
     artifacts_dir = opts.get("artifacts-dir")
-    run_id = os.environ.get("GITHUB_RUN_ID")
     req = Request(
         repo=repo, path=path, version=version, requested_by=requested_by,
         merge_target=opts.get("merge-target"), sha=sha.lower(),
         targets=[TargetState(t) for t in targets],
         branch=opts.get("branch"), changelog=_read_changelog(opts), run_url=gha.run_url(),
         store=str(facts["store"] or "github-release"), previous=opts.get("previous-tag"),
-        run_id=int(run_id) if run_id and run_id.isdigit() and int(run_id) > 0 else None,
+        run_id=gha.run_id(),  # publish reads who triggered this run from the Actions API
         build=str(build),
     )
     force = args.force if args.force is not None else gha.get_bool_input("force")
