@@ -18,13 +18,16 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.test_publish import Scene, scene  # noqa: F401,F811 - the fixture
+from tests.sandbox import test_publish
+from tests.sandbox.test_publish import Scene
 from tests.unit.publish.fakes import artifacts
 from valet import cli
 from valet.issue_format import render_body
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
+
+scene = test_publish.scene  # the same world: a real publish with stub targets
 
 
 def _run(sc: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> str:
