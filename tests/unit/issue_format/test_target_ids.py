@@ -1,0 +1,120 @@
+"""Target ids in the approval issue: what a checkbox line may carry, and why.
+
+The line ` - [ ] docker[Docker Hub (release)]` is what craft and getsentry/publish
+write for sentry-cli's `id: Docker Hub (release)`. Inside the brackets valet
+allows single spaces and parentheses; nothing that GitHub's markdown turns into
+a link, a mention of an address, an emoji, emphasis, strikethrough, HTML, a second
+checkbox or the end of the Targets list.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from valet.errors import NotARequestError
+from valet.issue_format import (
+    TARGET_ID_RE,
+    parse_issue,
+    render_body,
+    set_target_checked,
+    targets_section,
+)
+from valet.request import Request, TargetState
+
+pytestmark = pytest.mark.adversarial
+
+SHA = "c" * 40
+CRAFT = ["docker[Docker Hub (release)]", "docker[Docker Hub (latest)]"]
+VALID = [*CRAFT, "pypi", "npm[@sentry/browser]", "gcs[browser-cdn-bundles]", "docker[a (b) c]",
+         "registry[a b]", "github[x(1)]", "npm[@s/p]", "x[a_b c_d]", "a_b", "x[ghcr.io/a:tag]",
+         "x[a~b]", "x[" + "a" * 200 + "]", "x[" + "a " * 99 + "ab]"]
+
+
+def _body(*lines: str) -> str:
+    return "Requested by: @alice\n\n### Targets\n\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("tid", VALID)
+def test_ids_an_issue_can_carry(tid: str) -> None:
+    assert TARGET_ID_RE.fullmatch(tid)
+    body = _body(f" - [ ] {tid}", " - [x] github")
+    assert [(t.id, t.checked) for t in targets_section(body)] == [(tid, False), ("github", True)]
+    ticked = set_target_checked(body, tid, True)
+    assert ticked == body.replace(f" - [ ] {tid}", f" - [x] {tid}")
+    assert set_target_checked(ticked, tid, False) == body
+
+
+def test_craft_and_getsentry_publish_lines_read_with_crlf_and_trailing_space() -> None:
+    body = _body(*(f"- [X] {t}  " for t in CRAFT)).replace("\n", "\r\n")
+    assert [(t.id, t.checked) for t in targets_section(body)] == [(t, True) for t in CRAFT]
+
+
+def test_a_rendered_request_with_spaced_ids_round_trips() -> None:
+    req = Request(repo="getsentry/sentry-cli", version="2.40.0", requested_by="alice", sha=SHA,
+                  targets=[TargetState("gcs"), *(TargetState(t) for t in CRAFT)])
+    body = render_body(req, server_url="https://github.com")
+    assert " - [ ] docker[Docker Hub (release)]\n" in body
+    assert [t.id for t in parse_issue(req.title, body).targets] == ["gcs", *CRAFT]
+    one = set_target_checked(body, CRAFT[0], True)
+    assert [t.checked for t in parse_issue(req.title, one).targets] == [False, True, False]
+
+
+# Each tries to make the line (or the list) mean something else.
+REFUSED = {
+    "docker[Docker Hub] (release)]": "closes the bracket early",
+    "docker[a] - [ ] pypi": "a second checkbox on the line",
+    "docker[a] [x] pypi": "a second box",
+    "docker[a]]": "a stray bracket",
+    "docker[[a]]": "nested brackets",
+    "docker[a](https://evil.example)": "an inline link",
+    "docker[a][b]": "a reference link",
+    "docker[ a]": "leading space",
+    "docker[a ]": "trailing space",
+    "docker[a  b]": "two spaces",
+    "docker[a\tb]": "a tab",
+    "docker[a\u00a0b]": "a no-break space",
+    "docker[a\u200bb]": "a zero-width space",
+    "docker[a\u200db]": "a zero-width joiner",
+    "docker[a\u202eb]": "a right-to-left override",
+    "docker[a\u2066b]": "an isolate",
+    "docker[é]": "a letter outside ASCII",
+    "docker[a<b>c]": "HTML",
+    "docker[a`b`]": "a code span",
+    "docker[a|b]": "a table pipe",
+    "docker[a\\]b]": "a backslash escape",
+    "docker[*a*]": "emphasis",
+    "docker[a*b]": "an asterisk",
+    "docker[_a b_]": "emphasis with underscores",
+    "x_[a]": "an underscore at a word's edge",
+    "docker[a__b]": "an underscore run",
+    "docker[~a b~]": "strikethrough",
+    "docker[a~b~c]": "strikethrough inside a word",
+    "docker[https://evil.example/x]": "an autolinked URL",
+    "docker[see www.evil.example]": "an autolinked www address",
+    "docker[WWW.evil.example]": "an autolinked www address (any case)",
+    "docker[mail me@evil.example]": "an autolinked e-mail address",
+    "docker[a@b]": "an address-like @",
+    "docker[:rocket:]": "an emoji shortcode",
+    "docker[a #1]": "a cross-reference",
+    "docker[a&amp;b]": "an HTML entity",
+    "docker[<!-- x -->]": "an HTML comment",
+    "docker[]": "empty brackets",
+    "docker[" + "a" * 201 + "]": "over 200 characters",
+    "docker": "",  # (valid: the control case)
+}
+
+
+@pytest.mark.parametrize("tid,why", [(k, v) for k, v in REFUSED.items() if v])
+def test_ids_that_would_change_the_line_are_refused(tid: str, why: str) -> None:
+    assert not TARGET_ID_RE.fullmatch(tid), why
+    with pytest.raises(NotARequestError):
+        targets_section(_body(f" - [ ] {tid}", " - [ ] github"))
+
+
+def test_a_refused_id_cannot_be_rendered() -> None:
+    for tid in ("docker[a] - [ ] pypi", "docker[https://evil.example]", "docker[a\u200bb]"):
+        req = Request(repo="o/r", version="1.0.0", requested_by="alice", sha=SHA,
+                      targets=[TargetState(tid)])
+        with pytest.raises(Exception) as info:
+            render_body(req, server_url="https://github.com")
+        assert type(info.value).__name__.endswith("Error")
