@@ -90,6 +90,7 @@ REFUSED = {
     "docker[~a b~]": "strikethrough",
     "docker[a~b~c]": "strikethrough inside a word",
     "docker[https://evil.example/x]": "an autolinked URL",
+    "docker[a:b https://evil.example]": "a URL after another colon",
     "docker[see www.evil.example]": "an autolinked www address",
     "docker[WWW.evil.example]": "an autolinked www address (any case)",
     "docker[mail me@evil.example]": "an autolinked e-mail address",
@@ -118,3 +119,60 @@ def test_a_refused_id_cannot_be_rendered() -> None:
         with pytest.raises(Exception) as info:
             render_body(req, server_url="https://github.com")
         assert type(info.value).__name__.endswith("Error")
+
+
+def test_the_hidden_block_schema_has_the_same_grammar() -> None:
+    import json
+    from importlib import resources
+
+    from valet import issue_format
+
+    schema = json.loads(resources.files("valet.schemas").joinpath("request.schema.json")
+                        .read_text(encoding="utf-8"))
+    props = schema["properties"]
+    expected = f"^{issue_format._TARGET_ID}$"
+    assert props["targets"]["items"]["pattern"] == expected
+    assert props["images"]["items"]["properties"]["id"]["pattern"] == expected
+
+
+# -- what GitHub's markdown makes of the line (CommonMark, with GFM strikethrough) ----
+
+markdown_it = pytest.importorskip("markdown_it")
+
+
+def _html(markdown: str) -> str:
+    return str(markdown_it.MarkdownIt("commonmark").enable("strikethrough").render(markdown))
+
+
+@pytest.mark.parametrize("tid", VALID)
+def test_the_rendered_line_shows_the_id_as_plain_text(tid: str) -> None:
+    import html
+
+    out = _html(f" - [ ] {tid}\n")
+    assert out == f"<ul>\n<li>[ ] {html.escape(tid, quote=False)}</li>\n</ul>\n"
+
+
+EVIL = "https://evil.example/"
+DEFINITIONS = [f"[Docker Hub (release)]: {EVIL}", f"[docker hub (RELEASE)]: {EVIL}",
+               f"[Docker\nHub (release)]: {EVIL}", f"> [Docker Hub (release)]: {EVIL}",
+               f"- [Docker Hub (release)]: {EVIL}", f"  [Docker Hub (release)]:\n  {EVIL}"]
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS)
+def test_a_link_definition_in_the_changelog_does_not_turn_a_target_into_a_link(
+        definition: str) -> None:
+    line = " - [ ] docker[Docker Hub (release)]"
+    assert EVIL in _html(f"{line}\n\n{definition}\n"), "the attack works on raw markdown"
+    req = Request(repo="getsentry/sentry-cli", version="2.40.0", requested_by="alice", sha=SHA,
+                  targets=[TargetState(CRAFT[0])], changelog=f"- fix\n\n{definition}\n")
+    body = render_body(req, server_url="https://github.com")
+    assert line in body.splitlines()
+    assert f'href="{EVIL}"' not in _html(body)
+    assert parse_issue(req.title, body).targets == [TargetState(CRAFT[0])]
+
+
+def test_a_definition_inside_a_fenced_block_is_left_as_it_is() -> None:
+    from valet.issue_format import neutralize_changelog
+
+    text = f"```\n[a]: {EVIL}\n```\n[b]: {EVIL}"
+    assert neutralize_changelog(text) == f"```\n[a]: {EVIL}\n```\n[b]\\: {EVIL}"
