@@ -176,3 +176,22 @@ def test_a_definition_inside_a_fenced_block_is_left_as_it_is() -> None:
 
     text = f"```\n[a]: {EVIL}\n```\n[b]: {EVIL}"
     assert neutralize_changelog(text) == f"```\n[a]: {EVIL}\n```\n[b]\\: {EVIL}"
+
+
+@pytest.mark.parametrize("tid", CRAFT + ["npm[@s/p]", "x[a~b]", "x[a_b c]"])
+def test_the_key_is_one_plain_cell_in_publishs_summary_and_the_audit(tid: str) -> None:
+    import html
+
+    from valet import summary
+    from valet.audit.render import render_md
+    from valet.audit.rows import AuditRow, TargetRow
+
+    md = markdown_it.MarkdownIt("commonmark").enable("table")
+    out = md.render(summary.table([summary.Row(tid, "published", "uploaded")]))
+    assert f"<td><code>{html.escape(tid, quote=False)}</code></td>" in out
+    row = AuditRow(number=1, url=None, repo="o/r", version="1", requester="a", approver="b",
+                   approved_at=None, published_at=None, publisher=None, state="open",
+                   targets=[TargetRow(tid, "not done")], artifacts=[], run_url=None, flags=[])
+    audit_html = md.render(render_md([row]))
+    assert f"<td>{html.escape(tid, quote=False)}: not done</td>" in audit_html
+    assert "<a " not in audit_html and "<em>" not in audit_html
