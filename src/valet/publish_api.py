@@ -324,6 +324,69 @@ class SdkAPI:
             raise GitHubError(f"branch {branch} of {self.repo} came back without `protected`")
         return bool(data["protected"])
 
+    # -- branch_rules.RulesAPI -------------------------------------------------
+
+    def branch_rules(self, branch: str) -> list[dict[str, Any]]:
+        """The rules of every active ruleset for ``branch`` (Metadata: read suffices)."""
+        return [r for r in self.rest.items(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
+                if isinstance(r, dict)]
+
+    def ruleset(self, ruleset_id: int) -> dict[str, Any]:
+        """One ruleset; ``current_user_can_bypass`` says whether this token may bypass it."""
+        data = self.rest.get(f"/repos/{self.repo}/rulesets/{int(ruleset_id)}",
+                             doing=f"reading ruleset {ruleset_id} of {self.repo}")
+        return data if isinstance(data, dict) else {}
+
+    def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        """``(readable, rule)`` of the branch protection rule: ``(True, None)`` when there is
+        none, ``(False, None)`` when this token may not read it (no Administration)."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection",
+                                 doing=f"reading the protection rule of {branch} in {self.repo}")
+        except NotFound as exc:
+            # "Branch not protected" is an answer; a bare 404 is GitHub hiding it from us
+            return ("not protected" in exc.message.lower(), None)
+        except GitHubError as exc:
+            if "HTTP 403" in exc.message:
+                return (False, None)
+            raise
+        return (True, data if isinstance(data, dict) else None)
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Paths that differ between ``base`` and ``head`` from their merge base (compare)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
+                             doing=f"comparing {base}...{head}")
+        files = data.get("files") if isinstance(data, dict) else None
+        return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
+
+    def already_in(self, base: str, sha: str) -> bool:
+        """Whether ``sha`` is already in ``base`` (compare: nothing ahead)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(sha)}",
+                             doing=f"comparing {base}...{sha}")
+        return isinstance(data, dict) and data.get("ahead_by") == 0
+
+    def touch_release(self, release_id: int) -> bool:
+        """An empty edit of a release: False when GitHub answers 404 for it, as it does for
+        a token without Workflows: write when the release's commit changes workflows."""
+        try:
+            self.rest.call("PATCH", f"/repos/{self.repo}/releases/{int(release_id)}", body={},
+                           doing=f"checking access to release {release_id} of {self.repo}")
+        except NotFound:
+            return False
+        return True
+
+    def open_pull_request(self, base: str, head: str, title: str, body: str) -> dict[str, Any]:
+        """Open (or find the open) pull request from ``head`` into ``base``."""
+        owner = self.repo.split("/", 1)[0]
+        for pr in self.rest.items(f"/repos/{self.repo}/pulls",
+                                  {"state": "open", "head": f"{owner}:{head}", "base": base}):
+            if isinstance(pr, dict):
+                return pr
+        _, data = self.rest.call("POST", f"/repos/{self.repo}/pulls",
+                                 body={"base": base, "head": head, "title": title, "body": body},
+                                 doing=f"opening a pull request from {head} into {base}")
+        return data if isinstance(data, dict) else {}
+
     def file(self, path: str, ref: str) -> str | None:
         """A file's text at ref through the contents API; None when absent."""
         import base64

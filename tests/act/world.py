@@ -273,14 +273,15 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
                                   ".github/workflows/release.yml": release_yml})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
-    # The merge target is protected, as publish requires (its config decides the targets).
-    admin.protect_branch(sdk, "main")
     # Two Apps, as the README sets them up: the request App writes the SDK repo and
     # opens issues; the publish App does everything publish does.
     request_token = admin.create_app(request_slug, repos=[sdk], permission="write")
     admin.set_permission(publish, f"{request_slug}[bot]", "triage")  # issues: write
     app_token = admin.create_app(publish_slug, repos=[sdk, publish, *app_repos],
                                  permission="admin")
+    # The merge target requires reviewed pull requests, as publish requires (its config
+    # decides the targets); the publish App is on the ruleset's bypass list and merges.
+    admin.protect_branch(sdk, "main", bypass=[publish_slug])
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):

@@ -128,6 +128,8 @@ def _keyed(key: str, message: str) -> str:
 def ci_text(gate: GateResult | None) -> str:
     if gate is None:
         return "not checked"
+    if gate.verdict is Verdict.GREEN and not gate.checks:
+        return "no CI required (ci: none in the configuration), none reported"
     if gate.verdict is Verdict.GREEN:
         return f"green ({len(gate.checks)} checks)"
     if gate.verdict is Verdict.NONE:
