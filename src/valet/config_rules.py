@@ -219,6 +219,8 @@ def _bump_files(config: Config) -> list[Problem]:
     from valet.bump import is_version_file
 
     out: list[Problem] = []
+    if config.pre_release_command:
+        return out  # the files valet cannot update are the command's (it may change them)
     for index, rel in enumerate(config.bump_files):
         if not is_version_file(rel):
             out.append(Problem(

@@ -139,6 +139,13 @@ class KillswitchError(ValetError):
     title = "release blocked"
 
 
+class RequestTooLargeError(ValetError):
+    """The approval request cannot fit one GitHub issue (65,536 characters)."""
+
+    exit_code = 18
+    title = "request too large"
+
+
 class SandboxError(ValetError):
     """The local sandbox could not start or a tool it needs is missing."""
 
@@ -168,5 +175,6 @@ EXIT_CODES: dict[str, int] = {
         TrustedPublishingError,
         KillswitchError,
         SandboxError,
+        RequestTooLargeError,
     ]
 }

@@ -63,7 +63,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from valet.errors import ArtifactError, NotARequestError, UsageError
+from valet.errors import ArtifactError, NotARequestError, RequestTooLargeError, UsageError
 from valet.manifest import Artifact, validate_name
 from valet.request import Request, TargetState
 
@@ -71,6 +71,11 @@ from valet.request import Request, TargetState
 
 TITLE_PREFIX = "publish: "
 GITHUB_BODY_LIMIT = 65536  # characters GitHub accepts in an issue body
+SAME_JOB_WARNING = ("**The build ran where a token was reachable.** These files were built in "
+                    "the same job as the request App's token (rehearsal mode), so project code "
+                    "could have read the token and changed the draft release or this request. "
+                    "Releases should come from the three-job release workflow, whose build job "
+                    "holds no token.")
 MAX_PARSE_BODY = 4 * GITHUB_BODY_LIMIT  # anything larger is not something we wrote
 HIDDEN_TAG = "valet-request"
 HIDDEN_SCHEMA_VERSION = 1
@@ -700,6 +705,8 @@ def _body_without_changelog(req: Request, server_url: str) -> list[str]:
         parts.append(f"- [View the prepare run]({req.run_url})")
     if req.branch:
         parts.append(f"- Release branch: `{req.branch}`")
+    if req.build == "same-job":
+        parts += ["", "> [!WARNING]", f"> {SAME_JOB_WARNING}"]
     parts += [
         "",
         "Add the **accepted** label to this issue to approve the release: valet then "
@@ -742,9 +749,13 @@ def render_body(req: Request, *, server_url: str) -> str:
         if _utf16_len(body) > GITHUB_BODY_LIMIT:
             body = head + opening + _cut(changelog, GITHUB_BODY_LIMIT - _utf16_len(head + opening + closing)) + closing
     if _utf16_len(body) > GITHUB_BODY_LIMIT:
-        raise ArtifactError(
-            f"the request lists too many files to fit one issue ({_utf16_len(body)} characters)",
-            hint="publish fewer artifacts per release, or split the project into several releases",
+        raise RequestTooLargeError(
+            f"the request does not fit one GitHub issue: {len(req.targets)} target(s) and "
+            f"{len(req.artifacts)} file(s) take {_utf16_len(head):,} characters, the limit is "
+            f"{GITHUB_BODY_LIMIT:,} (the changelog is cut to fit, the lists cannot be)",
+            hint="split the release into several requests: give each package its own "
+            "project directory with its own .valet.yml (`path:`, one request per path), or "
+            "release fewer targets or files per request",
         )
     return body
 
