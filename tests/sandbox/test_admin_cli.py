@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,40 @@ def test_requests_lists_the_api_calls_made(world: Any) -> None:
     _api(world, token, "/user")
     assert run("sandbox", "admin", "requests", "--clear") == (0, "GET /api/v3/user 200 carol")
     assert run("sandbox", "admin", "requests") == (0, "")
+
+
+def test_create_repo_from_a_directory_keeps_its_symlinks(world: Any, tmp_path: Path) -> None:
+    # A release registry's layout: latest.json is a link to the newest version file.
+    src = tmp_path / "registry"
+    (src / "packages/npm/@acme/sdk").mkdir(parents=True)
+    (src / "packages/npm/@acme/sdk/1.0.0.json").write_text('{"version": "1.0.0"}\n')
+    os.symlink("1.0.0.json", src / "packages/npm/@acme/sdk/latest.json")
+    assert run("sandbox", "admin", "create-repo", "acme/registry", "--from", str(src))[0] == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", world.git_url("acme/registry"), str(clone)],
+                   check=True, capture_output=True)
+    link = clone / "packages/npm/@acme/sdk/latest.json"
+    assert link.is_symlink() and os.readlink(link) == "1.0.0.json"
+
+
+def test_trusted_publisher_errors_say_what_to_do(
+        world: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("sandbox", "admin", "create-repo", "acme/publish")[0] == 0
+    # no pypiserver runs in this world, so no PyPI exchange either
+    assert main(["sandbox", "admin", "add-trusted-publisher", "pypi", "acme", "acme/publish"]) == 16
+    err = capsys.readouterr().err
+    assert "no trusted-publishing exchange for pypi is running" in err
+    assert "--with trusted-publishing" in err
+    assert main(["sandbox", "admin", "add-trusted-publisher", "crates", "acme-sdk",
+                 "acme/nothing"]) == 16
+    assert "no repository 'acme/nothing'" in capsys.readouterr().err
+    assert main(["sandbox", "admin", "add-trusted-publisher", "crates", "acme-sdk",
+                 "acme/publish", "--workflow", ".github/workflows/publish.yml"]) == 16
+    assert "a file name under .github/workflows" in capsys.readouterr().err
+    code, printed = run("sandbox", "admin", "add-trusted-publisher", "crates", "Acme-SDK",
+                        "acme/publish", "--any-environment")
+    assert (code, printed) == (0, "trusted publisher of crates acme_sdk: acme/publish "
+                                  ".github/workflows/publish.yml (any environment)")
+    assert world.admin.trusted_publishers() == [
+        {"registry": "crates", "package": "acme_sdk", "repository": "acme/publish",
+         "workflow": "publish.yml", "environment": None}]
