@@ -8,9 +8,24 @@ NODE_DIR := tools/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit lint demo bench sandbox clean lock
+.PHONY: setup test unit lint demo bench sandbox clean lock system-tools
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) system-tools
+
+# The sandbox's container registries come from Debian: docker-registry (the CNCF
+# distribution server) and skopeo (the client the docker target runs). A fresh
+# Debian machine where we are root gets them from apt; elsewhere the message says
+# what to install (macOS: `brew install skopeo distribution`).
+SYSTEM_TOOLS := skopeo docker-registry
+system-tools:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing$$missing (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else \
+		echo "missing$$missing: install them (Debian/Ubuntu: sudo apt-get install$$missing) for the docker target's sandbox tests"; \
+	fi
 
 $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

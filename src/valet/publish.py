@@ -609,10 +609,11 @@ class Publisher:
         assert first.error is not None
         if outcome.preflight_failed:
             message = "preflight failed, nothing was uploaded anywhere: " + "; ".join(
-                f"{r.key}: {r.error.message if r.error else r.outcome}" for r in failed)
+                _keyed(r.key, r.error.message if r.error else r.outcome) for r in failed)
             err: ValetError = TargetError(message, hint=first.error.hint)
             return self._fail(run, err)
-        message = "; ".join(f"{r.key}: {r.error.message if r.error else r.outcome}" for r in failed)
+        message = "; ".join(_keyed(r.key, r.error.message if r.error else r.outcome)
+                            for r in failed)
         not_run = [k for k, r in outcome.results.items() if r.outcome == "not run"]
         if not_run:
             message += f" (not run: {', '.join(not_run)})"
@@ -835,6 +836,11 @@ def _is_request_title(title: str, body: str = "") -> bool:
     except NotARequestError:
         return False
     return True
+
+
+def _keyed(key: str, message: str) -> str:
+    """``key: message``, unless the target's message already starts with its key."""
+    return message if message.startswith(f"{key}: ") else f"{key}: {message}"
 
 
 def _safe_dir(key: str) -> str:

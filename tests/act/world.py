@@ -149,13 +149,14 @@ class World:
 
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
-            secrets: dict[str, str], env: dict[str, str] | None = None) -> Any:
+            secrets: dict[str, str], env: dict[str, str] | None = None,
+            id_token: dict[str, str] | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow, standin_actions
 
         standins = standin_actions((repo_dir / workflow).read_text())
         return run_workflow(
             repo_dir, workflow, event_name, event,
-            env={**self.sb.env(), **(env or {})}, secrets=secrets,
+            env={**self.sb.env(), **(env or {})}, secrets=secrets, id_token=id_token,
             variables={"APP_ID": "1", "REQUEST_APP_ID": "1"},
             local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
                            APP_TOKEN_ACTION: self.stub_dir},
@@ -197,7 +198,7 @@ class World:
                 "NPM_REGISTRY": self.regs.npm_url}
 
     def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
-              kind: str = "User") -> Any:
+              kind: str = "User", **publish: Any) -> Any:
         """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
         from valet.sandbox.webhooks import issue_event
 
@@ -210,14 +211,20 @@ class World:
         sender = {"login": login, "type": kind, "id": 1}
         event = issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
                             issue=fresh.raw_data, sender=sender, label=label.raw_data)
-        return self.run_publish("issues", event, npm_token=npm_token)
+        return self.run_publish("issues", event, npm_token=npm_token, **publish)
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
-                    npm_token: str | None = None) -> Any:
+                    npm_token: str | None = None, secrets: dict[str, str] | None = None,
+                    env: dict[str, str] | None = None,
+                    id_token: dict[str, str] | None = None) -> Any:
+        """publish.yml; by default with the registry secrets (``secrets``/``env``
+        replace them), and ``id_token`` for a job granted id-token: write."""
+        if secrets is None:
+            secrets = {"APP_PRIVATE_KEY": self.app_token,
+                       "NPM_TOKEN": npm_token or self.regs.npm_token}
         return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
-                        secrets={"APP_PRIVATE_KEY": self.app_token,
-                                 "NPM_TOKEN": npm_token or self.regs.npm_token},
-                        env=self.publish_env())
+                        secrets=secrets, env=self.publish_env() if env is None else env,
+                        id_token=id_token)
 
     # -- registries -----------------------------------------------------------
     def pypi_digests(self) -> dict[str, str]:
@@ -243,10 +250,20 @@ class World:
 @pytest.fixture(scope="module", name="world")
 def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory,
                   request: pytest.FixtureRequest) -> Iterator[World]:
-    """A test module may set ``WORLD_SDK_FILES`` (path -> text) to add or replace files
-    of the SDK repo (its build, more workflows)."""
-    work = tmp_path_factory.mktemp("publish-e2e")
-    org = f"acme-{uuid.uuid4().hex[:6]}"
+    """A test module may set ``WORLD_SDK_FILES`` (path -> text, or None to leave a file
+    out) to add, replace or drop files of the SDK repo (its build, more workflows)."""
+    yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"),
+                      sdk_files=getattr(request.module, "WORLD_SDK_FILES", {}))
+
+
+def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
+                build_py: str = BUILD_PY, org: str | None = None,
+                app_repos: tuple[str, ...] = (),
+                sdk_files: dict[str, str | None] | None = None) -> World:
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo, then ``sdk_files``
+    (path -> text, or None to leave a file out); the App is installed on the SDK repo,
+    the publish repo and ``app_repos`` (other repositories of ``org``)."""
+    org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
     users = {}
@@ -257,15 +274,17 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     release_yml = (REPO_ROOT / "examples/sdk-repo/.github/workflows/release.yml").read_text()
     publish_yml = (REPO_ROOT / "examples/publish-repo/.github/workflows/publish.yml").read_text()
     publish_yml = publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
-    sdk_files = {".valet.yml": VALET_YML, "build.py": BUILD_PY, ".gitignore": "dist/\n",
-                 ".github/workflows/release.yml": release_yml}
-    sdk_files.update(getattr(request.module, "WORLD_SDK_FILES", {}))
-    admin.create_repo(sdk, files=sdk_files)
+    files: dict[str, str | None] = {".valet.yml": valet_yml, "build.py": build_py,
+                                    ".gitignore": "dist/\n",
+                                    ".github/workflows/release.yml": release_yml}
+    files.update(sdk_files or {})
+    admin.create_repo(sdk, files={k: v for k, v in files.items() if v is not None})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
     # The merge target is protected, as publish requires (its config decides the targets).
     admin.protect_branch(sdk, "main")
-    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish], permission="admin")
+    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish, *app_repos],
+                                 permission="admin")
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):
@@ -282,5 +301,6 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     stub = work / "stub-app-token"
     stub.mkdir()
     (stub / "action.yml").write_text(STUB_APP_TOKEN)
-    yield World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
-                users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)
+    return World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
+                 users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub,
+                 work)

@@ -175,6 +175,14 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     admin.set_ci(R, head, check_runs=[{"name": "seeded", "status": "completed",
                                        "conclusion": "failure"}])
     call("GET", f"{p}/commits/{head}/check-runs", T, 200, params={"per_page": 1})
+    # pull requests (what the changelog reads: labels and author)
+    pull = admin.create_pull(R, "Add a thing", user=owner, labels=["enhancement"],
+                             merged_as=head)
+    call("GET", f"{p}/pulls/{pull['number']}", T, 200)
+    call("GET", f"{p}/pulls/9999", T, 404)
+    call("GET", f"{p}/commits/{head}/pulls", T, 200)
+    call("GET", f"{p}/commits/main/pulls", T, 200)
+    call("GET", f"{p}/commits/nope/pulls", T, 422)
     # issues, labels, events, comments, search
     issue = call("POST", f"{p}/issues", T, 201,
                  json_body={"title": "publish: a/b@1.0.0", "body": "b", "labels": ["ci-pending"]})

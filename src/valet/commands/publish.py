@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
                           session=github_client.session(sdk_token), repo=request.repo,
                           tag=tag_name(config, request.version), version=request.version,
                           release_id=request.release_id,
-                          artifact_name=config.artifact_store.name)
+                          # unnamed: the release commit's sha, as prepare's notice says
+                          artifact_name=config.artifact_store.name or request.sha)
 
     deps = Deps(issues=IssueAPI(Rest(gh), repo), sdk=lambda r: SdkAPI(sdk_rest, r),
                 store=store_for, resolve=get_target, sdk_github=sdk_gh)

@@ -247,6 +247,13 @@ def gather(args: argparse.Namespace) -> Inputs:
                   expect_files=bool(facts.get("artifacts")))
 
 
+def _config_option(args: argparse.Namespace) -> str | None:
+    from valet import gha
+
+    given = getattr(args, "config", None)
+    return str(given).strip() if given and str(given).strip() else gha.get_input("config")
+
+
 def run(args: argparse.Namespace) -> int:
     import os
     from dataclasses import replace
@@ -259,6 +266,10 @@ def run(args: argparse.Namespace) -> int:
 
     inp = gather(args)
     req = inp.req
+    from valet.targets.docker import request_images
+
+    req = replace(req, images=request_images(req, env=os.environ,
+                                             config_file=_config_option(args)))
     validate_request(req, server_url=server_url())  # bad data fails before any API call
     files: dict[str, Path] = {}
     manifest = None

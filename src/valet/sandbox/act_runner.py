@@ -68,7 +68,11 @@ Invocation (built by :func:`act_argv`)::
   and additionally replace every secret value in the returned log.
 * ``environment:`` protection rules, ``permissions:`` and ``concurrency:`` are
   not enforced; all secrets reach every job's expressions (a job gets a secret's
-  value only where it names it, but act holds them all in one process).
+  value only where it names it, but act holds them all in one process). One
+  permission is modelled: ``run_workflow(id_token=...)`` gives the ``ACTIONS_ID_TOKEN_REQUEST_URL`` /
+  ``_TOKEN`` variables (for the sandbox's OIDC issuer) only when the jobs that run
+  grant ``id-token: write`` (:func:`grants_id_token`), as GitHub does; act passes
+  env to every job alike, so a run whose jobs differ must pick one with ``job``.
 * Jobs run one after another on this host, as children of one act process: a
   background process a step leaves behind lives on into later jobs (on GitHub
   each job has a fresh machine). ``run_workflow`` kills the process group when act
@@ -386,6 +390,30 @@ def _free_port() -> int:
     return free_port()
 
 
+def grants_id_token(workflow: Mapping[str, Any], job: str | None = None) -> bool:
+    """Do the jobs that run (``job``, else all) have ``id-token: write``?
+
+    A job's own ``permissions`` replace the workflow's; neither means the default
+    token permissions, which never include ``id-token``. Raises SandboxError when the
+    jobs disagree: act cannot give one job a variable and not another."""
+    raw = workflow.get("jobs")
+    jobs: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if job is not None:
+        if job not in jobs:
+            raise SandboxError(f"the workflow has no job {job!r}")
+        jobs = {job: jobs[job]}
+    answers = set()
+    for spec in jobs.values():
+        perms = spec.get("permissions", workflow.get("permissions")) \
+            if isinstance(spec, Mapping) else workflow.get("permissions")
+        answers.add(perms == "write-all" or
+                    (isinstance(perms, Mapping) and perms.get("id-token") == "write"))
+    if len(answers) > 1:
+        raise SandboxError("some jobs of this workflow have `id-token: write` and some do not",
+                           hint="run one job at a time (run_workflow(job=...))")
+    return answers == {True}
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -438,7 +466,8 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
                  local_actions: Mapping[str, Path] | None = None, job: str | None = None,
                  timeout: float = 600, work_dir: Path | None = None,
                  variables: Mapping[str, str] | None = None,
-                 actor: str | None = None, run_id: int | None = None) -> ActResult:
+                 actor: str | None = None, run_id: int | None = None,
+                 id_token: Mapping[str, str] | None = None) -> ActResult:
     """Run ``workflow`` (a path, relative to repo_dir or absolute) of the git checkout
     ``repo_dir`` for ``event_name`` with ``event`` as the payload.
 
@@ -447,7 +476,9 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     ``local_actions`` maps ``owner/repo@ref`` to a directory serving that action repo;
     ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs);
     ``run_id`` becomes ``GITHUB_RUN_ID`` (act's default is 1). Act's artifact server
-    runs for every call (artifacts under WORK/artifacts).
+    runs for every call (artifacts under WORK/artifacts);
+    ``id_token`` (``Sandbox.oidc_env(token)``) reaches the steps only when the jobs
+    that run grant ``id-token: write``.
     """
     repo_dir = Path(repo_dir).resolve()
     wf = Path(workflow)
@@ -469,6 +500,13 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
         step_env["GITHUB_RUN_ID"] = str(int(run_id))
     step_env.update(sandbox_urls(env))
     step_env.update(env)
+    hidden = list(secrets.values())
+    if id_token:
+        import yaml
+
+        if grants_id_token(yaml.safe_load(wf.read_text()) or {}, job):
+            step_env.update(id_token)
+            hidden += [v for k, v in id_token.items() if k.endswith("_TOKEN")]
     event_file = work / "event.json"
     event_file.write_text(json.dumps(event, indent=2))
     env_file, secret_file = work / "act.env", work / "act.secrets"
@@ -531,7 +569,6 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     text, outputs, steps, jobs = parse_json_log(raw_text)
     if timed_out:
         text += f"valet: act was killed after the {timeout:.0f}s timeout\n"
-    hidden = list(secrets.values())
     text = _redact(text, hidden)
     outputs = {s: {k: _redact(v, hidden) for k, v in o.items()} for s, o in outputs.items()}
     (work / "act.log").write_text(text)

@@ -110,6 +110,17 @@ class AdminClient:
         body = {"sha": sha, "statuses": statuses or [], "check_runs": check_runs or []}
         return self._call("POST", f"/repos/{full_name}/ci", body)["sha"]  # type: ignore[no-any-return]
 
+    def create_pull(self, full_name: str, title: str, *, user: str,
+                    labels: list[str] | None = None, head: str | None = None,
+                    base: str | None = None, merged_as: str | None = None,
+                    body: str | None = None) -> dict[str, Any]:
+        """A pull request by ``user`` with ``labels`` (numbered with the issues). With
+        ``merged_as`` (the sha or ref of the commit it landed as) it is merged; otherwise
+        open, from ``head``. Returns its pull-request JSON."""
+        payload = {"title": title, "user": user, "labels": labels or [], "head": head,
+                   "base": base, "merged_as": merged_as, "body": body}
+        return self._call("POST", f"/repos/{full_name}/pulls", payload)  # type: ignore[no-any-return]
+
     def add_workflow_artifact(self, full_name: str, name: str, files: dict[str, bytes]) -> int:
         """A workflow-run artifact named ``name`` holding ``files`` (zipped); returns its id."""
         body = {"name": name, "files": _b64_files(dict(files))}

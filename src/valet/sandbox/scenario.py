@@ -332,8 +332,7 @@ class Scenario:
             self.sandbox = Sandbox(state_dir=root / "github").start()
             regs_dir = (root / "registries").resolve()
             regs_dir.mkdir(parents=True, exist_ok=True)
-            # PyPI API tokens authenticate as user `__token__`: so does the sandbox's.
-            pypi, pypi_user, pypi_password = start_pypiserver(regs_dir, user="__token__")
+            pypi, pypi_user, pypi_password = start_pypiserver(regs_dir)  # user __token__
             try:
                 npm, npm_token = start_verdaccio(regs_dir)
             except BaseException:

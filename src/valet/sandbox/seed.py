@@ -117,7 +117,7 @@ def create_repo(app: App, full_name: str, *, files: dict[str, bytes] | None = No
         "default_branch": default_branch, "description": description,
         "created_at": now_iso(), "perms": {}, "team_perms": {}, "labels": {}, "issues": {},
         "next_number": 1, "comments": {}, "events": [], "statuses": {}, "check_runs": [],
-        "releases": {}, "assets": {}, "artifacts": {},
+        "releases": {}, "assets": {}, "artifacts": {}, "pulls": {},
     }
     git = app.git(rec)
     if git.path.exists():
@@ -225,6 +225,44 @@ def set_ci(app: App, full_name: str, sha: str, *, statuses: list[dict[str, Any]]
             raise SeedError("a check run needs a name")
         add_check_run(app, rec, commit, c, CI_APP)
     return {"sha": commit}
+
+
+def create_pull(app: App, full_name: str, *, title: str, user: str,
+                labels: list[str] | None = None, head: str | None = None,
+                base: str | None = None, merged_as: str | None = None,
+                body: str | None = None) -> dict[str, Any]:
+    """A pull request; numbered with the issues, as on GitHub. ``merged_as``: the commit
+    it landed as on the base branch (a merge or squash commit): the PR is then merged."""
+    from valet.sandbox.routes.issues import ensure_label
+
+    rec = repo_or_fail(app, full_name)
+    git = app.git(rec)
+    author = app.state.user(user) or ensure_user(app, user)
+    base_ref = base or rec["default_branch"]
+    base_sha = git.resolve_commit(base_ref)
+    if base_sha is None:
+        raise SeedError(f"no branch {base_ref} in {full_name}")
+    merge_sha = git.resolve_commit(merged_as) if merged_as else None
+    if merged_as and merge_sha is None:
+        raise SeedError(f"no commit {merged_as} in {full_name}")
+    head_sha = git.resolve_commit(head) if head else merge_sha
+    if head_sha is None:
+        raise SeedError("a pull request needs a head branch or commit, or merged_as")
+    number = rec["next_number"]
+    rec["next_number"] += 1
+    ts = now_iso()
+    pull: Record = {
+        "id": app.state.new_id(), "number": number, "title": title, "body": body,
+        "user": author["login"], "labels": [ensure_label(app, rec, n)["name"] for n in labels or []],
+        "head_ref": head if head and git.ref_sha(f"refs/heads/{head}") else f"pr-{number}",
+        "head_sha": head_sha, "base_ref": base_ref, "base_sha": base_sha,
+        "state": "closed" if merge_sha else "open", "created_at": ts, "updated_at": ts,
+        "closed_at": ts if merge_sha else None, "merged_at": ts if merge_sha else None,
+        "merge_commit_sha": merge_sha, "merged_by": rec["owner"] if merge_sha else None,
+    }
+    rec.setdefault("pulls", {})[str(number)] = pull
+    app.state.touch()
+    return shapes.pull_request(app.urls, app.state, rec, pull)
 
 
 def add_workflow_artifact(app: App, full_name: str, name: str, files: dict[str, bytes]) -> int:

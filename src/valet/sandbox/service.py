@@ -106,7 +106,8 @@ class Sandbox:
 
     def oidc_env(self, token: str) -> dict[str, str]:
         """The Actions variables for requesting an OIDC id-token as ``token``'s identity."""
-        return {"ACTIONS_ID_TOKEN_REQUEST_URL": f"{self.server_url}/_sandbox/oidc/token",
+        return {"ACTIONS_ID_TOKEN_REQUEST_URL":
+                f"{self.server_url}/_sandbox/oidc/token?api-version=2.0",
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN": token}
 
     def env(self, token: str | None = None) -> dict[str, str]:

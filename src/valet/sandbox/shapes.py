@@ -307,6 +307,65 @@ def issue(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
     }
 
 
+def _link(href: str) -> Json:
+    return {"href": href}
+
+
+def pull_request(u: Urls, state: State, repo_rec: Record, rec: Record, *,
+                 full_record: bool = True) -> Json:
+    """``pull-request`` (GET .../pulls/{n}); ``full_record=False``: ``pull-request-simple``."""
+    full = repo_rec["full_name"]
+    api = f"{u.api}/repos/{full}"
+    n = rec["number"]
+    author = state.user(rec["user"])
+    merger = state.user(rec.get("merged_by"))
+    owner = state.user(repo_rec["owner"])
+    labels = [repo_rec["labels"][x.lower()] for x in rec["labels"]
+              if x.lower() in repo_rec["labels"]]
+    repo_json = repo(u, state, repo_rec)
+
+    def side(ref: str, sha: str) -> Json:
+        return {"label": f"{repo_rec['owner']}:{ref}", "ref": ref, "sha": sha,
+                "user": user(u, owner) if owner else None, "repo": repo_json}
+
+    html = f"{u.server}/{full}/pull/{n}"
+    out: Json = {
+        "url": f"{api}/pulls/{n}", "id": rec["id"], "node_id": node_id("PullRequest", rec["id"]),
+        "html_url": html, "diff_url": f"{html}.diff", "patch_url": f"{html}.patch",
+        "issue_url": f"{api}/issues/{n}", "commits_url": f"{api}/pulls/{n}/commits",
+        "review_comments_url": f"{api}/pulls/{n}/comments",
+        "review_comment_url": f"{api}/pulls/comments{{/number}}",
+        "comments_url": f"{api}/issues/{n}/comments",
+        "statuses_url": f"{api}/statuses/{rec['head_sha']}", "number": n,
+        "state": rec["state"], "locked": False, "title": rec["title"],
+        "user": user(u, author) if author else None, "body": rec.get("body"),
+        "labels": [label(u, full, lb) for lb in labels], "milestone": None,
+        "active_lock_reason": None, "created_at": rec["created_at"],
+        "updated_at": rec["updated_at"], "closed_at": rec.get("closed_at"),
+        "merged_at": rec.get("merged_at"), "merge_commit_sha": rec.get("merge_commit_sha"),
+        "assignee": None, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+        "head": side(rec["head_ref"], rec["head_sha"]),
+        "base": side(rec["base_ref"], rec["base_sha"]),
+        "_links": {"self": _link(f"{api}/pulls/{n}"), "html": _link(html),
+                   "issue": _link(f"{api}/issues/{n}"),
+                   "comments": _link(f"{api}/issues/{n}/comments"),
+                   "review_comments": _link(f"{api}/pulls/{n}/comments"),
+                   "review_comment": _link(f"{api}/pulls/comments{{/number}}"),
+                   "commits": _link(f"{api}/pulls/{n}/commits"),
+                   "statuses": _link(f"{api}/statuses/{rec['head_sha']}")},
+        "author_association": author_association(state, repo_rec, rec["user"]),
+        "auto_merge": None, "draft": False,
+    }
+    if full_record:
+        merged = rec.get("merged_at") is not None
+        out.update({"merged": merged, "mergeable": None if merged else True,
+                    "rebaseable": None, "mergeable_state": "unknown" if merged else "clean",
+                    "merged_by": user(u, merger) if merger else None, "comments": 0,
+                    "review_comments": 0, "maintainer_can_modify": False, "commits": 1,
+                    "additions": 0, "deletions": 0, "changed_files": 0})
+    return out
+
+
 def comment(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
     full = repo_rec["full_name"]
     url = f"{u.api}/repos/{full}/issues/comments/{rec['id']}"

@@ -96,6 +96,14 @@ def register(app: App) -> None:
                                          statuses=b.get("statuses"),
                                          check_runs=b.get("check_runs")))
 
+    @route("POST", "/repos/{owner}/{repo}/pulls")
+    def pulls(req: Request, owner: str, repo: str) -> Response:
+        b = req.json()
+        return Response(201, seed.create_pull(
+            app, f"{owner}/{repo}", title=b["title"], user=b["user"], labels=b.get("labels"),
+            head=b.get("head"), base=b.get("base"), merged_as=b.get("merged_as"),
+            body=b.get("body")))
+
     @route("POST", "/repos/{owner}/{repo}/artifacts")
     def artifacts(req: Request, owner: str, repo: str) -> Response:
         b = req.json()
