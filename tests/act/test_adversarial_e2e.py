@@ -45,8 +45,8 @@ if _MISSING:
 FORGED = {"forged", "x", "pwned"}
 # The merge target's config from the first test on: the world's, with a changelog.
 MAIN_YML = VALET_YML + "changelog_policy: auto\n"
-PREPARE_OUTPUTS = {"version", "branch", "sha", "previous-tag", "changelog", "manifest",
-                   "release-id"}
+PREPARE_OUTPUTS = {"version", "branch", "tag", "sha", "previous-tag", "changelog",
+                   "artifact-name", "artifacts-dir", "prepared"}
 
 
 # -- helpers ----------------------------------------------------------------------
