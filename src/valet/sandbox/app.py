@@ -13,6 +13,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from valet.sandbox.shapes import Urls
 from valet.sandbox.state import PERMISSIONS, Record, State, perm_at_least
 
 RATE_LIMIT = 5000
+RefUpdate = tuple[str, "str | None", "str | None"]  # (ref, old sha, new sha)
+PushListener = Callable[[str, "list[RefUpdate]"], None]
 
 
 class App:
@@ -47,9 +50,32 @@ class App:
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self._rate: dict[str, tuple[int, int]] = {}  # login -> (window start, used)
+        self._push_listeners: list[PushListener] = []
         from valet.sandbox import routes
 
         routes.register_all(self)
+
+    # -- pushes: what starts workflows on GitHub --------------------------------------
+
+    def on_push(self, listener: PushListener) -> Callable[[], None]:
+        """Call ``listener(full_name, updates)`` after every push over git that changed
+        refs; ``updates`` is ``[(ref, old sha or None, new sha or None)]``. It runs in the
+        server's thread, after the push has been answered: it must return quickly (hand
+        the work to a thread of its own). Returns the function that removes it."""
+        with self._log_lock:
+            self._push_listeners.append(listener)
+
+        def remove() -> None:
+            with self._log_lock:
+                if listener in self._push_listeners:
+                    self._push_listeners.remove(listener)
+        return remove
+
+    def notify_push(self, full_name: str, updates: list[RefUpdate]) -> None:
+        with self._log_lock:
+            listeners = list(self._push_listeners)
+        for listener in listeners:
+            listener(full_name, updates)
 
     def set_port(self, port: int) -> None:
         server = f"http://127.0.0.1:{port}"

@@ -95,6 +95,29 @@ class AdminClient:
         """admin/maintain/write/triage/read/none for a user, or for a team as ``org/slug``."""
         self._call("PUT", f"/repos/{full_name}/permissions/{login}", {"permission": permission})
 
+    def create_run(self, full_name: str, *, path: str, event: str, actor: str, head_sha: str,
+                   triggering_actor: str | None = None, head_branch: str | None = None,
+                   name: str | None = None, at: str | None = None) -> dict[str, Any]:
+        """Record a started workflow run (``in_progress``), as GitHub would; its record
+        (``id``, ``run_attempt``, ...). ``triggering_actor`` defaults to ``actor``;
+        ``at`` (ISO time) dates a run in the past."""
+        body = {"path": path, "event": event, "actor": actor, "head_sha": head_sha,
+                "triggering_actor": triggering_actor, "head_branch": head_branch,
+                "name": name, "at": at}
+        return self._call("POST", f"/repos/{full_name}/runs", body)  # type: ignore[no-any-return]
+
+    def finish_run(self, full_name: str, run_id: int, conclusion: str,
+                   at: str | None = None) -> dict[str, Any]:
+        """Mark a run ``completed`` with ``conclusion`` (success, failure, cancelled, ...),
+        ``at`` an ISO time (default now)."""
+        return self._call("PATCH", f"/repos/{full_name}/runs/{run_id}",  # type: ignore[no-any-return]
+                          {"conclusion": conclusion, "at": at})
+
+    def rerun(self, full_name: str, run_id: int, triggering_actor: str) -> dict[str, Any]:
+        """Re-run a run: the same id, the next attempt, ``triggering_actor`` is who re-ran it."""
+        return self._call("POST", f"/repos/{full_name}/runs/{run_id}/rerun",  # type: ignore[no-any-return]
+                          {"triggering_actor": triggering_actor})
+
     def protect_branch(self, full_name: str, branch: str, protected: bool = True) -> None:
         """Protect ``branch`` (a rule or ruleset on GitHub): ``GET /branches/{branch}`` and the
         branch list then report ``protected: true``. ``protected=False`` lifts it."""
@@ -121,9 +144,15 @@ class AdminClient:
                    "base": base, "merged_as": merged_as, "body": body}
         return self._call("POST", f"/repos/{full_name}/pulls", payload)  # type: ignore[no-any-return]
 
-    def add_workflow_artifact(self, full_name: str, name: str, files: dict[str, bytes]) -> int:
-        """A workflow-run artifact named ``name`` holding ``files`` (zipped); returns its id."""
-        body = {"name": name, "files": _b64_files(dict(files))}
+    def add_workflow_artifact(self, full_name: str, name: str,
+                              files: dict[str, bytes] | None = None, *, run_id: int | None = None,
+                              zip_data: bytes | None = None, expired: bool = False) -> int:
+        """A workflow-run artifact named ``name`` holding ``files`` (zipped), or the zip
+        ``zip_data`` as is; of the recorded run ``run_id`` when given. Returns its id."""
+        body: dict[str, Any] = {"name": name, "files": _b64_files(dict(files or {})),
+                                "run_id": run_id, "expired": expired}
+        if zip_data is not None:
+            body["zip"] = base64.b64encode(zip_data).decode()
         return int(self._call("POST", f"/repos/{full_name}/artifacts", body)["id"])
 
     def create_oidc_request_token(self, repository: str, *, ref: str = "refs/heads/main",

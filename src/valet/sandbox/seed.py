@@ -6,6 +6,7 @@ Each function takes the ``App`` and must be called with ``app.state.lock`` held
 
 from __future__ import annotations
 
+import hashlib
 import io
 import secrets
 import shutil
@@ -265,22 +266,123 @@ def create_pull(app: App, full_name: str, *, title: str, user: str,
     return shapes.pull_request(app.urls, app.state, rec, pull)
 
 
-def add_workflow_artifact(app: App, full_name: str, name: str, files: dict[str, bytes]) -> int:
+def add_workflow_artifact(app: App, full_name: str, name: str,
+                          files: dict[str, bytes] | None = None, *, run_id: int | None = None,
+                          zip_data: bytes | None = None, expired: bool = False) -> int:
+    """A workflow artifact: ``files`` zipped here, or ``zip_data`` kept byte for byte (what
+    upload-artifact sent, e.g. act's artifact server's copy). With ``run_id`` it belongs
+    to that recorded run (its commit and branch); without, to a run of the default
+    branch's tip that the sandbox does not list. Its ``digest`` is the zip's sha256, as
+    GitHub reports for artifacts uploaded by upload-artifact v4."""
     rec = repo_or_fail(app, full_name)
+    if not isinstance(name, str) or not name or len(name) > 255:
+        raise SeedError(f"invalid artifact name {name!r}")
+    if zip_data is None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path, data in (files or {}).items():
+                zf.writestr(path, data)
+        zip_data = buf.getvalue()
+    elif files:
+        raise SeedError("give files or zip_data, not both")
+    if run_id is not None:
+        run = _run_or_fail(app, full_name, str(run_id))
+        head, branch, owner_run = run["head_sha"], run.get("head_branch"), int(run["id"])
+    else:
+        head = app.git(rec).resolve_commit(rec["default_branch"])
+        branch, owner_run = rec["default_branch"], app.state.new_id()
     art_id = app.state.new_id()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path, data in files.items():
-            zf.writestr(path, data)
     target = app.files_root / "artifacts" / f"{art_id}.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(buf.getvalue())
-    head = app.git(rec).resolve_commit(rec["default_branch"])
+    target.write_bytes(zip_data)
     ts = now_iso()
     rec["artifacts"][str(art_id)] = {
-        "id": art_id, "name": name, "size_in_bytes": len(buf.getvalue()), "created_at": ts,
-        "updated_at": ts, "expires_at": "2099-01-01T00:00:00Z", "run_id": app.state.new_id(),
-        "head_sha": head, "head_branch": rec["default_branch"],
+        "id": art_id, "name": name, "size_in_bytes": len(zip_data), "created_at": ts,
+        "updated_at": ts, "expires_at": "2099-01-01T00:00:00Z", "run_id": owner_run,
+        "head_sha": head, "head_branch": branch, "expired": bool(expired),
+        "digest": "sha256:" + hashlib.sha256(zip_data).hexdigest(),
     }
     app.state.touch()
     return art_id
+
+
+# -- workflow runs, as GitHub records them ------------------------------------------------
+
+RUN_STATUSES = ("queued", "in_progress", "completed")
+RUN_CONCLUSIONS = (None, "success", "failure", "cancelled", "skipped", "timed_out",
+                   "action_required", "neutral", "stale", "startup_failure")
+
+
+def _at(at: str | None) -> str:
+    """``at`` (an ISO time, for runs seeded in the past) or now."""
+    if at is None:
+        return now_iso()
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        raise SeedError(f"invalid time {at!r}") from None
+    return at
+
+
+def create_run(app: App, full_name: str, *, path: str, event: str, actor: str,
+               head_sha: str, triggering_actor: str | None = None,
+               head_branch: str | None = None, name: str | None = None,
+               at: str | None = None) -> Record:
+    """A workflow run that has started: who triggered it, for which event, on which commit
+    (``at``: when it started, default now)."""
+    rec = repo_or_fail(app, full_name)
+    commit = app.git(rec).resolve_commit(head_sha)
+    if commit is None:
+        raise SeedError(f"no commit {head_sha} in {full_name}")
+    if not path.startswith(".github/workflows/") or ".." in path.split("/"):
+        raise SeedError(f"invalid workflow path {path!r}")
+    for login in (actor, triggering_actor or actor):
+        if app.state.user(login) is None:
+            raise SeedError(f"no user {login}")
+    runs = rec.setdefault("runs", {})
+    workflow_ids = rec.setdefault("workflow_ids", {})
+    if path not in workflow_ids:
+        workflow_ids[path] = app.state.new_id()
+    ts = _at(at)
+    run = {"id": app.state.new_id(), "name": name or path.rsplit("/", 1)[1], "path": path,
+           "event": event, "actor": app.state.user(actor)["login"],  # type: ignore[index]
+           "triggering_actor": app.state.user(triggering_actor or actor)["login"],  # type: ignore[index]
+           "head_sha": commit, "head_branch": head_branch, "workflow_id": workflow_ids[path],
+           "run_number": sum(1 for r in runs.values() if r["path"] == path) + 1,
+           "run_attempt": 1, "status": "in_progress", "conclusion": None, "created_at": ts,
+           "updated_at": ts, "run_started_at": ts}
+    runs[str(run["id"])] = run
+    app.state.touch()
+    return run
+
+
+def _run_or_fail(app: App, full_name: str, run_id: str) -> Record:
+    run = repo_or_fail(app, full_name).get("runs", {}).get(str(run_id))
+    if run is None:
+        raise SeedError(f"no workflow run {run_id} in {full_name}")
+    return run  # type: ignore[no-any-return]
+
+
+def finish_run(app: App, full_name: str, run_id: str, conclusion: str,
+               at: str | None = None) -> Record:
+    if conclusion is None or conclusion not in RUN_CONCLUSIONS:
+        raise SeedError(f"invalid conclusion {conclusion!r}")
+    run = _run_or_fail(app, full_name, run_id)
+    run.update(status="completed", conclusion=conclusion, updated_at=_at(at))
+    app.state.touch()
+    return run
+
+
+def rerun(app: App, full_name: str, run_id: str, triggering_actor: str) -> Record:
+    """A re-run: same id, next attempt, triggered by whoever re-ran it (the actor stays)."""
+    run = _run_or_fail(app, full_name, run_id)
+    user = app.state.user(triggering_actor)
+    if user is None:
+        raise SeedError(f"no user {triggering_actor}")
+    ts = now_iso()
+    run.update(run_attempt=run["run_attempt"] + 1, triggering_actor=user["login"],
+               status="in_progress", conclusion=None, updated_at=ts, run_started_at=ts)
+    app.state.touch()
+    return run

@@ -492,9 +492,42 @@ def artifact(u: Urls, repo_rec: Record, rec: Record) -> Json:
     return {
         "id": rec["id"], "node_id": node_id("Artifact", rec["id"]), "name": rec["name"],
         "size_in_bytes": rec["size_in_bytes"], "url": api, "archive_download_url": f"{api}/zip",
-        "expired": False, "created_at": rec["created_at"], "expires_at": rec["expires_at"],
+        "expired": bool(rec.get("expired")), "created_at": rec["created_at"],
+        "expires_at": rec["expires_at"],
         "updated_at": rec["updated_at"], "digest": rec.get("digest"),
         "workflow_run": {"id": rec["run_id"], "repository_id": repo_rec["id"],
                          "head_repository_id": repo_rec["id"],
                          "head_branch": rec.get("head_branch"), "head_sha": rec.get("head_sha")},
+    }
+
+
+def workflow_run(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
+    """A workflow run as GitHub records it: who triggered it, on what, from which file."""
+    full = repo_rec["full_name"]
+    api = f"{u.api}/repos/{full}/actions/runs/{rec['id']}"
+    actor = state.user(rec["actor"])
+    trigger = state.user(rec["triggering_actor"])
+    repository = repo(u, state, repo_rec)
+    return {
+        "id": rec["id"], "name": rec["name"], "node_id": node_id("WorkflowRun", rec["id"]),
+        "check_suite_id": rec["id"] + 1, "check_suite_node_id": node_id("CheckSuite", rec["id"] + 1),
+        "head_branch": rec.get("head_branch"), "head_sha": rec["head_sha"], "path": rec["path"],
+        "display_title": rec["name"], "run_number": rec["run_number"],
+        "run_attempt": rec["run_attempt"], "event": rec["event"], "status": rec["status"],
+        "conclusion": rec.get("conclusion"), "workflow_id": rec["workflow_id"],
+        "url": api, "html_url": f"{u.server}/{full}/actions/runs/{rec['id']}",
+        "pull_requests": [], "referenced_workflows": [],
+        "created_at": rec["created_at"], "updated_at": rec["updated_at"],
+        "run_started_at": rec["run_started_at"],
+        "actor": user(u, actor) if actor else None,
+        "triggering_actor": user(u, trigger) if trigger else None,
+        "jobs_url": f"{api}/jobs", "logs_url": f"{api}/logs",
+        "check_suite_url": f"{u.api}/repos/{full}/check-suites/{rec['id'] + 1}",
+        "artifacts_url": f"{api}/artifacts", "cancel_url": f"{api}/cancel",
+        "rerun_url": f"{api}/rerun",
+        "previous_attempt_url": (f"{api}/attempts/{rec['run_attempt'] - 1}"
+                                 if rec["run_attempt"] > 1 else None),
+        "workflow_url": f"{u.api}/repos/{full}/actions/workflows/{rec['workflow_id']}",
+        "head_commit": None, "repository": repository, "head_repository": repository,
+        "head_repository_id": repo_rec["id"],
     }

@@ -84,6 +84,27 @@ def register(app: App) -> None:
         seed.set_permission(app, f"{owner}/{repo}", login, req.json()["permission"])
         return Response(204)
 
+    @route("POST", "/repos/{owner}/{repo}/runs")
+    def create_run(req: Request, owner: str, repo: str) -> Response:
+        b = req.json()
+        run = seed.create_run(app, f"{owner}/{repo}", path=b["path"], event=b["event"],
+                              actor=b["actor"], head_sha=b["head_sha"],
+                              triggering_actor=b.get("triggering_actor"),
+                              head_branch=b.get("head_branch"), name=b.get("name"),
+                              at=b.get("at"))
+        return Response(201, dict(run))
+
+    @route("PATCH", "/repos/{owner}/{repo}/runs/{run_id}")
+    def finish_run(req: Request, owner: str, repo: str, run_id: str) -> Response:
+        b = req.json()
+        run = seed.finish_run(app, f"{owner}/{repo}", run_id, b["conclusion"], at=b.get("at"))
+        return Response(200, dict(run))
+
+    @route("POST", "/repos/{owner}/{repo}/runs/{run_id}/rerun")
+    def rerun(req: Request, owner: str, repo: str, run_id: str) -> Response:
+        run = seed.rerun(app, f"{owner}/{repo}", run_id, req.json()["triggering_actor"])
+        return Response(200, dict(run))
+
     @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection")
     def protection(req: Request, owner: str, repo: str, branch: str) -> Response:
         seed.protect_branch(app, f"{owner}/{repo}", branch, bool(req.json().get("protected", True)))
@@ -107,7 +128,11 @@ def register(app: App) -> None:
     @route("POST", "/repos/{owner}/{repo}/artifacts")
     def artifacts(req: Request, owner: str, repo: str) -> Response:
         b = req.json()
-        art = seed.add_workflow_artifact(app, f"{owner}/{repo}", b["name"], _files(b.get("files")))
+        run_id = b.get("run_id")
+        zip_data = base64.b64decode(b["zip"]) if b.get("zip") is not None else None
+        art = seed.add_workflow_artifact(app, f"{owner}/{repo}", b["name"], _files(b.get("files")),
+                                         run_id=int(run_id) if run_id is not None else None,
+                                         zip_data=zip_data, expired=bool(b.get("expired")))
         return Response(201, {"id": art})
 
     @route("GET", "/state")
