@@ -10,7 +10,7 @@ for any build: manifest, draft release, approval issue.
 - ``source``: the polling, the downloads and the unpacking.
 """
 
-from valet.ci_artifacts.rules import Rule, make_rules, name_pattern
+from valet.ci_artifacts.rules import NAME_ALLOWED, Rule, make_rules, name_pattern
 from valet.ci_artifacts.source import DEFAULT_TIMEOUT_MINUTES, CiArtifacts
 
-__all__ = ["DEFAULT_TIMEOUT_MINUTES", "CiArtifacts", "Rule", "make_rules", "name_pattern"]
+__all__ = ["DEFAULT_TIMEOUT_MINUTES", "NAME_ALLOWED", "CiArtifacts", "Rule", "make_rules", "name_pattern"]

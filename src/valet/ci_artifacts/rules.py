@@ -25,19 +25,36 @@ from valet.errors import ConfigError
 ANY_WORKFLOW = "*"
 
 
-def name_pattern(text: str, where: str, source: str) -> re.Pattern[str]:
-    """A workflow or artifact name as craft reads it; ConfigError when it cannot be one."""
-    if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f"{source}: {where}: an artifact or workflow name cannot be empty",
-                          hint="give the name, a glob such as sentry-*, or a /regex/")
-    if text.startswith("/") and text.rfind("/") > 0:
-        from valet.craft_compat import parse_slash_regex
+NAME_ALLOWED = "the exact name, a glob with * and ? (matching the whole name), or /regex/flags"
 
-        return parse_slash_regex(text, where, source)
+
+def name_pattern(text: str) -> re.Pattern[str]:
+    """A workflow or artifact name as craft reads it; ValueError (the reason, in words)
+    when it cannot be one."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("is empty")
+    if text.startswith("/") and text.rfind("/") > 0:
+        body, flags = text[1:text.rfind("/")], text[text.rfind("/") + 1:]
+        bad = sorted({f for f in flags if f not in "imsx"})
+        if bad:
+            raise ValueError(f"the regex flag(s) {''.join(bad)!r} in {text!r} are ones valet "
+                             "cannot honour (it honours i, m, s and x)")
+        inline = "".join(sorted(set(flags)))
+        try:
+            return re.compile(f"(?{inline}){body}" if inline else body)
+        except re.error as exc:
+            raise ValueError(f"{text!r} is not a valid regular expression ({exc})") from None
     if "*" in text or "?" in text:
         glob = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
         return re.compile(f"^{glob}$")
     return re.compile(f"^{re.escape(text)}$")
+
+
+def _compiled(text: str, where: str, source: str) -> re.Pattern[str]:
+    try:
+        return name_pattern(text)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {where}: {exc}", hint=f"write {NAME_ALLOWED}") from None
 
 
 @dataclass(frozen=True)
@@ -75,8 +92,8 @@ def make_rules(workflows: Mapping[str, Sequence[str]], *, sha: str, name: str | 
             raise ConfigError(f"{source}: the artifacts of workflow {workflow!r} are not named",
                               hint="list at least one artifact name per workflow")
         wf = None if workflow == ANY_WORKFLOW else str(workflow)
-        wf_re = name_pattern(wf, f"workflow {wf!r}", source) if wf is not None else None
-        res = tuple(name_pattern(str(n), f"artifact {n!r} of workflow {workflow!r}", source)
+        wf_re = _compiled(wf, f"workflow {wf!r}", source) if wf is not None else None
+        res = tuple(_compiled(str(n), f"artifact {n!r} of workflow {workflow!r}", source)
                     for n in listed)
         rules.append(Rule(wf, tuple(str(n) for n in listed), _workflow_re=wf_re,
                           _name_res=res))

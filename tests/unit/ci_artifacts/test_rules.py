@@ -24,13 +24,17 @@ SHA = "a" * 40
     ("/^CI$/", "ci", False),
 ])
 def test_names_match_as_craft_matches_them(pattern: str, name: str, matches: bool) -> None:
-    assert bool(name_pattern(pattern, "x", "src").search(name)) is matches
+    assert bool(name_pattern(pattern).search(name)) is matches
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "/(unclosed/", "/a/g"])
-def test_a_name_that_is_no_pattern_is_a_config_error(bad: str) -> None:
-    with pytest.raises(ConfigError):
-        name_pattern(bad, "artifact", ".craft.yml")
+@pytest.mark.parametrize(("bad", "why"), [("", "empty"), ("   ", "empty"),
+                                        ("/(unclosed/", "not a valid regular expression"),
+                                        ("/a/g", "flag")])
+def test_a_name_that_is_no_pattern_says_why(bad: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        name_pattern(bad)
+    with pytest.raises(ConfigError, match=why):
+        make_rules({"CI": [bad]}, sha=SHA)
 
 
 def test_without_workflows_the_rule_is_the_sha_named_artifact() -> None:
