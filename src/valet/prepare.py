@@ -542,9 +542,16 @@ def _check_inputs(plan: Plan, ctx: _Context, opts: PrepareOptions) -> None:
             "only in a job that holds no token, and no bump job's files were given",
             hint=BUMP_JOB_HINT)
     if opts.bumped is not None and not command:
-        raise UsageError("bumped files were given, but the config names no pre-release command",
-                         hint="drop the bump job (and the bumped-files input), or set "
-                         "pre_release_command in the config")
+        from valet.bump.command import bump_output_files
+
+        if bump_output_files(opts.bumped):
+            raise UsageError("bumped files were given, but the config names no pre-release "
+                             "command", hint="drop the bump job (and the bumped-files input), "
+                             "or set pre_release_command in the config")
+        # One release workflow fits every project: a bump job that had nothing to run
+        # hands over nothing (it is still checked against this version and base).
+        gha.notice("the config names no pre-release command: the bump job ran none and "
+                   "changed no file")
     if opts.bumped is not None and opts.build_here:
         raise UsageError("give the bump job's files or build here, not both")
 

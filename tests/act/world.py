@@ -74,6 +74,7 @@ inputs:
   permission-members: {required: false, default: ""}
   permission-statuses: {required: false, default: ""}
   permission-checks: {required: false, default: ""}
+  permission-actions: {required: false, default: ""}
 outputs:
   token:
     value: ${{ steps.t.outputs.token }}
@@ -150,7 +151,8 @@ class World:
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
             secrets: dict[str, str], env: dict[str, str] | None = None,
-            id_token: dict[str, str] | None = None) -> Any:
+            id_token: dict[str, str] | None = None, run_id: int | None = None,
+            work_dir: Path | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow, standin_actions
 
         standins = standin_actions((repo_dir / workflow).read_text())
@@ -160,7 +162,8 @@ class World:
             variables={"APP_ID": "1", "REQUEST_APP_ID": "1"},
             local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
                            APP_TOKEN_ACTION: self.stub_dir},
-            work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
+            work_dir=work_dir or self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420,
+            run_id=run_id)
 
     def release_run(self, version: str) -> Any:
         """release.yml (prepare, build, request) as the requester; the ActResult, ok or not."""
