@@ -16,8 +16,11 @@ appear as check runs of the commit. Here:
   marked completed with act's result.
 
 What differs from GitHub: the artifacts become visible when the run ends rather than
-when each upload ends, and the run is in the sandbox's list from the push on, so the
-request job sees an ``in_progress`` run until then (which is what it waits for).
+when each upload ends. The run is in the sandbox's list from the push on, and CI starts
+only once the request job has asked for the commit's runs and seen it ``in_progress``
+(``hold_until_polled``; the sandbox logs each request before answering it): under act
+the jobs before the request job take seconds, less than a real project's CI, so without
+the hold the request job would find CI done and never wait.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class CiOnPush:
     workflow: str = ".github/workflows/ci.yml"
     name: str = "CI"
     prefix: str = "refs/heads/release/"
+    hold_until_polled: bool = True  # start CI once the request job has seen its run going
     runs: list[CiRun] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     _queue: queue.Queue[tuple[str, str] | None] = field(default_factory=queue.Queue)
@@ -82,11 +86,21 @@ class CiOnPush:
         w = self.world
         admin = w.sb.admin
         branch = ref.removeprefix("refs/heads/")
+        app = w.sb.app
+        mark = app.log_length()
+        # GitHub records the run when the push arrives, before any runner picks it up.
+        run = admin.create_run(w.sdk, path=self.workflow, event="push", actor=w.requester[0],
+                               head_sha=sha, head_branch=branch, name=self.name)
         checkout = w.work / f"ci-{uuid.uuid4().hex[:8]}"
         git(w.work, "clone", "-q", w.sb.git_url(w.sdk), str(checkout))
         git(checkout, "checkout", "-q", "-B", branch, sha)
-        run = admin.create_run(w.sdk, path=self.workflow, event="push", actor=w.requester[0],
-                               head_sha=sha, head_branch=branch, name=self.name)
+        if self.hold_until_polled:
+            # CI of a real project takes longer than the jobs before the request job: let
+            # the request job see this run in progress once (it then waits for it).
+            app.wait_for_request(
+                lambda e: e["method"] == "GET" and e["status"] == 200
+                and e["path"] == f"/repos/{w.sdk}/actions/runs" and f"head_sha={sha}" in e["query"],
+                after=mark, timeout=300)
         event = {"ref": ref, "after": sha, "before": "0" * 40,
                  "repository": {"full_name": w.sdk, "name": w.sdk.split("/")[1],
                                 "owner": {"login": w.org}, "default_branch": "main"},

@@ -49,6 +49,7 @@ class App:
         self.secret = self.state.data.setdefault("secret", secrets.token_hex(16))
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self._logged = threading.Condition(self._log_lock)
         self._rate: dict[str, tuple[int, int]] = {}  # login -> (window start, used)
         self._push_listeners: list[PushListener] = []
         from valet.sandbox import routes
@@ -84,12 +85,33 @@ class App:
     # -- request log and rate-limit headers -------------------------------------
 
     def log(self, entry: dict[str, Any]) -> None:
-        with self._log_lock:
+        with self._logged:
             self._log.append(entry)
+            self._logged.notify_all()
 
     def request_log(self) -> list[dict[str, Any]]:
         with self._log_lock:
             return list(self._log)
+
+    def log_length(self) -> int:
+        with self._log_lock:
+            return len(self._log)
+
+    def wait_for_request(self, match: Callable[[dict[str, Any]], bool], *, after: int = 0,
+                         timeout: float) -> dict[str, Any] | None:
+        """The first request logged from position ``after`` on (``log_length()`` before the
+        event you wait for) that ``match``es; blocks until one is logged, or None after
+        ``timeout`` seconds. Entries are logged before the answer is sent."""
+        deadline = time.monotonic() + timeout
+        with self._logged:
+            while True:
+                for entry in self._log[after:]:
+                    if match(entry):
+                        return entry
+                after = len(self._log)
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._logged.wait(left):
+                    return next((e for e in self._log[after:] if match(e)), None)
 
     def clear_log(self) -> None:
         with self._log_lock:
