@@ -258,3 +258,122 @@ def test_two_different_files_of_one_name_are_refused(scene: Scene) -> None:
         assert [p.name for p in source.files()] == ["README"]  # the same bytes twice: one
     finally:
         source.close()
+
+
+CRATES_CRAFT_YML = """\
+github:
+  owner: {owner}
+  repo: {name}
+preReleaseCommand: ""
+targets:
+  - name: crates
+    noDevDeps: true
+  - name: github
+"""
+
+
+def test_crates_with_no_dev_deps_loads_and_publishes_the_crate_ci_built(
+        scene: Scene, tmp_path: Path, capsys: Any) -> None:
+    """craft packed with `cargo hack publish --no-dev-deps`; valet ships CI's .crate as it
+    is. The publish side's steps, for real: the config from the merge target, the files
+    from the draft the request filled (verified), the crates target to a crates.io fake."""
+    from tests.fixtures.fake_crates import FakeCrates
+    from tests.unit.targets.ctx import CARGO_TOML, write_tar_gz
+    from valet import github_client
+    from valet.publish_api import Rest, SdkAPI
+    from valet.sdk_config import read_sdk_config
+    from valet.store.github_release import GitHubReleaseStore
+    from valet.targets.base import TargetContext
+    from valet.targets.crates import CratesTarget
+
+    owner, name = scene.sdk.full_name.split("/")
+    text = CRATES_CRAFT_YML.format(owner=owner, name=name)
+    repo = scene.sdk.gh()
+    scene.sha = repo.create_file(".craft.yml", "craft config", text, branch="main")["commit"].sha
+    (scene.project / ".craft.yml").write_text(text)
+    assert main(["config", "check", str(scene.project)]) == 0
+    assert "targets[0].noDevDeps: craft ran `cargo hack publish --no-dev-deps`" \
+        in capsys.readouterr().out
+
+    toml = CARGO_TOML.format(name="acme-sdk", version="1.0.0", extra="")
+    toml = toml.replace('[dev-dependencies.tempfile]\nversion = "3"\n\n', "")  # packed so
+    crate = write_tar_gz(tmp_path / "ci" / "acme-sdk-1.0.0.crate", {
+        "acme-sdk-1.0.0/Cargo.toml": toml.encode(),
+        "acme-sdk-1.0.0/src/lib.rs": b"pub fn f() {}\n"})
+    build = scene.run("build")
+    scene.upload(build, scene.sha, {crate.name: crate.read_bytes()})
+    scene.finish(build)
+    assert scene.request() == 0
+    request = parse_issue(scene.issue().title, scene.issue().body)
+    assert [(a.name, a.sha256) for a in request.artifacts] == [
+        (crate.name, hashlib.sha256(crate.read_bytes()).hexdigest())]
+
+    token = scene.sdk.token
+    config = read_sdk_config(SdkAPI(Rest(github_client.connect(token)), scene.sdk.full_name),
+                             ref="main")
+    target = config.target("crates")
+    assert target is not None and target.options == {}
+    assert any("noDevDeps" in n for n in config.notes)
+    store = GitHubReleaseStore(gh=github_client.connect(token), session=github_client.session(
+        token), repo=scene.sdk.full_name, tag="1.0.0", version="1.0.0",
+        release_id=request.release_id)
+    files = store.download_verified(list(request.artifacts), tmp_path / "verified")
+    fake = FakeCrates().start()
+    try:
+        ctx = TargetContext(request=request, config=config, target=target, files=files,
+                            artifacts={a.name: a for a in request.artifacts},
+                            workdir=tmp_path / "work",
+                            env={"CARGO_REGISTRY_TOKEN": fake.token, "CRATES_API_URL": fake.url})
+        (tmp_path / "work").mkdir()
+        CratesTarget().preflight(ctx)
+        assert CratesTarget().publish(ctx).detail == "uploaded 1 crate(s)"
+        assert fake.crates[("acme_sdk", "1.0.0")].crate == crate.read_bytes()
+    finally:
+        fake.stop()
+
+
+def test_artifact_provider_none_requests_no_files_and_the_github_target_publishes(
+        scene: Scene, tmp_path: Path) -> None:
+    """A github-only release (getsentry/self-hosted's shape): nothing is waited for, the
+    draft holds only manifest.json, and the github target makes it the tagged release."""
+    from valet import github_client
+    from valet.publish_api import Rest, SdkAPI
+    from valet.sdk_config import read_sdk_config
+    from valet.store.github_release import GitHubReleaseStore
+    from valet.targets.base import TargetContext
+    from valet.targets.github import GitHubTarget
+
+    owner, name = scene.sdk.full_name.split("/")
+    text = (f"minVersion: \"0.10.0\"\ngithub:\n  owner: {owner}\n  repo: {name}\n"
+            "releaseBranchPrefix: releases\nchangelogPolicy: none\n"
+            "artifactProvider:\n  name: none\nstatusProvider:\n  name: github\n"
+            "targets:\n  - name: github\n")
+    scene.sha = scene.sdk.gh().create_file(".craft.yml", "craft", text, branch="main")[
+        "commit"].sha
+    (scene.project / ".craft.yml").write_text(text)
+    scene.sb.admin.clear_request_log()
+    assert scene.request() == 0
+    assert not [e for e in scene.sb.admin.request_log() if "/actions/" in e["path"]]
+    request = parse_issue(scene.issue().title, scene.issue().body)
+    assert request.artifacts == [] and request.build == "isolated"
+    (draft,) = [r for r in scene.sdk.gh().get_releases() if r.draft]
+    assert draft.id == request.release_id
+    assert [a.name for a in draft.get_assets()] == ["manifest.json"]
+
+    token = scene.sdk.token
+    config = read_sdk_config(SdkAPI(Rest(github_client.connect(token)), scene.sdk.full_name),
+                             ref="main")
+    assert config.artifacts == [] and config.release_branch_prefix == "releases"
+    store = GitHubReleaseStore(gh=github_client.connect(token), session=github_client.session(
+        token), repo=scene.sdk.full_name, tag="1.0.0", version="1.0.0",
+        release_id=request.release_id)
+    assert store.download_verified([], tmp_path / "verified") == {}
+    (tmp_path / "work").mkdir()
+    ctx = TargetContext(request=request, config=config, target=config.targets[0], files={},
+                        artifacts={}, workdir=tmp_path / "work", env={},
+                        github=github_client.connect(token))
+    GitHubTarget().preflight(ctx)
+    GitHubTarget().publish(ctx)
+    published = scene.sdk.gh().get_release(request.release_id)
+    assert not published.draft and published.tag_name == "1.0.0"
+    assert scene.sdk.gh().get_git_ref("tags/1.0.0").object.sha == scene.sha

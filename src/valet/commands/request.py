@@ -330,10 +330,14 @@ def run(args: argparse.Namespace) -> int:
         source = BuildOutputDir(inp.artifacts_dir, build=req.build)
     elif inp.expect_files:
         gha.warning("no artifacts directory given: the request lists no files")
-    else:
-        gha.info("the config ships no files (artifacts: [], or craft's artifactProvider: none)")
     files: dict[str, Path] = {}
     manifest = None
+    if source is None and not inp.expect_files:
+        from valet.manifest import build_manifest
+
+        # Still a draft release (holding only manifest.json): the github target publishes it.
+        gha.info("the config ships no files (artifacts: [], or craft's artifactProvider: none)")
+        manifest = build_manifest(req.version, [], repo=req.repo, sha=req.sha)
     try:
         if source is not None:
             manifest, files = release_manifest(source, version=req.version, repo=req.repo,
