@@ -59,10 +59,18 @@ bench: setup
 sandbox: setup
 	$(PY) -m valet sandbox
 
-# Regenerate the hash-pinned locks after editing requirements/*.in.
-lock:
-	cd requirements && $(PY) -m piptools compile -q --generate-hashes --allow-unsafe --strip-extras -o runtime.lock runtime.in
-	cd requirements && $(PY) -m piptools compile -q --generate-hashes --allow-unsafe --strip-extras -o dev.lock dev.in
+# Regenerate the hash-pinned locks after editing requirements/*.in. One universal
+# lock per file (Python 3.10-3.13, Linux and macOS: markers pick the pins), from the
+# default index only: no uv/pip configuration or index variable of this machine
+# may reach the result.
+UV_COMPILE := env -u UV_INDEX_URL -u UV_EXTRA_INDEX_URL -u UV_INDEX -u UV_DEFAULT_INDEX \
+	-u UV_FIND_LINKS -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_PYTHON \
+	$(CURDIR)/$(VENV)/bin/uv pip compile --no-config --universal --python-version 3.10 \
+	--generate-hashes --custom-compile-command "make lock" -q
+
+lock: $(STAMP)
+	cd requirements && $(UV_COMPILE) -o runtime.lock runtime.in
+	cd requirements && $(UV_COMPILE) -o dev.lock dev.in
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache build *.egg-info src/*.egg-info

@@ -65,7 +65,8 @@ class Config:
     status_provider: str = "github"
     github_repo: str | None = None  # "owner/repo" if set in config
     min_version: str | None = None
-    status_contexts: list[str] = field(default_factory=list)  # craft statusProvider.config.contexts
+    status_contexts: list[str] = field(default_factory=list)  # required contexts (craft: statusProvider.config.contexts)
+    ci: Literal["required", "none"] = "required"  # none: a repository without CI
     notes: list[str] = field(default_factory=list)  # fields accepted but ignored, for `config check`
 
     @property
@@ -119,5 +120,6 @@ class Config:
             "github": self.github_repo,
             "min_version": self.min_version,
             "status_contexts": self.status_contexts,
+            "ci": self.ci,
             "notes": self.notes,
         }

@@ -254,6 +254,8 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
         artifact_store=store,
         github_repo=data.get("github_repo"),
         min_version=min_version,
+        status_contexts=list(data.get("status_contexts") or []),
+        ci=data.get("ci", defaults.ci),
         notes=notes,
     )
 

@@ -241,8 +241,8 @@ def _bump_files(config: Config) -> list[Problem]:
     from valet.bump import is_version_file
 
     out: list[Problem] = []
-    if config.pre_release_command is not None:
-        return out  # the command may change any file; bump_files names which are taken
+    if config.pre_release_command:
+        return out  # the files valet cannot update are the command's (it may change them)
     for index, rel in enumerate(config.bump_files):
         if not is_version_file(rel):
             out.append(Problem(

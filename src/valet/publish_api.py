@@ -41,8 +41,16 @@ EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
 EDITS_QUERY = (
     "query($owner: String!, $name: String!, $number: Int!) {"
     " repository(owner: $owner, name: $name) { issue(number: $number) {"
-    f" userContentEdits(first: {EDITS_LIMIT}) {{ nodes {{ editedAt editor {{ login }} diff }} }}"
+    f" userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor {{ login }} diff }} }}"
     " } } }")
+VIEWER_QUERY = "query { viewer { login } }"
+
+
+class EditHistory(list[Edit]):
+    """The edits of a body, oldest first; ``complete`` is False when GitHub holds more
+    than were read (the oldest are missing)."""
+
+    complete: bool = True
 
 
 def graphql_url(api_url: str) -> str:
@@ -146,7 +154,25 @@ class IssueAPI:
     def comments(self, number: int) -> list[dict[str, Any]]:
         return list(self.rest.items(f"/repos/{self.repo}/issues/{number}/comments"))
 
-    def body_edits(self, number: int) -> list[Edit]:
+    def viewer_login(self) -> str:
+        """Who this token acts as: an App installation token is the App's bot.
+
+        GraphQL's ``viewer``: REST's ``GET /user`` answers 403 to an installation token."""
+        data = self.rest.graphql(VIEWER_QUERY, {}, "asking GitHub who the github-token is")
+        login = (data.get("viewer") or {}).get("login") if isinstance(data, dict) else None
+        if not isinstance(login, str) or not login:
+            raise GitHubError("GitHub did not say who the github-token is (GraphQL viewer)")
+        return login
+
+    def app(self, slug: str) -> dict[str, Any] | None:
+        """The GitHub App ``slug`` (``GET /apps/{slug}``); None when there is none."""
+        try:
+            data = self.rest.get(f"/apps/{seg(slug)}", doing=f"looking up the GitHub App {slug}")
+        except NotFound:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def body_edits(self, number: int) -> EditHistory:
         """The edits of the issue body, oldest first (GraphQL: REST has no edit history).
 
         At most the newest EDITS_LIMIT; the creator's first body is not an edit (GitHub
@@ -157,10 +183,11 @@ class IssueAPI:
         data = self.rest.graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number},
                                  doing)
         try:
-            nodes = data["repository"]["issue"]["userContentEdits"]["nodes"]
+            history = data["repository"]["issue"]["userContentEdits"]
+            nodes = history["nodes"]
         except (KeyError, TypeError):
             raise GitHubError(f"{doing}: GraphQL answered an unexpected shape") from None
-        edits = []
+        edits = EditHistory()
         for node in nodes if isinstance(nodes, list) else []:
             if not isinstance(node, dict) or not isinstance(node.get("diff"), str):
                 continue  # a deleted revision has no text
@@ -169,6 +196,8 @@ class IssueAPI:
             edits.append(Edit(login if isinstance(login, str) else None,
                               str(node.get("editedAt") or ""), node["diff"]))
         edits.reverse()  # GitHub lists the newest first
+        total = history.get("totalCount") if isinstance(history, dict) else None
+        edits.complete = isinstance(total, int) and total <= len(nodes)
         return edits
 
     def comment(self, number: int, body: str) -> None:
@@ -252,6 +281,24 @@ class SdkAPI:
             raise GitHubError(f"{self.repo} reports no default branch")
         return branch
 
+    def workflow_run(self, run_id: int) -> dict[str, Any] | None:
+        """A workflow run of this repository as GitHub recorded it; None when there is none."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/actions/runs/{int(run_id)}",
+                                 doing=f"reading workflow run {run_id} of {self.repo}")
+        except NotFound:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def contains(self, ancestor: str, sha: str) -> bool:
+        """Whether commit ``sha`` has ``ancestor`` in its history (or is it)."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/compare/{seg(ancestor)}...{seg(sha)}",
+                                 doing=f"comparing {ancestor} with {sha} in {self.repo}")
+        except NotFound:
+            return False
+        return isinstance(data, dict) and data.get("status") in ("ahead", "identical")
+
     def branch_protected(self, branch: str) -> bool | None:
         """Whether ``branch`` is protected (a rule or a ruleset); None when it does not exist.
 
@@ -266,6 +313,69 @@ class SdkAPI:
         if not isinstance(data, dict) or not isinstance(data.get("protected"), bool):
             raise GitHubError(f"branch {branch} of {self.repo} came back without `protected`")
         return bool(data["protected"])
+
+    # -- branch_rules.RulesAPI -------------------------------------------------
+
+    def branch_rules(self, branch: str) -> list[dict[str, Any]]:
+        """The rules of every active ruleset for ``branch`` (Metadata: read suffices)."""
+        return [r for r in self.rest.items(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
+                if isinstance(r, dict)]
+
+    def ruleset(self, ruleset_id: int) -> dict[str, Any]:
+        """One ruleset; ``current_user_can_bypass`` says whether this token may bypass it."""
+        data = self.rest.get(f"/repos/{self.repo}/rulesets/{int(ruleset_id)}",
+                             doing=f"reading ruleset {ruleset_id} of {self.repo}")
+        return data if isinstance(data, dict) else {}
+
+    def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        """``(readable, rule)`` of the branch protection rule: ``(True, None)`` when there is
+        none, ``(False, None)`` when this token may not read it (no Administration)."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection",
+                                 doing=f"reading the protection rule of {branch} in {self.repo}")
+        except NotFound as exc:
+            # "Branch not protected" is an answer; a bare 404 is GitHub hiding it from us
+            return ("not protected" in exc.message.lower(), None)
+        except GitHubError as exc:
+            if "HTTP 403" in exc.message:
+                return (False, None)
+            raise
+        return (True, data if isinstance(data, dict) else None)
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Paths that differ between ``base`` and ``head`` from their merge base (compare)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
+                             doing=f"comparing {base}...{head}")
+        files = data.get("files") if isinstance(data, dict) else None
+        return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
+
+    def already_in(self, base: str, sha: str) -> bool:
+        """Whether ``sha`` is already in ``base`` (compare: nothing ahead)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(sha)}",
+                             doing=f"comparing {base}...{sha}")
+        return isinstance(data, dict) and data.get("ahead_by") == 0
+
+    def touch_release(self, release_id: int) -> bool:
+        """An empty edit of a release: False when GitHub answers 404 for it, as it does for
+        a token without Workflows: write when the release's commit changes workflows."""
+        try:
+            self.rest.call("PATCH", f"/repos/{self.repo}/releases/{int(release_id)}", body={},
+                           doing=f"checking access to release {release_id} of {self.repo}")
+        except NotFound:
+            return False
+        return True
+
+    def open_pull_request(self, base: str, head: str, title: str, body: str) -> dict[str, Any]:
+        """Open (or find the open) pull request from ``head`` into ``base``."""
+        owner = self.repo.split("/", 1)[0]
+        for pr in self.rest.items(f"/repos/{self.repo}/pulls",
+                                  {"state": "open", "head": f"{owner}:{head}", "base": base}):
+            if isinstance(pr, dict):
+                return pr
+        _, data = self.rest.call("POST", f"/repos/{self.repo}/pulls",
+                                 body={"base": base, "head": head, "title": title, "body": body},
+                                 doing=f"opening a pull request from {head} into {base}")
+        return data if isinstance(data, dict) else {}
 
     def file(self, path: str, ref: str) -> str | None:
         """A file's text at ref through the contents API; None when absent."""

@@ -101,13 +101,15 @@ class CiOnPush:
                 lambda e: e["method"] == "GET" and e["status"] == 200
                 and e["path"] == f"/repos/{w.sdk}/actions/runs" and f"head_sha={sha}" in e["query"],
                 after=mark, timeout=300)
+        # No `sender`: the act runner would record a run of its own, and mark it completed
+        # when act exits, before the artifacts are the run's. This run is ours (above).
         event = {"ref": ref, "after": sha, "before": "0" * 40,
                  "repository": {"full_name": w.sdk, "name": w.sdk.split("/")[1],
                                 "owner": {"login": w.org}, "default_branch": "main"},
-                 "pusher": {"name": w.requester[0]}, "sender": {"login": w.requester[0]}}
+                 "pusher": {"name": w.requester[0]}}
         work = w.work / f"act-ci-{run['id']}"
         result = w.act(checkout, self.workflow, "push", event, secrets={},
-                       run_id=int(run["id"]), work_dir=work)
+                       env={"GITHUB_RUN_ID": str(run["id"])}, work_dir=work)
         uploaded: dict[str, bytes] = {}
         store = work / "artifacts" / str(run["id"])
         for folder in sorted(store.iterdir()) if store.is_dir() else []:

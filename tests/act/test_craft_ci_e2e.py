@@ -226,7 +226,7 @@ def release_with_ci(world: World, version: str) -> tuple[Any, CiRun]:
                             "owner": {"login": world.org}}}
     with CiOnPush(world) as ci:
         result = world.act(world.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
-                           event, secrets={"REQUEST_APP_PRIVATE_KEY": world.app_token},
+                           event, secrets={"REQUEST_APP_PRIVATE_KEY": world.request_app[1]},
                            env={"VALET_CI_POLL_SECONDS": "1"})
     assert not ci.errors, ci.errors
     assert result.ok, result.describe()

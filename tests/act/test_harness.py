@@ -95,7 +95,7 @@ VERSION_ACTION = textwrap.dedent("""\
           run: '"$GITHUB_ACTION_PATH/../scripts/setup-runtime.sh"'
         - id: v
           shell: bash
-          run: echo "version=$(valet --version)" >> "$GITHUB_OUTPUT"
+          run: echo "version=$("$VALET_BIN" --version)" >> "$GITHUB_OUTPUT"
     """)
 
 
@@ -215,3 +215,37 @@ def test_environment_act_gives_the_steps(
     assert out["github-actor"] == sender.login
     assert out["github-event-name"] == "workflow_dispatch"
     assert Path(out["valet-runtime"], "bin", "valet").exists()
+
+
+def test_each_run_is_recorded_as_github_records_it_and_a_rerun_keeps_its_id(
+        sandbox: Any, act_run: Callable[..., Any], gh_repo_factory: Callable[..., Any],
+        sandbox_user_factory: Callable[..., Any]) -> None:
+    workflow = textwrap.dedent("""\
+        on: workflow_dispatch
+        jobs:
+          id:
+            runs-on: ubuntu-latest
+            steps:
+              - id: r
+                run: echo "run=$GITHUB_RUN_ID/$GITHUB_RUN_ATTEMPT" >> "$GITHUB_OUTPUT"
+        """)
+    repo = gh_repo_factory({".github/workflows/release.yml": workflow}, prefix="harness-runs")
+    dana, morgan = sandbox_user_factory("dana"), sandbox_user_factory("morgan")
+
+    first = act_run(repo, ".github/workflows/release.yml", "workflow_dispatch",
+                    {"inputs": {}, "sender": {"login": dana.login}})
+    run_id, attempt = first.outputs["r"]["run"].split("/")
+    assert attempt == "1" and run_id != "1"  # not act's fixed id: the sandbox's record
+    run = repo.gh().get_workflow_run(int(run_id)).raw_data
+    assert (run["path"], run["event"], run["status"], run["conclusion"]) == (
+        ".github/workflows/release.yml", "workflow_dispatch", "completed", "success")
+    assert run["head_sha"] == repo.gh().get_branch("main").commit.sha
+    assert run["triggering_actor"]["login"] == run["actor"]["login"] == dana.login
+    assert run["repository"]["full_name"] == repo.full_name
+
+    again = act_run(repo, ".github/workflows/release.yml", "workflow_dispatch",
+                    {"inputs": {}, "sender": {"login": morgan.login}}, rerun_of=int(run_id))
+    assert again.outputs["r"]["run"] == f"{run_id}/2"
+    rerun = repo.gh().get_workflow_run(int(run_id)).raw_data
+    assert (rerun["actor"]["login"], rerun["triggering_actor"]["login"]) == (dana.login,
+                                                                             morgan.login)

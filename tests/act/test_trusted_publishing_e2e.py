@@ -115,7 +115,7 @@ def test_publish_with_no_registry_secret_only_id_token_write(tp_world: World,
     env = {"TWINE_REPOSITORY_URL": fronts.pypi.url,
            "PYPI_INDEX_URL": trusted.registries.pypi_index_url,
            "NPM_REGISTRY": fronts.npm.url, "CRATES_API_URL": fronts.crates.url.rstrip("/")}
-    result = w.label(v, w.approver, secrets={"APP_PRIVATE_KEY": w.app_token}, env=env,
+    result = w.label(v, w.approver, secrets={"PUBLISH_APP_PRIVATE_KEY": w.app_token}, env=env,
                      id_token=trusted.job_env(w.publish))
     assert result.ok, result.describe()
     assert w.labels(v) == {"published"}

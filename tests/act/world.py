@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import requests
 
+from valet.sandbox.act_runner import app_token_stub
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TOKEN_ACTION = "actions/create-github-app-token@d72941d797fd3113feb6b93fd0dec494b13a2547"
 PKG = "valet-e2e-demo"
@@ -61,32 +63,6 @@ targets:
   - name: github
 """
 
-STUB_APP_TOKEN = """\
-name: stub create-github-app-token
-description: test stand-in; outputs the private-key input as the token
-inputs:
-  app-id: {required: false, default: ""}
-  private-key: {required: true}
-  owner: {required: false, default: ""}
-  repositories: {required: false, default: ""}
-  permission-contents: {required: false, default: ""}
-  permission-issues: {required: false, default: ""}
-  permission-members: {required: false, default: ""}
-  permission-statuses: {required: false, default: ""}
-  permission-checks: {required: false, default: ""}
-  permission-actions: {required: false, default: ""}
-outputs:
-  token:
-    value: ${{ steps.t.outputs.token }}
-runs:
-  using: composite
-  steps:
-    - id: t
-      shell: bash
-      env:
-        KEY: ${{ inputs.private-key }}
-      run: echo "token=$KEY" >> "$GITHUB_OUTPUT"
-"""
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -96,12 +72,18 @@ def git(cwd: Path, *args: str) -> str:
 
 @dataclass
 class World:
+    """``request_app`` is the SDK side's App (what release.yml mints: any SDK committer
+    could act as it), ``publish_app`` the publish side's (its key only in `production`);
+    each is (slug, token). ``app_token`` is the publish App's token (reads in tests)."""
+
     sb: Any
     regs: Any
     org: str
     sdk: str
     publish: str
     app_token: str
+    request_app: tuple[str, str]
+    publish_app: tuple[str, str]
     approver: tuple[str, str]
     requester: tuple[str, str]
     mallory: tuple[str, str]
@@ -151,31 +133,32 @@ class World:
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
             secrets: dict[str, str], env: dict[str, str] | None = None,
-            id_token: dict[str, str] | None = None, run_id: int | None = None,
-            work_dir: Path | None = None) -> Any:
+            id_token: dict[str, str] | None = None, work_dir: Path | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow, standin_actions
 
         standins = standin_actions((repo_dir / workflow).read_text())
         return run_workflow(
             repo_dir, workflow, event_name, event,
             env={**self.sb.env(), **(env or {})}, secrets=secrets, id_token=id_token,
-            variables={"APP_ID": "1", "REQUEST_APP_ID": "1"},
+            variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
                            APP_TOKEN_ACTION: self.stub_dir},
-            work_dir=work_dir or self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420,
-            run_id=run_id)
+            work_dir=work_dir or self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
 
-    def release_run(self, version: str) -> Any:
-        """release.yml (prepare, build, request) as the requester; the ActResult, ok or not."""
-        event = {"inputs": {"version": version}, "sender": {"login": self.requester[0]},
+    def release_run(self, version: str, who: tuple[str, str] | None = None) -> Any:
+        """release.yml (prepare, build, request) as ``who`` (default: the requester);
+        the ActResult, ok or not."""
+        sender = (who or self.requester)[0]
+        event = {"inputs": {"version": version}, "sender": {"login": sender},
                  "repository": {"full_name": self.sdk, "name": self.sdk.split("/")[1],
                                 "owner": {"login": self.org}}}
         return self.act(self.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
-                        event, secrets={"REQUEST_APP_PRIVATE_KEY": self.app_token})
+                        event, secrets={"REQUEST_APP_PRIVATE_KEY": self.request_app[1]})
 
-    def release(self, version: str) -> Any:
-        """release.yml: prepare, build, request, as the requester; records the one open issue."""
-        result = self.release_run(version)
+    def release(self, version: str, who: tuple[str, str] | None = None) -> Any:
+        """release.yml: prepare, build, request, as ``who`` (default: the requester);
+        records the one open issue."""
+        result = self.release_run(version, who)
         assert result.ok, result.describe()
         title = f"publish: {self.sdk}@{version}"
         (issue,) = [i for i in self.gh().get_repo(self.publish).get_issues(state="open")
@@ -203,29 +186,43 @@ class World:
     def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
               kind: str = "User", **publish: Any) -> Any:
         """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
+        event = self.labeled_event(version, who, kind=kind)
+        return self.run_publish("issues", event, npm_token=npm_token, **publish)
+
+    def labeled_event(self, version: str, who: tuple[str, str], *, label: str = "accepted",
+                      kind: str = "User") -> dict[str, Any]:
+        """Add ``label`` as ``who``; the `issues`/`labeled` payload GitHub would deliver
+        (keep it to play a re-run of that run later: GitHub re-delivers the same one)."""
         from valet.sandbox.webhooks import issue_event
 
         login, token = who
         repo = self.gh(token).get_repo(self.publish)
         issue = repo.get_issue(self.issues[version])
-        issue.add_to_labels("accepted")
-        label = repo.get_label("accepted")
+        issue.add_to_labels(label)
+        found = repo.get_label(label)
         fresh = self.gh().get_repo(self.publish).get_issue(issue.number)
         sender = {"login": login, "type": kind, "id": 1}
-        event = issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
-                            issue=fresh.raw_data, sender=sender, label=label.raw_data)
-        return self.run_publish("issues", event, npm_token=npm_token, **publish)
+        return issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
+                           issue=fresh.raw_data, sender=sender, label=found.raw_data)
+
+    def sweep(self, workflow: str = ".github/workflows/publish.yml") -> Any:
+        """publish.yml on its schedule: re-check every request waiting in ci-pending."""
+        from valet.sandbox.webhooks import schedule_event
+
+        return self.run_publish("schedule", schedule_event(), workflow=workflow)
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
                     npm_token: str | None = None, secrets: dict[str, str] | None = None,
                     env: dict[str, str] | None = None,
-                    id_token: dict[str, str] | None = None) -> Any:
-        """publish.yml; by default with the registry secrets (``secrets``/``env``
-        replace them), and ``id_token`` for a job granted id-token: write."""
+                    id_token: dict[str, str] | None = None,
+                    workflow: str = ".github/workflows/publish.yml") -> Any:
+        """publish.yml; by default with the publish App's key and the registry secrets
+        (``secrets``/``env`` replace them), and ``id_token`` for a job granted
+        id-token: write."""
         if secrets is None:
-            secrets = {"APP_PRIVATE_KEY": self.app_token,
+            secrets = {"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
                        "NPM_TOKEN": npm_token or self.regs.npm_token}
-        return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
+        return self.act(self.publish_dir, workflow, event_name, event,
                         secrets=secrets, env=self.publish_env() if env is None else env,
                         id_token=id_token)
 
@@ -256,15 +253,15 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     """A test module may set ``WORLD_SDK_FILES`` (path -> text, or None to leave a file
     out) to add, replace or drop files of the SDK repo (its build, more workflows)."""
     yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"),
-                      sdk_files=getattr(request.module, "WORLD_SDK_FILES", {}))
+                      sdk_files=getattr(request.module, "WORLD_SDK_FILES", None))
 
 
 def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
                 build_py: str = BUILD_PY, org: str | None = None,
                 app_repos: tuple[str, ...] = (),
                 sdk_files: dict[str, str | None] | None = None) -> World:
-    """The world: ``valet_yml`` and ``build_py`` in the SDK repo, then ``sdk_files``
-    (path -> text, or None to leave a file out); the App is installed on the SDK repo,
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo (``sdk_files`` adds,
+    replaces or, with None, leaves out files); the App is installed on the SDK repo,
     the publish repo and ``app_repos`` (other repositories of ``org``)."""
     org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
@@ -276,7 +273,9 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
         users[role] = (login, admin.create_token(login))
     release_yml = (REPO_ROOT / "examples/sdk-repo/.github/workflows/release.yml").read_text()
     publish_yml = (REPO_ROOT / "examples/publish-repo/.github/workflows/publish.yml").read_text()
-    publish_yml = publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
+    request_slug, publish_slug = f"request-{org}", f"publish-{org}"
+    publish_yml = (publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
+                   .replace("OWNER-valet-request", request_slug))
     files: dict[str, str | None] = {".valet.yml": valet_yml, "build.py": build_py,
                                     ".gitignore": "dist/\n",
                                     ".github/workflows/release.yml": release_yml}
@@ -284,10 +283,15 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
     admin.create_repo(sdk, files={k: v for k, v in files.items() if v is not None})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
-    # The merge target is protected, as publish requires (its config decides the targets).
-    admin.protect_branch(sdk, "main")
-    app_token = admin.create_app(f"valet-{org}", repos=[sdk, publish, *app_repos],
+    # Two Apps, as the README sets them up: the request App writes the SDK repo and
+    # opens issues; the publish App does everything publish does.
+    request_token = admin.create_app(request_slug, repos=[sdk], permission="write")
+    admin.set_permission(publish, f"{request_slug}[bot]", "triage")  # issues: write
+    app_token = admin.create_app(publish_slug, repos=[sdk, publish, *app_repos],
                                  permission="admin")
+    # The merge target requires reviewed pull requests, as publish requires (its config
+    # decides the targets); the publish App is on the ruleset's bypass list and merges.
+    admin.protect_branch(sdk, "main", bypass=[publish_slug])
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):
@@ -301,9 +305,7 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
         git(work, "clone", "-q", sandbox.git_url(f"{org}/{name}", app_token), str(dest))
         git(dest, "remote", "set-url", "origin", sandbox.git_url(f"{org}/{name}"))
         dirs[name] = dest
-    stub = work / "stub-app-token"
-    stub.mkdir()
-    (stub / "action.yml").write_text(STUB_APP_TOKEN)
-    return World(sandbox, registries, org, sdk, publish, app_token, users["approver"],
-                 users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub,
-                 work)
+    stub = app_token_stub(work / "stub-app-token")
+    return World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
+                 (publish_slug, app_token), users["approver"], users["requester"],
+                 users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)

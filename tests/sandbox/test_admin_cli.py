@@ -73,6 +73,10 @@ def test_the_documented_walkthrough_creates_the_world(world: Any) -> None:
     assert sdk["owner"]["type"] == "Organization" and sdk["description"] == "the SDK"
     assert sdk["permissions"]["push"] and not sdk["permissions"]["admin"]
     assert _api(world, alice, "/repos/acme/sdk/branches/main")["protected"] is True
+    rules = _api(world, alice, "/repos/acme/sdk/rules/branches/main")
+    assert [r["type"] for r in rules] == ["deletion", "non_fast_forward", "pull_request"]
+    ruleset = _api(world, publish, f"/repos/acme/sdk/rulesets/{rules[0]['ruleset_id']}")
+    assert ruleset["current_user_can_bypass"] == "always"  # the publish App merges directly
     assert _api(world, riley, "/repos/acme/publish/collaborators/riley/permission")[
         "role_name"] == "maintain"
     assert _api(world, riley, "/orgs/acme/teams/release-engineers/memberships/riley")[

@@ -139,3 +139,23 @@ def test_comments_crud(gh_repo_factory, sandbox_user_factory, sandbox):
     theirs.delete()
     assert [x.body for x in issue.get_comments()] == ["edited"]
     assert r.get_issue(issue.number).comments == 1
+
+
+def test_a_body_over_githubs_limit_is_refused_with_its_422(gh_repo_factory):
+    repo = gh_repo_factory()
+    r = repo.gh()
+    fits = "é" * 65536
+    issue = r.create_issue("long", body=fits)
+    assert len(issue.body) == 65536
+    for create in (True, False):
+        with pytest.raises(github.GithubException) as exc:
+            if create:
+                r.create_issue("too long", body=fits + "x")
+            else:
+                issue.edit(body="😀" * 32769)  # 65,538 UTF-16 code units, as GitHub counts
+        assert exc.value.status == 422
+        assert exc.value.data["message"] == "Validation Failed"
+        assert exc.value.data["errors"] == [{
+            "resource": "Issue", "code": "custom", "field": "body",
+            "message": "body is too long (maximum is 65536 characters)"}]
+    assert r.get_issue(issue.number).body == fits

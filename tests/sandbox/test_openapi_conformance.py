@@ -86,7 +86,8 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     reader = unique("conf-reader")
     admin.create_user(reader)
     admin.set_permission(R, reader, "read")
-    bot = admin.create_app(unique("conf-app"), repos=[R])
+    bot_slug = unique("conf-app")
+    bot = admin.create_app(bot_slug, repos=[R])
     p = f"/repos/{R}"
 
     # users, rate limit, repo
@@ -104,11 +105,23 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/branches/main", T, 200)
     call("GET", f"{p}/branches/nope", T, 404)
     call("GET", f"{p}/branches/main/protection", T, 404)  # not protected yet
-    admin.protect_branch(R, "main")
+    # a protection rule (the owner is an admin it does not bind) and a ruleset elsewhere
+    admin.set_branch_protection(R, "main", {
+        "required_status_checks": {"strict": False, "contexts": ["ci"]},
+        "required_pull_request_reviews": {"required_approving_review_count": 1,
+                                          "bypass_pull_request_allowances": {"apps": []}},
+        "restrictions": {"users": [owner], "teams": [], "apps": []}})
     call("GET", f"{p}/branches/main", T, 200)
     call("GET", f"{p}/branches", T, 200)
     call("GET", f"{p}/branches/main/protection", T, 200)
     call("GET", f"{p}/branches/main/protection", admin.create_token(reader), 404)  # admins only
+    call("GET", f"{p}/branches/main/protection", bot, 403)  # an App without Administration
+    admin.protect_branch(R, "guarded", reviews=1, checks=["ci"])
+    call("GET", f"{p}/rules/branches/guarded", admin.create_token(reader), 200)
+    call("GET", f"{p}/rules/branches/not-yet-a-branch", None, 200)
+    rulesets = call("GET", f"{p}/rulesets", T, 200)
+    call("GET", f"{p}/rulesets/{rulesets[0]['id']}", bot, 200)
+    call("GET", f"{p}/rulesets/999999", T, 404)
     call("GET", f"{p}/contents/README.md", T, 200, params={"ref": "main"})
     call("GET", f"{p}/contents/dir", T, 200)
     call("GET", f"{p}/contents", T, 200)
@@ -135,6 +148,8 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("POST", f"{p}/git/refs", admin.create_token(reader), 403,
          json_body={"ref": "refs/heads/x", "sha": main})
     call("PATCH", f"{p}/git/refs/heads/side", T, 200, json_body={"sha": main, "force": True})
+    call("POST", f"{p}/git/refs", T, 201, json_body={"ref": "refs/heads/guarded", "sha": main})
+    call("DELETE", f"{p}/git/refs/heads/guarded", T, 422)  # the ruleset forbids deletion
     call("GET", f"{p}/git/commits/{main}", T, 200)
     call("GET", f"{p}/git/commits/{'0' * 40}", T, 404)
     # commits, compare, merges
@@ -148,6 +163,7 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("POST", f"{p}/merges", T, 201, json_body={"base": "main", "head": "side"})
     call("POST", f"{p}/merges", T, 204, json_body={"base": "main", "head": "side"})
     call("POST", f"{p}/merges", T, 404, json_body={"base": "main", "head": "nope"})
+    call("POST", f"{p}/merges", T, 409, json_body={"base": "guarded", "head": "side"})
     call("PUT", f"{p}/contents/README.md", T, 200, json_body={
         "message": "conflict a", "content": "YQo=", "branch": "side",
         "sha": call("GET", f"{p}/contents/README.md", T, 200, params={"ref": "side"})["sha"]})
@@ -155,6 +171,12 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
         "message": "conflict b", "content": "Ygo=",
         "sha": call("GET", f"{p}/contents/README.md", T, 200)["sha"]})
     call("POST", f"{p}/merges", T, 409, json_body={"base": "main", "head": "side"})
+    pull = call("POST", f"{p}/pulls", T, 201,
+                json_body={"base": "main", "head": "side", "title": "t", "body": "b"})
+    call("POST", f"{p}/pulls", T, 422, json_body={"base": "main", "head": "side", "title": "t"})
+    call("GET", f"{p}/pulls", T, 200, params={"head": f"{owner}:side", "base": "main"})
+    call("GET", f"{p}/pulls/{pull['number']}", T, 200)
+    call("GET", f"{p}/pulls/99999", T, 404)
     call("DELETE", f"{p}/git/refs/heads/side", T, 204)
     call("DELETE", f"{p}/git/refs/heads/side", T, 422)
     assert side
@@ -175,6 +197,9 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     admin.set_ci(R, head, check_runs=[{"name": "seeded", "status": "completed",
                                        "conclusion": "failure"}])
     call("GET", f"{p}/commits/{head}/check-runs", T, 200, params={"per_page": 1})
+    admin.set_ci(R, head, check_suites=[{"app": unique("conf-ci"), "status": "queued"}])
+    call("GET", f"{p}/commits/{head}/check-suites", T, 200)
+    call("GET", f"{p}/commits/{head}/check-suites", T, 200, params={"check_name": "tests"})
     # pull requests (what the changelog reads: labels and author)
     pull = admin.create_pull(R, "Add a thing", user=owner, labels=["enhancement"],
                              merged_as=head)
@@ -233,7 +258,9 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
                json_body={"tag_name": "v1.0.0", "target_commitish": "main", "name": "1.0.0",
                           "draft": True})
     call("POST", f"{p}/releases", T, 422, json_body={"name": "no tag"})
-    call("POST", f"{p}/releases", T, 422, json_body={"tag_name": "v1.0.0"})
+    # drafts are bound to no tag: a second one may name v1.0.0 too
+    twin = call("POST", f"{p}/releases", T, 201, json_body={"tag_name": "v1.0.0", "draft": True})
+    call("DELETE", f"{p}/releases/{twin['id']}", T, 204)
     asset = call("POST", f"/repos/{R}/releases/{rel['id']}/assets", T, 201,
                  params={"name": "pkg.tgz", "label": "pkg"}, data=b"bytes",
                  headers={"Content-Type": "application/gzip"}, uploads=True)
@@ -248,6 +275,7 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/releases/tags/v1.0.0", T, 404)  # drafts are not found by tag
     call("GET", f"{p}/releases/latest", T, 404)
     call("PATCH", f"{p}/releases/{rel['id']}", T, 200, json_body={"draft": False})
+    call("POST", f"{p}/releases", T, 422, json_body={"tag_name": "v1.0.0"})  # published: owned
     call("GET", f"{p}/releases", T, 200)
     call("GET", f"{p}/releases/{rel['id']}", T, 200)
     call("GET", f"{p}/releases/tags/v1.0.0", T, 200)
@@ -261,7 +289,7 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/actions/artifacts", T, 200, params={"name": "dist"})
     call("GET", f"{p}/actions/artifacts/{art}", T, 200)
     call("GET", f"{p}/actions/artifacts/{art}/zip", T, 302)
-    # workflow runs, as the act harness records them
+    # workflow runs, as the act harness records them, and a GitHub App by its slug
     recorded = admin.create_run(R, path=".github/workflows/release.yml",
                                 event="workflow_dispatch", actor=owner, head_sha=head)
     admin.rerun(R, recorded["id"], owner)
@@ -269,6 +297,8 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/actions/runs/{recorded['id']}", T, 200)
     call("GET", f"{p}/actions/runs/{recorded['id'] + 999999}", T, 404)
     call("GET", f"{p}/actions/runs", T, 200, params={"event": "workflow_dispatch"})
+    call("GET", f"/apps/{bot_slug}", T, 200)
+    call("GET", f"/apps/{bot_slug}-missing", T, 404)
     # a run's artifacts, as CI of the release commit leaves them; an expired one is gone
     ci_run = admin.create_run(R, path=".github/workflows/ci.yml", event="push", actor=owner,
                               head_sha=head, head_branch="main", name="CI")

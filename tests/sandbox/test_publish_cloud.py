@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
+from tests.sandbox.helpers import identify, open_request, two_apps
 from tests.sandbox.oci_images import delete_manifest, inspect, push_image
 from tests.unit.publish.fakes import FakeStore
 from valet import github_client
 from valet.authz import parse_policy
 from valet.config_load import parse_config
 from valet.events import parse_event
-from valet.issue_format import parse_issue, render_body
+from valet.issue_format import parse_issue
 from valet.manifest import Artifact
 from valet.publish import Deps, Publisher, Settings
 from valet.publish_api import IssueAPI, Rest, SdkAPI
@@ -53,10 +54,12 @@ def _scene(sb: Any, gh_repo_factory: Any, user_factory: Any, config: str,
                       sha=sha, branch=BRANCH, artifacts=artifacts, release_id=1,
                       targets=[TargetState(k) for k in keys])
     request.images = images(parse_config(config, ".valet.yml"), sha)
-    body = render_body(request, server_url=sb.server_url)
-    number = publish.gh(requester.token).create_issue(request.title, body).number
+    request_app, publish_app = two_apps(sb, sdk.full_name, publish.full_name)
+    number = open_request(sb, request, publish=publish, request_app=request_app,
+                          requester=requester.login, head=sha)
     return {"sb": sb, "sdk": sdk, "publish": publish, "approver": approver,
-            "requester": requester, "number": number, "sha": sha}
+            "requester": requester, "number": number, "sha": sha,
+            "request_app": request_app, "publish_app": publish_app}
 
 
 def _approve(s: dict[str, Any], env: dict[str, str], tmp_path: Path, store: FakeStore) -> int:
@@ -68,13 +71,14 @@ def _approve(s: dict[str, Any], env: dict[str, str], tmp_path: Path, store: Fake
                          "state": issue.state, "labels": [{"name": x.name} for x in issue.labels]},
                "repository": {"full_name": publish.full_name},
                "sender": {"login": who.login, "type": "User"}}
-    gh = github_client.connect(publish.token)
+    gh = github_client.connect(s["publish_app"].token)
     sdk_gh = github_client.connect(s["sdk"].token)
     settings = Settings(publish_repo=publish.full_name, policy=parse_policy(who.login),
                         workdir=tmp_path / "runner", env={"PATH": os.environ["PATH"], **env})
-    deps = Deps(issues=IssueAPI(Rest(gh), publish.full_name),
-                sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo), store=lambda req, cfg: store,
-                resolve=get_target, sdk_github=sdk_gh)
+    issues = IssueAPI(Rest(gh), publish.full_name)
+    deps = Deps(issues=issues, sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo),
+                store=lambda req, cfg: store, resolve=get_target, sdk_github=sdk_gh,
+                identify=identify(issues, s["request_app"]))
     return Publisher(settings, deps).handle(parse_event("issues", payload))
 
 

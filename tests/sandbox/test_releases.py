@@ -63,16 +63,21 @@ def test_asset_upload_digest_download_delete(tmp_path, gh_repo_factory, sandbox)
         rel.upload_asset(str(path))
     assert exc.value.status == 422
     assert exc.value.data["errors"][0]["code"] == "already_exists"
-    out = tmp_path / "down"
-    asset.download_asset(str(out))
-    assert out.read_bytes() == data
-    # The API answers 302 to a storage URL; the bytes need no token there.
+    # The API answers 302 to a signed URL on another origin (GitHub's object storage);
+    # the bytes need no token there, and a client that sends one along is refused.
     s = requests.Session()
     s.headers["Authorization"] = f"token {repo.token}"
     redirect = s.get(asset.url, headers={"Accept": "application/octet-stream"},
                      allow_redirects=False, timeout=10)
     assert redirect.status_code == 302
-    assert requests.get(redirect.headers["Location"], timeout=10).content == data
+    location = redirect.headers["Location"]
+    assert location.startswith(sandbox.storage_url) and sandbox.storage_url != sandbox.server_url
+    assert requests.get(location, timeout=10).content == data
+    leaked = requests.get(location, headers={"Authorization": f"token {repo.token}"}, timeout=10)
+    assert leaked.status_code == 400 and "Only one auth mechanism" in leaked.json()["message"]
+    # requests drops the token when the redirect leaves the API's origin: one call works
+    followed = s.get(asset.url, headers={"Accept": "application/octet-stream"}, timeout=10)
+    assert followed.status_code == 200 and followed.content == data
     # Draft assets are not downloadable anonymously; published ones are.
     assert requests.get(asset.browser_download_url, timeout=10).status_code == 404
     rel = rel.update_release("2.0.0", "", draft=False)
@@ -114,3 +119,17 @@ def test_workflow_artifacts(gh_repo_factory, sandbox):
         assert zf.read("pkg-1.0.tgz") == b"tarball"
     anon = requests.get(listed[0].archive_download_url, timeout=10, allow_redirects=False)
     assert anon.status_code == 401
+
+
+def test_drafts_may_share_a_tag_but_only_one_published_release_owns_it(gh_repo_factory):
+    r = gh_repo_factory().gh()
+    first = r.create_git_release("v3.0.0", "3.0.0", "", draft=True)
+    second = r.create_git_release("v3.0.0", "3.0.0 again", "", draft=True)  # as on GitHub
+    assert {x.id for x in r.get_releases() if x.tag_name == "v3.0.0"} == {first.id, second.id}
+    first.update_release("3.0.0", "", draft=False)
+    with pytest.raises(github.GithubException) as exc:
+        second.update_release("3.0.0 again", "", draft=False)
+    assert exc.value.status == 422
+    assert exc.value.data["errors"][0]["code"] == "already_exists"
+    with pytest.raises(github.GithubException):
+        r.create_git_release("v3.0.0", "published twice", "")

@@ -45,7 +45,8 @@ class BumpPlan(NamedTuple):
 
 
 def is_version_file(name: str) -> bool:
-    """Can ``bump_files`` list this file (by its name)?"""
+    """Can valet set the version in this file (by its name)? With a pre-release command,
+    ``bump_files`` may also list others: the files the command changes."""
     base = PurePosixPath(name).name
     return base in VERSION_FILES or base.endswith(".py")
 
@@ -67,12 +68,6 @@ def update_content(name: str, content: str, new: str) -> Update:
         f"valet does not know how to set the version in {name}",
         hint="bump_files takes pyproject.toml, package.json, package-lock.json, Cargo.toml, "
              "Cargo.lock or a .py file with __version__; use pre_release_command for others")
-
-
-def _known(name: str) -> bool:
-    base = PurePosixPath(name).name
-    return base in ("pyproject.toml", "package.json", "package-lock.json", "npm-shrinkwrap.json",
-                    "Cargo.toml", "Cargo.lock") or base.endswith(".py")
 
 
 class _Project:
@@ -207,7 +202,7 @@ def plan_bumps(project_dir: Path, old: str | None, new: str, config: Config) -> 
                 toml = project.read(str(PurePosixPath(rel).parent / "Cargo.toml"))
                 name = cargo.package_name(toml) if toml else None
                 project.apply(rel, cargo.update_lock(content, new, [name] if name else []))
-            elif config.pre_release_command and not _known(rel):
+            elif config.pre_release_command and not is_version_file(rel):
                 # With a pre-release command, bump_files also names the files it may
                 # change (only those are committed): the ones valet cannot update are its.
                 project.notes.append(f"{rel}: left to the pre-release command")

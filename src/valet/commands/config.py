@@ -50,7 +50,6 @@ def render_text(data: dict[str, Any]) -> str:
     calver = (f" (format {versioning['calver_format']}, offset "
               f"{versioning['calver_offset_days']} days)"
               if versioning["policy"] == "calver" else "")
-    store = data["artifact_store"]
     lines += [
         f"changelog: {data['changelog']['policy']} ({data['changelog']['file']})",
         f"versioning: {versioning['policy']}{calver}",

@@ -120,6 +120,7 @@ class Inputs:
     from_ci: bool = False
     workflows: dict[str, list[str]] = field(default_factory=dict)
     ci_timeout_minutes: float = 60
+    config_file: str | None = None
 
 
 class _Options:
@@ -240,7 +241,6 @@ def gather(args: argparse.Namespace) -> Inputs:
     build = "ci" if from_ci else (prepared.get("build_mode") or "isolated")
     if build == "ci" and not from_ci:
         build = "isolated"  # prepare's guess; the build job's files are given here
-    run_id = os.environ.get("GITHUB_RUN_ID")
     req = Request(
         repo=repo, path=path, version=version, requested_by=requested_by,
         merge_target=opts.get("merge-target"), sha=sha.lower(),
@@ -248,7 +248,7 @@ def gather(args: argparse.Namespace) -> Inputs:
         branch=opts.get("branch"), changelog=_read_changelog(opts), run_url=gha.run_url(),
         # the request side always fills the draft release, wherever the files come from
         store="github-release", previous=opts.get("previous-tag"),
-        run_id=int(run_id) if run_id and run_id.isdigit() and int(run_id) > 0 else None,
+        run_id=gha.run_id(),  # publish reads who triggered this run from the Actions API
         build=str(build),
     )
     force = args.force if args.force is not None else gha.get_bool_input("force")
@@ -258,7 +258,7 @@ def gather(args: argparse.Namespace) -> Inputs:
                   artifact_name=facts.get("artifact_name"),
                   artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
                   require_names=[str(p) for p in facts["require_names"]],
-                  expect_files=expect_files, from_ci=from_ci,
+                  expect_files=expect_files, from_ci=from_ci, config_file=opts.get("config"),
                   workflows=_workflows(facts.get("workflows")),
                   ci_timeout_minutes=_minutes(opts.get("ci-timeout-minutes")))
 
@@ -291,12 +291,6 @@ def _minutes(text: str | None) -> float:
     return value
 
 
-def _config_option(args: argparse.Namespace) -> str | None:
-    from valet import gha
-
-    given = getattr(args, "config", None)
-    return str(given).strip() if given and str(given).strip() else gha.get_input("config")
-
 
 def run(args: argparse.Namespace) -> int:
     import os
@@ -308,13 +302,12 @@ def run(args: argparse.Namespace) -> int:
     from valet.ci_artifacts import CiArtifacts
     from valet.github_client import connect, server_url
     from valet.issue_format import render_body, validate_request
+    from valet.targets.docker import request_images
 
     inp = gather(args)
     req = inp.req
-    from valet.targets.docker import request_images
-
-    req = replace(req, images=request_images(req, env=os.environ,
-                                             config_file=_config_option(args)))
+    # A docker target approves image digests: read now, from the registry the config names.
+    req = replace(req, images=request_images(req, env=os.environ, config_file=inp.config_file))
     validate_request(req, server_url=server_url())  # bad data fails before any API call
     token = gha.get_input("github-token") or os.environ.get("GITHUB_TOKEN") \
         or os.environ.get("GH_TOKEN")
@@ -373,17 +366,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _ci_source(token: str | None, req: Any, inp: Inputs) -> Any:
     """The workflow artifacts of the release commit, as the config names them."""
-    import os
-
+    from valet import gha
     from valet.ci_artifacts import CiArtifacts, make_rules
     from valet.github_client import require_token, session
 
     rules = make_rules(inp.workflows, sha=req.sha, name=inp.artifact_name,
                        source="artifact_store (prepare's JSON)")
-    own = os.environ.get("GITHUB_RUN_ID")
     return CiArtifacts(session=session(require_token(token)), repo=req.repo, sha=req.sha,
-                       rules=rules, timeout=inp.ci_timeout_minutes * 60,
-                       own_run=int(own) if own and own.isdigit() else None)
+                       rules=rules, timeout=inp.ci_timeout_minutes * 60, own_run=gha.run_id())
 
 
 def _upload(gh: Any, token: str | None, req: Any, inp: Inputs, manifest: Any,

@@ -58,10 +58,18 @@ def register(sandbox_actions: argparse._SubParsersAction) -> None:
     a.add_argument("full_name", metavar="OWNER/NAME")
     a.add_argument("login", metavar="LOGIN|ORG/TEAM")
     a.add_argument("permission", choices=PERMISSIONS)
-    a = actions.add_parser("protect-branch", help="mark a branch protected (as a rule would)")
+    a = actions.add_parser("protect-branch",
+                           help="protect a branch with a ruleset (reviewed pull requests)")
     a.add_argument("full_name", metavar="OWNER/NAME")
     a.add_argument("branch")
     a.add_argument("--off", action="store_true", help="lift the protection")
+    a.add_argument("--reviews", type=int, default=1, metavar="N",
+                   help="approving reviews a pull request needs (default 1; -1: no pull "
+                        "request rule, only no force-push and no deletion)")
+    a.add_argument("--require-check", action="append", default=[], metavar="CONTEXT",
+                   help="a status check that must pass before the branch is updated")
+    a.add_argument("--bypass", action="append", default=[], metavar="APP|LOGIN",
+                   help="an App (slug) or user on the ruleset's bypass list (it must exist)")
     a = actions.add_parser("set-ci", help="commit statuses and check runs on a commit")
     a.add_argument("full_name", metavar="OWNER/NAME")
     a.add_argument("ref", metavar="REF", help="a sha, branch or tag")
@@ -141,7 +149,9 @@ def _do(client: Any, args: argparse.Namespace) -> str:
         client.set_permission(args.full_name, args.login, args.permission)
         return f"{args.login}: {args.permission} on {args.full_name}"
     if action == "protect-branch":
-        client.protect_branch(args.full_name, args.branch, protected=not args.off)
+        client.protect_branch(args.full_name, args.branch, protected=not args.off,
+                              reviews=None if args.reviews < 0 else args.reviews,
+                              checks=args.require_check, bypass=args.bypass)
         return f"{args.full_name} {args.branch}: {'not ' if args.off else ''}protected"
     if action == "set-ci":
         statuses = [{"context": c, "state": s} for c, s in _pairs(args.status, "--status")]

@@ -69,10 +69,11 @@ Invocation (built by :func:`act_argv`)::
 * ``environment:`` protection rules, ``permissions:`` and ``concurrency:`` are
   not enforced; all secrets reach every job's expressions (a job gets a secret's
   value only where it names it, but act holds them all in one process). One
-  permission is modelled: ``run_workflow(id_token=...)`` gives the ``ACTIONS_ID_TOKEN_REQUEST_URL`` /
-  ``_TOKEN`` variables (for the sandbox's OIDC issuer) only when the jobs that run
-  grant ``id-token: write`` (:func:`grants_id_token`), as GitHub does; act passes
-  env to every job alike, so a run whose jobs differ must pick one with ``job``.
+  permission is modelled: ``run_workflow(id_token=...)`` gives the
+  ``ACTIONS_ID_TOKEN_REQUEST_URL`` / ``_TOKEN`` variables (for the sandbox's OIDC
+  issuer) only when the jobs that run grant ``id-token: write``
+  (:func:`grants_id_token`), as GitHub does; act passes env to every job alike, so a
+  run whose jobs differ must pick one with ``job``.
 * Jobs run one after another on this host, as children of one act process: a
   background process a step leaves behind lives on into later jobs (on GitHub
   each job has a fresh machine). ``run_workflow`` kills the process group when act
@@ -102,6 +103,14 @@ Invocation (built by :func:`act_argv`)::
   step does not install anything; pass ``env={"VALET_RUNTIME": ""}`` to run the
   real install path.
 * act prints a warning that it found no Docker connection; it is harmless.
+* Against the sandbox (a loopback ``GITHUB_SERVER_URL``), every run is recorded
+  as GitHub records a workflow run (``AdminClient.create_run``: the workflow
+  file, the event, the actor and triggering actor, the commit of ``repo_dir``'s
+  HEAD) and act is given that run's id as ``GITHUB_RUN_ID`` (act's own is
+  always 1; an ``env`` value overrides it). ``rerun_of=ID`` records a re-run
+  of that run instead (same id, next attempt, triggered by ``actor``). The run
+  is marked completed when act exits. A repository the sandbox does not hold
+  is not recorded.
 """
 
 from __future__ import annotations
@@ -419,12 +428,27 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+# Appended to a stand-in's `mint` step: the token's App slug, from the sandbox's GraphQL
+# viewer (what the real action learns when it mints the token).
+APP_SLUG_STEP = """\
+        login="$("${VALET_RUNTIME:+$VALET_RUNTIME/bin/}python3" -c '
+        import json, os, urllib.request
+        req = urllib.request.Request(os.environ["GITHUB_GRAPHQL_URL"],
+            data=json.dumps({"query": "{ viewer { login } }"}).encode(),
+            headers={"Authorization": "bearer " + os.environ["KEY"],
+                     "Content-Type": "application/json"})
+        print(json.load(urllib.request.urlopen(req, timeout=30))["data"]["viewer"]["login"])
+        ')"
+        echo "app-slug=${login%\\[bot\\]}" >> "$GITHUB_OUTPUT"
+"""
+
 _APP_STUB_ACTION_YML = """\
 name: create-github-app-token (valet sandbox stub)
 description: >-
   Stands in for actions/create-github-app-token under act, which cannot fetch it.
   The sandbox has no JWT exchange: the private-key input IS the installation token
   to hand out (give the workflow a sandbox App token as its private-key secret).
+  app-slug is the App the token belongs to, as the sandbox's GraphQL viewer says.
 inputs:
   app-id: {description: ignored, required: false}
   private-key: {description: the sandbox token to output, required: true}
@@ -435,7 +459,7 @@ inputs:
 outputs:
   token: {description: the token, value: "${{ steps.mint.outputs.token }}"}
   installation-id: {description: a fixed id, value: "1"}
-  app-slug: {description: a fixed slug, value: valet-sandbox}
+  app-slug: {description: the token's App, value: "${{ steps.mint.outputs.app-slug }}"}
 runs:
   using: composite
   steps:
@@ -447,7 +471,7 @@ runs:
         if [[ -z "$KEY" ]]; then echo "::error::private-key is empty"; exit 1; fi
         echo "::add-mask::$KEY"
         echo "token=$KEY" >> "$GITHUB_OUTPUT"
-"""
+""" + APP_SLUG_STEP
 
 
 def app_token_stub(dest: Path) -> Path:
@@ -460,13 +484,71 @@ def app_token_stub(dest: Path) -> Path:
     return dest
 
 
+# --------------------------------------------------------------------------- run records
+def _repository(event: Mapping[str, Any], repo_dir: Path) -> str | None:
+    repository = event.get("repository") if isinstance(event, Mapping) else None
+    if isinstance(repository, Mapping) and isinstance(repository.get("full_name"), str):
+        return str(repository["full_name"])
+    try:
+        url = subprocess.run(["git", "-C", str(repo_dir), "remote", "get-url", "origin"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = urlsplit(url).path.strip("/").removesuffix(".git")
+    return path if path.count("/") == 1 else None
+
+
+@dataclass
+class _RunRecord:
+    admin: Any
+    repo: str
+    run: dict[str, Any]
+
+    def finish(self, ok: bool) -> None:
+        with contextlib.suppress(Exception):  # the sandbox may be gone: the run ends anyway
+            self.admin.finish_run(self.repo, self.run["id"], "success" if ok else "failure")
+        self.admin.close()
+
+
+def _record_run(server: str | None, repo_dir: Path, workflow: Path, event_name: str,
+                event: Mapping[str, Any], actor: str | None,
+                rerun_of: int | None) -> _RunRecord | None:
+    """The workflow run, recorded in the sandbox as GitHub would record it (see above)."""
+    if not server or urlsplit(server).hostname not in ("127.0.0.1", "localhost") or not actor:
+        return None
+    from valet.sandbox.client import AdminClient, SandboxAdminError
+
+    repo = _repository(event, repo_dir)
+    try:
+        head = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        branch = subprocess.run(["git", "-C", str(repo_dir), "branch", "--show-current"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        path = str(workflow.resolve().relative_to(repo_dir))
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return None
+    if repo is None:
+        return None
+    admin = AdminClient(server)
+    try:
+        if rerun_of is not None:
+            run = admin.rerun(repo, rerun_of, actor)
+        else:
+            run = admin.create_run(repo, path=path, event=event_name, actor=actor,
+                                   head_sha=head, head_branch=branch or None)
+    except SandboxAdminError:  # a repository (or actor) the sandbox does not hold
+        admin.close()
+        return None
+    return _RunRecord(admin, repo, run)
+
+
 # --------------------------------------------------------------------------- the runner
 def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: Mapping[str, Any],
                  *, env: Mapping[str, str], secrets: Mapping[str, str],
                  local_actions: Mapping[str, Path] | None = None, job: str | None = None,
                  timeout: float = 600, work_dir: Path | None = None,
                  variables: Mapping[str, str] | None = None,
-                 actor: str | None = None, run_id: int | None = None,
+                 actor: str | None = None, rerun_of: int | None = None,
                  id_token: Mapping[str, str] | None = None) -> ActResult:
     """Run ``workflow`` (a path, relative to repo_dir or absolute) of the git checkout
     ``repo_dir`` for ``event_name`` with ``event`` as the payload.
@@ -474,11 +556,10 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     ``env`` reaches every step (put the sandbox's GITHUB_API_URL / GITHUB_SERVER_URL
     here); ``secrets`` become ``secrets.*`` (``GITHUB_TOKEN`` is ``github.token``);
     ``local_actions`` maps ``owner/repo@ref`` to a directory serving that action repo;
-    ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs);
-    ``run_id`` becomes ``GITHUB_RUN_ID`` (act's default is 1). Act's artifact server
-    runs for every call (artifacts under WORK/artifacts);
-    ``id_token`` (``Sandbox.oidc_env(token)``) reaches the steps only when the jobs
-    that run grant ``id-token: write``.
+    ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs). Act's
+    artifact server runs for every call (artifacts under WORK/artifacts). ``id_token``
+    (``Sandbox.oidc_env(token)``) reaches the steps only when the jobs that run grant
+    ``id-token: write``.
     """
     repo_dir = Path(repo_dir).resolve()
     wf = Path(workflow)
@@ -496,8 +577,6 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     if runtime:
         step_env["VALET_RUNTIME"] = runtime
         step_env["VALET_SANDBOX_PYTHON"] = str(Path(runtime) / "bin" / "python")
-    if run_id is not None:
-        step_env["GITHUB_RUN_ID"] = str(int(run_id))
     step_env.update(sandbox_urls(env))
     step_env.update(env)
     hidden = list(secrets.values())
@@ -528,6 +607,13 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     repository = event.get("repository") if isinstance(event, Mapping) else None
     default_branch = (repository.get("default_branch")
                       if isinstance(repository, Mapping) else None)
+
+    record = _record_run(step_env.get("GITHUB_SERVER_URL"), repo_dir, wf, event_name, event,
+                         actor, rerun_of)
+    if record is not None:
+        step_env.setdefault("GITHUB_RUN_ID", str(record.run["id"]))
+        step_env.setdefault("GITHUB_RUN_ATTEMPT", str(record.run["run_attempt"]))
+        _write_private(env_file, "".join(dotenv_line(k, v) for k, v in step_env.items()))
 
     argv = act_argv(act=act_binary(), event_name=event_name, workflow=wf,
                     event_file=event_file, env_file=env_file, secret_file=secret_file,
@@ -560,6 +646,8 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     finally:
         _kill(proc)  # steps may have left background children in the group
         untrack_group(proc.pid)
+        if record is not None:
+            record.finish(proc.returncode == 0 and not timed_out)
         for private in (env_file, secret_file):
             with contextlib.suppress(OSError):
                 private.unlink()

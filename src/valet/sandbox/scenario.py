@@ -355,8 +355,10 @@ class Scenario:
                 self.users[login] = User(login, admin.create_token(login), role)
             release_yml = RELEASE_YML.read_text()
             # What a user does when copying publish.yml: name their own approvers team.
-            publish_yml = PUBLISH_YML.read_text().replace("OWNER/release-engineers",
-                                                          f"{ORG}/release-engineers")
+            # and the slug of their request App.
+            publish_yml = (PUBLISH_YML.read_text()
+                           .replace("OWNER/release-engineers", f"{ORG}/release-engineers")
+                           .replace("OWNER-valet-request", "acme-release"))
             files = read_tree(DEMO_SDK)
             files[".github/workflows/release.yml"] = release_yml
             sdk_data = admin.create_repo(self.sdk, files=files,
@@ -365,8 +367,6 @@ class Scenario:
                 self.publish, files={"README.md": "# publish\n\nReleases of acme's SDKs.\n",
                                      ".github/workflows/publish.yml": publish_yml},
                 description="holds the registry secrets; publishes approved releases")
-            # publish reads the SDK's config only from a protected merge target
-            admin.protect_branch(self.sdk, sdk_data["default_branch"])
             admin.set_permission(self.sdk, "dana", "write")
             admin.set_permission(self.sdk, "morgan", "write")
             admin.set_permission(self.sdk, "riley", "maintain")
@@ -378,6 +378,9 @@ class Scenario:
                                            permission="write")
             publish_app = admin.create_app("acme-publish", repos=[self.sdk, self.publish],
                                            permission="write")
+            # publish reads the SDK's config only from a merge target whose rules require
+            # reviewed pull requests; the publish App is on its bypass list and merges
+            admin.protect_branch(self.sdk, sdk_data["default_branch"], bypass=["acme-publish"])
             self.users["acme-release[bot]"] = User("acme-release[bot]", release_app,
                                                    "GitHub App of the SDK side")
             self.users["acme-publish[bot]"] = User("acme-publish[bot]", publish_app,
@@ -467,7 +470,7 @@ class Scenario:
                                 sender=self._simple_user(self.users["riley"].login),
                                 label=self._labeled["label"])
             run = self._act(self.publish_dir, ".github/workflows/publish.yml", "issues", event,
-                            secrets={"APP_PRIVATE_KEY": self.users["acme-publish[bot]"].token,
+                            secrets={"PUBLISH_APP_PRIVATE_KEY": self.users["acme-publish[bot]"].token,
                                      "PYPI_TOKEN": regs.pypi_password,
                                      "NPM_TOKEN": regs.npm_token},
                             env={"TWINE_REPOSITORY_URL": regs.pypi_url,
@@ -606,7 +609,7 @@ class Scenario:
             repo_dir, workflow, event_name, event,
             env={**{k: v for k, v in sb.env().items() if k.startswith("GITHUB_")},
                  **(env or {})},
-            secrets=secrets, variables={"APP_ID": "1", "REQUEST_APP_ID": "1"},
+            secrets=secrets, variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
                            self._action_ref: APP_TOKEN_STANDIN},
             work_dir=self.work / f"act-{name}", timeout=self.act_timeout)

@@ -55,7 +55,8 @@ def register(app: App) -> None:
     @route("POST", "/apps")
     def apps(req: Request) -> Response:
         b = req.json()
-        token = seed.create_app(app, b["slug"], b.get("repos"), b.get("permission", "write"))
+        token = seed.create_app(app, b["slug"], b.get("repos"), b.get("permission", "write"),
+                                workflows=bool(b.get("workflows")))
         return Response(201, {"token": token, "login": f"{b['slug']}[bot]"})
 
     @route("POST", "/tokens")
@@ -69,7 +70,8 @@ def register(app: App) -> None:
     @route("POST", "/teams")
     def teams(req: Request) -> Response:
         b = req.json()
-        return Response(201, seed.create_team(app, b["org"], b["slug"], list(b.get("members", []))))
+        return Response(201, seed.create_team(app, b["org"], b["slug"], list(b.get("members", [])),
+                                              parent=b.get("parent")))
 
     @route("POST", "/repos")
     def repos(req: Request) -> Response:
@@ -82,6 +84,16 @@ def register(app: App) -> None:
     @route("PUT", "/repos/{owner}/{repo}/permissions/{login:path}")
     def permission(req: Request, owner: str, repo: str, login: str) -> Response:
         seed.set_permission(app, f"{owner}/{repo}", login, req.json()["permission"])
+        return Response(204)
+
+    @route("DELETE", "/repos/{owner}/{repo}/permissions/{login:path}")
+    def remove_permission(req: Request, owner: str, repo: str, login: str) -> Response:
+        seed.remove_permission(app, f"{owner}/{repo}", login)
+        return Response(204)
+
+    @route("DELETE", "/teams/{org}/{slug}/members/{login}")
+    def remove_team_member(req: Request, org: str, slug: str, login: str) -> Response:
+        seed.remove_team_member(app, org, slug, login)
         return Response(204)
 
     @route("POST", "/repos/{owner}/{repo}/runs")
@@ -107,7 +119,10 @@ def register(app: App) -> None:
 
     @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection")
     def protection(req: Request, owner: str, repo: str, branch: str) -> Response:
-        seed.protect_branch(app, f"{owner}/{repo}", branch, bool(req.json().get("protected", True)))
+        b = req.json()
+        seed.protect_branch(app, f"{owner}/{repo}", branch, bool(b.get("protected", True)),
+                            reviews=b.get("reviews", 1), checks=b.get("checks"),
+                            bypass=b.get("bypass"))
         return Response(204)
 
     @route("POST", "/repos/{owner}/{repo}/ci")
@@ -115,7 +130,8 @@ def register(app: App) -> None:
         b = req.json()
         return Response(201, seed.set_ci(app, f"{owner}/{repo}", b["sha"],
                                          statuses=b.get("statuses"),
-                                         check_runs=b.get("check_runs")))
+                                         check_runs=b.get("check_runs"),
+                                         check_suites=b.get("check_suites")))
 
     @route("POST", "/repos/{owner}/{repo}/pulls")
     def pulls(req: Request, owner: str, repo: str) -> Response:
@@ -134,6 +150,21 @@ def register(app: App) -> None:
                                          run_id=int(run_id) if run_id is not None else None,
                                          zip_data=zip_data, expired=bool(b.get("expired")))
         return Response(201, {"id": art})
+
+    @route("POST", "/hooks/pre-receive")
+    def pre_receive(req: Request) -> Response:
+        from valet.sandbox import githttp
+
+        return Response(200, githttp.pre_receive(app, req.json()))
+
+    @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection-rule")
+    def protection_rule(req: Request, owner: str, repo: str, branch: str) -> Response:
+        seed.set_branch_protection(app, f"{owner}/{repo}", branch, req.json().get("rule"))
+        return Response(204)
+
+    @route("POST", "/repos/{owner}/{repo}/rulesets")
+    def rulesets(req: Request, owner: str, repo: str) -> Response:
+        return Response(201, seed.add_ruleset(app, f"{owner}/{repo}", req.json()))
 
     @route("GET", "/state")
     def state(req: Request) -> Response:

@@ -1,15 +1,18 @@
-"""``POST /api/graphql``: the one GraphQL query valet makes, an issue body's edit history.
+"""``POST /api/graphql``: the two GraphQL queries valet makes.
 
-publish names who ticked a checkbox before approval from
-``repository(owner:, name:) { issue(number:) { userContentEdits(first:) { nodes {
-editedAt editor { login } diff } } } }``; the REST API has no edit history. This is
-not a GraphQL server: the query is read as a token list and must have exactly that
-shape (with ``$owner``/``$name``/``$number`` variables; any subset of the three node
-fields, in any order). Anything else gets GitHub's answer to a query it cannot run:
-status 200 with ``{"errors": [{"message": ...}]}``.
+publish reads an issue body's edit history (the REST API has none) from
+``repository(owner:, name:) { issue(number:) { userContentEdits(first:) { totalCount
+nodes { editedAt editor { login } diff } } } }``, and learns who its own token is from
+``viewer { login }`` (``GET /user`` answers 403 to an App installation token; GraphQL's
+viewer is the App's bot). This is not a GraphQL server: a query is read as a token
+list and must have exactly one of those shapes (the edits with
+``$owner``/``$name``/``$number`` variables, ``totalCount`` optional, any subset of the
+three node fields, in any order). Anything else gets GitHub's answer to a query it
+cannot run: status 200 with ``{"errors": [{"message": ...}]}``.
 
 As on GitHub: edits come newest first; ``diff`` is the whole body after that edit;
-the creator's initial body is not listed here (the sandbox records PATCHes only);
+a body never edited has no history, and once edited the oldest node is the
+creator's own body (editor: the author, at the issue's creation);
 a repository the token cannot read and a missing issue are ``NOT_FOUND`` errors
 next to ``data``; no token, or a bad one, is a 401.
 """
@@ -60,8 +63,8 @@ def _args(tokens: list[str], at: int, names: set[str]) -> tuple[dict[str, str], 
     return out, _expect(tokens, at, ")")
 
 
-def parse(query: str) -> tuple[int, list[str]]:
-    """``(first, node fields)`` of the edit-history query; raises _Shape for anything else."""
+def _tokens(query: str) -> tuple[list[str], int]:
+    """The query's tokens, and where its selection starts (after ``query Name(...)``)."""
     text = re.sub(r"#[^\n]*", " ", query).replace(",", " ")
     tokens = _TOKEN.findall(text)
     at = 0
@@ -73,6 +76,19 @@ def parse(query: str) -> tuple[int, list[str]]:
             while at < len(tokens) and tokens[at] != ")":
                 at += 1  # variable definitions: their values are checked below
             at += 1
+    return tokens, at
+
+
+def is_viewer(query: str) -> bool:
+    """``{ viewer { login } }`` (with or without ``query``)."""
+    tokens, at = _tokens(query)
+    return tokens[at:] == ["{", "viewer", "{", "login", "}", "}"]
+
+
+def parse(query: str) -> tuple[int, list[str], bool]:
+    """``(first, node fields, totalCount asked)`` of the edit-history query; raises _Shape
+    for anything else."""
+    tokens, at = _tokens(query)
     at = _expect(tokens, at, "{", "repository")
     args, at = _args(tokens, at, {"owner", "name"})
     if args != {"owner": "$owner", "name": "$name"}:
@@ -86,7 +102,9 @@ def parse(query: str) -> tuple[int, list[str]]:
     if not args["first"].isdigit():
         raise _Shape("first must be a literal number")
     first = int(args["first"])
-    at = _expect(tokens, at, "{", "nodes", "{")
+    at = _expect(tokens, at, "{")
+    total = at < len(tokens) and tokens[at] == "totalCount"
+    at = _expect(tokens, at + 1 if total else at, "nodes", "{")
     fields: list[str] = []
     while at < len(tokens) and tokens[at] != "}":
         name = tokens[at]
@@ -101,7 +119,7 @@ def parse(query: str) -> tuple[int, list[str]]:
     at = _expect(tokens, at, "}", "}", "}", "}", "}")
     if at != len(tokens):
         raise _Shape("trailing tokens")
-    return first, fields
+    return first, fields, total
 
 
 def register(app: App) -> None:
@@ -113,11 +131,13 @@ def register(app: App) -> None:
         query, variables = body.get("query"), body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
             return _errors("A query attribute must be specified and must be a string.")
+        if is_viewer(query):
+            return Response(200, {"data": {"viewer": {"login": req.login}}})
         try:
-            first, fields = parse(query)
+            first, fields, total = parse(query)
         except _Shape as exc:
-            return _errors("the valet sandbox answers one query only: an issue's "
-                           f"userContentEdits ({exc})")
+            return _errors("the valet sandbox answers two queries only: viewer's login and "
+                           f"an issue's userContentEdits ({exc})")
         owner, name, number = (variables.get(k) for k in ("owner", "name", "number"))
         if not isinstance(owner, str) or not isinstance(name, str):
             return _errors("Variable $owner and $name of type String! were provided invalid values")
@@ -143,5 +163,7 @@ def register(app: App) -> None:
                     # a deleted account: GitHub shows no editor
                     "editor": {"login": user["login"]} if user else None}
             nodes.append({f: full[f] for f in fields})
-        return Response(200, {"data": {"repository": {"issue": {
-            "userContentEdits": {"nodes": nodes}}}}})
+        edits: dict[str, Any] = {"nodes": nodes}
+        if total:
+            edits = {"totalCount": len(issue.get("edits", [])), **edits}
+        return Response(200, {"data": {"repository": {"issue": {"userContentEdits": edits}}}})

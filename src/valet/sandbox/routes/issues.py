@@ -16,6 +16,15 @@ from valet.sandbox.routing import (
 )
 from valet.sandbox.state import Record, now_iso, perm_at_least
 
+BODY_LIMIT = 65536  # characters (UTF-16 code units, as GitHub counts them) in a body
+
+
+def check_body(resource: str, body: Any) -> None:
+    """GitHub's 422 for a body over the limit (the exact error it sends)."""
+    if isinstance(body, str) and len(body.encode("utf-16-le")) // 2 > BODY_LIMIT:
+        raise validation_failed(resource, "body", "custom",
+                                f"body is too long (maximum is {BODY_LIMIT} characters)")
+
 
 def _issue(rec: Record, number: str) -> Record:
     found = rec["issues"].get(str(number)) if str(number).isdigit() else None
@@ -141,6 +150,7 @@ def register(app: App) -> None:
             title = str(title)
         if not isinstance(title, str) or not title.strip():
             raise validation_failed("Issue", "title", "missing_field")
+        check_body("Issue", body.get("body"))
         ts = now_iso()
         number = rec["next_number"]
         rec["next_number"] += 1
@@ -170,16 +180,20 @@ def register(app: App) -> None:
         if not can_triage and issue["user"].lower() != login.lower():
             app.forbid(login, "triage")
         body = req.json()
+        check_body("Issue", body.get("body"))
         if "title" in body:
             if not isinstance(body["title"], str) or not body["title"].strip():
                 raise validation_failed("Issue", "title", "missing_field")
             issue["title"] = body["title"]
         if "body" in body:
             if body["body"] != issue.get("body"):
-                # The edit history GraphQL serves (routes/graphql.py); the creator's
-                # initial body is not an edit.
-                issue.setdefault("edits", []).append(
-                    {"editor": login, "edited_at": now_iso(), "body": body["body"]})
+                # The edit history GraphQL serves (routes/graphql.py). As on GitHub, once
+                # a body is edited its history starts with the creator's own body.
+                edits = issue.setdefault("edits", [])
+                if not edits:
+                    edits.append({"editor": issue["user"], "edited_at": issue["created_at"],
+                                  "body": issue.get("body") or ""})
+                edits.append({"editor": login, "edited_at": now_iso(), "body": body["body"]})
             issue["body"] = body["body"]
         if "state" in body:
             _set_state(app, rec, issue, body["state"], body.get("state_reason"), login)

@@ -8,7 +8,7 @@ import re
 import tempfile
 from typing import Any
 
-from valet.sandbox import shapes
+from valet.sandbox import protection, shapes
 from valet.sandbox.app import App, streaming
 from valet.sandbox.gitrepo import valid_ref_name
 from valet.sandbox.routing import (
@@ -57,18 +57,34 @@ def register(app: App) -> None:
             raise validation_failed("Release", "target_commitish", "invalid")
         git.update_ref(f"refs/tags/{tag}", target, None)
 
-    def check_fields(rec: Record, body: dict[str, Any], rid: str | None) -> None:
+    def check_fields(rec: Record, body: dict[str, Any], rid: str | None,
+                     current: Record | None = None) -> None:
         tag = body.get("tag_name")
         if rid is None and (not isinstance(tag, str) or not tag):
             raise validation_failed("Release", "tag_name", "missing_field")
-        if tag is not None:
-            if not isinstance(tag, str) or not valid_ref_name(tag):
-                raise validation_failed("Release", "tag_name", "invalid")
+        if tag is not None and (not isinstance(tag, str) or not valid_ref_name(tag)):
+            raise validation_failed("Release", "tag_name", "invalid")
+        # As on GitHub, a draft is bound to no tag: several drafts may name the same
+        # one. Only a published release owns its tag.
+        draft = bool(body.get("draft", current["draft"] if current else False))
+        final_tag = tag if tag is not None else (current["tag_name"] if current else None)
+        if not draft and final_tag is not None:
             for other in rec["releases"].values():
-                if other["tag_name"] == tag and str(other["id"]) != rid:
+                if other["tag_name"] == final_tag and str(other["id"]) != rid \
+                        and not other["draft"]:
                     raise validation_failed("Release", "tag_name", "already_exists")
         if body.get("make_latest") not in (None, "true", "false", "legacy"):
             raise validation_failed("Release", "make_latest", "invalid")
+
+    def workflows_guard(req: Request, rec: Record, target_commitish: str | None) -> None:
+        """A release whose target commit adds or changes workflow files (relative to the
+        default branch) needs the Workflows permission: GitHub answers 404 without it."""
+        if not protection.app_lacks_workflows(app, req.login):
+            return
+        git = app.git(rec)
+        target = git.resolve_commit(target_commitish or rec["default_branch"])
+        if target and protection.workflows_vs_default(git, rec["default_branch"], target):
+            raise not_found()
 
     def latest(rec: Record) -> Record | None:
         published = [x for x in rec["releases"].values()
@@ -101,6 +117,7 @@ def register(app: App) -> None:
         login = app.require_login(req)
         body = req.json()
         check_fields(rec, body, None)
+        workflows_guard(req, rec, body.get("target_commitish"))
         ts = now_iso()
         rel: Record = {
             "id": app.state.new_id(), "tag_name": body["tag_name"],
@@ -142,7 +159,8 @@ def register(app: App) -> None:
         rec = app.repo_for(req, owner, repo, "write")
         rel = release_or_404(req, rec, rid)
         body = req.json()
-        check_fields(rec, body, rid)
+        check_fields(rec, body, rid, rel)
+        workflows_guard(req, rec, body.get("target_commitish") or rel["target_commitish"])
         for key in ("tag_name", "target_commitish", "name", "body"):
             if body.get(key) is not None:
                 rel[key] = body[key]
@@ -199,7 +217,7 @@ def register(app: App) -> None:
         return page_response(req, [asset_json(rec, rel, a) for a in items])
 
     def storage_url(aid: str, name: str) -> str:
-        return f"{app.urls.server}/api/storage/assets/{aid}/{name}?sig={app.sign('asset:' + aid)}"
+        return f"{app.urls.storage}/assets/{aid}/{name}?sig={app.sign('asset:' + aid)}"
 
     @r.route("GET", "/repos/{owner}/{repo}/releases/assets/{aid}")
     def get_asset(req: Request, owner: str, repo: str, aid: str) -> Response:
@@ -288,7 +306,7 @@ def register(app: App) -> None:
 
     # -- downloads: storage (signed, like GitHub's CDN redirect) and browser URLs ------
 
-    @app.web.route("GET", "/api/storage/assets/{aid}/{name}")
+    @app.storage.route("GET", "/assets/{aid}/{name}")
     def storage(req: Request, aid: str, name: str) -> Response:
         if not app.check_signature("asset:" + aid, req.arg("sig") or ""):
             raise ApiError(403, "Request has expired or the signature is invalid")

@@ -1,0 +1,67 @@
+"""The plan (pure): which targets of the request run, which are done, which are unknown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from valet.config import Config, TargetConfig
+from valet.errors import ConfigError
+from valet.request import Request
+from valet.targets.base import Target, select_files
+
+GITHUB = "github"
+Resolve = Callable[[str], Target]
+
+
+@dataclass
+class PlanItem:
+    key: str
+    target: TargetConfig
+    files: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+
+@dataclass
+class Plan:
+    run: list[PlanItem] = field(default_factory=list)  # configured, in the issue, unchecked
+    ticked: list[str] = field(default_factory=list)  # already checked in the issue
+    unknown: list[str] = field(default_factory=list)  # in the issue, not in the configuration
+
+    @property
+    def keys(self) -> list[str]:
+        return [i.key for i in self.run]
+
+
+def make_plan(request: Request, config: Config, resolve: Resolve) -> Plan:
+    """Targets = configured ∩ in the issue ∩ unchecked, each with the files it takes."""
+    plan = Plan()
+    names = [a.name for a in request.artifacts]
+    seen: set[str] = set()
+    for state in request.targets:
+        if state.id in seen:  # a repeated checkbox line names one target
+            continue
+        seen.add(state.id)
+        tc = config.target(state.id)
+        if tc is None:
+            plan.unknown.append(state.id)
+        elif state.checked:
+            plan.ticked.append(state.id)
+        else:
+            impl = resolve(tc.name)
+            plan.run.append(PlanItem(state.id, tc, select_files(tc, impl.default_include, names)))
+    return plan
+
+
+def require_known(plan: Plan, config: Config) -> None:
+    if plan.unknown:
+        configured = ", ".join(t.key for t in config.targets) or "none"
+        raise ConfigError(
+            f"the issue lists target(s) {', '.join(plan.unknown)} that the SDK's "
+            f"{config.source} on its merge target does not configure (configured: {configured})",
+            hint="targets are read from the protected merge target: add the target there and "
+            "re-run the prepare workflow, or remove its line from the request",
+        )

@@ -1,0 +1,82 @@
+"""What GitHub records about who did what, as the sandbox serves it: workflow runs
+(who triggered them, from which file, on which commit), Apps by slug, the token's
+own identity (GraphQL viewer), and access that is taken away."""
+
+from __future__ import annotations
+
+import github
+import pytest
+import requests
+
+from valet.sandbox.client import SandboxAdminError
+
+pytestmark = pytest.mark.sandbox
+
+RELEASE = ".github/workflows/release.yml"
+
+
+def test_a_run_records_who_triggered_it_and_a_rerun_records_who_reran_it(
+        gh_repo_factory, sandbox_user_factory, sandbox):
+    repo = gh_repo_factory()
+    dana, morgan = sandbox_user_factory("dana"), sandbox_user_factory("morgan")
+    head = repo.gh().get_branch("main").commit.sha
+    run = sandbox.admin.create_run(repo.full_name, path=RELEASE, event="workflow_dispatch",
+                                   actor=dana.login, head_sha="main", head_branch="main")
+    got = repo.gh().get_workflow_run(run["id"])
+    assert (got.path, got.event, got.head_sha, got.head_branch, got.status) == (
+        RELEASE, "workflow_dispatch", head, "main", "in_progress")
+    assert got.raw_data["triggering_actor"]["login"] == dana.login == got.actor.login
+    assert got.raw_data["repository"]["full_name"] == repo.full_name
+    sandbox.admin.finish_run(repo.full_name, run["id"], "success")
+    sandbox.admin.rerun(repo.full_name, run["id"], morgan.login)
+    again = repo.gh().get_workflow_run(run["id"]).raw_data
+    assert (again["run_attempt"], again["status"]) == (2, "in_progress")
+    assert (again["actor"]["login"], again["triggering_actor"]["login"]) == (dana.login,
+                                                                             morgan.login)
+    listed = repo.gh().get_workflow_runs(event="workflow_dispatch")
+    assert [r.id for r in listed] == [run["id"]]
+    with pytest.raises(github.UnknownObjectException):
+        _ = repo.gh().get_workflow_run(run["id"] + 12345).raw_data
+
+
+def test_runs_are_only_recorded_for_real_commits_files_and_users(gh_repo_factory, sandbox):
+    repo = gh_repo_factory()
+    ok = {"path": RELEASE, "event": "push", "actor": repo.owner, "head_sha": "main"}
+    for bad in ({"head_sha": "0" * 40}, {"path": "release.yml"}, {"actor": "nobody-here-x"}):
+        with pytest.raises(SandboxAdminError):
+            sandbox.admin.create_run(repo.full_name, **{**ok, **bad})
+    with pytest.raises(SandboxAdminError, match="conclusion"):
+        run = sandbox.admin.create_run(repo.full_name, **ok)
+        sandbox.admin.finish_run(repo.full_name, run["id"], "great")
+
+
+def test_an_app_is_found_by_slug_and_its_token_is_its_bot(gh_repo_factory, sandbox):
+    repo = gh_repo_factory()
+    slug = f"{repo.name}-app"
+    token = sandbox.admin.create_app(slug, repos=[repo.full_name])
+    app = requests.get(f"{sandbox.api_url}/apps/{slug}", timeout=30,
+                       headers={"Authorization": f"token {token}"})
+    assert app.status_code == 200 and app.json()["slug"] == slug
+    assert requests.get(f"{sandbox.api_url}/apps/{slug}-nope", timeout=30).status_code == 404
+    viewer = requests.post(sandbox.graphql_url, json={"query": "query { viewer { login } }"},
+                           headers={"Authorization": f"bearer {token}"}, timeout=30)
+    assert viewer.json() == {"data": {"viewer": {"login": f"{slug}[bot]"}}}
+
+
+def test_access_can_be_taken_away(gh_repo_factory, sandbox_user_factory, sandbox):
+    repo = gh_repo_factory()
+    org = f"{repo.name}-org"
+    alice = sandbox_user_factory("alice")
+    sandbox.admin.create_team(org, "releasers", [alice.login])
+    sandbox.admin.set_permission(repo.full_name, alice.login, "maintain")
+    member = f"{sandbox.api_url}/orgs/{org}/teams/releasers/memberships/{alice.login}"
+    perm = f"{sandbox.api_url}/repos/{repo.full_name}/collaborators/{alice.login}/permission"
+    auth = {"Authorization": f"token {repo.token}"}
+    assert requests.get(member, headers=auth, timeout=30).status_code == 200
+    assert requests.get(perm, headers=auth, timeout=30).json()["role_name"] == "maintain"
+    sandbox.admin.remove_team_member(org, "releasers", alice.login)
+    sandbox.admin.remove_permission(repo.full_name, alice.login)
+    assert requests.get(member, headers=auth, timeout=30).status_code == 404
+    assert requests.get(perm, headers=auth, timeout=30).json()["role_name"] == "read"  # public
+    with pytest.raises(SandboxAdminError):
+        sandbox.admin.remove_team_member(org, "no-such-team", alice.login)
