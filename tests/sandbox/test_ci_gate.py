@@ -62,16 +62,15 @@ def test_ci_none_publishes_a_repository_without_ci(sandbox_env, gh_repo_factory,
 
 
 def _scene_without_ci(sb, gh_repo_factory, sandbox_user_factory, tmp_path, config):
+    from tests.sandbox.helpers import open_request, two_apps
     from tests.sandbox.test_publish import BRANCH, Scene
     from tests.unit.publish.fakes import FakeStore, Registry, artifacts
-    from valet.issue_format import render_body
     from valet.request import Request, TargetState
 
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
     sdk = gh_repo_factory({".valet.yml": config, "README.md": "sdk"}, prefix="sdk")
     publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
-    sb.admin.protect_branch(sdk.full_name, "main", bypass=[sdk.owner])
     sb.admin.set_permission(publish.full_name, approver.login, "maintain")
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
@@ -82,7 +81,9 @@ def _scene_without_ci(sb, gh_repo_factory, sandbox_user_factory, tmp_path, confi
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=1,
                       targets=[TargetState(t) for t in ("pypi", "npm", "github")])
-    number = publish.gh(requester.token).create_issue(
-        request.title, render_body(request, server_url=sb.server_url)).number
+    request_app, publish_app = two_apps(sb, sdk.full_name, publish.full_name)
+    sb.admin.protect_branch(sdk.full_name, "main", bypass=[publish_app.login[: -len("[bot]")]])
+    number = open_request(sb, request, publish=publish, request_app=request_app,
+                          requester=requester.login, head=main_sha)
     return Scene(sb, publish, sdk, approver, requester, sha, number, FakeStore(), Registry(),
-                 tmp_path)
+                 tmp_path, request_app, publish_app)

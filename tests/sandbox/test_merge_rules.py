@@ -9,9 +9,10 @@ import dataclasses
 
 import pytest
 
+from tests.fixtures.sandbox import SandboxUser
+from tests.sandbox.helpers import open_request, two_apps
 from tests.sandbox.test_publish import BRANCH, Scene
 from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
-from valet.issue_format import render_body
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
@@ -25,8 +26,10 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
     publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
     sb.admin.set_permission(publish.full_name, approver.login, "maintain")
     slug = f"publish-{sdk.name}"
-    app_token = sb.admin.create_app(slug, repos=[sdk.full_name], permission="write",
-                                    workflows=app_workflows)
+    # The publish App (what publish runs as, on both repositories) and the request App.
+    app_token = sb.admin.create_app(slug, repos=[sdk.full_name, publish.full_name],
+                                    permission="write", workflows=app_workflows)
+    request_app, _ = two_apps(sb, sdk.full_name, publish.full_name)
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
@@ -42,11 +45,11 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=release.id,
                       targets=[TargetState(t) for t in ("pypi", "npm", "github")])
-    number = publish.gh(requester.token).create_issue(
-        request.title, render_body(request, server_url=sb.server_url)).number
+    number = open_request(sb, request, publish=publish, request_app=request_app,
+                          requester=requester.login, head=main_sha)
     as_app = dataclasses.replace(sdk, token=app_token)  # publish talks to the SDK as the App
     return Scene(sb, publish, as_app, approver, requester, sha, number, FakeStore(), Registry(),
-                 tmp_path), slug
+                 tmp_path, request_app, SandboxUser(f"{slug}[bot]", app_token)), slug
 
 
 def main_sha(scene: Scene) -> str:
