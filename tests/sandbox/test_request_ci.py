@@ -116,7 +116,8 @@ def scene(sandbox_env: Any, gh_repo_factory: Callable[..., Any], gh_client: Call
 
 
 def test_the_sha_named_artifact_of_ci_is_requested_with_its_digests(scene: Scene) -> None:
-    files = {WHEEL: b"wheel bytes", f"dist/{SDIST}": b"sdist bytes"}
+    files = {WHEEL: b"wheel bytes", f"dist/{SDIST}": b"sdist bytes",
+             "manifest.json": b'{"forged": true}'}  # never taken: valet computes its own
     build = scene.run("build")
     scene.upload(build, scene.sha, files)
     scene.upload(build, "coverage", {"coverage.xml": b"<x/>"})  # not the sha-named one

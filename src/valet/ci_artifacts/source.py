@@ -44,7 +44,7 @@ from valet.ci_artifacts.decide import (
 )
 from valet.ci_artifacts.rules import Rule
 from valet.errors import ArtifactError, CIFailedError, CIPendingError, GitHubError, IntegrityError
-from valet.manifest import validate_name
+from valet.manifest import MANIFEST_NAME, validate_name
 
 DEFAULT_TIMEOUT_MINUTES = 60
 MAX_ZIP_BYTES = int(os.environ.get("VALET_MAX_ARTIFACT_ZIP", str(20 * 1024**3)))
@@ -193,6 +193,11 @@ class CiArtifacts:
                 files = extract_flat(zip_path, unpacked, max_bytes=budget, max_entries=MAX_FILES)
                 zip_path.unlink()
                 for name, path in sorted(files.items()):
+                    if name == MANIFEST_NAME:
+                        gha.notice(f"{name} of the artifact {art.name} is left out: the "
+                                   "manifest is computed here, from the files")
+                        path.unlink()
+                        continue
                     validate_name(name)
                     size = path.stat().st_size
                     budget -= size
