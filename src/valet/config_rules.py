@@ -263,8 +263,9 @@ def _target(config: Config, index: int, target: TargetConfig) -> list[Problem]:
     if not TARGET_ID_RE.fullmatch(target.key):
         out.append(Problem(config.key_name(f"{where}.id"),
                            f"{target.id!r} cannot appear in an approval issue",
-                           allowed=("letters, digits and @ / . _ : + = ~ -, up to 200 "
-                                    "characters (no spaces or brackets)"),
+                           allowed=("letters, digits, single spaces and @ / . _ : + = ~ ( ) -, "
+                                    "up to 200 characters; no brackets, no URL, no x@y, no "
+                                    ":word:, one ~ at most, _ only between letters or digits"),
                            example="id: '@scope/pkg'"))
     for option in sorted(url_options() & set(target.options)):
         problem = url_problem(target.options[option])

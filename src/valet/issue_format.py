@@ -86,7 +86,22 @@ _REPO_NAME = r"[A-Za-z0-9._-]{1,100}"
 _SEGMENT = r"[A-Za-z0-9._-]{1,100}"
 _VERSION = r"[0-9A-Za-z][0-9A-Za-z._+-]{0,127}"
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?"
-_TARGET_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(?:\[[A-Za-z0-9@/._:+=~-]{1,200}\])?"
+# A target key: `name`, or `name[id]` as craft writes it (`npm[@scope/pkg]`,
+# `docker[Docker Hub (release)]`). The id may hold single spaces and parentheses,
+# never a bracket, and nothing GitHub's markdown would render as something else,
+# since the checkbox line shows it as it is:
+# - no URL or www address and no e-mail-like `x@y` (GFM autolinks them);
+# - no `:word:` (an emoji shortcode), no second `~` (strikethrough);
+# - `_` only between letters or digits (elsewhere it can open or close emphasis);
+# - ASCII only, so no zero-width or right-to-left character hides what it says.
+# `<`, `>`, `` ` ``, `|`, `\`, `*`, `#`, `&` and `[`/`]` inside the id are not in the set.
+_ID_CHARS = r"[A-Za-z0-9@/._:+=~()-]"
+_TARGET_ID = (
+    r"(?!.*://)(?!.*[Ww]{3}\.)(?!.*[A-Za-z0-9._+-]@)(?!.*:[A-Za-z0-9_+-]+:)(?!.*~.*~)"
+    r"(?!(?:.*[^A-Za-z0-9])?_)(?!.*_(?![A-Za-z0-9]))"
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+    rf"(?:\[(?=[^\]]{{1,200}}\]){_ID_CHARS}+(?: {_ID_CHARS}+)*\])?"
+)
 
 TITLE_RE = re.compile(
     rf"publish: (?P<repo>{_OWNER}/{_REPO_NAME})(?P<path>(?:/{_SEGMENT}){{0,20}})@(?P<version>{_VERSION})"
@@ -107,7 +122,8 @@ _TARGETS_HEADING = re.compile(r" {0,3}#{3}[ \t]+targets[ \t]*#*[ \t]*", re.IGNOR
 _ARTIFACTS_HEADING = re.compile(r" {0,3}#{3}[ \t]+artifacts[ \t]*#*[ \t]*", re.IGNORECASE)
 _CHECKBOX_LIKE = re.compile(r"[ \t]{0,3}[-*+][ \t]+\[[ xX]\]")
 _CHECKBOX = re.compile(
-    r"(?P<lead>[ \t]{0,3}[-*+][ \t]+\[)(?P<mark>[ xX])(?P<mid>\][ \t]+)(?P<id>\S+)(?P<trail>[ \t]*)"
+    r"(?P<lead>[ \t]{0,3}[-*+][ \t]+\[)(?P<mark>[ xX])(?P<mid>\][ \t]+)(?P<id>\S+(?: \S+)*)"
+    r"(?P<trail>[ \t]*)"
 )
 _STOP = re.compile(r" {0,3}(?:#|-{3,}[ \t]*$|\*{3,}[ \t]*$|_{3,}[ \t]*$|<details|<!--)", re.IGNORECASE)
 _REQUESTED_BY = re.compile(r"Requested by:[ \t]*(?P<value>.*?)[ \t]*")
@@ -641,6 +657,12 @@ def neutralize_changelog(text: str) -> str:
         line = _ISSUE_REF.sub("#" + ZWJ, line)
         if _FENCE.match(line):
             fence_open = not fence_open
+        elif not fence_open:
+            # '[label]: url' defines a link for the whole body: '[Docker Hub (release)]'
+            # in a target line would become a link to wherever the changelog says.
+            # '\:' shows as ':' and defines nothing (a label may span lines, so every
+            # ']:' is escaped, not only those at a line's start).
+            line = line.replace("]:", "]\\:")
         stripped = line.lstrip(" \t")
         if _CHECKBOX_LIKE.match(line):
             # '- [ ] x' -> '- \[ ] x': plain text, neither a task box nor a target line

@@ -35,7 +35,9 @@ def finish(run: Run, deps: Deps, report: Report) -> int:
     if run.merge_error is not None:
         return report.fail(run, run.merge_error)
     deps.issues.comment(run.number, summary.published(
-        request.title, run.rows, run.approval.login, merge_note, report.run_url))
+        request.title, run.rows, run.approval.login, merge_note, report.run_url,
+        done=run.outcome.done if run.outcome else (), approval=run.approval_event,
+        body=run.body))
     # Final labels and close in one call (labels replace: computed from the
     # issue as it stands, so labels people added are kept).
     final = labels.transition("publish").apply(label_names(fresh) | run.labels)

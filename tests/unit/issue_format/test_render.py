@@ -249,7 +249,8 @@ def test_changelog_task_items_are_plain_text() -> None:
         ("targets", []),
         ("targets", [TargetState("pypi"), TargetState("pypi")]),
         ("targets", [TargetState("pypi\n - [ ] crates")]),
-        ("targets", [TargetState("npm[a b]")]),
+        ("targets", [TargetState("npm[a  b]")]),
+        ("targets", [TargetState("npm[a] - [ ] crates")]),
     ],
 )
 def test_untrusted_fields_outside_their_grammar_are_refused_before_rendering(field: str, value) -> None:
