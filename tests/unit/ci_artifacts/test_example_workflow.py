@@ -40,6 +40,11 @@ def test_the_request_job_reads_ci_and_waits_within_its_own_timeout() -> None:
     token = _uses(request, "actions/create-github-app-token@")["with"]
     assert token["permission-actions"] == "read"
     assert token["permission-contents"] == "write" and token["permission-issues"] == "write"
+    # the same token as release.yml's request job, which fills the draft release too
+    release = yaml.safe_load((ROOT / "examples/sdk-repo/.github/workflows/release.yml")
+                             .read_text(encoding="utf-8"))["jobs"]["request"]
+    theirs = _uses(release, "actions/create-github-app-token@")["with"]
+    assert {k: v for k, v in token.items() if k != "permission-actions"} == theirs
     ask = _uses(request, "OWNER/valet/action-request-issue@")["with"]
     assert "artifacts-dir" not in ask  # the files come from CI
     assert int(request["timeout-minutes"]) > int(ask["ci-timeout-minutes"])
