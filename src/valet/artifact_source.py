@@ -10,8 +10,8 @@ contract of a source: hand over regular files, and say where they were built
   (``build="isolated"``), or, in the rehearsal mode, the output of a build
   that ran beside the token in the same job (``build="same-job"``).
 
-A source for artifacts that the SDK's own CI uploaded for the release commit
-(``build="ci"``, craft's convention) is the other kind this seam is for.
+- :class:`valet.ci_artifacts.CiArtifacts` — the workflow artifacts the SDK's own
+  CI uploaded for the release commit (``build="ci"``, craft's convention).
 """
 
 from __future__ import annotations
@@ -83,11 +83,13 @@ def release_manifest(source: ArtifactSource, *, version: str, repo: str | None, 
     missing = [pattern for pattern in require_names
                if not any(re.search(pattern, n) for n in names)]
     if missing:
+        # craft's meaning: each pattern that matched nothing, and what there was
         raise ArtifactError(
             "no artifact matches the required name pattern(s) "
-            + ", ".join(f"/{m}/" for m in missing) + f" (artifacts: {', '.join(names)})",
+            + ", ".join(f"/{m}/" for m in missing)
+            + f" (the files of {source.describe()}: {', '.join(names) or 'none'})",
             hint="the build did not produce every required file: fix the build, or update "
-            "`require_names` in the config")
+            "`require_names` (`requireNames` in a .craft.yml) in the config")
     check_versions(names, version)
     manifest = build_manifest(version, paths, repo=repo, sha=sha)
     return manifest, {p.name: p for p in paths}

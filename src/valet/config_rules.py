@@ -112,6 +112,7 @@ def config_problems(config: Config) -> list[Problem]:
     out += _calver(config)
     out += _refs(config)
     out += _artifacts(config)
+    out += _artifact_store(config)
     out += _pre_release(config)
     out += _bump_files(config)
     for index, target in enumerate(config.targets):
@@ -194,6 +195,27 @@ def _artifacts(config: Config) -> list[Problem]:
                     "ships none",
                     allowed=f"list the files the build produces in {config.key_name('artifacts')}",
                     example="artifacts: [dist/*]"))
+    return out
+
+
+def _artifact_store(config: Config) -> list[Problem]:
+    """Every workflow and artifact name of ``workflows`` must be one valet request can
+    match (ci_artifacts.name_pattern)."""
+    from valet.ci_artifacts.rules import NAME_ALLOWED, name_pattern
+
+    out: list[Problem] = []
+    for workflow, names in config.artifact_store.workflows.items():
+        key = config.key_name("artifact_store") + f".workflows.{workflow}"
+        if not names:
+            out.append(Problem(key, "names no artifact", allowed="a list of artifact names",
+                               example="workflows: {CI: [dist]}"))
+        named = [(f"{key} (the workflow's name)", workflow)] if workflow != "*" else []
+        for where, text in named + [(f"{key}[{i}]", n) for i, n in enumerate(names)]:
+            try:
+                name_pattern(text)
+            except ValueError as exc:
+                out.append(Problem(where, str(exc), allowed=NAME_ALLOWED,
+                                   example="workflows: {CI: [npm-package]}"))
     return out
 
 

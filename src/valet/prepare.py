@@ -113,6 +113,11 @@ class Plan:
             "notes": self.notes,
         }
 
+    @property
+    def from_ci(self) -> bool:
+        """The release's files are the workflow artifacts CI uploads for its commit."""
+        return self.artifact_store.get("kind") == "workflow-artifacts" and bool(self.artifacts)
+
     def artifact_name(self, sha: str | None) -> str:
         """The workflow artifact the build job uploads and the request job downloads: the
         config's `artifact_store.name`, else the release commit (craft's convention)."""
@@ -131,7 +136,9 @@ class PrepareResult:
     @property
     def build_mode(self) -> str:
         """Request.build: where the files of this release were (or will be) built."""
-        return "same-job" if self.artifacts_dir is not None else "isolated"
+        if self.artifacts_dir is not None:
+            return "same-job"
+        return "ci" if self.plan.from_ci else "isolated"
 
 
 # -- git helpers --------------------------------------------------------------
@@ -441,7 +448,8 @@ def compute_plan(opts: PrepareOptions) -> tuple[Plan, _Context]:
                         (Path(path) / config.changelog_file).as_posix()),
         build=list(config.build), artifacts=list(config.artifacts),
         require_names=[p.pattern for p in config.require_names],
-        artifact_store={"kind": store.kind, "name": store.name},
+        artifact_store={"kind": store.kind, "name": store.name,
+                        "workflows": {k: list(v) for k, v in store.workflows.items()}},
         pre_release_command=config.pre_release_command,
         targets=[t.key for t in config.targets], resume=resume, notes=notes,
         contents=contents,
@@ -534,9 +542,16 @@ def _check_inputs(plan: Plan, ctx: _Context, opts: PrepareOptions) -> None:
             "only in a job that holds no token, and no bump job's files were given",
             hint=BUMP_JOB_HINT)
     if opts.bumped is not None and not command:
-        raise UsageError("bumped files were given, but the config names no pre-release command",
-                         hint="drop the bump job (and the bumped-files input), or set "
-                         "pre_release_command in the config")
+        from valet.bump.command import bump_output_files
+
+        if bump_output_files(opts.bumped):
+            raise UsageError("bumped files were given, but the config names no pre-release "
+                             "command", hint="drop the bump job (and the bumped-files input), "
+                             "or set pre_release_command in the config")
+        # One release workflow fits every project: a bump job that had nothing to run
+        # hands over nothing (it is still checked against this version and base).
+        gha.notice("the config names no pre-release command: the bump job ran none and "
+                   "changed no file")
     if opts.bumped is not None and opts.build_here:
         raise UsageError("give the bump job's files or build here, not both")
 
@@ -753,6 +768,10 @@ def summary_markdown(plan: Plan, result: PrepareResult | None) -> str:
         lines += ["", f"> [!WARNING]\n> {SAME_JOB_WARNING}", ""]
         lines += ["| file | size | sha256 |", "|---|---:|---|"]
         lines += [f"| {esc(a.name)} | {a.size} | `{a.sha256}` |" for a in result.artifacts]
+    elif result is not None and plan.from_ci:
+        lines += ["", "Next: CI builds this commit (a push to the release branch starts it); "
+                  "the request job waits for its workflow artifacts, then uploads them and "
+                  "asks for approval."]
     elif result is not None:
         lines += ["", "Next: the build job builds this commit without a token; the request "
                   "job then uploads its files and asks for approval."]

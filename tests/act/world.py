@@ -133,7 +133,7 @@ class World:
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
             secrets: dict[str, str], env: dict[str, str] | None = None,
-            id_token: dict[str, str] | None = None) -> Any:
+            id_token: dict[str, str] | None = None, work_dir: Path | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow, standin_actions
 
         standins = standin_actions((repo_dir / workflow).read_text())
@@ -143,7 +143,7 @@ class World:
             variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
                            APP_TOKEN_ACTION: self.stub_dir},
-            work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
+            work_dir=work_dir or self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
 
     def release_run(self, version: str, who: tuple[str, str] | None = None) -> Any:
         """release.yml (prepare, build, request) as ``who`` (default: the requester);

@@ -162,6 +162,19 @@ def write_bump_output(out_dir: Path, *, version: str, base_sha: str,
     return out_dir
 
 
+def bump_output_files(out_dir: Path) -> list[str]:
+    """The paths a bump job's output lists (unchecked: read_bump_output checks them);
+    a directory that is no bump output lists the one entry "?"."""
+    import json
+
+    try:
+        meta = json.loads((out_dir / BUMP_JSON).read_text(encoding="utf-8"))
+        files = meta["files"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return ["?"]
+    return [str(k) for k in files] if isinstance(files, dict) else ["?"]
+
+
 def read_bump_output(out_dir: Path, root: Path, config: object, version: str, base_sha: str,
                      *, project: str, changelog_file: str | None = None) -> dict[str, bytes]:
     """The bump job's changes, checked: repo-relative path -> new content."""

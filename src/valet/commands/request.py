@@ -33,6 +33,8 @@ OPTIONS: list[tuple[str, str]] = [
     ("previous-tag", "the previous release's tag, for the changes link"),
     ("requested-by", "the requesting login (default: $GITHUB_ACTOR)"),
     ("config", "config file relative to the project (default .valet.yml, then .craft.yml)"),
+    ("ci-timeout-minutes", "how long to wait for CI on the release commit when the files are "
+     "its workflow artifacts (default 60)"),
 ]
 # prepare's JSON key -> option name
 FROM_PREPARED = {
@@ -114,6 +116,10 @@ class Inputs:
     artifacts_dir: Path | None
     require_names: list[str] = field(default_factory=list)
     expect_files: bool = True
+    # the files are CI's workflow artifacts: artifact_store.workflows (empty: sha-named)
+    from_ci: bool = False
+    workflows: dict[str, list[str]] = field(default_factory=dict)
+    ci_timeout_minutes: float = 60
     config_file: str | None = None
 
 
@@ -172,11 +178,12 @@ def _config_facts(path: str, config_file: str | None, version: str,
         if need_targets:
             raise
         return {"targets": [], "store": "github-release", "tag": version, "require_names": [],
-                "artifact_name": None, "artifacts": ["dist/*"]}
+                "artifact_name": None, "artifacts": ["dist/*"], "workflows": {}}
     return {"targets": [t.key for t in config.targets], "store": config.artifact_store.kind,
             "tag": tag_name(config, version), "artifact_name": config.artifact_store.name,
             "require_names": [p.pattern for p in config.require_names],
-            "artifacts": list(config.artifacts)}
+            "artifacts": list(config.artifacts),
+            "workflows": dict(config.artifact_store.workflows)}
 
 
 def gather(args: argparse.Namespace) -> Inputs:
@@ -215,6 +222,7 @@ def gather(args: argparse.Namespace) -> Inputs:
         store = prepared.get("artifact_store") or {}
         facts = {"targets": prepared.get("targets") or [],
                  "store": store.get("kind") if isinstance(store, dict) else None,
+                 "workflows": (store.get("workflows") or {}) if isinstance(store, dict) else {},
                  "artifact_name": prepared.get("artifact_name"),
                  "tag": prepared.get("tag") or version,
                  "require_names": prepared.get("require_names") or [],
@@ -226,14 +234,20 @@ def gather(args: argparse.Namespace) -> Inputs:
         raise UsageError("the request names no target",
                          hint="add targets to .valet.yml or pass the `targets` input")
 
-    build = prepared.get("build_mode") or "isolated"
     artifacts_dir = opts.get("artifacts-dir")
+    expect_files = bool(facts.get("artifacts"))
+    from_ci = facts["store"] == "workflow-artifacts" and not artifacts_dir and expect_files \
+        and prepared.get("build_mode") != "same-job"
+    build = "ci" if from_ci else (prepared.get("build_mode") or "isolated")
+    if build == "ci" and not from_ci:
+        build = "isolated"  # prepare's guess; the build job's files are given here
     req = Request(
         repo=repo, path=path, version=version, requested_by=requested_by,
         merge_target=opts.get("merge-target"), sha=sha.lower(),
         targets=[TargetState(t) for t in targets],
         branch=opts.get("branch"), changelog=_read_changelog(opts), run_url=gha.run_url(),
-        store=str(facts["store"] or "github-release"), previous=opts.get("previous-tag"),
+        # the request side always fills the draft release, wherever the files come from
+        store="github-release", previous=opts.get("previous-tag"),
         run_id=gha.run_id(),  # publish reads who triggered this run from the Actions API
         build=str(build),
     )
@@ -244,7 +258,38 @@ def gather(args: argparse.Namespace) -> Inputs:
                   artifact_name=facts.get("artifact_name"),
                   artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
                   require_names=[str(p) for p in facts["require_names"]],
-                  expect_files=bool(facts.get("artifacts")), config_file=opts.get("config"))
+                  expect_files=expect_files, from_ci=from_ci, config_file=opts.get("config"),
+                  workflows=_workflows(facts.get("workflows")),
+                  ci_timeout_minutes=_minutes(opts.get("ci-timeout-minutes")))
+
+
+def _workflows(raw: Any) -> dict[str, list[str]]:
+    from valet.errors import UsageError
+
+    if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) for n in v)
+            for k, v in raw.items()):
+        raise UsageError("prepare's JSON holds artifact_store.workflows in another form than "
+                         "workflow -> list of names",
+                         hint="pass what `valet prepare --json` prints")
+    return {k: list(v) for k, v in raw.items()}
+
+
+def _minutes(text: str | None) -> float:
+    from valet.ci_artifacts import DEFAULT_TIMEOUT_MINUTES
+    from valet.errors import UsageError
+
+    if not text:
+        return DEFAULT_TIMEOUT_MINUTES
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 24 * 60:
+        raise UsageError(f"ci-timeout-minutes {text!r} is not a number of minutes (0 to 1440)",
+                         hint="for example `ci-timeout-minutes: 30`")
+    return value
+
 
 
 def run(args: argparse.Namespace) -> int:
@@ -254,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
     from valet import gha
     from valet.approval_issue import check_killswitch, submit, summary_markdown
     from valet.artifact_source import BuildOutputDir, release_manifest
+    from valet.ci_artifacts import CiArtifacts
     from valet.github_client import connect, server_url
     from valet.issue_format import render_body, validate_request
     from valet.targets.docker import request_images
@@ -263,29 +309,47 @@ def run(args: argparse.Namespace) -> int:
     # A docker target approves image digests: read now, from the registry the config names.
     req = replace(req, images=request_images(req, env=os.environ, config_file=inp.config_file))
     validate_request(req, server_url=server_url())  # bad data fails before any API call
-    files: dict[str, Path] = {}
-    manifest = None
-    if inp.artifacts_dir is not None:
-        source = BuildOutputDir(inp.artifacts_dir, build=req.build)
-        manifest, files = release_manifest(source, version=req.version, repo=req.repo,
-                                           sha=req.sha, require_names=inp.require_names,
-                                           expect_files=inp.expect_files)
-        req = replace(req, artifacts=list(manifest.artifacts))
-    else:
-        gha.warning("no artifacts directory given: the request lists no files")
-    # The whole request must fit one issue before anything is uploaded.
-    render_body(replace(req, release_id=req.release_id or 9_999_999_999), server_url=server_url())
-
     token = gha.get_input("github-token") or os.environ.get("GITHUB_TOKEN") \
         or os.environ.get("GH_TOKEN")
     if token:
         gha.add_mask(token)
-    gh = connect(token) if (token or not inp.dry_run) else None
-    if gh is not None:
+    source: Any = None
+    if inp.from_ci:
+        # CI may take a while: nothing to wait for when a release-blocker stops us anyway.
+        gh = connect(token)
         check_killswitch(gh, req.repo, force=inp.force)
-    if manifest is not None and not inp.dry_run and inp.store == "github-release":
-        ref = _upload(gh, token, req, inp, manifest, files)
-        req = replace(req, release_id=ref.release_id)
+        source = _ci_source(token, req, inp)
+    elif inp.artifacts_dir is not None:
+        source = BuildOutputDir(inp.artifacts_dir, build=req.build)
+    elif inp.expect_files:
+        gha.warning("no artifacts directory given: the request lists no files")
+    files: dict[str, Path] = {}
+    manifest = None
+    if source is None and not inp.expect_files:
+        from valet.manifest import build_manifest
+
+        # Still a draft release (holding only manifest.json): the github target publishes it.
+        gha.info("the config ships no files (artifacts: [], or craft's artifactProvider: none)")
+        manifest = build_manifest(req.version, [], repo=req.repo, sha=req.sha)
+    try:
+        if source is not None:
+            manifest, files = release_manifest(source, version=req.version, repo=req.repo,
+                                               sha=req.sha, require_names=inp.require_names,
+                                               expect_files=inp.expect_files)
+            req = replace(req, artifacts=list(manifest.artifacts))
+        # The whole request must fit one issue before anything is uploaded.
+        render_body(replace(req, release_id=req.release_id or 9_999_999_999),
+                    server_url=server_url())
+        if not inp.from_ci:
+            gh = connect(token) if (token or not inp.dry_run) else None
+            if gh is not None:
+                check_killswitch(gh, req.repo, force=inp.force)
+        if manifest is not None and not inp.dry_run:
+            ref = _upload(gh, token, req, inp, manifest, files)
+            req = replace(req, release_id=ref.release_id)
+    finally:
+        if isinstance(source, CiArtifacts):
+            source.close()
     result = submit(gh, req, publish_repo=inp.publish_repo, server_url=server_url(),
                     force=inp.force, dry_run=inp.dry_run, check_blockers=False)
     if inp.dry_run:
@@ -298,6 +362,18 @@ def run(args: argparse.Namespace) -> int:
                      "release-id": str(req.release_id or "")})
     gha.summary(summary_markdown(req, result))
     return 0
+
+
+def _ci_source(token: str | None, req: Any, inp: Inputs) -> Any:
+    """The workflow artifacts of the release commit, as the config names them."""
+    from valet import gha
+    from valet.ci_artifacts import CiArtifacts, make_rules
+    from valet.github_client import require_token, session
+
+    rules = make_rules(inp.workflows, sha=req.sha, name=inp.artifact_name,
+                       source="artifact_store (prepare's JSON)")
+    return CiArtifacts(session=session(require_token(token)), repo=req.repo, sha=req.sha,
+                       rules=rules, timeout=inp.ci_timeout_minutes * 60, own_run=gha.run_id())
 
 
 def _upload(gh: Any, token: str | None, req: Any, inp: Inputs, manifest: Any,

@@ -110,3 +110,30 @@ def test_without_bump_files_any_tracked_project_file_but_protected_ones(make_rep
     assert changed == ["VERSION", "a.txt"]
     _prepare(repo, out)
     assert git(tmp_path / "origin.git", "show", "release/1.3.0:a.txt") == "a\nmore\n"
+
+
+def test_a_bump_job_with_nothing_to_run_hands_over_nothing(make_repo: Any, tmp_path: Path,
+                                                          capsys: Any) -> None:
+    """One release workflow (with its bump job) fits a project without a pre-release
+    command: the empty output is still checked, and nothing of it is taken."""
+    repo = _repo(make_repo, config="bump_files: [pyproject.toml]\n")
+    plan, out, changed = _bump(tmp_path)
+    assert changed == []
+    _prepare(repo, out)
+    assert "the bump job ran none and changed no file" in capsys.readouterr().err
+    origin = tmp_path / "origin.git"
+    assert 'version = "1.3.0"' in git(origin, "show", f"release/{plan.version}:pyproject.toml")
+
+
+def test_bumped_files_for_a_config_without_a_command_are_refused(make_repo: Any,
+                                                                 tmp_path: Path) -> None:
+    from valet.errors import UsageError
+
+    repo = _repo(make_repo, config="bump_files: [pyproject.toml]\n")
+    _, out, _ = _bump(tmp_path)
+    meta = json.loads((out / "bump.json").read_text())
+    meta["files"] = {"VERSION": "0" * 64}
+    (out / "bump.json").write_text(json.dumps(meta))
+    with pytest.raises(UsageError, match="names no pre-release command"):
+        _prepare(repo, out)
+    assert "release/1.3.0" not in git(tmp_path / "origin.git", "branch")
