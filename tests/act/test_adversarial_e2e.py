@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.act.world import DIST, PKG, VALET_YML, World, world_fixture  # noqa: F401 - a fixture
+from tests.act.world import VALET_YML, World, world_fixture  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.act, pytest.mark.sandbox, pytest.mark.adversarial]
 
@@ -131,7 +131,7 @@ def main_has(world: World, sha: str) -> bool:
 
 
 def pypi_file_counts(world: World) -> dict[str, int]:
-    page = requests.get(f"{world.regs.pypi_index_url}{PKG}/", timeout=30)
+    page = requests.get(f"{world.regs.pypi_index_url}{world.pkg}/", timeout=30)
     if page.status_code == 404:
         return {}
     counts: dict[str, int] = {}
@@ -256,9 +256,9 @@ def test_changelog_payloads_stay_data_from_prepare_to_publish(world: World, cana
     assert_inert(pub, canary, readable="ticked pypi")
     manifest = world.manifest(v)
     pypi = world.pypi_digests()
-    for name in (f"{DIST}-{v}-py3-none-any.whl", f"{DIST}-{v}.tar.gz"):
+    for name in (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz"):
         assert pypi[name] == manifest[name]
-    assert world.npm_tarball_sha256(v) == manifest[f"{PKG}-{v}.tgz"]
+    assert world.npm_tarball_sha256(v) == manifest[f"{world.pkg}-{v}.tgz"]
     assert not world.release_of(v).draft
     assert world.checked(v) == {"pypi": True, "npm": True, "github": True}
     summary = publish_summary(pub)
@@ -280,7 +280,7 @@ def _forged_request_body(world: World, *, target_line: str | None = None,
     req = Request(repo=world.sdk, path=".", version="9.9.9", requested_by=world.mallory[0],
                   sha=sha, targets=[TargetState("pypi"), TargetState("npm"),
                                     TargetState("github")],
-                  artifacts=[Artifact(f"{PKG}-9.9.9.tgz", 10, "a" * 64)], branch="release/9.9.9")
+                  artifacts=[Artifact(f"{world.pkg}-9.9.9.tgz", 10, "a" * 64)], branch="release/9.9.9")
     body = render_body(req, server_url=world.sb.server_url)
     if target_line is not None:
         body = body.replace(" - [ ] npm\n", target_line + "\n")
@@ -331,7 +331,7 @@ def test_injections_in_an_issue_opened_by_hand_publish_nothing(world: World, can
         if case == "body-target-id-shell":
             assert "${{github.token}}" in result.stdout  # shown as text, never evaluated
             assert "github.token" in comment
-    assert f"{PKG}-9.9.9.tgz" not in json.dumps(world.pypi_digests())
+    assert f"{world.pkg}-9.9.9.tgz" not in json.dumps(world.pypi_digests())
     assert world.npm_tarball_sha256("9.9.9") is None
     assert releases_for(world, "9.9.9") == []
     assert world.issue(case).state == "open"
@@ -372,7 +372,7 @@ def test_duplicate_request_and_relabels_publish_nothing_twice(world: World) -> N
     pub = world.label(v, world.approver)
     assert pub.ok, pub.describe()
     manifest = world.manifest(v)
-    files = (f"{DIST}-{v}-py3-none-any.whl", f"{DIST}-{v}.tar.gz")
+    files = (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz")
 
     def state() -> tuple[dict[str, int], str | None, list[list[str]]]:
         counts = pypi_file_counts(world)
@@ -381,7 +381,7 @@ def test_duplicate_request_and_relabels_publish_nothing_twice(world: World) -> N
 
     after = state()
     assert after[0] == {f: 1 for f in files}
-    assert after[1] == manifest[f"{PKG}-{v}.tgz"]
+    assert after[1] == manifest[f"{world.pkg}-{v}.tgz"]
     assert len(after[2]) == 1 and after[2][0] == sorted(set(after[2][0]))
     assert world.issue(v).state == "closed"
 
@@ -452,7 +452,7 @@ def test_box_ticked_before_approval_is_skipped_and_the_ticker_named(world: World
     pub = world.label(v, world.approver)
     assert pub.ok, pub.describe()
     manifest = world.manifest(v)
-    assert world.pypi_digests()[f"{DIST}-{v}.tar.gz"] == manifest[f"{DIST}-{v}.tar.gz"]
+    assert world.pypi_digests()[f"{world.dist}-{v}.tar.gz"] == manifest[f"{world.dist}-{v}.tar.gz"]
     assert world.npm_tarball_sha256(v) is None  # skipped: never uploaded
     assert not world.release_of(v).draft
     assert "ticked npm" not in pub.stdout
@@ -511,7 +511,7 @@ def test_release_branch_config_with_an_extra_target_is_refused(world: World) -> 
         assert [k for k in world.checked(v)] == ["pypi", "npm", "github"]
         assert "mirror" not in world.issue(v).body
         assert evil.hits == []
-    assert f"{DIST}-{v}.tar.gz" not in world.pypi_digests()
+    assert f"{world.dist}-{v}.tar.gz" not in world.pypi_digests()
     assert world.npm_tarball_sha256(v) is None
     assert world.release_of(v).draft
     assert main_file(world, ".valet.yml") == MAIN_YML
@@ -533,9 +533,9 @@ def test_config_pushed_to_the_release_branch_after_the_request_is_ignored(world:
         assert evil.hits == []
     manifest = world.manifest(v)
     pypi = world.pypi_digests()
-    for name in (f"{DIST}-{v}-py3-none-any.whl", f"{DIST}-{v}.tar.gz"):
+    for name in (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz"):
         assert pypi[name] == manifest[name]
-    assert world.npm_tarball_sha256(v) == manifest[f"{PKG}-{v}.tgz"]
+    assert world.npm_tarball_sha256(v) == manifest[f"{world.pkg}-{v}.tgz"]
     assert list(world.checked(v)) == ["pypi", "npm", "github"]
     assert "mirror" not in publish_summary(pub)
     assert main_has(world, sha)

@@ -208,7 +208,7 @@ def arroyo(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFacto
     org = f"acme-{uuid.uuid4().hex[:6]}"
     package = f"arroyo-e2e-{uuid.uuid4().hex[:6]}"
     yield build_world(sandbox, registries, tmp_path_factory.mktemp("craft-arroyo"), org=org,
-                      sdk_files=arroyo_files(org, package)), package
+                      pkg=package, sdk_files=arroyo_files(org, package)), package
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import importlib.util
 
 import pytest
 
-from tests.act.world import DIST, World, world_fixture  # noqa: F401 - a fixture
+from tests.act.world import World, world_fixture  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.act, pytest.mark.sandbox, pytest.mark.adversarial]
 
@@ -24,7 +24,7 @@ if _MISSING:
 
 
 def test_an_unprotected_merge_target_is_refused_and_nothing_is_published(world: World) -> None:
-    v = "3.0.0"  # unique across the act modules: the registries are the session's
+    v = "3.0.0"
     world.release(v)
     world.set_ci(v, "completed", "success")  # everything else would let it through
     world.sb.admin.protect_branch(world.sdk, "main", protected=False)
@@ -44,7 +44,7 @@ def test_an_unprotected_merge_target_is_refused_and_nothing_is_published(world: 
     sdk_paths = [e["path"] for e in log if e["path"].startswith(f"/repos/{world.sdk}/")]
     assert f"/repos/{world.sdk}/branches/main" in sdk_paths
     assert not any("/contents/" in p or p.endswith("/merges") for p in sdk_paths)
-    assert not any(n.startswith(f"{DIST}-{v}") for n in world.pypi_digests())
+    assert not any(n.startswith(f"{world.dist}-{v}") for n in world.pypi_digests())
     assert world.npm_tarball_sha256(v) is None
     assert world.release_of(v).draft
     assert f"release/{v}" in {b.name for b in world.gh().get_repo(world.sdk).get_branches()}

@@ -13,7 +13,7 @@ import importlib.util
 
 import pytest
 
-from tests.act.world import DIST, PKG, World, world_fixture  # noqa: F401 - a fixture
+from tests.act.world import World, world_fixture  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.act, pytest.mark.sandbox]
 
@@ -39,9 +39,9 @@ def test_ci_pending_then_green_publishes_everything(world: World) -> None:
     assert sweep.ok, sweep.describe()
     manifest = world.manifest(v)
     pypi = world.pypi_digests()
-    for name in (f"{DIST}-{v}-py3-none-any.whl", f"{DIST}-{v}.tar.gz"):
+    for name in (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz"):
         assert pypi[name] == manifest[name]
-    assert world.npm_tarball_sha256(v) == manifest[f"{PKG}-{v}.tgz"]
+    assert world.npm_tarball_sha256(v) == manifest[f"{world.pkg}-{v}.tgz"]
     release = world.release_of(v)
     assert not release.draft
     assert {a.name for a in release.get_assets()} >= set(manifest)
@@ -50,7 +50,7 @@ def test_ci_pending_then_green_publishes_everything(world: World) -> None:
     issue = world.issue(v)
     assert issue.state == "closed" and world.labels(v) == {"published"}
     assert world.checked(v) == {"pypi": True, "npm": True, "github": True}
-    assert any("valet:summary" in c and manifest[f"{PKG}-{v}.tgz"] in c for c in world.comments(v))
+    assert any("valet:summary" in c and manifest[f"{world.pkg}-{v}.tgz"] in c for c in world.comments(v))
     assert world.app_token not in sweep.stdout and world.regs.npm_token not in sweep.stdout
 
 
@@ -66,7 +66,7 @@ def test_refused_approvers_publish_nothing(world: World) -> None:
         assert result.ok, result.describe()
         assert "accepted" not in world.labels(v)
         assert why in world.comments(v)[-1]
-    assert f"{DIST}-{v}.tar.gz" not in world.pypi_digests()
+    assert f"{world.dist}-{v}.tar.gz" not in world.pypi_digests()
     assert world.npm_tarball_sha256(v) is None
     assert world.release_of(v).draft
     assert world.issue(v).state == "open"
@@ -78,7 +78,7 @@ def test_artifact_replaced_in_the_store_publishes_nothing(world: World) -> None:
     world.release(v)
     world.set_ci(v, "completed", "success")
     release = world.release_of(v)
-    name = f"{PKG}-{v}.tgz"
+    name = f"{world.pkg}-{v}.tgz"
     (asset,) = [a for a in release.get_assets() if a.name == name]
     asset.delete_asset()
     evil = world.work / name
@@ -86,7 +86,7 @@ def test_artifact_replaced_in_the_store_publishes_nothing(world: World) -> None:
     release.upload_asset(str(evil), name=name)
     result = world.label(v, world.approver)
     assert not result.ok  # the job fails: a release was approved and could not be published
-    assert f"{DIST}-{v}.tar.gz" not in world.pypi_digests()
+    assert f"{world.dist}-{v}.tar.gz" not in world.pypi_digests()
     assert world.npm_tarball_sha256(v) is None
     assert world.release_of(v).draft
     assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
@@ -104,12 +104,12 @@ def test_npm_failure_then_resume_publishes_only_what_is_left(world: World) -> No
     assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
     assert "npm" in world.comments(v)[-1]
     pypi_before = world.pypi_digests()
-    assert f"{DIST}-{v}.tar.gz" in pypi_before
+    assert f"{world.dist}-{v}.tar.gz" in pypi_before
     assert world.release_of(v).draft
     second = world.label(v, world.approver)
     assert second.ok, second.describe()
     assert world.checked(v) == {"pypi": True, "npm": True, "github": True}
     assert world.pypi_digests() == pypi_before
     assert "ticked npm" in second.stdout and "ticked pypi" not in second.stdout
-    assert world.npm_tarball_sha256(v) == world.manifest(v)[f"{PKG}-{v}.tgz"]
+    assert world.npm_tarball_sha256(v) == world.manifest(v)[f"{world.pkg}-{v}.tgz"]
     assert world.issue(v).state == "closed" and world.labels(v) == {"published"}

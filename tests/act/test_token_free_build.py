@@ -21,8 +21,10 @@ What act's host mode changes, and how the test stays honest about it:
   process; on GitHub each job gets a fresh machine that is gone when the job ends.
   "The rest of the job" is therefore bounded by the daemon itself: it stops, without
   reading it, at the first process of another job (on GitHub that process would run
-  on another machine), or when act ends. The test checks it did watch the rest of the
-  build job (it saw the upload-artifact step's process) and stopped at the request job.
+  on another machine), or when act ends. The test checks it reads the processes its
+  job starts after it (a witness, a later build command, waits until the daemon has
+  read it: polling /proc may miss a short-lived process, so the test waits on no such
+  luck) and that it outlived its step (it stopped at the request job's first process).
 * act holds every secret of the run in its own memory and in its secret file, and
   does not enforce `environment:`: here every job could name the key. On GitHub the
   build job's runner never receives the request App's key, because only jobs that
@@ -87,7 +89,8 @@ jobs:
 """
 
 WORLD_SDK_FILES = {
-    ".valet.yml": ("build: [python build.py, python hostile_probe.py]\nartifacts: [dist/*]\n"
+    ".valet.yml": ("build: [python build.py, python hostile_probe.py,"
+                   " python hostile_probe.py witness]\nartifacts: [dist/*]\n"
                    "targets:\n  - name: pypi\n  - name: npm\n  - name: github\n"),
     "hostile_probe.py": (HERE / "data" / "hostile_probe.py").read_text(),
     ".github/workflows/rehearsal.yml": REHEARSAL_YML,
@@ -139,7 +142,6 @@ def _record_issue(world: World, version: str) -> Any:
 
 
 def test_a_hostile_build_finds_no_token_and_the_release_still_completes(world: World) -> None:
-    # (the registries are shared with the other act modules: a version of its own)
     v = "7.0.0"
     reports = world.work / "hostile-three-jobs"
     result = _run(world, "release.yml", v, reports)
@@ -153,10 +155,12 @@ def test_a_hostile_build_finds_no_token_and_the_release_still_completes(world: W
         len(probe["runner_files"]) >= 3
     tokens = (world.request_app[1], world.app_token)
     assert _tokens(probe["found"], *tokens) == []
-    # The daemon watched the rest of the build job (the upload step's node process) and
-    # stopped at the first process of the request job, unread.
+    # The daemon read the processes of the build job started after it (the witness
+    # waited for that), outlived its step and stopped at the first process of the
+    # request job, unread.
     ours = [o for o in watcher["observed"] if o["ours"]]
-    assert any("upload" in o["cmd"] for o in ours), watcher["observed"]
+    assert any("hostile_probe.py witness" in o["cmd"] and o["job"] == "build"
+               for o in ours), watcher["observed"]
     assert {o["job"] for o in ours} <= {"build", ""}
     assert watcher["stopped"] == "job request started"
     assert _tokens(watcher["found"], *tokens) == []

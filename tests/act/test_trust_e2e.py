@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.act.world import DIST, PKG, World, world_fixture  # noqa: F401 - a fixture
+from tests.act.world import World, world_fixture  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.act, pytest.mark.sandbox, pytest.mark.adversarial]
 
@@ -95,7 +95,7 @@ def evil_bytes(name: str, version: str) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for path, text in {"package/package.json": json.dumps(
-                {"name": PKG, "version": version, "main": "index.js", "license": "MIT"}),
+                {"name": name.removesuffix(f"-{version}.tgz"), "version": version, "main": "index.js", "license": "MIT"}),
                 "package/index.js": "module.exports = 'not what was approved';\n"}.items():
             data = text.encode()
             info = tarfile.TarInfo(path)
@@ -139,7 +139,7 @@ def test_hole1_a_forged_approval_record_while_ci_pends_publishes_nothing(world: 
     assert first.ok, first.describe()
     assert world.labels(v) == {"accepted", "ci-pending"}
 
-    name = f"{PKG}-{v}.tgz"
+    name = f"{world.pkg}-{v}.tgz"
     size, digest = swap_asset(world, v, name, world.request_app[1])
     request = request_of(world, v)
     request.artifacts = [Artifact(a.name, size, digest) if a.name == name else a
@@ -324,7 +324,7 @@ def test_hole8_an_integrity_failure_says_the_draft_changed_and_to_request_again(
     v = "3.9.0"
     world.release(v)
     ci_green(v)
-    name = f"{PKG}-{v}.tgz"
+    name = f"{world.pkg}-{v}.tgz"
     swap_asset(world, v, name, world.request_app[1])
     pub = world.label(v, world.approver)
     assert not pub.ok  # an approved release could not be published: the job fails
@@ -344,9 +344,9 @@ def test_the_happy_path_still_publishes_exactly_once(world: World, ci_green: Any
     assert pub.ok, pub.describe()
     manifest = world.manifest(v)
     pypi = world.pypi_digests()
-    for name in (f"{DIST}-{v}-py3-none-any.whl", f"{DIST}-{v}.tar.gz"):
+    for name in (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz"):
         assert pypi[name] == manifest[name]
-    assert world.npm_tarball_sha256(v) == manifest[f"{PKG}-{v}.tgz"]
+    assert world.npm_tarball_sha256(v) == manifest[f"{world.pkg}-{v}.tgz"]
     assert not world.release_of(v).draft
     assert world.issue(v).state == "closed" and world.labels(v) == {"published"}
     summary = [c for c in world.issue(v).get_comments() if "valet:summary" in c.body]

@@ -71,7 +71,8 @@ BUILD_PY = textwrap.dedent(f'''\
 def tp_world(sandbox: Any, registries: Any, trusted: Trusted,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     work = tmp_path_factory.mktemp("tp-e2e")
-    world = build_world(sandbox, registries, work, valet_yml=VALET_YML, build_py=BUILD_PY)
+    world = build_world(sandbox, registries, work, valet_yml=VALET_YML, build_py=BUILD_PY,
+                        pkg=PKG)
     # The publish repository's publish.yml in `production` is the trusted publisher.
     trusted.fronts.register(world.publish, pypi=PKG, npm=PKG, crates=PKG)
     # npm and crates.io: a package's first version needs a token.

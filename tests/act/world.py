@@ -25,19 +25,20 @@ from valet.sandbox.act_runner import app_token_stub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TOKEN_ACTION = "actions/create-github-app-token@d72941d797fd3113feb6b93fd0dec494b13a2547"
-PKG = "valet-e2e-demo"
-DIST = "valet_e2e_demo"
 
-# Builds a real (tiny) wheel, sdist and npm tarball from VALET_VERSION, with the
-# standard library only: the SDK side needs no network here.
-BUILD_PY = textwrap.dedent(f'''\
+
+def build_py_for(pkg: str) -> str:
+    """A build.py that writes a real (tiny) wheel, sdist and npm tarball of ``pkg`` at
+    VALET_VERSION, with the standard library only: the SDK side needs no network here."""
+    dist = pkg.replace("-", "_")
+    return textwrap.dedent(f'''\
     import io, json, os, tarfile, zipfile
     v = os.environ["VALET_VERSION"]
     os.makedirs("dist", exist_ok=True)
-    meta = "Metadata-Version: 2.1\\nName: {PKG}\\nVersion: " + v + "\\nSummary: demo\\n"
-    info = "{DIST}-" + v + ".dist-info"
-    with zipfile.ZipFile("dist/{DIST}-" + v + "-py3-none-any.whl", "w") as whl:
-        whl.writestr("{DIST}/__init__.py", "VERSION = %r\\n" % v)
+    meta = "Metadata-Version: 2.1\\nName: {pkg}\\nVersion: " + v + "\\nSummary: demo\\n"
+    info = "{dist}-" + v + ".dist-info"
+    with zipfile.ZipFile("dist/{dist}-" + v + "-py3-none-any.whl", "w") as whl:
+        whl.writestr("{dist}/__init__.py", "VERSION = %r\\n" % v)
         whl.writestr(info + "/METADATA", meta)
         whl.writestr(info + "/WHEEL", "Wheel-Version: 1.0\\nGenerator: e2e\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
         whl.writestr(info + "/RECORD", "")
@@ -47,10 +48,10 @@ BUILD_PY = textwrap.dedent(f'''\
                 data = text.encode()
                 ti = tarfile.TarInfo(name); ti.size = len(data); ti.mtime = 0
                 tar.addfile(ti, io.BytesIO(data))
-    tgz("dist/{DIST}-" + v + ".tar.gz", {{"{DIST}-" + v + "/PKG-INFO": meta,
-        "{DIST}-" + v + "/setup.py": "from setuptools import setup; setup()\\n"}})
-    tgz("dist/{PKG}-" + v + ".tgz", {{"package/package.json": json.dumps(
-        {{"name": "{PKG}", "version": v, "main": "index.js", "license": "MIT"}}),
+    tgz("dist/{dist}-" + v + ".tar.gz", {{"{dist}-" + v + "/PKG-INFO": meta,
+        "{dist}-" + v + "/setup.py": "from setuptools import setup; setup()\\n"}})
+    tgz("dist/{pkg}-" + v + ".tgz", {{"package/package.json": json.dumps(
+        {{"name": "{pkg}", "version": v, "main": "index.js", "license": "MIT"}}),
         "package/index.js": "module.exports = 1;\\n"}})
 ''')
 
@@ -74,7 +75,10 @@ def git(cwd: Path, *args: str) -> str:
 class World:
     """``request_app`` is the SDK side's App (what release.yml mints: any SDK committer
     could act as it), ``publish_app`` the publish side's (its key only in `production`);
-    each is (slug, token). ``app_token`` is the publish App's token (reads in tests)."""
+    each is (slug, token). ``app_token`` is the publish App's token (reads in tests).
+    ``pkg`` is the package the SDK builds (``dist``, its wheel/sdist name): a name of
+    this world's own, because pypiserver and verdaccio are the session's and every
+    module's world uploads to them."""
 
     sb: Any
     regs: Any
@@ -92,7 +96,12 @@ class World:
     publish_dir: Path
     stub_dir: Path
     work: Path
+    pkg: str
     issues: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dist(self) -> str:
+        return self.pkg.replace("-", "_")
 
     # -- GitHub ---------------------------------------------------------------
     def gh(self, token: str | None = None) -> Any:
@@ -228,14 +237,14 @@ class World:
 
     # -- registries -----------------------------------------------------------
     def pypi_digests(self) -> dict[str, str]:
-        page = requests.get(f"{self.regs.pypi_index_url}{PKG}/", timeout=30)
+        page = requests.get(f"{self.regs.pypi_index_url}{self.pkg}/", timeout=30)
         if page.status_code == 404:
             return {}
         return {m.group(1): m.group(2) for m in
                 re.finditer(r'href="[^"]*/([^/"#]+)#sha256=([0-9a-f]{64})"', page.text)}
 
     def npm_tarball_sha256(self, version: str) -> str | None:
-        meta = requests.get(f"{self.regs.npm_url.rstrip('/')}/{PKG}", timeout=30,
+        meta = requests.get(f"{self.regs.npm_url.rstrip('/')}/{self.pkg}", timeout=30,
                             headers={"Authorization": f"Bearer {self.regs.npm_token}"})
         if meta.status_code == 404:
             return None
@@ -257,13 +266,16 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
 
 
 def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
-                build_py: str = BUILD_PY, org: str | None = None,
+                build_py: str | None = None, pkg: str | None = None, org: str | None = None,
                 app_repos: tuple[str, ...] = (),
                 sdk_files: dict[str, str | None] | None = None) -> World:
     """The world: ``valet_yml`` and ``build_py`` in the SDK repo (``sdk_files`` adds,
     replaces or, with None, leaves out files); the App is installed on the SDK repo,
-    the publish repo and ``app_repos`` (other repositories of ``org``)."""
+    the publish repo and ``app_repos`` (other repositories of ``org``). ``pkg`` (by
+    default one named after the org) is what the default build writes; a custom
+    ``build_py`` names its own and passes it here."""
     org = org or f"acme-{uuid.uuid4().hex[:6]}"
+    pkg = pkg or f"valet-e2e-{org}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
     users = {}
@@ -276,7 +288,8 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
     request_slug, publish_slug = f"request-{org}", f"publish-{org}"
     publish_yml = (publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
                    .replace("OWNER-valet-request", request_slug))
-    files: dict[str, str | None] = {".valet.yml": valet_yml, "build.py": build_py,
+    files: dict[str, str | None] = {".valet.yml": valet_yml,
+                                    "build.py": build_py_for(pkg) if build_py is None else build_py,
                                     ".gitignore": "dist/\n",
                                     ".github/workflows/release.yml": release_yml}
     files.update(sdk_files or {})
@@ -308,4 +321,4 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
     stub = app_token_stub(work / "stub-app-token")
     return World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
                  (publish_slug, app_token), users["approver"], users["requester"],
-                 users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)
+                 users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work, pkg)

@@ -16,14 +16,23 @@ release machinery's credentials, without being told what to look for:
 Each part writes a JSON report to $HOSTILE_REPORT_DIR (probe-<job>.json,
 watcher-<job>.json). The candidates it found are in "found"; the test compares them
 with the real tokens, which the probe never sees.
+
+`hostile_probe.py witness`, a later build command, is the test's proof that the daemon
+reads the processes its job starts after it: it makes a FIFO named after its pid and
+waits on it; the daemon opens it only once it has read that process, so the witness is
+always observed, however slowly the host schedules the daemon. (The daemon polls
+/proc, so a short-lived process of the job may end before it is read: an attacker's
+limit too, and no assertion rests on it.)
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -165,31 +174,72 @@ def under(pid: str, ancestor: str | None) -> bool:
     return False
 
 
+def observe(pid: str, act: str | None, observed: list[dict[str, object]],
+            found: list[dict[str, str]]) -> str | None:
+    """Read one process; its job's name when it belongs to this run."""
+    environ, cmdline = proc_text(pid)
+    job = job_of(environ)
+    ours = under(pid, act)
+    observed.append({"pid": pid, "job": job or "", "ours": ours,
+                     "cmd": cmdline[:120].decode(errors="replace")})
+    record(found, f"/proc/{pid}/environ", environ)
+    record(found, f"/proc/{pid}/cmdline", cmdline)
+    return job if ours else None
+
+
+def answer_witnesses(act: str | None, answered: set[str],
+                     observed: list[dict[str, object]], found: list[dict[str, str]]) -> None:
+    """Read every witness waiting on its FIFO, then let it go (see the module doc)."""
+    for fifo in REPORT.glob("witness-*"):
+        pid = fifo.name.removeprefix("witness-")
+        if pid in answered:
+            continue
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno in (errno.ENXIO, errno.ENOENT):  # not waiting on it yet
+                continue
+            raise
+        try:  # the witness is blocked until this end closes: it is alive while read
+            observe(pid, act, observed, found)
+            answered.add(pid)
+        finally:
+            os.close(fd)
+
+
+def witness() -> int:
+    fifo = REPORT / f"witness-{os.getpid()}"
+    os.mkfifo(fifo)
+    signal.alarm(300)  # a daemon that died must fail the build, not hang it
+    with open(fifo, "rb") as f:
+        f.read()
+    print(f"hostile witness {os.getpid()}: read by the watcher")
+    return 0
+
+
 def watch(act: str | None) -> None:
     found: list[dict[str, str]] = []
     seen = set(pids())
-    observed: list[dict[str, str]] = []
+    observed: list[dict[str, object]] = []
+    answered: set[str] = set()
     stopped = "time limit"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if act is not None and not os.path.exists(f"/proc/{act}"):
             stopped = "act ended"
             break
+        answer_witnesses(act, answered, observed, found)
         other = None
         for pid in pids():
             if pid in seen:
                 continue
             seen.add(pid)
-            environ, cmdline = proc_text(pid)
+            environ = proc_text(pid)[0]
             job = job_of(environ)
-            ours = under(pid, act)
-            if job is not None and job != JOB and ours:
+            if job is not None and job != JOB and under(pid, act):
                 other = job  # this run's next job: on GitHub it runs on another machine
                 break
-            observed.append({"pid": pid, "job": job or "", "ours": ours,
-                             "cmd": cmdline[:120].decode(errors="replace")})
-            record(found, f"/proc/{pid}/environ", environ)
-            record(found, f"/proc/{pid}/cmdline", cmdline)
+            observe(pid, act, observed, found)
         if other is not None:
             stopped = f"job {other} started"
             break
@@ -227,6 +277,8 @@ def daemonize() -> int:
 
 def main() -> int:
     REPORT.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:] == ["witness"]:
+        return witness()
     report = probe()
     report["watcher_pid"] = daemonize()
     digests = {}
