@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.act",
     "tests.fixtures.trusted_publishing",
     "tests.fixtures.secrets_guard",
+    "tests.fixtures.reports",
 ]
