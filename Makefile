@@ -31,7 +31,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/zizmor --offline action-*/action.yml examples/ .github/
 
@@ -39,7 +39,7 @@ demo: setup
 	$(PY) -m valet demo
 
 bench: setup
-	$(PY) scripts/bench.py
+	$(PY) bench/run.py
 
 sandbox: setup
 	$(PY) -m valet sandbox

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from valet.bench.report import (
+from bench.report import (
     FIGURES,
     Goal,
     figure,

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # `bench` is this directory, not part of the package
 
-from valet.bench import flow  # noqa: E402
-from valet.bench import measures as m  # noqa: E402
-from valet.bench.env import LatencyProxy, SandboxProcess  # noqa: E402
-from valet.bench.report import (  # noqa: E402
+from bench import flow  # noqa: E402
+from bench import measures as m  # noqa: E402
+from bench.env import LatencyProxy, SandboxProcess  # noqa: E402
+from bench.report import (  # noqa: E402
     Figure,
     figure,
     flat_figures,
