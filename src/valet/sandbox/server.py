@@ -113,10 +113,13 @@ class Handler(BaseHTTPRequestHandler):
         admin = path.startswith("/_sandbox/") and not path.startswith("/_sandbox/oidc/")
         req: Request | None = None
         logged = False
+        lost = False
         try:
             if not admin:
                 for fault in app.faults.take(method, path):
-                    if self._fault(fault, entry):
+                    if fault.kind == "lost":
+                        lost = True
+                    elif self._fault(fault, entry):
                         return
             git = _GIT_PATH.match(path)
             if git:
@@ -146,9 +149,14 @@ class Handler(BaseHTTPRequestHandler):
             # own call returns must find that call there (the demo counts calls
             # per phase this way).
             entry["ms"] = round((time.monotonic() - start) * 1000, 2)
+            if lost:
+                entry["lost"] = True
             if not admin:
                 app.log(entry)
             logged = True
+            if lost:  # carried out; the answer never reaches the client
+                self.close_connection = True
+                return
             self._send(resp, method)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
