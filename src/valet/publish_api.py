@@ -2,10 +2,11 @@
 
 Publish talks to exact REST endpoints (issues, labels, events, comments,
 collaborator permission, team membership, contents, statuses, check runs,
-merges, refs) through PyGithub's requester, which brings the retry policy and
-base URL chosen in github_client. Keeping the calls here lets the orchestration
-be tested against a stub with the same methods, and lets the sandbox see the
-same requests GitHub would.
+merges, refs) through ``Rest``: one token, the retry policy, pacing and base URL
+chosen in github_client, reads that can start ahead (``prefetch``) and
+conditional reads (``get_conditional``). Keeping the calls here lets the
+orchestration be tested against a stub with the same methods, and lets the
+sandbox see the same requests GitHub would.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -56,36 +59,212 @@ def graphql_url(api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{path}/graphql", "", ""))
 
 
+@dataclass(frozen=True)
+class Conditional:
+    """A conditional GET's answer: 304 (``data`` None, the ETag sent) or 200 with its ETag."""
+
+    status: int
+    etag: str | None
+    data: Any
+
+    @property
+    def changed(self) -> bool:
+        return self.status != 304
+
+
+# A POST's fate after a timeout or 5xx is unknown: ``Confirm`` looks (a read) and returns
+# what the POST would have answered when its effect is there, else None (then it is sent
+# again). ``SAFE`` marks a POST that reads (GraphQL) or sets a state (labels, merges).
+Confirm = Callable[[], Any]
+SAFE: Confirm = lambda: None  # noqa: E731 - a marker, compared by identity
+POST_ATTEMPTS = 3
+PREFETCH_WORKERS = 8
+
+
 class Rest:
-    """Raw REST over one PyGithub client (one token)."""
+    """Raw REST for one token: concurrent, paced, retried as github_client decides.
 
-    def __init__(self, gh: Any) -> None:
-        self._requester = gh.requester
-        # PyGithub keeps one connection per requester: serialize our own calls.
-        self._lock = threading.Lock()
+    Every thread gets its own session (a requests session is not shared across
+    threads safely). ``prefetch`` starts a GET in the background; the next ``call``
+    of that same GET takes its answer instead of asking again (once: a later call
+    reads afresh). Checks stay in their order; their reads are already under way.
+    """
 
-    def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
-             body: Any = None, doing: str = "") -> tuple[dict[str, Any], Any]:
-        from github import GithubException
+    def __init__(self, gh: Any = None, *, token: str | None = None,
+                 base_url: str | None = None) -> None:
+        from valet.github_client import api_url
+
+        if gh is not None:  # a PyGithub client: the same token and API URL
+            token = token or getattr(getattr(gh.requester, "auth", None), "token", None)
+            base_url = base_url or gh.requester.base_url
+        self.token = token
+        self.base_url = (base_url or api_url()).rstrip("/")
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._ahead: dict[tuple[str, tuple[tuple[str, str], ...]], Future[Any]] = {}
+        self._ahead_lock = threading.Lock()
+
+    # -- transport ------------------------------------------------------------------
+    def _session(self) -> Any:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            from valet.github_client import RETRIED_METHODS, session
+
+            s = session(self.token, methods=RETRIED_METHODS)
+            s.headers["Accept"] = "application/vnd.github+json"
+            self._local.session = s
+        return s
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            a, b = urlsplit(path), urlsplit(self.base_url)
+            if (a.scheme, a.netloc) != (b.scheme, b.netloc):
+                # the token only ever goes to the API's own host
+                raise GitHubError(f"refusing to send the token to {a.scheme}://{a.netloc}, "
+                                  f"which is not the API host {b.netloc}")
+            return path
+        return f"{self.base_url}{path}"
+
+    def _send(self, verb: str, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None, doing: str) -> Any:
+        import requests
+
+        from valet.github_client import timeout
 
         try:
-            with self._lock:
-                return self._requester.requestJsonAndCheck(verb, path, parameters=params, input=body)
-        except GithubException as exc:
-            err = wrap(exc, doing or f"{verb} {path}")
-            if exc.status == 404:
-                raise NotFound(err.message, hint=err.hint) from None
-            raise err from None
-        except Exception as exc:  # noqa: BLE001 - network errors after retries
-            raise wrap(exc, doing or f"{verb} {path}") from None
+            return self._session().request(verb, self._url(path), params=params,
+                                           json=body if body is not None else None,
+                                           headers=headers, timeout=timeout(),
+                                           allow_redirects=True)
+        except requests.exceptions.RetryError as exc:
+            raise _Unsure(wrap(exc, doing)) from None
+        except requests.RequestException as exc:
+            raise _Unsure(wrap(exc, doing)) from None
+
+    @staticmethod
+    def _answer(resp: Any, doing: str) -> tuple[dict[str, Any], Any]:
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        if resp.status_code in (200, 201, 202, 204, 304):
+            if resp.status_code in (204, 304) or not resp.content:
+                return headers, None
+            try:
+                return headers, resp.json()
+            except ValueError:
+                raise GitHubError(f"{doing} failed: the answer is not JSON") from None
+        try:
+            message = resp.json().get("message", "")
+        except (ValueError, AttributeError):
+            message = resp.text[:200]
+        exc = Exception(message)
+        exc.status = resp.status_code  # type: ignore[attr-defined]
+        exc.data = {"message": message}  # type: ignore[attr-defined]
+        err = wrap(exc, doing)
+        if resp.status_code == 404:
+            raise NotFound(err.message, hint=err.hint)
+        if resp.status_code >= 500:
+            raise _Unsure(err)
+        if resp.status_code in (403, 429) and _rate_limited(headers):
+            raise _RateLimited(err, _rate_wait(headers))
+        raise err
+
+    # -- calls ----------------------------------------------------------------------
+    def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, doing: str = "", headers: dict[str, str] | None = None,
+             confirm: Confirm | None = None) -> tuple[dict[str, Any], Any]:
+        """``(headers, decoded JSON or None)``; NotFound for a 404, GitHubError otherwise.
+
+        A POST that timed out or got a 5xx is repeated only when ``confirm`` is given:
+        ``SAFE``, or a read that finds the POST's effect (then its answer is returned)."""
+        verb = verb.upper()
+        doing = doing or f"{verb} {path}"
+        if verb == "GET" and body is None and headers is None:
+            ahead = self._take(path, params)
+            if ahead is not None:
+                return ahead.result()
+        if verb != "POST":
+            try:
+                return self._answer(self._send(verb, path, params, body, headers, doing), doing)
+            except (_Unsure, _RateLimited) as exc:
+                raise exc.error from None  # the transport already retried what it may
+        return self._post(path, params, body, headers, doing, confirm)
+
+    def _post(self, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None, doing: str,
+              confirm: Confirm | None) -> tuple[dict[str, Any], Any]:
+        from valet.github_client import retry_backoff
+
+        last: GitHubError | None = None
+        for attempt in range(1, POST_ATTEMPTS + 1):
+            try:
+                return self._answer(self._send("POST", path, params, body, headers, doing),
+                                    doing)
+            except _RateLimited as exc:  # GitHub refused it: nothing happened, wait and resend
+                last = exc.error
+                if attempt == POST_ATTEMPTS or exc.wait is None:
+                    raise exc.error from None
+                time.sleep(exc.wait)
+            except _Unsure as exc:  # it may have happened: look before sending it again
+                last = exc.error
+                if confirm is None or attempt == POST_ATTEMPTS:
+                    raise GitHubError(
+                        f"{exc.error.message} (not repeated: GitHub may have acted on it)",
+                        hint=exc.error.hint) from None
+                if confirm is not SAFE:
+                    found = confirm()
+                    if found is not None:
+                        return {}, found
+                time.sleep(retry_backoff() * attempt)
+        assert last is not None
+        raise last
+
+    def prefetch(self, path: str, params: dict[str, Any] | None = None) -> None:
+        """Start ``GET path`` now; the next identical ``call`` takes its answer."""
+        key = _key(path, params)
+        with self._ahead_lock:
+            if key in self._ahead:
+                return
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS,
+                                                    thread_name_prefix="prefetch")
+            doing = f"GET {path}"
+            self._ahead[key] = self._pool.submit(
+                lambda: self.call("GET", path, params=params, doing=doing, headers={}))
+
+    def _take(self, path: str, params: dict[str, Any] | None) -> Future[Any] | None:
+        with self._ahead_lock:
+            return self._ahead.pop(_key(path, params), None)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def get_conditional(self, path: str, params: dict[str, Any] | None = None, *,
+                        etag: str | None = None, doing: str = "") -> Conditional:
+        """GET with ``If-None-Match``: GitHub answers 304 (and does not count it against
+        the rate limit) when nothing changed since ``etag``."""
+        doing = doing or f"GET {path}"
+        headers = {"If-None-Match": etag} if etag else {}
+        try:
+            resp = self._send("GET", path, params, None, headers, doing)
+            if resp.status_code == 304:
+                return Conditional(304, etag, None)
+            got, data = self._answer(resp, doing)
+        except (_Unsure, _RateLimited) as exc:
+            raise exc.error from None
+        return Conditional(200, got.get("etag"), data)
 
     def graphql(self, query: str, variables: dict[str, Any], doing: str) -> dict[str, Any]:
         """``data`` of a GraphQL query; GitHubError for an error answer (sent with 200).
 
-        The token only ever goes to the REST API's host: PyGithub refuses any other
-        (a GITHUB_GRAPHQL_URL elsewhere is an error here, not a leak)."""
-        _, data = self.call("POST", graphql_url(self._requester.base_url),
-                            body={"query": query, "variables": variables}, doing=doing)
+        The token only ever goes to the REST API's host (``_url``): a GITHUB_GRAPHQL_URL
+        elsewhere is an error here, not a leak."""
+        _, data = self.call("POST", graphql_url(self.base_url),
+                            body={"query": query, "variables": variables}, doing=doing,
+                            confirm=SAFE)
         if not isinstance(data, dict):
             raise GitHubError(f"{doing}: GraphQL answered no JSON object")
         errors = data.get("errors")
@@ -110,14 +289,56 @@ class Rest:
             yield data
             seen += 1
             query = None  # the next link carries the query
-            link = headers.get("link") or headers.get("Link") or ""
+            link = headers.get("link") or ""
             match = _NEXT_RE.search(link)
             url = match.group(1) if match and seen < 1000 else None
+
+    def prefetch_pages(self, path: str, params: dict[str, Any] | None = None) -> None:
+        """Start the first page of ``pages(path, params)``."""
+        self.prefetch(path, {"per_page": 100, **(params or {})})
 
     def items(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         for page in self.pages(path, params):
             if isinstance(page, list):
                 yield from page
+
+
+class _Unsure(Exception):
+    """The request may or may not have reached GitHub (timeout, connection, 5xx)."""
+
+    def __init__(self, error: GitHubError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _RateLimited(Exception):
+    """GitHub refused the request for a rate limit (it did nothing); ``wait``: how long."""
+
+    def __init__(self, error: GitHubError, wait: float | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.wait = wait
+
+
+def _rate_limited(headers: dict[str, str]) -> bool:
+    return bool(headers.get("retry-after")) or headers.get("x-ratelimit-remaining") == "0"
+
+
+def _rate_wait(headers: dict[str, str]) -> float | None:
+    """Seconds GitHub asks to wait (Retry-After, else until X-RateLimit-Reset), capped."""
+    cap = float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")) * 5
+    after = headers.get("retry-after", "")
+    if after.strip().isdigit():
+        return min(float(after), cap)
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        wait = int(reset) - time.time() + 1
+        return max(0.0, wait) if wait <= cap else None
+    return None
+
+
+def _key(path: str, params: dict[str, Any] | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return path, tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
 
 
 def seg(value: str) -> str:
@@ -172,8 +393,19 @@ class IssueAPI:
         return edits
 
     def comment(self, number: int, body: str) -> None:
-        self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/comments", body={"body": body},
-                       doing=f"commenting on #{number}")
+        path = f"/repos/{self.repo}/issues/{number}/comments"
+        sent = time.time()
+
+        def landed() -> Any:
+            # The same text among the comments since just before we sent it: it is there.
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent - 600))
+            for item in self.rest.items(path, {"since": since}):
+                if isinstance(item, dict) and item.get("body") == body:
+                    return item
+            return None
+
+        self.rest.call("POST", path, body={"body": body}, doing=f"commenting on #{number}",
+                       confirm=landed)
 
     def set_body(self, number: int, body: str) -> dict[str, Any]:
         """Write the body; returns the issue as GitHub answers it (labels included)."""
@@ -191,8 +423,9 @@ class IssueAPI:
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         if labels:
+            # Adding labels twice leaves the same labels: safe to send again.
             self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/labels",
-                           body={"labels": labels}, doing=f"labelling #{number}")
+                           body={"labels": labels}, doing=f"labelling #{number}", confirm=SAFE)
 
     def remove_label(self, number: int, label: str) -> None:
         try:
@@ -288,9 +521,11 @@ class SdkAPI:
 
     def merge(self, base: str, head: str, message: str) -> str:
         """Merge head into base with a merge commit: 'merged' or 'up-to-date'."""
+        # A merge sent twice: the second finds head already in base (204), the same state.
         headers, data = self.rest.call("POST", f"/repos/{self.repo}/merges",
                                        body={"base": base, "head": head, "commit_message": message},
-                                       doing=f"merging {head} into {base} in {self.repo}")
+                                       doing=f"merging {head} into {base} in {self.repo}",
+                                       confirm=SAFE)
         return "merged" if data else "up-to-date"
 
     def delete_branch(self, branch: str) -> bool:

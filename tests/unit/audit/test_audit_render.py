@@ -112,23 +112,38 @@ def test_empty_audit_renders_in_every_format() -> None:
 
 
 class StubRequester:
-    """Answers GET calls from a dict of path -> pages (lists), with Link headers."""
+    """Answers GET calls from a dict of path -> pages (lists), with Link headers: the
+    session publish_api.Rest gets from github_client.session (see ``install``)."""
+
+    base_url = "http://stub.invalid/api/v3"
 
     def __init__(self, pages: dict[str, list[list[dict[str, Any]]]]) -> None:
         self.pages = pages
         self.calls: list[tuple[str, dict[str, Any] | None]] = []
+        self.headers: dict[str, str] = {}
 
-    def requestJsonAndCheck(self, verb: str, url: str, parameters: Any = None,  # noqa: N802
-                            input: Any = None) -> tuple[dict[str, str], Any]:
+    def request(self, verb: str, url: str, params: Any = None, **_: Any) -> Any:
+        import json as _json
+
+        import requests
+
         assert verb == "GET"
-        self.calls.append((url, parameters))
-        path, _, page = url.partition("?page=")
+        path = url.removeprefix(self.base_url)
+        self.calls.append((path, params))
+        path, _, page = path.partition("?page=")
         index = int(page or 1) - 1
         pages = self.pages[path]
-        headers = {}
+        resp = requests.Response()
+        resp.status_code = 200
+        resp._content = _json.dumps(pages[index]).encode()
         if index + 1 < len(pages):
-            headers["link"] = f'<{path}?page={index + 2}>; rel="next"'
-        return headers, pages[index]
+            resp.headers["link"] = f'<{self.base_url}{path}?page={index + 2}>; rel="next"'
+        return resp
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import valet.github_client
+
+        monkeypatch.setattr(valet.github_client, "session", lambda token, **kw: self)
 
 
 class StubGithub:
@@ -143,7 +158,8 @@ def _issue(number: int, title: str, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-def test_collect_reads_every_page_and_only_publish_issues() -> None:
+def test_collect_reads_every_page_and_only_publish_issues(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     base = "/repos/o/p/issues"
     requester = StubRequester({
         base: [[_issue(3, "publish: acme/sdk@1.0.0", labels=[{"name": "published"}],
@@ -161,6 +177,7 @@ def test_collect_reads_every_page_and_only_publish_issues() -> None:
         f"{base}/1/events": [[]],
         f"{base}/1/comments": [[]],
     })
+    requester.install(monkeypatch)
     since = datetime(2024, 4, 1, tzinfo=timezone.utc)
     facts = audit.collect(StubGithub(requester), "o/p", since)
     assert [f.number for f in facts] == [3, 1]
@@ -198,6 +215,7 @@ def _cli_stub(monkeypatch: pytest.MonkeyPatch) -> StubRequester:
         return StubGithub(requester)
 
     monkeypatch.setattr(valet.github_client, "connect", connect)
+    requester.install(monkeypatch)
     return requester
 
 
