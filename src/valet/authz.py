@@ -22,6 +22,9 @@ _SPLIT_RE = re.compile(r"[\s,]+")
 
 # Repository roles that may approve when no approvers are configured.
 APPROVING_ROLES = ("admin", "maintain")
+# A listed login must still hold one of these on the publish repository when the run
+# acts (someone removed from the repository is no approver any more).
+ACCESS_ROLES = ("admin", "maintain", "write", "triage")
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,14 @@ def _refuse(message: str, hint: str) -> NotAuthorizedError:
 
 
 def authorize(api: AuthzAPI, policy: Policy, *, publish_repo: str, labeler: Actor,
-              requester: str | None, confirmed_by: str | None) -> Approval:
-    """Decide whether ``labeler`` may approve. Raises NotAuthorizedError with the reason.
+              requesters: tuple[str, ...], confirmed_by: str | None) -> Approval:
+    """Decide whether ``labeler`` may approve now. Raises NotAuthorizedError with the reason.
 
     ``confirmed_by`` is the actor of the latest `labeled accepted` issue event as
     the API reports it; it must be the labeler (the payload alone is not trusted).
+    ``requesters`` are who asked for the release as GitHub recorded it (the actor and
+    the triggering actor of the prepare run); none of them may approve it.
+    Every question to GitHub is asked now, never remembered from an earlier run.
     """
     who = labeler.login
     if confirmed_by is None or confirmed_by.lower() != who.lower():
@@ -125,22 +131,31 @@ def authorize(api: AuthzAPI, policy: Policy, *, publish_repo: str, labeler: Acto
             "a release engineer must add `accepted`; to let this bot approve, list it in "
             "the action's `allow-bots` input",
         )
-    if requester is None and not policy.allow_self_approval:
+    if not requesters and not policy.allow_self_approval:
         raise _refuse(
-            "the issue does not say who requested the release (no `Requested by:` line), "
-            "so self-approval cannot be ruled out",
-            "re-create the request with `valet request`",
+            "GitHub does not say who requested the release, so self-approval cannot be "
+            "ruled out",
+            "run the release workflow again: its run records who triggered it",
         )
-    if requester is not None and requester.lower() == who.lower() and not policy.allow_self_approval:
+    if who.lower() in {r.lower() for r in requesters} and not policy.allow_self_approval:
         raise _refuse(
-            f"@{who} requested this release and may not approve it too",
+            f"@{who} requested this release (they triggered the release workflow run) and "
+            "may not approve it too",
             "another release engineer must add `accepted` (self-approval is off: "
             "`allow-self-approval: true` turns it on)",
         )
     # An allow-listed bot still has to qualify as an approver like anyone else.
     if policy.configured:
         if who.lower() in policy.logins:
-            return Approval(who, "listed in approvers")
+            role = api.repo_role(publish_repo, who)
+            if role in ACCESS_ROLES:
+                return Approval(who, "listed in approvers")
+            raise _refuse(
+                f"@{who} is listed in approvers but no longer has access to the publish "
+                f"repository {publish_repo} ({role or 'no'} permission)",
+                f"someone who still may approve must add `accepted`; if @{who} should "
+                "approve again, give them access to the publish repository",
+            )
         for team in policy.teams:
             if api.team_member(team.org, team.slug, who):
                 return Approval(who, f"member of {team}")

@@ -228,6 +228,12 @@ def md_escape(text: str) -> str:
     return out.replace("\r", " ").replace("\n", " ")
 
 
+def run_id() -> int | None:
+    """This workflow run's id (GITHUB_RUN_ID), or None outside a workflow."""
+    raw = os.environ.get("GITHUB_RUN_ID") or ""
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
 def run_url() -> str | None:
     server = os.environ.get("GITHUB_SERVER_URL")
     repo = os.environ.get("GITHUB_REPOSITORY")

@@ -29,7 +29,9 @@ Which part wins (when the hidden block and the visible lines both exist):
 * The hidden block is the authority for what may be published: the artifacts,
   the release commit, the release branch, the draft release id. The visible
   Targets list can only *narrow* it: a target is kept only when its id is in
-  both (editing the body can never add a target), in visible order.
+  both (editing the body can never add a target), in visible order. Publish
+  also calls ``check_targets_list``, which refuses a list that would drop a
+  target silently (one missing, hidden in an HTML comment, or after the list).
 * Every fact that appears in both places must agree (repo, path, version,
   requester, merge target, sha, and the Artifacts table against the block's
   artifacts); any disagreement means someone edited one and not the other, so
@@ -268,6 +270,68 @@ def targets_section(body: str) -> list[TargetState]:
     if not run:
         raise NotARequestError("there are no ' - [ ] target' lines under '### Targets'")
     return [TargetState(id=c.id, checked=c.checked) for c in run]
+
+
+_SECTION_END = re.compile(r" {0,3}(?:#|-{3,}[ \t]*$|\*{3,}[ \t]*$|_{3,}[ \t]*$|<details)",
+                          re.IGNORECASE)
+
+
+def check_targets_list(body: str) -> None:
+    """Refuse a Targets list that could hide or drop a target (NotARequestError).
+
+    ``targets_section`` reads the first run of checkbox lines and stops at anything
+    else, which is right for reading but lets a body drop targets silently: a line
+    hidden in an HTML comment ends the run, and so does any line before a visible
+    target. So, in the Targets section (up to the next heading, rule or
+    ``<details>``): no HTML comment, no checkbox line outside the run, and every
+    target of the hidden block has its visible line.
+    """
+    lines = _lines(body or "")
+    heading = _targets_heading_index(lines)
+    if heading is None:
+        raise NotARequestError("the body has no '### Targets' heading")
+    run = _checkbox_run(lines, heading)
+    in_run = {id(box.line) for box in run}
+    for number, line in enumerate(lines[heading + 1 :], start=heading + 2):
+        text = line.text.rstrip("\r")
+        if _SECTION_END.match(text):
+            break
+        if "<!--" in text:
+            raise NotARequestError(
+                f"the Targets list holds an HTML comment (line {number}): a target line "
+                "inside one is hidden, and it ends the list, so the targets after it "
+                "would be dropped")
+        if _CHECKBOX_LIKE.match(text) and id(line) not in in_run:
+            raise NotARequestError(
+                f"the Targets list is broken: the target line {_short(text.strip())} "
+                f"(line {number}) comes after the list ended, so it would be dropped")
+    hidden = _parse_hidden(body)
+    if hidden is not None:
+        visible = {box.id for box in run}
+        missing = [t for t in hidden["targets"] if t not in visible]
+        if missing:
+            raise NotARequestError(
+                f"the Targets list lacks {', '.join(missing)}, which the request names "
+                "(a target is never dropped: the list must show every target)")
+
+
+def without_ticks(body: str) -> str | None:
+    """``body`` with every box of its Targets list unticked; None when it has none.
+
+    Two bodies that are equal this way differ only in which targets are ticked."""
+    lines = _lines(body or "")
+    heading = _targets_heading_index(lines)
+    if heading is None:
+        return None
+    try:
+        run = _checkbox_run(lines, heading)
+    except NotARequestError:
+        return None
+    out = body
+    for box in reversed(run):
+        at = box.line.start + box.match.start("mark")
+        out = out[:at] + " " + out[at + 1 :]
+    return out
 
 
 def set_target_checked(body: str, target_id: str, checked: bool = True) -> str:

@@ -64,8 +64,9 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     _t("approve", PERSON, "an approver adds `accepted` (also to resume after `failed` or `ci-failed`)",
        add=[Label.ACCEPTED]),
     _t("rehearse", PERSON, "someone adds `dry-run` before `accepted`", add=[Label.DRY_RUN]),
-    _t("refuse", VALET, "the labeler is not an allowed approver, the body changed after approval, "
-       "or the merge target is not protected",
+    _t("refuse", VALET, "a check of the approval fails (who opened, wrote or requested the "
+       "request, who approved it, the body changed after approval, the issue closed since, "
+       "a title or Targets list that does not parse) or the merge target is not protected",
        remove=[Label.ACCEPTED, Label.CI_PENDING]),
     _t("resume", VALET, "an approval passed the checks: earlier failure labels are cleared",
        remove=[Label.FAILED, Label.CI_FAILED]),

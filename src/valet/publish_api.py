@@ -44,8 +44,16 @@ EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
 EDITS_QUERY = (
     "query($owner: String!, $name: String!, $number: Int!) {"
     " repository(owner: $owner, name: $name) { issue(number: $number) {"
-    f" userContentEdits(first: {EDITS_LIMIT}) {{ nodes {{ editedAt editor {{ login }} diff }} }}"
+    f" userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor {{ login }} diff }} }}"
     " } } }")
+VIEWER_QUERY = "query { viewer { login } }"
+
+
+class EditHistory(list[Edit]):
+    """The edits of a body, oldest first; ``complete`` is False when GitHub holds more
+    than were read (the oldest are missing)."""
+
+    complete: bool = True
 
 
 def graphql_url(api_url: str) -> str:
@@ -367,7 +375,25 @@ class IssueAPI:
     def comments(self, number: int) -> list[dict[str, Any]]:
         return list(self.rest.items(f"/repos/{self.repo}/issues/{number}/comments"))
 
-    def body_edits(self, number: int) -> list[Edit]:
+    def viewer_login(self) -> str:
+        """Who this token acts as: an App installation token is the App's bot.
+
+        GraphQL's ``viewer``: REST's ``GET /user`` answers 403 to an installation token."""
+        data = self.rest.graphql(VIEWER_QUERY, {}, "asking GitHub who the github-token is")
+        login = (data.get("viewer") or {}).get("login") if isinstance(data, dict) else None
+        if not isinstance(login, str) or not login:
+            raise GitHubError("GitHub did not say who the github-token is (GraphQL viewer)")
+        return login
+
+    def app(self, slug: str) -> dict[str, Any] | None:
+        """The GitHub App ``slug`` (``GET /apps/{slug}``); None when there is none."""
+        try:
+            data = self.rest.get(f"/apps/{seg(slug)}", doing=f"looking up the GitHub App {slug}")
+        except NotFound:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def body_edits(self, number: int) -> EditHistory:
         """The edits of the issue body, oldest first (GraphQL: REST has no edit history).
 
         At most the newest EDITS_LIMIT; the creator's first body is not an edit (GitHub
@@ -378,10 +404,11 @@ class IssueAPI:
         data = self.rest.graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number},
                                  doing)
         try:
-            nodes = data["repository"]["issue"]["userContentEdits"]["nodes"]
+            history = data["repository"]["issue"]["userContentEdits"]
+            nodes = history["nodes"]
         except (KeyError, TypeError):
             raise GitHubError(f"{doing}: GraphQL answered an unexpected shape") from None
-        edits = []
+        edits = EditHistory()
         for node in nodes if isinstance(nodes, list) else []:
             if not isinstance(node, dict) or not isinstance(node.get("diff"), str):
                 continue  # a deleted revision has no text
@@ -390,6 +417,8 @@ class IssueAPI:
             edits.append(Edit(login if isinstance(login, str) else None,
                               str(node.get("editedAt") or ""), node["diff"]))
         edits.reverse()  # GitHub lists the newest first
+        total = history.get("totalCount") if isinstance(history, dict) else None
+        edits.complete = isinstance(total, int) and total <= len(nodes)
         return edits
 
     def comment(self, number: int, body: str) -> None:
@@ -484,6 +513,24 @@ class SdkAPI:
         if not isinstance(branch, str) or not branch:
             raise GitHubError(f"{self.repo} reports no default branch")
         return branch
+
+    def workflow_run(self, run_id: int) -> dict[str, Any] | None:
+        """A workflow run of this repository as GitHub recorded it; None when there is none."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/actions/runs/{int(run_id)}",
+                                 doing=f"reading workflow run {run_id} of {self.repo}")
+        except NotFound:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def contains(self, ancestor: str, sha: str) -> bool:
+        """Whether commit ``sha`` has ``ancestor`` in its history (or is it)."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/compare/{seg(ancestor)}...{seg(sha)}",
+                                 doing=f"comparing {ancestor} with {sha} in {self.repo}")
+        except NotFound:
+            return False
+        return isinstance(data, dict) and data.get("status") in ("ahead", "identical")
 
     def branch_protected(self, branch: str) -> bool | None:
         """Whether ``branch`` is protected (a rule or a ruleset); None when it does not exist.

@@ -85,7 +85,8 @@ def _check_lines(checks: Iterable[Check]) -> str:
     return "\n".join(f"- {_link(c.name, c.url)} — {_code(c.state)}" for c in checks)
 
 
-def ci_pending(result: GateResult, sha: str, body: str, approver: str, run_url: str | None) -> str:
+def ci_pending(result: GateResult, sha: str, body: str, approver: str, run_url: str | None,
+               approval: int | None = None) -> str:
     if result.verdict is Verdict.NONE:
         text = (f":hourglass: **Waiting for CI** on {_code(sha)}.\n\n{_e(NO_CHECKS_HINT)}")
     else:
@@ -93,7 +94,10 @@ def ci_pending(result: GateResult, sha: str, body: str, approver: str, run_url: 
                 f"a scheduled run publishes once these finish green:\n\n"
                 f"{_check_lines(result.pending)}")
     text += "\n\nThe label `ci-pending` stays on until then; nothing is published before."
-    text += "\n\n" + marker(APPROVED_MARKER, {"body_sha256": body_digest(body), "approver": approver})
+    # The record a scheduled run compares the body with: it counts only as written by the
+    # publish App, for this approval (the id of its `labeled accepted` event).
+    text += "\n\n" + marker(APPROVED_MARKER, {"body_sha256": body_digest(body), "approver": approver,
+                                              "event": approval})
     return text + _run(run_url)
 
 
@@ -105,8 +109,14 @@ def ci_failed(result: GateResult, sha: str, run_url: str | None) -> str:
             + _run(run_url))
 
 
+def stale(reason: str, run_url: str | None) -> str:
+    """A run that found no approval to act on (an old event re-run, a label already gone)."""
+    return (f":information_source: **Nothing was published.** {_e(reason)}\n\n"
+            "To publish this request, an approver adds `accepted` again." + _run(run_url))
+
+
 def failure(title: str, message: str, hint: str | None, run_url: str | None, *,
-            target: str | None = None, done: Iterable[str] = ()) -> str:
+            target: str | None = None, done: Iterable[str] = (), resume: bool = True) -> str:
     where = f" on target {_code(target)}" if target else ""
     text = f"{MARKER_FAILED}\n:x: **{_e(title)}{where}.**\n\n{_e(message)}"
     if hint:
@@ -115,7 +125,8 @@ def failure(title: str, message: str, hint: str | None, run_url: str | None, *,
     if done:
         text += ("\n\nAlready published (ticked, never uploaded again): "
                  + ", ".join(f"{_code(d)}" for d in done))
-    text += "\n\nAdd `accepted` again to resume: only unticked targets are published."
+    if resume:
+        text += "\n\nAdd `accepted` again to resume: only unticked targets are published."
     text += "\n\n" + marker(DONE_MARKER, {"targets": done})
     return text + _run(run_url)
 
@@ -149,7 +160,8 @@ def plan(title: str, rows: Iterable[Row], ci: str, run_url: str | None) -> str:
 
 def published(title: str, rows: Iterable[Row], approver: str, merge: str,
               run_url: str | None) -> str:
-    return (f"{MARKER_SUMMARY}\n:rocket: **Published {_e(title)}**, approved by {_who(approver)}.\n\n"
+    what = title[len("publish: "):] if title.startswith("publish: ") else title
+    return (f"{MARKER_SUMMARY}\n:rocket: **Published {_e(what)}**, approved by {_who(approver)}.\n\n"
             f"{table(rows)}\n\n{_e(merge)}" + _run(run_url))
 
 

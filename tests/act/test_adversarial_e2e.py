@@ -307,20 +307,23 @@ def test_injections_in_an_issue_opened_by_hand_publish_nothing(world: World, can
     title = title_tpl.format(title=base, shell=canary.shell("title"))
     line = line_tpl.format(prefix=canary.prefix) if line_tpl else None
     body = _forged_request_body(world, target_line=line, extra=extra)
-    # mallory can only open issues (triage on the publish repo); an approver labels it
-    issue = world.gh(world.mallory[1]).get_repo(world.publish).create_issue(title=title, body=body)
+    # An SDK committer opens it as the request App (a person's own issue would be refused
+    # before its text is even read: only the request App opens requests); an approver
+    # labels it.
+    issue = world.gh(world.request_app[1]).get_repo(world.publish).create_issue(title=title,
+                                                                                 body=body)
     assert issue.title == title  # the payload reached the issue as written
     world.issues[case] = issue.number
     result = world.label(case, world.approver)
     assert result.ok, result.describe()
     assert_inert(result, canary, readable="request")
     assert why in result.stdout + "\n".join(world.comments(case)), result.describe()
+    # refused: the label is taken back and the comment says why, literally
+    assert "accepted" not in world.labels(case)
+    comment = world.comments(case)[-1]
+    assert "nothing was published" in comment
     if case.startswith("body-"):
-        # refused: the label is taken back and the comment says why, literally
-        assert "accepted" not in world.labels(case)
-        comment = world.comments(case)[-1]
         assert "the issue is not a valid publish request" in comment
-        assert "nothing was published" in comment
         if case == "body-target-id-shell":
             assert "${{github.token}}" in result.stdout  # shown as text, never evaluated
             assert "github.token" in comment
@@ -421,31 +424,29 @@ def test_a_reopened_finished_issue_ends_published_not_failed(world: World) -> No
     assert world.issue(v).state == "closed" and "failed" not in world.labels(v)
 
 
-# -- 5. a box ticked by someone else before approval, plus a forged target line -------
+# -- 5. a box ticked by someone else before approval; forged lines in a person's edit ---
 
 
-def test_box_ticked_before_approval_is_skipped_and_forged_lines_do_nothing(
-        world: World, canary: Canary) -> None:
+def _editor(world: World) -> tuple[str, str]:
+    editor = f"editor-{uuid.uuid4().hex[:4]}"
+    world.sb.admin.create_user(editor)
+    token = world.sb.admin.create_token(editor)
+    world.sb.admin.set_permission(world.publish, editor, "write")
+    return editor, token
+
+
+def test_box_ticked_before_approval_is_skipped_and_the_ticker_named(world: World) -> None:
     from valet.issue_format import set_target_checked
 
     v = "2.2.0"
     world.release(v)
     world.set_ci(v, "completed", "success")
-    editor = f"editor-{uuid.uuid4().hex[:4]}"
-    world.sb.admin.create_user(editor)
-    editor_token = world.sb.admin.create_token(editor)
-    world.sb.admin.set_permission(world.publish, editor, "write")
+    editor, editor_token = _editor(world)
     issue = world.gh(editor_token).get_repo(world.publish).get_issue(world.issues[v])
-    body = set_target_checked(issue.body, "npm", True)
-    body = body.replace(" - [ ] github\n", " - [ ] github\n - [ ] evil\n")
-    body = body.replace("Quick links:", "\n".join([canary.shell("body"),
-                                                   *workflow_command_lines("ticked"),
-                                                   "Quick links:"]))
-    issue.edit(body=body)
+    issue.edit(body=set_target_checked(issue.body, "npm", True))  # only the tick
 
     pub = world.label(v, world.approver)
     assert pub.ok, pub.describe()
-    assert_inert(pub, canary, readable="ticked pypi")
     manifest = world.manifest(v)
     assert world.pypi_digests()[f"{DIST}-{v}.tar.gz"] == manifest[f"{DIST}-{v}.tar.gz"]
     assert world.npm_tarball_sha256(v) is None  # skipped: never uploaded
@@ -458,8 +459,34 @@ def test_box_ticked_before_approval_is_skipped_and_forged_lines_do_nothing(
         assert f"skipped: ticked by {editor} before approval" in text
         assert f"@{editor}" not in text
         assert world.approver[0] in text
-        assert "evil" not in text.replace("` - [ ] evil`", "")
     assert world.issue(v).state == "closed"
+
+
+def test_forged_lines_in_a_persons_edit_refuse_the_request(world: World, canary: Canary) -> None:
+    """A person with write on the publish repo ticks a box and, in the same edit, adds a
+    target line, a shell payload and workflow commands: beyond ticking, so refused."""
+    from valet.issue_format import set_target_checked
+
+    v = "2.2.1"
+    world.release(v)
+    world.set_ci(v, "completed", "success")
+    editor, editor_token = _editor(world)
+    issue = world.gh(editor_token).get_repo(world.publish).get_issue(world.issues[v])
+    body = set_target_checked(issue.body, "npm", True)
+    body = body.replace(" - [ ] github\n", " - [ ] github\n - [ ] evil\n")
+    body = body.replace("Quick links:", "\n".join([canary.shell("body"),
+                                                   *workflow_command_lines("edited"),
+                                                   "Quick links:"]))
+    issue.edit(body=body)
+
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    assert_inert(pub, canary, readable="edited by")
+    assert not [n for n in world.pypi_digests() if f"-{v}" in n]
+    assert world.npm_tarball_sha256(v) is None and world.release_of(v).draft
+    comment = world.comments(v)[-1]
+    assert f"edited by {editor}" in comment and "beyond ticking boxes" in comment
+    assert "accepted" not in world.labels(v) and world.issue(v).state == "open"
 
 
 # -- 6. the SDK config on the release branch differs from the merge target's ----------

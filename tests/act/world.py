@@ -142,17 +142,20 @@ class World:
             local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
             work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
 
-    def release_run(self, version: str) -> Any:
-        """release.yml (prepare + request) as the requester; the ActResult, ok or not."""
-        event = {"inputs": {"version": version}, "sender": {"login": self.requester[0]},
+    def release_run(self, version: str, who: tuple[str, str] | None = None) -> Any:
+        """release.yml (prepare + request) as ``who`` (default: the requester); the
+        ActResult, ok or not."""
+        sender = (who or self.requester)[0]
+        event = {"inputs": {"version": version}, "sender": {"login": sender},
                  "repository": {"full_name": self.sdk, "name": self.sdk.split("/")[1],
                                 "owner": {"login": self.org}}}
         return self.act(self.sdk_dir, ".github/workflows/release.yml", "workflow_dispatch",
                         event, secrets={"REQUEST_APP_PRIVATE_KEY": self.request_app[1]})
 
-    def release(self, version: str) -> Any:
-        """release.yml: prepare + request, as the requester; records the one open issue."""
-        result = self.release_run(version)
+    def release(self, version: str, who: tuple[str, str] | None = None) -> Any:
+        """release.yml: prepare + request, as ``who`` (default: the requester); records
+        the one open issue."""
+        result = self.release_run(version, who)
         assert result.ok, result.describe()
         title = f"publish: {self.sdk}@{version}"
         (issue,) = [i for i in self.gh().get_repo(self.publish).get_issues(state="open")
@@ -180,22 +183,35 @@ class World:
     def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
               kind: str = "User") -> Any:
         """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
+        event = self.labeled_event(version, who, kind=kind)
+        return self.run_publish("issues", event, npm_token=npm_token)
+
+    def labeled_event(self, version: str, who: tuple[str, str], *, label: str = "accepted",
+                      kind: str = "User") -> dict[str, Any]:
+        """Add ``label`` as ``who``; the `issues`/`labeled` payload GitHub would deliver
+        (keep it to play a re-run of that run later: GitHub re-delivers the same one)."""
         from valet.sandbox.webhooks import issue_event
 
         login, token = who
         repo = self.gh(token).get_repo(self.publish)
         issue = repo.get_issue(self.issues[version])
-        issue.add_to_labels("accepted")
-        label = repo.get_label("accepted")
+        issue.add_to_labels(label)
+        found = repo.get_label(label)
         fresh = self.gh().get_repo(self.publish).get_issue(issue.number)
         sender = {"login": login, "type": kind, "id": 1}
-        event = issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
-                            issue=fresh.raw_data, sender=sender, label=label.raw_data)
-        return self.run_publish("issues", event, npm_token=npm_token)
+        return issue_event("labeled", repo=self.gh().get_repo(self.publish).raw_data,
+                           issue=fresh.raw_data, sender=sender, label=found.raw_data)
+
+    def sweep(self, workflow: str = ".github/workflows/publish.yml") -> Any:
+        """publish.yml on its schedule: re-check every request waiting in ci-pending."""
+        from valet.sandbox.webhooks import schedule_event
+
+        return self.run_publish("schedule", schedule_event(), workflow=workflow)
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
-                    npm_token: str | None = None) -> Any:
-        return self.act(self.publish_dir, ".github/workflows/publish.yml", event_name, event,
+                    npm_token: str | None = None,
+                    workflow: str = ".github/workflows/publish.yml") -> Any:
+        return self.act(self.publish_dir, workflow, event_name, event,
                         secrets={"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
                                  "NPM_TOKEN": npm_token or self.regs.npm_token},
                         env=self.publish_env())

@@ -34,6 +34,10 @@ class Call:
 CALLS = [
     Call("issue get", "GET", R + r"publish/issues/\d+$"),
     Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
+    Call("GraphQL (who the token is, the body's edit history)", "POST", r"^/api/graphql$"),
+    Call("app by slug (the request App)", "GET", r"^/api/v3/apps/[^/]+$"),
+    Call("workflow run (the prepare run)", "GET", R + r"sdk(-wa-\d+)?/actions/runs/\d+$"),
+    Call("compare (release commit on the run's commit)", "GET", R + r"sdk(-wa-\d+)?/compare/"),
     Call("team membership", "GET", r"^/api/v3/orgs/[^/]+/teams/[^/]+/memberships/"),
     Call("collaborator permission", "GET", R + r"publish/collaborators/[^/]+/permission$",
          env=(("INPUT_APPROVERS", ""),)),

@@ -145,6 +145,11 @@ class FaultWorld:
         admin.protect_branch(self.sdk, "main")  # publish reads its config only from a protected one
         self.app_token = admin.create_app(f"valet-{self.org}", repos=[self.sdk, self.publish],
                                           permission="admin")
+        # The request App opens the requests (the publish App's token is app_token).
+        self.request_slug = f"request-{self.org}"
+        self.request_token = admin.create_app(self.request_slug, repos=[self.sdk],
+                                              permission="write")
+        admin.set_permission(self.publish, f"{self.request_slug}[bot]", "triage")
         admin.set_permission(self.publish, self.approver.login, "maintain")
         admin.set_permission(self.publish, self.requester.login, "triage")
         admin.create_team(self.org, "release", [self.approver.login])
@@ -173,6 +178,7 @@ class FaultWorld:
         """What the publish step sees: the sandbox, the proxies in front of the registries."""
         env = {**self.sb.env(), **FAST_ENV,
                "GITHUB_REPOSITORY": self.publish, "INPUT_GITHUB_TOKEN": self.app_token,
+               "INPUT_REQUEST_APP": self.request_slug,
                "INPUT_APPROVERS": f"{self.org}/release",
                "TWINE_REPOSITORY_URL": self.pypi.url,
                "PYPI_INDEX_URL": f"{self.pypi.url}simple/",
@@ -210,6 +216,7 @@ class FaultWorld:
             sdk = f"{self.org}/sdk-wa-{self._minor}"
             self.sb.admin.create_repo(sdk, files={".valet.yml": VALET_YML_WA})
             self.sb.admin.set_permission(sdk, f"valet-{self.org}[bot]", "admin")
+            self.sb.admin.set_permission(sdk, f"{self.request_slug}[bot]", "write")
             self.sb.admin.protect_branch(sdk, "main")
         repo = self.gh().get_repo(sdk)
         main_sha = repo.get_branch("main").commit.sha
@@ -235,13 +242,18 @@ class FaultWorld:
             self.sb.admin.add_workflow_artifact(sdk, "dist", {
                 **{n: p.read_bytes() for n, p in files.items()},
                 "manifest.json": manifest.dumps().encode()})
+        # The prepare run (release.yml, run by the requester) writes the request.
+        run = self.sb.admin.create_run(sdk, path=".github/workflows/release.yml",
+                                       event="workflow_dispatch", actor=self.requester.login,
+                                       head_sha=main_sha, head_branch="main")
         request = Request(repo=sdk, version=version, requested_by=self.requester.login,
                           sha=sha, branch=branch, changelog=f"- release {version}",
                           targets=[TargetState(t) for t in targets], artifacts=list(arts),
-                          release_id=release_id, store=store)
+                          release_id=release_id, store=store, run_id=run["id"])
         body = render_body(request, server_url=self.sb.server_url)
-        issue = self.gh(self.requester.token).get_repo(self.publish).create_issue(
+        issue = self.gh(self.request_token).get_repo(self.publish).create_issue(
             request.title, body)
+        self.sb.admin.finish_run(sdk, run["id"], "success")
         return Release(version, issue.number, sha, branch, int(release_id or 0),
                        {a.name: a.sha256 for a in arts}, files, targets, sdk, store,
                        {"pypi": len(self.pypi.entries()), "npm": len(self.npm.entries())})

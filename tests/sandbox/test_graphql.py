@@ -27,19 +27,27 @@ def test_a_patch_records_an_edit_by_its_author_newest_first(
     repo.gh(editor.token).get_issue(issue.number).edit(body="second")
     repo.gh().get_issue(issue.number).edit(body="third")
     repo.gh().get_issue(issue.number).edit(title="a title only", body="third")  # no change
+    untouched = repo.gh().create_issue("never edited", body="as created")
 
     resp = ask(sandbox, editor.token, owner=repo.owner, name=repo.name, number=issue.number)
     assert resp.status_code == 200
-    nodes = resp.json()["data"]["repository"]["issue"]["userContentEdits"]["nodes"]
+    history = resp.json()["data"]["repository"]["issue"]["userContentEdits"]
+    nodes = history["nodes"]
+    # once edited, the history starts with the creator's own body
     assert [(n["editor"]["login"], n["diff"]) for n in nodes] == [
-        (repo.owner, "third"), (editor.login, "second")]  # the creator's body is no edit
+        (repo.owner, "third"), (editor.login, "second"), (repo.owner, "first")]
+    assert history["totalCount"] == 3
     assert all(n["editedAt"].endswith("Z") for n in nodes)
+    assert ask(sandbox, editor.token, owner=repo.owner, name=repo.name,
+               number=untouched.number).json()["data"]["repository"]["issue"][
+                   "userContentEdits"] == {"totalCount": 0, "nodes": []}
 
     # the same through publish's client: oldest first
     api = IssueAPI(Rest(make_github(sandbox, editor.token)), repo.full_name)
-    assert [(e.login, e.body) for e in api.body_edits(issue.number)] == [
-        (editor.login, "second"), (repo.owner, "third")]
-    assert isinstance(api.body_edits(issue.number)[0], Edit)
+    edits = api.body_edits(issue.number)
+    assert [(e.login, e.body) for e in edits] == [
+        (repo.owner, "first"), (editor.login, "second"), (repo.owner, "third")]
+    assert isinstance(edits[0], Edit) and edits.complete
 
 
 def test_only_the_fields_asked_for_and_at_most_first(gh_repo_factory, sandbox):
@@ -53,6 +61,19 @@ def test_only_the_fields_asked_for_and_at_most_first(gh_repo_factory, sandbox):
     resp = ask(sandbox, repo.token, query, owner=repo.owner, name=repo.name, number=issue.number)
     assert resp.json() == {"data": {"repository": {"issue": {"userContentEdits": {
         "nodes": [{"diff": "3"}, {"diff": "2"}]}}}}}
+
+
+
+def test_a_history_longer_than_one_page_is_known_to_be_cut_off(gh_repo_factory, sandbox):
+    repo = gh_repo_factory()
+    issue = repo.gh().create_issue("t", body="0")
+    api = IssueAPI(Rest(make_github(sandbox, repo.token)), repo.full_name)
+    for i in range(1, 100):
+        repo.gh().get_issue(issue.number).edit(body=str(i))
+    assert api.body_edits(issue.number).complete  # the creator's body and 99 edits: 100
+    repo.gh().get_issue(issue.number).edit(body="100")
+    edits = api.body_edits(issue.number)
+    assert not edits.complete and len(edits) == 100 and edits[0].body == "1"
 
 
 def test_errors_are_graphql_errors_with_200(gh_repo_factory, sandbox_user_factory, sandbox):

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.sandbox import SandboxUser
 from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
 from valet.issue_format import parse_issue, render_body
 from valet.publish import Deps, Publisher, Settings
+from valet.publish.identity import learn
 from valet.publish_api import IssueAPI, Rest, SdkAPI
 from valet.request import Request, TargetState
 
@@ -45,6 +47,8 @@ class Scene:
     store: FakeStore
     reg: Registry
     tmp: Any
+    request_app: Any  # SandboxUser of the request App's bot (opens the issue)
+    publish_app: Any  # SandboxUser of the publish App's bot (what publish runs as)
 
     def issue(self) -> Any:
         return self.publish.gh(self.requester.token).get_issue(self.number)
@@ -60,15 +64,17 @@ class Scene:
         return self.run(parse_event("issues", payload))
 
     def run(self, event: Any) -> int:
-        gh = github_client.connect(self.publish.token)
-        sdk_gh = github_client.connect(self.sdk.token)
+        gh = github_client.connect(self.publish_app.token)
+        sdk_gh = github_client.connect(self.publish_app.token)
         settings = Settings(publish_repo=self.publish.full_name,
                             policy=parse_policy(self.approver.login), workdir=self.tmp,
                             env={})
-        deps = Deps(issues=IssueAPI(Rest(gh), self.publish.full_name),
-                    sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo),
+        issues = IssueAPI(Rest(gh), self.publish.full_name)
+        deps = Deps(issues=issues, sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo),
                     store=lambda req, cfg: self.store, resolve=self.reg.resolve,
-                    sdk_github=sdk_gh)
+                    sdk_github=sdk_gh,
+                    identify=lambda: learn(issues, app_slug=None,
+                                           request_app=self.request_app.login[:-5]))
         return Publisher(settings, deps).handle(event)
 
     def labels(self) -> set[str]:
@@ -105,13 +111,26 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
                            branch=BRANCH)["commit"].sha
     sb.admin.set_ci(sdk.full_name, sha, check_runs=[
         {"name": "tests", "status": "completed", "conclusion": "success"}])
+    # Two Apps: the request App opens the issue, the publish App runs publish.
+    request_slug, publish_slug = f"{publish.name}-request", f"{publish.name}-publish"
+    request_app = SandboxUser(f"{request_slug}[bot]", sb.admin.create_app(
+        request_slug, repos=[sdk.full_name], permission="write"))
+    sb.admin.set_permission(publish.full_name, request_app.login, "triage")
+    publish_app = SandboxUser(f"{publish_slug}[bot]", sb.admin.create_app(
+        publish_slug, repos=[sdk.full_name, publish.full_name], permission="admin"))
+    # The prepare run, as the act harness records it: the requester ran release.yml.
+    run = sb.admin.create_run(sdk.full_name, path=".github/workflows/release.yml",
+                              event="workflow_dispatch", actor=requester.login,
+                              head_sha=main_sha, head_branch="main")
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=1,
-                      targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+                      targets=[TargetState(t) for t in ("pypi", "npm", "github")],
+                      run_id=run["id"])
     body = render_body(request, server_url=sb.server_url)
-    number = publish.gh(requester.token).create_issue(request.title, body).number
+    number = publish.gh(request_app.token).create_issue(request.title, body).number
+    sb.admin.finish_run(sdk.full_name, run["id"], "success")
     return Scene(sb, publish, sdk, approver, requester, sha, number, FakeStore(), Registry(),
-                 tmp_path)
+                 tmp_path, request_app, publish_app)
 
 
 def test_publish_merges_closes_and_reads_config_only_from_the_merge_target(scene):

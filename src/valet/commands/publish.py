@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", default=None,
                    help="run every check and the plan; upload, tick, merge and close nothing")
     p.add_argument("--approvers", help="logins and/or org/team allowed to approve")
+    p.add_argument("--request-app", help="slug of the request App, the only author of requests")
     p.add_argument("--max-parallel", type=int, help="targets published at once (default 4)")
     p.add_argument("--labels", action="store_true",
                    help="print the label state machine (markdown) and exit")
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from valet.authz import parse_policy
     from valet.events import Sweep, load_event
     from valet.publish import Deps, Publisher, Settings
+    from valet.publish.context import DEFAULT_RELEASE_WORKFLOW
+    from valet.publish.identity import learn, request_app_slug
     from valet.publish_api import IssueAPI, Rest, SdkAPI
     from valet.targets import get_target
 
@@ -57,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
     gha.add_mask(sdk_token)
 
     repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
-    if not repo or not _REPO_RE.fullmatch(repo):
+    if not repo:
+        raise UsageError("no publish repository given: valet publish acts on the approval "
+                         "issues of one repository",
+                         hint="pass --repo OWNER/REPO (with --issue N or --sweep); inside a "
+                         "workflow GITHUB_REPOSITORY names it")
+    if not _REPO_RE.fullmatch(repo):
         raise UsageError(f"publish repository {repo!r} is not OWNER/REPO",
                          hint="pass --repo OWNER/REPO (GITHUB_REPOSITORY inside a workflow)")
     approvers = args.approvers if args.approvers is not None else gha.get_input("approvers")
@@ -69,7 +77,13 @@ def run(args: argparse.Namespace) -> int:
     ignore = tuple(x for x in re.split(r"[,\n]+", gha.get_input("ignore-checks") or "")
                    if x.strip())
 
+    workflow = (gha.get_input("release-workflow") or DEFAULT_RELEASE_WORKFLOW).strip()
+    if not re.fullmatch(r"\.github/workflows/[A-Za-z0-9._-]+\.ya?ml", workflow):
+        raise UsageError(f"release-workflow {workflow!r} is not a workflow file",
+                         hint="name the SDK's release workflow by its path, for example "
+                         "release-workflow: .github/workflows/release.yml")
     settings = Settings(publish_repo=repo, policy=policy, dry_run=dry_run,
+                        release_workflow=workflow,
                         max_parallel=max_parallel, ignore_checks=tuple(x.strip() for x in ignore),
                         allow_unprotected_merge_target=gha.get_bool_input(
                             "allow-unprotected-merge-target", False),
@@ -89,8 +103,14 @@ def run(args: argparse.Namespace) -> int:
                           release_id=request.release_id,
                           artifact_name=config.artifact_store.name)
 
-    deps = Deps(issues=IssueAPI(Rest(gh), repo), sdk=lambda r: SdkAPI(sdk_rest, r),
-                store=store_for, resolve=get_target, sdk_github=sdk_gh)
+    issues = IssueAPI(Rest(gh), repo)
+    # Who publish is (its token's bot) and who opens requests: configured up front,
+    # checked against GitHub before the first issue is read.
+    request_app = request_app_slug(args.request_app or gha.get_input("request-app"))
+    app_slug = gha.get_input("app-slug")
+    deps = Deps(issues=issues, sdk=lambda r: SdkAPI(sdk_rest, r),
+                store=store_for, resolve=get_target, sdk_github=sdk_gh,
+                identify=lambda: learn(issues, app_slug=app_slug, request_app=request_app))
     publisher = Publisher(settings, deps)
     if args.sweep:
         return publisher.sweep()

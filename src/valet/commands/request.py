@@ -165,6 +165,7 @@ def build_request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         targets=[TargetState(t) for t in targets],
         artifacts=list(manifest.artifacts) if manifest else [],
         branch=_opt(args, "branch"), changelog=_read_changelog(args), run_url=gha.run_url(),
+        run_id=gha.run_id(),  # publish reads who triggered this run from the Actions API
         release_id=_int(_opt(args, "release-id"), "release id"), store=store,
         previous=_opt(args, "previous-tag"),
     )

@@ -5,10 +5,14 @@ approver, the body unchanged since approval, the configuration from the
 protected merge target, CI on the release commit, every artifact's digest; only
 then the targets. One module each:
 
-- ``flow``: the orchestrator (``Publisher``), and the ordered list of checks;
-- ``approval``: who approved and the body they approved;
+- ``flow``: the orchestrator (``Publisher``) and its two ordered lists of checks;
+- ``identity``: who publish is (its App's bot) and who opens requests;
+- ``review``: the approval checks, in order, before anything of the SDK is read;
+- ``origin``: who opened, wrote and requested the request, as GitHub recorded it;
+- ``approval``: who approved, the body they approved, the publish App's records;
 - ``timeline``: what GitHub recorded on the issue (labels, events), pure;
 - ``checks``: the SDK-side checks (merge target, configuration, plan);
+- ``apply``: after the checks: the CI gate, the download, the targets;
 - ``plan``: which targets run, pure;
 - ``execute``: preflight, status and publish of each target (github last);
 - ``ticks``: ticking checkboxes, and who ticked the others;

@@ -1,9 +1,12 @@
 """The approval: who approved, and the body they approved.
 
 The approver is the actor of the latest `labeled accepted` event, confirmed
-against the event that started the run and authorized by ``authz``. The body
+against the event that started the run and authorized by ``authz`` now. The body
 they saw is either the event's text or the digest valet recorded in its
-`ci-pending` comment (for a later, scheduled run).
+`ci-pending` comment (for a later, scheduled run). That record counts only when
+the publish App wrote it, for this very approval (the id of the `labeled
+accepted` event is in it): labels and comments anyone else wrote are never
+evidence.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from valet import summary
+from valet import gha, summary
 from valet.authz import Approval, Policy, authorize
 from valet.events import Actor
 from valet.labels import Label
-from valet.publish.timeline import latest_label_actor
-from valet.request import Request
+from valet.publish.identity import Identities
+from valet.publish.timeline import latest_label_actor, latest_label_event
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Approved:
 
     text: str | None = None
     digest: str | None = None
+    required: bool = False  # a scheduled re-check: without a record, refuse
 
     @property
     def known(self) -> bool:
@@ -38,25 +42,46 @@ class Approved:
 
 
 def approve(issues: Any, policy: Policy, publish_repo: str, approver: Actor,
-            request: Request, events: list[dict[str, Any]]) -> Approval:
+            requesters: tuple[str, ...], events: list[dict[str, Any]]) -> Approval:
     """The approval of ``approver``, or NotAuthorizedError with the reason."""
     confirmed = latest_label_actor(events, str(Label.ACCEPTED))
     return authorize(issues, policy, publish_repo=publish_repo, labeler=approver,
-                     requester=request.requested_by,
+                     requesters=requesters,
                      confirmed_by=confirmed.login if confirmed else None)
 
 
-def approved_digest(issues: Any, number: int, events: list[dict[str, Any]]) -> str | None:
-    """The body the approver saw, as recorded by our ci-pending comment (see summary)."""
-    writer = latest_label_actor(events, str(Label.CI_PENDING))
-    if writer is None:
-        return None
-    for comment in reversed(issues.comments(number)):
-        user = (comment.get("user") or {}).get("login")
-        if not user or user.lower() != writer.login.lower():
+def approval_id(events: list[dict[str, Any]]) -> int | None:
+    """The id of the latest `labeled accepted` event: which approval a record is about."""
+    ev = latest_label_event(events, str(Label.ACCEPTED))
+    value = ev.get("id") if ev else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def own_comments(issues: Any, number: int, ids: Identities, kind: str
+                 ) -> list[dict[str, object]]:
+    """The ``kind`` markers of the publish App's comments, oldest first; markers in
+    anyone else's comments are ignored with a warning."""
+    found = []
+    for comment in issues.comments(number):
+        markers = summary.read_markers(comment.get("body") or "", kind)
+        if not markers:
             continue
-        for data in summary.read_markers(comment.get("body") or "", summary.APPROVED_MARKER):
-            digest = data.get("body_sha256")
-            if isinstance(digest, str):
-                return digest
+        author = (comment.get("user") or {}).get("login")
+        if ids.is_publish_bot(author):
+            found.extend(markers)
+        else:
+            gha.warning(f"ignoring a `{kind}` record in a comment by {author or 'someone'} on "
+                        f"#{number}: not written by the publish App {ids.publish_bot}",
+                        title="forged record ignored")
+    return found
+
+
+def approved_digest(issues: Any, number: int, events: list[dict[str, Any]],
+                    ids: Identities) -> str | None:
+    """The body the latest approver saw, as the publish App recorded it (None: no record)."""
+    current = approval_id(events)
+    for data in reversed(own_comments(issues, number, ids, summary.APPROVED_MARKER)):
+        digest = data.get("body_sha256")
+        if data.get("event") == current and current is not None and isinstance(digest, str):
+            return digest
     return None

@@ -11,16 +11,10 @@ from typing import Any
 
 from valet import gha
 from valet.errors import ConfigError, NotAuthorizedError
-from valet.publish.context import Run, Settings
+from valet.publish.context import Refused, Run, Settings
 from valet.publish.plan import Resolve, make_plan, require_known
 
-
-class Refused(Exception):
-    """A check refused the approval: publish nothing, remove the label, say why."""
-
-    def __init__(self, error: NotAuthorizedError) -> None:
-        super().__init__(error.message)
-        self.error = error
+__all__ = ["Refused", "config_and_plan", "merge_target", "release_commit"]
 
 
 def merge_target(run: Run, sdk: Any, settings: Settings) -> None:

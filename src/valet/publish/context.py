@@ -12,11 +12,23 @@ from typing import Any
 from valet import summary
 from valet.authz import Approval, Policy
 from valet.config import Config
-from valet.errors import ValetError
+from valet.errors import NotAuthorizedError, ValetError
+from valet.events import Actor, Labeled
 from valet.gate import GateResult
 from valet.publish.execute import Outcome
+from valet.publish.identity import Identities
 from valet.publish.plan import Plan, Resolve
 from valet.request import Request
+
+DEFAULT_RELEASE_WORKFLOW = ".github/workflows/release.yml"
+
+
+class Refused(Exception):
+    """A check refused the approval: publish nothing, remove the label, say why."""
+
+    def __init__(self, error: NotAuthorizedError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass
@@ -30,6 +42,10 @@ class Settings:
     workdir: Path = field(default_factory=lambda: Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir()))
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     run_url: str | None = None
+    # Who publish is and who opens requests (identity.learn); None: not configured,
+    # and publish refuses to run.
+    identities: Identities | None = None
+    release_workflow: str = DEFAULT_RELEASE_WORKFLOW  # in the SDK repos
 
 
 @dataclass
@@ -41,6 +57,30 @@ class Deps:
     store: Callable[[Request, Config], Any]  # -> store with download_verified / delete
     resolve: Resolve
     sdk_github: Any = None  # PyGithub client for targets (sdk-token)
+    # Learns both identities from GitHub (identity.learn) when Settings has none yet:
+    # only a run that acts on an issue asks.
+    identify: Callable[[], Identities] | None = None
+
+
+@dataclass
+class Review:
+    """An issue whose approval is being checked, before anything of the SDK is read."""
+
+    number: int
+    issue: dict[str, Any]
+    names: set[str]  # its labels now
+    events: list[dict[str, Any]]
+    approver: Actor  # who the event (or the latest `labeled accepted`) says approved
+    approved: Any  # approval.Approved: the body they approved
+    event: Labeled | None = None  # the event that started this run: a hint only
+    request: Request | None = None
+    written_at: str = ""  # when the request App last wrote the body
+    requesters: tuple[str, ...] = ()
+    approval: Approval | None = None
+
+    @property
+    def body(self) -> str:
+        return str(self.issue.get("body") or "")
 
 
 @dataclass
@@ -65,3 +105,5 @@ class Run:
     merge_error: ValetError | None = None
     result: str = "started"
     last_issue: dict[str, Any] | None = None  # the issue as our last tick left it
+    approval_event: int | None = None  # the id of the `labeled accepted` event approved
+    recorded: bool = False  # the publish App's record of the approved body exists

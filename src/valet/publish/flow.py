@@ -1,36 +1,33 @@
 """The orchestrator: from an event (a hint) to one request checked, planned and applied.
 
-``process`` reads the issue and decides on the approval (the request parses,
-the approver is allowed, the body is the approved one); ``_publish`` then runs
-``checks`` — every check before any download or token use, in order — and
-only then the CI gate, the download and the targets.
+``process`` re-reads the issue and runs ``approval_checks`` (the approval stands,
+the request App wrote the request, who asked for it, who approved it, the body
+they approved); ``_publish`` then runs ``checks`` — the SDK-side checks — and only
+then ``apply``: the CI gate, the download and the targets. Nothing is downloaded
+and no registry token is used before every check in both lists passed.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from valet import gha, summary
-from valet.errors import NotARequestError, NotAuthorizedError, ValetError
+from valet import gha
+from valet.errors import NotAuthorizedError, UsageError, ValetError
 from valet.events import Actor, Ignored, Labeled, Sweep
-from valet.gate import Verdict, check_gate
 from valet.labels import Label
-from valet.publish import checks
-from valet.publish.approval import Approved, approve, approved_digest
-from valet.publish.checks import Refused
-from valet.publish.context import Deps, Run, Settings
-from valet.publish.execute import execute, rows_for
-from valet.publish.finish import finish
-from valet.publish.plan import Plan, PlanItem
-from valet.publish.report import Report, ci_text
-from valet.publish.ticks import Ticker, who_ticked
-from valet.publish.timeline import is_request_title, label_names, latest_label_actor
-from valet.targets.base import TargetContext
+from valet.publish import checks, review
+from valet.publish.apply import apply
+from valet.publish.approval import Approved, approval_id, approved_digest
+from valet.publish.context import Deps, Refused, Review, Run, Settings
+from valet.publish.identity import Identities
+from valet.publish.report import Report
+from valet.publish.ticks import Ticker
+from valet.publish.timeline import aimed_at_valet, is_request_title, label_names, latest_label_actor
+from valet.publish_api import NotFound
 
 Check = Callable[[Run], None]
+ReviewCheck = Callable[[Review], None]
 
 
 class Publisher:
@@ -39,6 +36,18 @@ class Publisher:
         self.d = deps
         self.report = Report(deps.issues, settings.run_url)
         self.ticker = Ticker(deps.issues)
+
+    @property
+    def ids(self) -> Identities:
+        if self.s.identities is None and self.d.identify is not None:
+            self.s.identities = self.d.identify()
+        if self.s.identities is None:
+            raise UsageError(
+                "the request identity is not configured: valet publish must know which App "
+                "opens requests and which App it is itself",
+                hint="set the publish action's inputs `request-app:` (the SDK side's App) and "
+                "`app-slug:` (this App: ${{ steps.app-token.outputs.app-slug }})")
+        return self.s.identities
 
     # ---- entry points --------------------------------------------------
 
@@ -59,14 +68,11 @@ class Publisher:
             gha.notice(f"the event comes from {ev.repo}, not {self.s.publish_repo}",
                        title="nothing to publish")
             return 0
-        if ev.state != "open" or ev.is_pull_request:
-            gha.notice(f"#{ev.number} is not an open issue", title="nothing to publish")
+        if ev.is_pull_request:
+            gha.notice(f"#{ev.number} is not an issue", title="nothing to publish")
             return 0
-        if not is_request_title(ev.title):
-            gha.notice(f"#{ev.number} is not a publish request (its title does not parse)",
-                       title="nothing to publish")
-            return 0
-        return self.process(ev.number, approver=ev.sender, approved=Approved(text=ev.body))
+        return self.process(ev.number, approver=ev.sender, approved=Approved(text=ev.body),
+                            event=ev)
 
     def sweep(self, only: int | None = None) -> int:
         """Re-check issues waiting in ci-pending (schedule / workflow_dispatch)."""
@@ -92,16 +98,15 @@ class Publisher:
         """Act on an issue without its label event (sweep, or `--issue N`).
 
         The approver is the actor of the latest `labeled accepted` event; the body is
-        compared with the digest valet recorded when it put the issue in ci-pending
-        (``strict``: refuse when there is none; `--issue` by hand only warns).
+        compared with the digest the publish App recorded for that approval when it put
+        the issue in ci-pending (``strict``: refuse when there is none; `--issue` by hand
+        only warns).
         """
-        issue = self.d.issues.issue(number)
+        ids = self.ids
+        issue = self._issue(number)
         names = label_names(issue)
         if issue.get("state") != "open" or str(Label.ACCEPTED) not in names:
             gha.notice(f"#{number} is not open with `accepted`", title="nothing to publish")
-            return 0
-        if not is_request_title(issue.get("title") or ""):
-            gha.notice(f"#{number} is not a publish request", title="nothing to publish")
             return 0
         events = self.d.issues.events(number)
         actor = latest_label_actor(events, str(Label.ACCEPTED))
@@ -109,62 +114,78 @@ class Publisher:
             return self.report.refuse(number, names, NotAuthorizedError(
                 "no `labeled accepted` event found for this issue",
                 hint="remove the `accepted` label and add it again"))
-        digest = approved_digest(self.d.issues, number, events)
-        if digest is None and strict:
-            return self.report.refuse(number, names, NotAuthorizedError(
-                "no record of the body that was approved (valet's `ci-pending` comment is "
-                "missing), so an edit after approval cannot be ruled out",
-                hint="remove the `accepted` label and add it again"))
-        return self.process(number, approver=actor, approved=Approved(digest=digest),
+        digest = approved_digest(self.d.issues, number, events, ids)
+        return self.process(number, approver=actor,
+                            approved=Approved(digest=digest, required=strict),
                             issue=issue, events=events)
 
     # ---- one request: the approval ---------------------------------------
 
-    def process(self, number: int, *, approver: Actor, approved: Approved,
-                issue: dict[str, Any] | None = None,
-                events: list[dict[str, Any]] | None = None) -> int:
-        from valet.issue_format import parse_issue
+    def approval_checks(self) -> list[ReviewCheck]:
+        """The approval, checked in this order before anything of the SDK is read."""
+        ids, issues = self.ids, self.d.issues
+        return [
+            review.still_approved,
+            lambda r: review.opened_by_request_app(r, ids),
+            review.parses,
+            lambda r: review.written_only_by_request_app(r, issues, ids),
+            lambda r: review.requested_by(r, self.d.sdk(r.request.repo), self.s),  # type: ignore[union-attr]
+            lambda r: review.approver_allowed(r, issues, self.s),
+            review.body_unchanged,
+        ]
 
-        issue = issue if issue is not None else self.d.issues.issue(number)
+    def process(self, number: int, *, approver: Actor, approved: Approved,
+                event: Labeled | None = None, issue: dict[str, Any] | None = None,
+                events: list[dict[str, Any]] | None = None) -> int:
+        self.ids  # noqa: B018 - refuse to run at all without both identities
+        issue = issue if issue is not None else self._issue(number)
         names = label_names(issue)
-        body_now = issue.get("body") or ""
-        title = issue.get("title") or ""
-        if issue.get("state") != "open":
-            gha.notice(f"#{number} is closed", title="nothing to publish")
+        title = str(issue.get("title") or "")
+        if issue.get("state") != "open" or "pull_request" in issue:
+            gha.notice(f"#{number} is not an open issue", title="nothing to publish")
             return 0
         if not is_request_title(title):
-            gha.notice(f"#{number} is not a publish request (its title does not parse)",
-                       title="nothing to publish")
-            return 0
-        try:
-            request = parse_issue(title, approved.text if approved.text is not None else body_now)
-        except NotARequestError as exc:
-            return self.report.refuse(number, names, NotAuthorizedError(
-                f"the issue is not a valid publish request: {exc.message}",
-                hint="re-create the request with `valet request` (its body is generated; "
-                "edits outside the checkboxes break it)"))
-        gha.info(f"request: {request.title} (#{number}), labelled by {approver.login}")
+            from valet.issue_format import parse_title
 
-        if events is None:
-            events = self.d.issues.events(number)
+            if not aimed_at_valet(title, str(issue.get("body") or "")):
+                gha.notice(f"#{number} is not a publish request (its title does not parse)",
+                           title="nothing to publish")
+                return 0
+            try:
+                parse_title(title)
+            except ValetError as exc:
+                return self.report.refuse(number, names, NotAuthorizedError(
+                    f"the title is not a publish request: {exc.message}",
+                    hint="requests are opened by the release workflow with the title "
+                    "`publish: OWNER/REPO[/PATH]@VERSION`: run it again for a new request"))
+        if str(Label.ACCEPTED) not in names:
+            if event is None:
+                gha.notice(f"#{number} does not have `accepted`", title="nothing to publish")
+                return 0
+            return self.report.stale(number, "The `accepted` label this run was started for "
+                                     "is no longer on the issue (an old run re-run, or the "
+                                     "label was removed before the run started).")
+        rev = Review(number=number, issue=issue, names=names,
+                     events=events if events is not None else self.d.issues.events(number),
+                     approver=approver, approved=approved, event=event)
         try:
-            approval = approve(self.d.issues, self.s.policy, self.s.publish_repo, approver,
-                               request, events)
-        except NotAuthorizedError as exc:
-            return self.report.refuse(number, names, exc)
-        if not approved.known:
-            gha.warning("no approved body to compare with (run by hand without an event): "
-                        "the body is taken as it is now", title="body not compared")
-        elif not approved.matches(body_now):
-            return self.report.refuse(number, names, NotAuthorizedError(
-                "the issue body changed after it was approved (the body now differs from the "
-                f"body @{approval.login} approved)",
-                hint="check the edit, then remove and add `accepted` again to approve the "
-                "body as it is now"))
+            for check in self.approval_checks():
+                check(rev)
+        except Refused as refused:
+            return self.report.refuse(number, names, refused.error)
+        except ValetError as exc:
+            return self.report.fail_early(number, names, exc)
+        assert rev.request is not None and rev.approval is not None
+        gha.info(f"request: {rev.request.title} (#{number}), approved by {rev.approval.login}, "
+                 f"requested by {', '.join(rev.requesters)}")
 
-        dry_run = self.s.dry_run or str(Label.DRY_RUN) in names
-        run = Run(number=number, request=request, approval=approval, labels=names,
-                  dry_run=dry_run, body=body_now, events=events)
+        # dry-run holds when the issue has it now, or had it when the event was sent.
+        dry_run = (self.s.dry_run or str(Label.DRY_RUN) in names
+                   or (event is not None and str(Label.DRY_RUN) in event.labels))
+        run = Run(number=number, request=rev.request, approval=rev.approval, labels=names,
+                  dry_run=dry_run, body=rev.body, events=rev.events,
+                  approval_event=approval_id(rev.events),
+                  recorded=approved.digest is not None)
         try:
             return self._publish(run)
         except Refused as refused:
@@ -173,6 +194,14 @@ class Publisher:
             return self.report.fail(run, exc)
         finally:
             self.report.step_summary(run)
+
+    def _issue(self, number: int) -> dict[str, Any]:
+        try:
+            return self.d.issues.issue(number)  # type: ignore[no-any-return]
+        except NotFound:
+            raise UsageError(f"issue #{number} does not exist in {self.s.publish_repo}",
+                             hint="pass the number of an approval issue of the publish "
+                             "repository (`publish: OWNER/REPO@VERSION`)") from None
 
     # ---- one request: the checks, then the targets -------------------------
 
@@ -190,76 +219,4 @@ class Publisher:
     def _publish(self, run: Run) -> int:
         for check in self.checks():
             check(run)
-        assert run.config is not None and run.plan is not None
-        request, config, plan = run.request, run.config, run.plan
-        if not run.dry_run:
-            self.report.transition(run, "resume")
-        self._mask_credentials(plan)
-        if plan.ticked:
-            run.ticked_by = who_ticked(self.d.issues, run.number, plan.ticked)
-
-        # CI on the release commit.
-        sdk = self.d.sdk(request.repo)
-        gate = check_gate(sdk, request.repo, checks.release_commit(run),
-                          ignore=self.s.ignore_checks, run_marker=_run_marker())
-        run.gate = gate
-        if gate.verdict in (Verdict.PENDING, Verdict.NONE):
-            return self.report.ci_pending(run)
-        if gate.verdict is Verdict.FAILED:
-            return self.report.ci_failed(run)
-        if str(Label.CI_PENDING) in run.labels and not run.dry_run:
-            self.report.transition(run, "ci-green")
-
-        # Every artifact, verified, before any target sees one.
-        files: dict[str, Path] = {}
-        if plan.run:
-            dest = self.s.workdir / f"valet-{run.number}"
-            dest.mkdir(parents=True, exist_ok=True)
-            store = self.d.store(request, config)
-            run.store = store
-            with gha.group("download and verify artifacts"):
-                files = store.download_verified(list(request.artifacts), dest / "artifacts")
-        by_name = {a.name: a for a in request.artifacts}
-
-        def make_ctx(item: PlanItem) -> TargetContext:
-            work = self.s.workdir / f"valet-{run.number}" / "work" / _safe_dir(item.key)
-            work.mkdir(parents=True, exist_ok=True)
-            return TargetContext(request=request, config=config, target=item.target,
-                                 files={n: files[n] for n in item.files if n in files},
-                                 artifacts={n: by_name[n] for n in item.files if n in by_name},
-                                 workdir=work, env=self.s.env, github=self.d.sdk_github,
-                                 dry_run=run.dry_run)
-
-        with gha.group("publish targets"):
-            outcome = execute(plan, self.d.resolve, make_ctx,
-                              tick=lambda k: self.ticker.tick(run, k),
-                              max_parallel=self.s.max_parallel, dry_run=run.dry_run)
-        run.outcome = outcome
-        run.rows = rows_for(outcome, plan, by_name, run.ticked_by)
-        if run.dry_run:
-            self.d.issues.comment(run.number, summary.plan(request.title, run.rows,
-                                                           ci_text(gate), self.s.run_url))
-            self.report.transition(run, "rehearsed")
-            run.result = "dry run"
-            return 0
-        if outcome.failed:
-            return self.report.targets_failed(run, outcome)
-        return finish(run, self.d, self.report)
-
-    def _mask_credentials(self, plan: Plan) -> None:
-        for item in plan.run:
-            try:
-                names = self.d.resolve(item.name).credentials
-            except ValetError:
-                continue
-            for var in names:
-                gha.add_mask(self.s.env.get(var))
-
-
-def _safe_dir(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key) or "target"
-
-
-def _run_marker() -> str | None:
-    run_id = os.environ.get("GITHUB_RUN_ID")
-    return f"/actions/runs/{run_id}/" if run_id else None
+        return apply(run, self.d, self.s, self.report, self.ticker, self.ids)

@@ -45,10 +45,14 @@ class Report:
                                                          ci_text(run.gate), self.run_url))
             self.transition(run, "rehearsed")
             return 0
-        if str(Label.CI_PENDING) not in run.labels:  # comment once
+        # Comment once per approval: its record of the approved body is what the
+        # scheduled re-check compares the body with.
+        if str(Label.CI_PENDING) not in run.labels or not run.recorded:
             self.issues.comment(run.number, summary.ci_pending(
-                run.gate, run.request.sha or "", run.body, run.approval.login, self.run_url))
-            self.transition(run, "ci-pending")
+                run.gate, run.request.sha or "", run.body, run.approval.login, self.run_url,
+                approval=run.approval_event))
+            run.recorded = True
+        self.transition(run, "ci-pending")
         return 0
 
     def ci_failed(self, run: Run) -> int:
@@ -62,14 +66,33 @@ class Report:
         self.transition(run, "rehearsed" if run.dry_run else "ci-failed")
         return err.exit_code
 
-    def fail(self, run: Run, exc: ValetError, target: str | None = None) -> int:
+    def fail(self, run: Run, exc: ValetError, target: str | None = None,
+             resume: bool = True) -> int:
+        """``resume``: adding `accepted` again can pass (False: only a new request can)."""
         gha.error(str(exc), title=exc.title)
         run.result = f"failed: {exc.title}"
         done = list(run.outcome.done) if run.outcome else []
         self.issues.comment(run.number, summary.failure(exc.title, exc.message, exc.hint,
-                                                        self.run_url, target=target, done=done))
+                                                        self.run_url, target=target, done=done,
+                                                        resume=resume))
         self.transition(run, "rehearsed" if run.dry_run else "fail")
         return exc.exit_code
+
+    def fail_early(self, number: int, names: set[str], exc: ValetError) -> int:
+        """A failure before the request is known (a check could not run)."""
+        gha.error(str(exc), title=exc.title)
+        add, remove = labels.diff(names, "fail")
+        for label in remove:
+            self.issues.remove_label(number, label)
+        self.issues.add_labels(number, add)
+        self.issues.comment(number, summary.failure(exc.title, exc.message, exc.hint,
+                                                    self.run_url))
+        return exc.exit_code
+
+    def stale(self, number: int, reason: str) -> int:
+        gha.notice(reason, title="nothing to publish")
+        self.issues.comment(number, summary.stale(reason, self.run_url))
+        return 0
 
     def targets_failed(self, run: Run, outcome: Outcome) -> int:
         failed = outcome.failed
@@ -89,7 +112,7 @@ class Report:
 
     def step_summary(self, run: Run) -> None:
         gha.summary(summary.step_summary(
-            run.request.title, approver=run.approval.login,
+            run.request.title, approver=run.approval.login if run.approval else None,
             ci=ci_text(run.gate) if run.gate else "not checked", rows=run.rows,
             outcome=run.result, links={"release commit CI": checks_url(run.request),
                                        "prepare run": run.request.run_url,

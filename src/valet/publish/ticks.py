@@ -8,6 +8,7 @@ from typing import Any
 from valet import gha, summary
 from valet.errors import ValetError
 from valet.publish.context import Run
+from valet.publish.identity import Identities
 
 
 class Ticker:
@@ -31,21 +32,20 @@ class Ticker:
         gha.info(f"ticked {key}")
 
 
-def who_ticked(issues: Any, number: int, ticked: list[str]) -> dict[str, str]:
+def who_ticked(issues: Any, number: int, ticked: list[str], ids: Identities) -> dict[str, str]:
+    from valet.publish.approval import own_comments
+
     out: dict[str, str] = {}
     try:
-        comments = issues.comments(number)
+        # anyone can paste a marker into a comment: only the publish App's count
+        records = own_comments(issues, number, ids, summary.DONE_MARKER)
     except ValetError:
         return out
-    for comment in comments:
-        # anyone can paste a marker into a comment: only a bot's (valet's) count
-        if (comment.get("user") or {}).get("type") != "Bot":
-            continue
-        for data in summary.read_markers(comment.get("body") or "", summary.DONE_MARKER):
-            keys = data.get("targets")
-            for key in keys if isinstance(keys, list) else []:
-                if key in ticked:
-                    out[str(key)] = "published by valet in an earlier run"
+    for data in records:
+        keys = data.get("targets")
+        for key in keys if isinstance(keys, list) else []:
+            if key in ticked:
+                out[str(key)] = "published by valet in an earlier run"
     rest = [k for k in ticked if k not in out]
     for key, login in _tickers(issues, number, rest).items():
         # No "@": a table cell's `\@` is not a sure way to stop GitHub notifying them.

@@ -35,3 +35,47 @@ def is_request_title(title: str) -> bool:
     except NotARequestError:
         return False
     return True
+
+
+def latest_label_event(events: Iterable[dict[str, Any]], label: str) -> dict[str, Any] | None:
+    """The latest `labeled` event for ``label`` (events come oldest first)."""
+    found = None
+    for ev in events:
+        if isinstance(ev, dict) and ev.get("event") == "labeled" \
+                and (ev.get("label") or {}).get("name") == label:
+            found = ev
+    return found
+
+
+def closed_after(events: list[dict[str, Any]], label_event: dict[str, Any] | None
+                 ) -> dict[str, Any] | None:
+    """The first `closed` event after ``label_event`` (None: the issue was not closed since).
+
+    Closing is the documented retraction of a request: an approval given before it
+    does not survive a reopening."""
+    if label_event is None:
+        return None
+    seen = False
+    for ev in events:
+        if ev is label_event:
+            seen = True
+        elif seen and isinstance(ev, dict) and ev.get("event") == "closed":
+            return ev
+    return None
+
+
+def actor_login(ev: dict[str, Any] | None) -> str:
+    actor = (ev or {}).get("actor") or {}
+    login = actor.get("login") if isinstance(actor, dict) else None
+    return login if isinstance(login, str) and valid_login(login) else "someone"
+
+
+def aimed_at_valet(title: str, body: str) -> bool:
+    """A title that does not parse, on an issue that is still recognisably a publish
+    request: its title starts with `publish:` once invisible characters are dropped,
+    or its body holds valet's hidden block."""
+    import unicodedata
+
+    visible = "".join(c for c in title if unicodedata.category(c) not in ("Cf", "Cc", "Zs")
+                      or c == " ")
+    return visible.strip().lower().startswith("publish:") or "valet-request" in (body or "")

@@ -104,18 +104,21 @@ class AdminClient:
 
     def create_run(self, full_name: str, *, path: str, event: str, actor: str, head_sha: str,
                    triggering_actor: str | None = None, head_branch: str | None = None,
-                   name: str | None = None) -> dict[str, Any]:
+                   name: str | None = None, at: str | None = None) -> dict[str, Any]:
         """Record a started workflow run (``in_progress``), as GitHub would; its record
-        (``id``, ``run_attempt``, ...). ``triggering_actor`` defaults to ``actor``."""
+        (``id``, ``run_attempt``, ...). ``triggering_actor`` defaults to ``actor``;
+        ``at`` (ISO time) dates a run in the past."""
         body = {"path": path, "event": event, "actor": actor, "head_sha": head_sha,
                 "triggering_actor": triggering_actor, "head_branch": head_branch,
-                "name": name}
+                "name": name, "at": at}
         return self._call("POST", f"/repos/{full_name}/runs", body)  # type: ignore[no-any-return]
 
-    def finish_run(self, full_name: str, run_id: int, conclusion: str) -> dict[str, Any]:
-        """Mark a run ``completed`` with ``conclusion`` (success, failure, cancelled, ...)."""
+    def finish_run(self, full_name: str, run_id: int, conclusion: str,
+                   at: str | None = None) -> dict[str, Any]:
+        """Mark a run ``completed`` with ``conclusion`` (success, failure, cancelled, ...),
+        ``at`` an ISO time (default now)."""
         return self._call("PATCH", f"/repos/{full_name}/runs/{run_id}",  # type: ignore[no-any-return]
-                          {"conclusion": conclusion})
+                          {"conclusion": conclusion, "at": at})
 
     def rerun(self, full_name: str, run_id: int, triggering_actor: str) -> dict[str, Any]:
         """Re-run a run: the same id, the next attempt, ``triggering_actor`` is who re-ran it."""

@@ -255,10 +255,25 @@ RUN_CONCLUSIONS = (None, "success", "failure", "cancelled", "skipped", "timed_ou
                    "action_required", "neutral", "stale", "startup_failure")
 
 
+def _at(at: str | None) -> str:
+    """``at`` (an ISO time, for runs seeded in the past) or now."""
+    if at is None:
+        return now_iso()
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        raise SeedError(f"invalid time {at!r}") from None
+    return at
+
+
 def create_run(app: App, full_name: str, *, path: str, event: str, actor: str,
                head_sha: str, triggering_actor: str | None = None,
-               head_branch: str | None = None, name: str | None = None) -> Record:
-    """A workflow run that has started: who triggered it, for which event, on which commit."""
+               head_branch: str | None = None, name: str | None = None,
+               at: str | None = None) -> Record:
+    """A workflow run that has started: who triggered it, for which event, on which commit
+    (``at``: when it started, default now)."""
     rec = repo_or_fail(app, full_name)
     commit = app.git(rec).resolve_commit(head_sha)
     if commit is None:
@@ -272,7 +287,7 @@ def create_run(app: App, full_name: str, *, path: str, event: str, actor: str,
     workflow_ids = rec.setdefault("workflow_ids", {})
     if path not in workflow_ids:
         workflow_ids[path] = app.state.new_id()
-    ts = now_iso()
+    ts = _at(at)
     run = {"id": app.state.new_id(), "name": name or path.rsplit("/", 1)[1], "path": path,
            "event": event, "actor": app.state.user(actor)["login"],  # type: ignore[index]
            "triggering_actor": app.state.user(triggering_actor or actor)["login"],  # type: ignore[index]
@@ -292,11 +307,12 @@ def _run_or_fail(app: App, full_name: str, run_id: str) -> Record:
     return run  # type: ignore[no-any-return]
 
 
-def finish_run(app: App, full_name: str, run_id: str, conclusion: str) -> Record:
+def finish_run(app: App, full_name: str, run_id: str, conclusion: str,
+               at: str | None = None) -> Record:
     if conclusion is None or conclusion not in RUN_CONCLUSIONS:
         raise SeedError(f"invalid conclusion {conclusion!r}")
     run = _run_or_fail(app, full_name, run_id)
-    run.update(status="completed", conclusion=conclusion, updated_at=now_iso())
+    run.update(status="completed", conclusion=conclusion, updated_at=_at(at))
     app.state.touch()
     return run
 

@@ -15,7 +15,6 @@ from valet.config_load import parse_config
 from valet.errors import ConfigError
 from valet.issue_format import parse_issue, render_body, set_target_checked
 from valet.publish import make_plan, require_known
-from valet.publish_api import Edit
 from valet.request import TargetState
 
 pytestmark = pytest.mark.adversarial
@@ -176,8 +175,8 @@ def test_a_reopened_and_relabelled_finished_issue_uploads_nothing(tmp_path):
 # -- a box ticked before approval ------------------------------------------------------------
 
 
-def _tick_before_approval(w: World, key: str) -> None:
-    w.issues.store[N]["body"] = set_target_checked(w.issues.store[N]["body"], key, True)
+def _tick_before_approval(w: World, key: str, who: str = "mallory") -> None:
+    w.issues.edit_body(N, set_target_checked(w.issues.store[N]["body"], key, True), who)
 
 
 def test_a_box_ticked_by_someone_before_approval_skips_that_target(tmp_path):
@@ -188,15 +187,13 @@ def test_a_box_ticked_by_someone_before_approval_skips_that_target(tmp_path):
     assert ("preflight", "npm") not in w.reg.calls
     summary = w.comments[-1]
     npm_row = next(line for line in summary.splitlines() if "npm" in line and "|" in line)
-    assert "skipped" in npm_row and "ticked before approval" in npm_row
+    assert "skipped: ticked by mallory before approval" in npm_row
     assert "alice" in summary  # the approver, who approved the body with the box ticked
 
 
 def test_the_summary_names_who_ticked_the_box(tmp_path):
     w = World(tmp_path)
-    _tick_before_approval(w, "npm")
-    # what GraphQL's userContentEdits answers: mallory's edit ticked the box
-    w.issues.edits = {N: [Edit("mallory", "2024-05-01T10:00:00Z", w.issues.store[N]["body"])]}
+    _tick_before_approval(w, "npm")  # what GraphQL's userContentEdits answers: mallory ticked it
     w.label()
     npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
     assert "skipped: ticked by mallory before approval" in npm_row
@@ -218,11 +215,14 @@ def test_plan_of_a_request_with_every_box_ticked_is_empty():
     assert plan.run == [] and plan.ticked == ["pypi", "npm", "github"]
 
 
-def test_a_done_marker_pasted_by_a_person_does_not_vouch_for_a_ticked_box(tmp_path):
+@pytest.mark.parametrize("who,kind", [("mallory", "User"), ("valet-request[bot]", "Bot"),
+                                      ("helper[bot]", "Bot")])
+def test_a_done_marker_pasted_by_a_person_does_not_vouch_for_a_ticked_box(tmp_path, who, kind):
+    """Only the publish App's records count: a person's, the request App's or another
+    bot's `valet:done` marker is ignored."""
     w = World(tmp_path)
     _tick_before_approval(w, "npm")
-    w.issues._comments[N].append({"user": {"login": "mallory", "type": "User"},
-                                  "body": '<!-- valet:done {"targets":["npm"]} -->'})
+    w.issues.comment_as(N, who, '<!-- valet:done {"targets":["npm"]} -->', kind)
     assert w.label() == 0
     npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
-    assert "ticked before approval" in npm_row and "published by valet" not in npm_row
+    assert "before approval" in npm_row and "published by valet" not in npm_row

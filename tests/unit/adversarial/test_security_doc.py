@@ -56,3 +56,12 @@ def test_the_five_attackers_of_the_issue_each_have_rows():
     for who in ("SDK committer", "publish-repo triager", "malicious dependency during prepare",
                 "someone who can only open issues", "compromised or flaky registry"):
         assert who in attackers
+
+
+def test_the_readme_states_the_number_of_trust_attacks():
+    """README's security section counts the `test_attack_*` cases of the attack suite."""
+    suite = ROOT / "tests" / "sandbox" / "test_trust_attacks.py"
+    attacks = {n for n in _functions(suite) if n.startswith("test_attack_")}
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"\*\*(\d+) further attacks\*\*", readme)
+    assert match and int(match.group(1)) == len(attacks) > 0

@@ -14,14 +14,35 @@ from valet.errors import IntegrityError, TargetError
 from valet.events import Labeled
 from valet.issue_format import render_body
 from valet.manifest import Artifact
-from valet.publish_api import NotFound
+from valet.publish_api import Edit, NotFound
 from valet.request import Request, TargetState
 from valet.targets.base import Receipt, State, StatusResult, TargetContext
 
 PUBLISH_REPO = "org/publish"
 SDK_REPO = "org/sdk"
 SHA = "a" * 40
-BOT = "valet-app[bot]"
+BASE = "b" * 40  # the commit the prepare run ran on (the release commit's parent)
+BOT = "valet-app[bot]"  # the publish App: what these fakes write as
+REQUEST_BOT = "valet-request[bot]"  # the request App: who opens requests
+RUN_ID = 4242  # the prepare run every request names
+CREATED = "2030-01-01T00:00:10Z"  # when the request App opened the issue
+
+
+def identities() -> Any:
+    from valet.publish.identity import Identities
+
+    return Identities(publish_bot=BOT, request_bot=REQUEST_BOT)
+
+
+def prepare_run(actor: str = "requester", triggering: str | None = None, **kw: Any) -> dict[str, Any]:
+    """The release.yml run as GitHub records it (GET /actions/runs/{id})."""
+    run = {"id": RUN_ID, "repository": {"full_name": SDK_REPO},
+           "path": ".github/workflows/release.yml", "event": "workflow_dispatch",
+           "head_sha": BASE, "status": "completed", "conclusion": "success",
+           "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:01:00Z",
+           "actor": {"login": actor}, "triggering_actor": {"login": triggering or actor}}
+    run.update(kw)
+    return run
 
 CONTENT = {
     "pkg-1.2.3.tar.gz": b"sdist bytes",
@@ -41,7 +62,7 @@ def make_request(targets: list[str] | None = None, requested_by: str = "requeste
     return Request(repo=SDK_REPO, version="1.2.3", requested_by=requested_by,
                    merge_target=merge_target, sha=SHA, branch="release/1.2.3",
                    targets=[TargetState(t) for t in (targets or ["pypi", "npm", "github"])],
-                   artifacts=artifacts(), release_id=7)
+                   artifacts=artifacts(), release_id=7, run_id=RUN_ID)
 
 
 def make_body(**kw: Any) -> str:
@@ -61,19 +82,43 @@ class FakeIssues:
         self.store: dict[int, dict[str, Any]] = {}
         self._events: dict[int, list[dict[str, Any]]] = {}
         self._comments: dict[int, list[dict[str, Any]]] = {}
-        self.roles: dict[str, str] = {}
+        self.roles: dict[str, str] = {"alice": "maintain"}  # the usual approver
         self.teams: dict[tuple[str, str], set[str]] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.body_patches = 0
         self.edits: dict[int, list[Any]] = {}  # number -> publish_api.Edit, oldest first
+        self._next_event = 100
+        self.apps = {"valet-app", "valet-request"}
 
     # seeding
     def create(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
-               labels: tuple[str, ...] = ()) -> None:
+               labels: tuple[str, ...] = (), author: str = REQUEST_BOT) -> None:
         self.store[number] = {"number": number, "title": title, "body": body, "state": "open",
-                              "labels": [{"name": x} for x in labels]}
+                              "labels": [{"name": x} for x in labels],
+                              "user": {"login": author, "type": "Bot" if "[bot]" in author
+                                       else "User"}, "created_at": CREATED}
         self._events[number] = []
         self._comments[number] = []
+
+    def event(self, number: int, event: str, login: str, kind: str = "User",
+              **extra: Any) -> None:
+        self._next_event += 1
+        self._events[number].append({"id": self._next_event, "event": event,
+                                     "actor": {"login": login, "type": kind}, **extra})
+
+    def edit_body(self, number: int, body: str, login: str,
+                  at: str = "2030-01-01T00:00:30Z") -> None:
+        """An edit of the body by ``login``, kept in its history as GitHub keeps it (once
+        edited, the history starts with the creator's own body)."""
+        issue = self.store[number]
+        history = self.edits.setdefault(number, [])
+        if not history:
+            history.append(Edit(issue["user"]["login"], issue["created_at"], issue["body"]))
+        history.append(Edit(login, at, body))
+        issue["body"] = body
+
+    def comment_as(self, number: int, login: str, body: str, kind: str = "User") -> None:
+        self._comments[number].append({"user": {"login": login, "type": kind}, "body": body})
 
     def label_by(self, number: int, label: str, login: str, kind: str = "User") -> Labeled:
         self._add_label(number, label, login, kind)
@@ -86,8 +131,7 @@ class FakeIssues:
     def _add_label(self, number: int, label: str, login: str, kind: str = "User") -> None:
         if label not in self.label_names(number):
             self.store[number]["labels"].append({"name": label})
-        self._events[number].append({"event": "labeled", "label": {"name": label},
-                                     "actor": {"login": login, "type": kind}})
+        self.event(number, "labeled", login, kind, label={"name": label})
 
     def label_names(self, number: int) -> list[str]:
         return [x["name"] for x in self.store[number]["labels"]]
@@ -98,6 +142,9 @@ class FakeIssues:
     # the IssueAPI surface
     def issue(self, number: int) -> dict[str, Any]:
         self.calls.append(("issue", number))
+        if number not in self.store:
+            raise NotFound(f"reading issue #{number}: HTTP 404: Not Found",
+                           hint="is the GitHub App installed on org/publish?")
         return copy.deepcopy(self.store[number])
 
     def events(self, number: int) -> list[dict[str, Any]]:
@@ -110,6 +157,12 @@ class FakeIssues:
         self.calls.append(("body_edits", number))
         return list(self.edits.get(number, []))
 
+    def viewer_login(self) -> str:
+        return BOT
+
+    def app(self, slug: str) -> dict[str, Any] | None:
+        return {"slug": slug} if slug in self.apps else None
+
     def comment(self, number: int, body: str) -> None:
         self.calls.append(("comment", number))
         self._comments[number].append({"user": {"login": BOT, "type": "Bot"}, "body": body})
@@ -117,7 +170,7 @@ class FakeIssues:
     def set_body(self, number: int, body: str) -> dict[str, Any]:
         self.calls.append(("set_body", number))
         self.body_patches += 1
-        self.store[number]["body"] = body
+        self.edit_body(number, body, BOT)
         return copy.deepcopy(self.store[number])
 
     def close(self, number: int, labels: list[str] | None = None) -> None:
@@ -159,6 +212,8 @@ class FakeSdk:
              "html_url": "https://github.com/org/sdk/runs/1"}]]
         self.merges: list[tuple[str, str]] = []
         self.deleted: list[str] = []
+        self.runs: dict[int, dict[str, Any]] = {RUN_ID: prepare_run()}
+        self.ancestors: set[tuple[str, str]] = {(BASE, SHA)}  # (ancestor, commit)
         self.file_reads: list[tuple[str, str]] = []
         self.merge_fails = False
         # Branch protection: None protects every branch (so other tests keep their meaning);
@@ -178,6 +233,12 @@ class FakeSdk:
 
     def default_branch(self) -> str:
         return self.default
+
+    def workflow_run(self, run_id: int) -> dict[str, Any] | None:
+        return copy.deepcopy(self.runs.get(run_id))
+
+    def contains(self, ancestor: str, sha: str) -> bool:
+        return ancestor == sha or (ancestor, sha) in self.ancestors
 
     def branch_protected(self, branch: str) -> bool | None:
         self.branch_reads.append(branch)

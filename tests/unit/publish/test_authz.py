@@ -8,8 +8,10 @@ from valet.events import Actor
 
 
 class StubAPI:
+    """Roles default to "triage" (a listed approver who can add labels) unless given."""
+
     def __init__(self, roles=None, teams=None):
-        self.roles = roles or {}
+        self.roles = roles if roles is not None else {"alice": "triage", "carol": "triage"}
         self.teams = teams or {}
         self.asked: list[tuple] = []
 
@@ -23,8 +25,10 @@ class StubAPI:
 
 
 def decide(api, policy, who="alice", kind="User", requester="bob", confirmed="same"):
+    requesters = (requester,) if isinstance(requester, str) else tuple(requester or ())
     return authorize(api, policy, publish_repo="org/publish", labeler=Actor(who, kind),
-                     requester=requester, confirmed_by=who if confirmed == "same" else confirmed)
+                     requesters=requesters,
+                     confirmed_by=who if confirmed == "same" else confirmed)
 
 
 def test_listed_login_is_allowed_case_insensitively():
@@ -46,8 +50,17 @@ def test_not_listed_and_not_in_team_is_refused_with_the_allowed_list():
     assert "@eve is not an allowed approver" in exc.value.message
     assert "carol" in exc.value.message and "org/release" in exc.value.message
     assert exc.value.hint
-    # with approvers configured, repository permission does not count
+    # with approvers configured, repository permission does not make an approver
     assert not any(a[0] == "role" for a in api.asked)
+
+
+@pytest.mark.parametrize("role", ["read", "none"])
+def test_a_listed_login_without_access_to_the_publish_repo_any_more_is_refused(role):
+    api = StubAPI(roles={"alice": role})
+    with pytest.raises(NotAuthorizedError, match="no longer has access") as exc:
+        decide(api, parse_policy("alice"), who="alice")
+    assert ("role", "org/publish", "alice") in api.asked  # asked now, not remembered
+    assert "give them access" in exc.value.hint
 
 
 @pytest.mark.parametrize("role", ["admin", "maintain"])
@@ -72,8 +85,15 @@ def test_self_approval_when_allowed():
     assert decide(StubAPI(), policy, who="alice", requester="alice").login == "alice"
 
 
+def test_whoever_triggered_or_reran_the_release_may_not_approve_it():
+    for who in ("dana", "morgan"):
+        with pytest.raises(NotAuthorizedError, match="requested this release"):
+            decide(StubAPI(roles={who: "triage"}), parse_policy(who), who=who,
+                   requester=("dana", "morgan"))
+
+
 def test_unknown_requester_is_refused_unless_self_approval_allowed():
-    with pytest.raises(NotAuthorizedError, match="Requested by"):
+    with pytest.raises(NotAuthorizedError, match="does not say who requested"):
         decide(StubAPI(), parse_policy("alice"), requester=None)
     assert decide(StubAPI(), parse_policy("alice", allow_self_approval=True), requester=None)
 

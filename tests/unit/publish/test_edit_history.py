@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.publish.fakes import make_body
+from tests.unit.publish.fakes import BOT, make_body
 from tests.unit.publish.test_publisher import N, World
 from valet.edit_history import who_ticked
 from valet.errors import GitHubError
@@ -117,32 +117,49 @@ def test_graphql_url_from_the_runner(monkeypatch):
 # -- publish: a failed lookup keeps today's wording -------------------------------------
 
 
-@pytest.mark.parametrize("failure", [GitHubError("GraphQL error: Something went wrong"),
-                                     RuntimeError("a bug in the lookup")])
-def test_a_failed_lookup_never_fails_the_publish(tmp_path, monkeypatch, failure):
+def test_the_history_that_vouches_for_the_body_cannot_be_read_so_nothing_is_published(
+        tmp_path, monkeypatch):
+    """The edit history is a check (who wrote the body), not a nicety: without it the run
+    fails and says why, before anything of the SDK is read."""
     w = World(tmp_path)
-    w.issues.store[N]["body"] = set_target_checked(w.issues.store[N]["body"], "npm", True)
 
     def broken(number: int) -> list[Edit]:
-        raise failure
+        raise GitHubError("reading the edit history of #5: GraphQL error: Something went wrong")
 
     monkeypatch.setattr(w.issues, "body_edits", broken)
+    assert w.label() == GitHubError.exit_code
+    assert w.reg.calls == [] and w.sdk.file_reads == [] and w.store.downloads == 0
+    assert "edit history" in w.comments[-1] and "failed" in w.labels
+
+
+def test_a_failed_ticker_lookup_after_the_check_keeps_the_plain_wording(tmp_path, monkeypatch):
+    w = World(tmp_path)
+    w.issues.edit_body(N, set_target_checked(w.issues.store[N]["body"], "npm", True), "mallory")
+    real = w.issues.body_edits
+    calls = []
+
+    def second_fails(number: int) -> list[Edit]:
+        calls.append(number)
+        if len(calls) > 1:
+            raise RuntimeError("a bug in the lookup")
+        return real(number)
+
+    monkeypatch.setattr(w.issues, "body_edits", second_fails)
     assert w.label() == 0
     assert sorted(w.uploads()) == ["github", "pypi"]
     npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
     assert "skipped: ticked before approval" in npm_row
 
 
-def test_the_lookup_is_made_only_when_a_box_was_ticked(tmp_path):
+def test_the_history_is_read_on_every_approval(tmp_path):
     w = World(tmp_path)
     assert w.label() == 0
-    assert ("body_edits", N) not in w.issues.calls
+    assert ("body_edits", N) in w.issues.calls
 
 
 def test_a_box_valet_ticked_earlier_keeps_its_wording(tmp_path):
     w = World(tmp_path)
-    w.issues.store[N]["body"] = set_target_checked(w.issues.store[N]["body"], "npm", True)
-    w.issues.edits = {N: [edit("valet-bot[bot]", "npm")]}
+    w.issues.edit_body(N, set_target_checked(w.issues.store[N]["body"], "npm", True), BOT)
     w.issues.comment(N, '<!-- valet:done {"targets":["npm"]} -->')  # valet's own marker
     assert w.label() == 0
     npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)

@@ -111,6 +111,7 @@ def test_the_input_reaches_the_settings(monkeypatch, raw, expected):
 
     monkeypatch.setattr(valet.publish, "Publisher", _Capture)
     monkeypatch.setenv("INPUT_GITHUB_TOKEN", "ghs_test_token_value")
+    monkeypatch.setenv("INPUT_REQUEST_APP", "org-valet-request")
     monkeypatch.setenv("GITHUB_REPOSITORY", "org/publish")
     if raw is not None:
         monkeypatch.setenv("INPUT_ALLOW_UNPROTECTED_MERGE_TARGET", raw)
@@ -121,6 +122,7 @@ def test_the_input_reaches_the_settings(monkeypatch, raw, expected):
 
 def test_a_bad_input_value_is_a_usage_error(monkeypatch, capsys):
     monkeypatch.setenv("INPUT_GITHUB_TOKEN", "ghs_test_token_value")
+    monkeypatch.setenv("INPUT_REQUEST_APP", "org-valet-request")
     monkeypatch.setenv("GITHUB_REPOSITORY", "org/publish")
     monkeypatch.setenv("INPUT_ALLOW_UNPROTECTED_MERGE_TARGET", "maybe")
     assert main(["publish", "--sweep"]) == 2

@@ -11,7 +11,19 @@ from valet.issue_format import parse_issue
 from valet.publish import Deps, Publisher, Settings
 from valet.targets.base import State
 
-from .fakes import BOT, CONFIG, SHA, Behaviour, FakeIssues, FakeSdk, FakeStore, Registry, make_body
+from .fakes import (
+    BOT,
+    CONFIG,
+    SHA,
+    Behaviour,
+    FakeIssues,
+    FakeSdk,
+    FakeStore,
+    Registry,
+    identities,
+    make_body,
+    prepare_run,
+)
 
 N = 5
 
@@ -25,9 +37,11 @@ class World:
         self.reg = Registry()
         self.issues.create(N, make_body(targets=targets, requested_by=requested_by,
                                         merge_target=merge_target))
+        self.sdk.runs[4242] = prepare_run(requested_by)
         self.settings = Settings(publish_repo="org/publish", policy=parse_policy(approvers),
                                  dry_run=dry_run, workdir=tmp_path,
-                                 env={"STUB_TOKEN": "s3cret-token"}, run_url="https://github.com/org/publish/actions/runs/1")
+                                 env={"STUB_TOKEN": "s3cret-token"}, run_url="https://github.com/org/publish/actions/runs/1",
+                                 identities=identities())
         self.publisher = Publisher(self.settings, Deps(
             issues=self.issues, sdk=lambda repo: self.sdk, store=lambda req, cfg: self.store,
             resolve=self.reg.resolve))
@@ -84,7 +98,7 @@ def test_refused_labelers_publish_nothing(tmp_path, who, kind, why):
 def test_body_edited_after_approval_is_refused(tmp_path):
     w = World(tmp_path)
     ev = w.issues.label_by(N, "accepted", "alice")
-    w.issues.store[N]["body"] = w.issues.store[N]["body"].replace("- [ ] npm", "- [x] npm")
+    w.issues.edit_body(N, w.issues.store[N]["body"].replace("- [ ] npm", "- [x] npm"), "mallory")
     assert w.publisher.handle(ev) == 0
     assert w.reg.calls == [] and "accepted" not in w.labels
     assert "changed after it was approved" in w.comments[-1]
@@ -138,7 +152,7 @@ def test_sweep_refuses_when_body_changed_while_waiting(tmp_path):
     w = World(tmp_path)
     w.sdk.check_pages = [[{"name": "tests", "status": "queued"}]]
     w.label()
-    w.issues.store[N]["body"] = w.issues.store[N]["body"].replace("- [ ] npm", "- [x] npm")
+    w.issues.edit_body(N, w.issues.store[N]["body"].replace("- [ ] npm", "- [x] npm"), "mallory")
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
     assert w.publisher.sweep() == 0
     assert w.reg.calls == [] and "accepted" not in w.labels and "ci-pending" not in w.labels

@@ -100,12 +100,14 @@ def register(app: App) -> None:
         run = seed.create_run(app, f"{owner}/{repo}", path=b["path"], event=b["event"],
                               actor=b["actor"], head_sha=b["head_sha"],
                               triggering_actor=b.get("triggering_actor"),
-                              head_branch=b.get("head_branch"), name=b.get("name"))
+                              head_branch=b.get("head_branch"), name=b.get("name"),
+                              at=b.get("at"))
         return Response(201, dict(run))
 
     @route("PATCH", "/repos/{owner}/{repo}/runs/{run_id}")
     def finish_run(req: Request, owner: str, repo: str, run_id: str) -> Response:
-        run = seed.finish_run(app, f"{owner}/{repo}", run_id, req.json()["conclusion"])
+        b = req.json()
+        run = seed.finish_run(app, f"{owner}/{repo}", run_id, b["conclusion"], at=b.get("at"))
         return Response(200, dict(run))
 
     @route("POST", "/repos/{owner}/{repo}/runs/{run_id}/rerun")

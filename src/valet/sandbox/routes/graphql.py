@@ -11,7 +11,8 @@ three node fields, in any order). Anything else gets GitHub's answer to a query 
 cannot run: status 200 with ``{"errors": [{"message": ...}]}``.
 
 As on GitHub: edits come newest first; ``diff`` is the whole body after that edit;
-the creator's initial body is not listed here (the sandbox records PATCHes only);
+a body never edited has no history, and once edited the oldest node is the
+creator's own body (editor: the author, at the issue's creation);
 a repository the token cannot read and a missing issue are ``NOT_FOUND`` errors
 next to ``data``; no token, or a bad one, is a 401.
 """

@@ -187,10 +187,13 @@ def register(app: App) -> None:
             issue["title"] = body["title"]
         if "body" in body:
             if body["body"] != issue.get("body"):
-                # The edit history GraphQL serves (routes/graphql.py); the creator's
-                # initial body is not an edit.
-                issue.setdefault("edits", []).append(
-                    {"editor": login, "edited_at": now_iso(), "body": body["body"]})
+                # The edit history GraphQL serves (routes/graphql.py). As on GitHub, once
+                # a body is edited its history starts with the creator's own body.
+                edits = issue.setdefault("edits", [])
+                if not edits:
+                    edits.append({"editor": issue["user"], "edited_at": issue["created_at"],
+                                  "body": issue.get("body") or ""})
+                edits.append({"editor": login, "edited_at": now_iso(), "body": body["body"]})
             issue["body"] = body["body"]
         if "state" in body:
             _set_state(app, rec, issue, body["state"], body.get("state_reason"), login)

@@ -1,0 +1,116 @@
+"""After every check passed: the CI gate, the download, the targets, the end of the run.
+
+CI on the release commit decides first (pending: wait in ci-pending; failed:
+ci-failed). Then every artifact is downloaded and verified before any target
+sees one; the targets run (``execute``), ticking their boxes; a dry run comments
+the plan, a failure says what to do, and success merges and closes (``finish``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from valet import gha, summary
+from valet.errors import IntegrityError, ValetError
+from valet.gate import Verdict, check_gate
+from valet.labels import Label
+from valet.publish import checks
+from valet.publish.context import Deps, Run, Settings
+from valet.publish.execute import execute, rows_for
+from valet.publish.finish import finish
+from valet.publish.identity import Identities
+from valet.publish.plan import Plan, PlanItem
+from valet.publish.report import Report, ci_text
+from valet.publish.ticks import Ticker, who_ticked
+from valet.targets.base import TargetContext
+
+
+def apply(run: Run, deps: Deps, settings: Settings, report: Report, ticker: Ticker,
+          ids: Identities) -> int:
+    assert run.config is not None and run.plan is not None
+    request, config, plan = run.request, run.config, run.plan
+    if not run.dry_run:
+        report.transition(run, "resume")
+    _mask_credentials(plan, deps, settings)
+    if plan.ticked:
+        run.ticked_by = who_ticked(deps.issues, run.number, plan.ticked, ids)
+
+    # CI on the release commit.
+    gate = check_gate(deps.sdk(request.repo), request.repo, checks.release_commit(run),
+                      ignore=settings.ignore_checks, run_marker=_run_marker())
+    run.gate = gate
+    if gate.verdict in (Verdict.PENDING, Verdict.NONE):
+        return report.ci_pending(run)
+    if gate.verdict is Verdict.FAILED:
+        return report.ci_failed(run)
+    if str(Label.CI_PENDING) in run.labels and not run.dry_run:
+        report.transition(run, "ci-green")
+
+    # Every artifact, verified, before any target sees one.
+    files: dict[str, Path] = {}
+    if plan.run:
+        dest = settings.workdir / f"valet-{run.number}"
+        dest.mkdir(parents=True, exist_ok=True)
+        store = deps.store(request, config)
+        run.store = store
+        with gha.group("download and verify artifacts"):
+            try:
+                files = store.download_verified(list(request.artifacts), dest / "artifacts")
+            except IntegrityError as exc:
+                return report.fail(run, _tampered(request.repo, exc), resume=False)
+    by_name = {a.name: a for a in request.artifacts}
+
+    def make_ctx(item: PlanItem) -> TargetContext:
+        work = settings.workdir / f"valet-{run.number}" / "work" / _safe_dir(item.key)
+        work.mkdir(parents=True, exist_ok=True)
+        return TargetContext(request=request, config=config, target=item.target,
+                             files={n: files[n] for n in item.files if n in files},
+                             artifacts={n: by_name[n] for n in item.files if n in by_name},
+                             workdir=work, env=settings.env, github=deps.sdk_github,
+                             dry_run=run.dry_run)
+
+    with gha.group("publish targets"):
+        outcome = execute(plan, deps.resolve, make_ctx, tick=lambda k: ticker.tick(run, k),
+                          max_parallel=settings.max_parallel, dry_run=run.dry_run)
+    run.outcome = outcome
+    run.rows = rows_for(outcome, plan, by_name, run.ticked_by)
+    if run.dry_run:
+        deps.issues.comment(run.number, summary.plan(request.title, run.rows, ci_text(gate),
+                                                     settings.run_url))
+        report.transition(run, "rehearsed")
+        run.result = "dry run"
+        return 0
+    if outcome.failed:
+        return report.targets_failed(run, outcome)
+    return finish(run, deps, report)
+
+
+def _mask_credentials(plan: Plan, deps: Deps, settings: Settings) -> None:
+    for item in plan.run:
+        try:
+            names = deps.resolve(item.name).credentials
+        except ValetError:
+            continue
+        for var in names:
+            gha.add_mask(settings.env.get(var))
+
+
+def _tampered(repo: str, exc: IntegrityError) -> IntegrityError:
+    """What an integrity failure means for the people reading the issue."""
+    return IntegrityError(
+        f"the draft release changed after the request: {exc.message}. Nothing was "
+        "published: the stored files are not the ones requested, so the draft may have "
+        "been tampered with",
+        hint=f"check who changed the draft release of {repo}, then run the release workflow "
+        "again for a new request (adding `accepted` again cannot pass: the request names "
+        "the files as they were)")
+
+
+def _safe_dir(key: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key) or "target"
+
+
+def _run_marker() -> str | None:
+    run_id = os.environ.get("GITHUB_RUN_ID")
+    return f"/actions/runs/{run_id}/" if run_id else None

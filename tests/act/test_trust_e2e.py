@@ -1,0 +1,346 @@
+"""The publish side's trust root, attacked end to end: act runs the example workflows
+(release.yml as the SDK side, publish.yml as the publish side) against the sandbox
+and the real registries.
+
+The attackers hold what a real org gives them: an SDK committer can act as the
+request App (its key sits in the SDK repositories, so they can mint its token in a
+workflow of their own), a triager can label, close and reopen issues, and anyone
+with access can re-run an old workflow run (GitHub delivers the original payload
+again). Each case plays the attack, then checks that nothing reached pypiserver,
+verdaccio or the published release, and that the issue says why.
+
+One module-scoped world (tests/act/world.py); each case releases its own version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tests.act.world import DIST, PKG, World, world_fixture  # noqa: F401 - a fixture
+
+pytestmark = [pytest.mark.act, pytest.mark.sandbox, pytest.mark.adversarial]
+
+_MISSING = [m for m in ("issues", "ci", "releases", "access", "runs")
+            if importlib.util.find_spec(f"valet.sandbox.routes.{m}") is None]
+if _MISSING:
+    pytest.skip(f"the sandbox has no {', '.join(_MISSING)} routes yet", allow_module_level=True)
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def nothing_published(world: World, version: str) -> None:
+    """No byte of ``version`` on pypiserver or verdaccio, and its release is still a draft."""
+    assert not [n for n in world.pypi_digests() if f"-{version}" in n]
+    assert world.npm_tarball_sha256(version) is None
+    assert all(r.draft for r in world.gh().get_repo(world.sdk).get_releases()
+               if r.tag_name == version)
+
+
+def refused(world: World, version: str, *why: str) -> str:
+    """The last comment is valet's refusal (by the publish App) and says why; `accepted` is off."""
+    issue = world.issue(version)
+    last = list(issue.get_comments())[-1]
+    assert last.user.login == f"{world.publish_app[0]}[bot]"
+    assert "nothing was published" in last.body
+    for text in why:
+        assert text in last.body, last.body
+    assert "accepted" not in world.labels(version)
+    return last.body
+
+
+def as_request_app(world: World, version: str) -> Any:
+    """The request issue, through the request App's token (what an SDK committer can mint)."""
+    return world.gh(world.request_app[1]).get_repo(world.publish).get_issue(world.issues[version])
+
+
+def request_of(world: World, version: str) -> Any:
+    from valet.issue_format import parse_issue
+
+    issue = world.issue(version)
+    return parse_issue(issue.title, issue.body)
+
+
+def rewrite(world: World, version: str, request: Any) -> str:
+    """Re-render the request's body and write it with the request App's token."""
+    from valet.issue_format import render_body
+
+    body = render_body(request, server_url=world.sb.server_url)
+    as_request_app(world, version).edit(body=body)
+    return body
+
+
+def evil_bytes(name: str, version: str) -> bytes:
+    """Other bytes under the same name: a valid npm tarball that ships other code."""
+    import io
+    import json
+    import tarfile
+
+    if not name.endswith(".tgz"):
+        return b"bytes nobody approved " + version.encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path, text in {"package/package.json": json.dumps(
+                {"name": PKG, "version": version, "main": "index.js", "license": "MIT"}),
+                "package/index.js": "module.exports = 'not what was approved';\n"}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mtime = len(data), 0
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def swap_asset(world: World, version: str, name: str, token: str) -> tuple[int, str]:
+    """Replace ``name`` on the draft with other bytes; (size, sha256) of the new ones."""
+    repo = world.gh(token).get_repo(world.sdk)
+    (draft,) = [r for r in repo.get_releases() if r.tag_name == version]
+    (asset,) = [a for a in draft.get_assets() if a.name == name]
+    asset.delete_asset()
+    evil = world.work / f"evil-{name}"
+    evil.write_bytes(evil_bytes(name, version))
+    data = evil.read_bytes()
+    draft.upload_asset(str(evil), name=name)
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def ci_green(world: World) -> Iterator[Any]:
+    yield lambda v: world.set_ci(v, "completed", "success")
+
+
+# -- hole 1: a forged approval record ---------------------------------------------
+
+
+def test_hole1_a_forged_approval_record_while_ci_pends_publishes_nothing(world: World) -> None:
+    """An approved request waits in ci-pending. As the request App, an SDK committer swaps a
+    draft asset, rewrites the body with its digest, re-adds `ci-pending` and posts a
+    `valet:approved` marker for the new body; then the scheduled sweep runs."""
+    from valet import summary
+    from valet.manifest import Artifact
+
+    v = "3.0.0"
+    world.release(v)
+    world.set_ci(v, "in_progress", None)
+    first = world.label(v, world.approver)
+    assert first.ok, first.describe()
+    assert world.labels(v) == {"accepted", "ci-pending"}
+
+    name = f"{PKG}-{v}.tgz"
+    size, digest = swap_asset(world, v, name, world.request_app[1])
+    request = request_of(world, v)
+    request.artifacts = [Artifact(a.name, size, digest) if a.name == name else a
+                         for a in request.artifacts]
+    body = rewrite(world, v, request)
+    issue = as_request_app(world, v)
+    issue.remove_from_labels("ci-pending")
+    issue.add_to_labels("ci-pending")
+    issue.create_comment("Waiting for CI.\n\n" + summary.marker(
+        summary.APPROVED_MARKER, {"body_sha256": summary.body_digest(body),
+                                  "approver": world.approver[0]}))
+    world.set_ci(v, "completed", "success")
+
+    sweep = world.sweep()
+    assert sweep.ok, sweep.describe()
+    nothing_published(world, v)
+    # the rewrite was not made by the prepare run: the request App wrote it later
+    refused(world, v, "not while the prepare run", str(request.run_id))
+    assert "ignoring" in sweep.stdout and "not written by" in sweep.stdout  # the forged marker
+
+
+# -- hole 3: self-approval through editable text ----------------------------------
+
+
+def test_hole3_the_requester_is_who_ran_the_release_not_what_the_body_says(
+        world: World, ci_green: Any) -> None:
+    """An approver who is also an SDK committer runs the release herself, then, as the
+    request App, rewrites `Requested by` (line and hidden block) to another login and
+    approves her own release."""
+    v = "3.1.0"
+    world.sb.admin.set_permission(world.sdk, world.approver[0], "write")
+    world.release(v, who=world.approver)
+    ci_green(v)
+    rewrite(world, v, replace(request_of(world, v), requested_by=world.requester[0]))
+    assert request_of(world, v).requested_by == world.requester[0]
+
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    nothing_published(world, v)
+    # the body names someone else, but no run of the release workflow wrote that body
+    refused(world, v, "not while the prepare run")
+
+
+def test_hole3_a_request_opened_by_hand_is_no_request(world: World, ci_green: Any) -> None:
+    """The same approver closes the request her release opened and opens it again by hand
+    with her own token, naming someone else as the requester."""
+    v = "3.2.0"
+    world.sb.admin.set_permission(world.sdk, world.approver[0], "write")
+    world.release(v, who=world.approver)
+    ci_green(v)
+    original = world.issue(v)
+    body = original.body.replace(world.approver[0], world.requester[0])
+    mine = world.gh(world.approver[1]).get_repo(world.publish)
+    mine.get_issue(original.number).edit(state="closed")
+    forged = mine.create_issue(title=original.title, body=body)
+    world.issues[v] = forged.number
+    assert request_of(world, v).requested_by == world.requester[0]
+
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    nothing_published(world, v)
+    refused(world, v, "opened by", world.approver[0], world.request_app[0])
+
+
+# -- hole 4: replayed and stale events ----------------------------------------------
+
+
+def test_hole4_a_dry_run_stays_a_dry_run_and_a_rerun_of_it_publishes_nothing(
+        world: World, ci_green: Any) -> None:
+    """(a) `dry-run` + `accepted` rehearse and `accepted` is removed; someone removes
+    `dry-run` and re-runs the old run. (b) a triager removes `dry-run` after the approval,
+    before the queued run starts."""
+    for v, case in (("3.3.0", "a"), ("3.4.0", "b")):
+        world.release(v)
+        ci_green(v)
+        world.labeled_event(v, world.approver, label="dry-run")
+        event = world.labeled_event(v, world.approver)
+        assert {x["name"] for x in event["issue"]["labels"]} == {"dry-run", "accepted"}
+        triager = world.gh(world.mallory[1]).get_repo(world.publish).get_issue(world.issues[v])
+        if case == "b":
+            triager.remove_from_labels("dry-run")  # before the run starts: the event still has it
+        first = world.run_publish("issues", event)
+        assert first.ok, first.describe()
+        nothing_published(world, v)
+        assert "Dry run" in world.comments(v)[-1]
+        assert "accepted" not in world.labels(v)
+        if case == "a":
+            triager.remove_from_labels("dry-run")
+        rerun = world.run_publish("issues", event)  # GitHub re-delivers the same payload
+        assert rerun.ok, rerun.describe()
+        nothing_published(world, v)
+        assert "no longer on the issue" in world.comments(v)[-1]
+
+
+def test_hole4_a_closed_and_reopened_request_needs_a_new_approval(world: World) -> None:
+    """Approved while CI pends, then closed by the requester (the documented retraction)
+    and reopened by a triager: (c) the old labeled run is re-run, (d) the sweep runs."""
+    for v, path in (("3.5.0", "rerun"), ("3.6.0", "sweep")):
+        world.release(v)
+        world.set_ci(v, "in_progress", None)
+        event = world.labeled_event(v, world.approver)
+        first = world.run_publish("issues", event)
+        assert first.ok, first.describe()
+        assert world.labels(v) == {"accepted", "ci-pending"}
+        world.gh(world.requester[1]).get_repo(world.publish).get_issue(
+            world.issues[v]).edit(state="closed")
+        world.gh(world.mallory[1]).get_repo(world.publish).get_issue(
+            world.issues[v]).edit(state="open")
+        world.set_ci(v, "completed", "success")
+        result = world.run_publish("issues", event) if path == "rerun" else world.sweep()
+        assert result.ok, result.describe()
+        nothing_published(world, v)
+        refused(world, v, "closed", "after it was approved")
+
+
+# -- hole 7: the approver list is re-checked when the run acts --------------------------
+
+
+def test_hole7_an_approver_removed_while_ci_pends_cannot_release(world: World) -> None:
+    """approvers lists the approver by login; they lose their access to the publish repo
+    while the request waits in ci-pending; then the sweep runs."""
+    workflow = ".github/workflows/publish-by-login.yml"
+    text = (world.publish_dir / ".github/workflows/publish.yml").read_text()
+    (world.publish_dir / workflow).write_text(
+        text.replace(f"{world.org}/release-engineers", world.approver[0]))
+    v = "3.7.0"
+    world.release(v)
+    world.set_ci(v, "in_progress", None)
+    first = world.run_publish("issues", world.labeled_event(v, world.approver),
+                              workflow=workflow)
+    assert first.ok, first.describe()
+    assert world.labels(v) == {"accepted", "ci-pending"}
+    world.sb.admin.remove_permission(world.publish, world.approver[0])
+    world.sb.admin.remove_team_member(world.org, "release-engineers", world.approver[0])
+    try:
+        world.set_ci(v, "completed", "success")
+        sweep = world.sweep(workflow)
+        assert sweep.ok, sweep.describe()
+        nothing_published(world, v)
+        refused(world, v, world.approver[0], "publish repository")
+    finally:
+        world.sb.admin.set_permission(world.publish, world.approver[0], "maintain")
+        world.sb.admin.create_team(world.org, "release-engineers", [world.approver[0]])
+
+
+# -- hole 8: refusals nobody sees ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", ["publish: {sdk}/../../etc@9.9.9",
+                                   "publish: {sdk}@9.9.9\u200b\u202e"])
+def test_hole8_a_title_that_does_not_parse_is_refused_visibly(world: World, title: str) -> None:
+    title = title.format(sdk=world.sdk)
+    issue = world.gh(world.request_app[1]).get_repo(world.publish).create_issue(
+        title=title, body="see the release workflow")
+    key = f"title-{issue.number}"
+    world.issues[key] = issue.number
+    result = world.label(key, world.approver)
+    assert result.ok, result.describe()
+    assert "accepted" not in world.labels(key)
+    body = refused(world, key, "title")
+    assert "\u202e" not in body and "\u200b" not in body  # shown escaped, never as is
+
+
+def test_hole8_a_hidden_target_line_refuses_instead_of_dropping_targets(
+        world: World, ci_green: Any) -> None:
+    v = "3.8.0"
+    world.release(v)
+    ci_green(v)
+    body = world.issue(v).body.replace(" - [ ] pypi\n", " - [ ] pypi\n<!-- - [ ] evil -->\n", 1)
+    as_request_app(world, v).edit(body=body)
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    nothing_published(world, v)
+    assert len([r for r in world.gh().get_repo(world.sdk).get_releases()
+                if r.tag_name == v]) == 1  # the draft is kept
+    refused(world, v, "Targets", "HTML comment")
+    assert world.issue(v).state == "open"
+
+
+def test_hole8_an_integrity_failure_says_the_draft_changed_and_to_request_again(
+        world: World, ci_green: Any) -> None:
+    v = "3.9.0"
+    world.release(v)
+    ci_green(v)
+    name = f"{PKG}-{v}.tgz"
+    swap_asset(world, v, name, world.request_app[1])
+    pub = world.label(v, world.approver)
+    assert not pub.ok  # an approved release could not be published: the job fails
+    nothing_published(world, v)
+    comment = world.comments(v)[-1]
+    assert "changed after the request" in comment and name in comment
+    assert "release workflow again" in comment
+    assert "Add `accepted` again" not in comment
+    assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
+
+
+def test_the_happy_path_still_publishes_exactly_once(world: World, ci_green: Any) -> None:
+    v = "3.10.0"
+    world.release(v)
+    ci_green(v)
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    manifest = world.manifest(v)
+    pypi = world.pypi_digests()
+    for name in (f"{DIST}-{v}-py3-none-any.whl", f"{DIST}-{v}.tar.gz"):
+        assert pypi[name] == manifest[name]
+    assert world.npm_tarball_sha256(v) == manifest[f"{PKG}-{v}.tgz"]
+    assert not world.release_of(v).draft
+    assert world.issue(v).state == "closed" and world.labels(v) == {"published"}
+    summary = [c for c in world.issue(v).get_comments() if "valet:summary" in c.body]
+    assert len(summary) == 1 and summary[0].user.login == f"{world.publish_app[0]}[bot]"
+    assert f"**Published {world.sdk}\\@{v}**" in summary[0].body  # not "Published publish: ..."
