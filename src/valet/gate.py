@@ -110,13 +110,21 @@ class GateAPI(Protocol):
         """Each decoded JSON page of a paginated GET."""
 
 
+def reads(repo: str, sha: str) -> tuple[tuple[str, dict[str, Any] | None], ...]:
+    """The paginated lists ``fetch`` reads, as ``(path, params)``: a run starts them ahead
+    (publish.ahead) and a sweep asks them conditionally (publish.sweep)."""
+    return ((f"/repos/{repo}/commits/{sha}/status", None),
+            (f"/repos/{repo}/commits/{sha}/check-runs", {"filter": "latest"}))
+
+
 def fetch(api: GateAPI, repo: str, sha: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(statuses, check runs) of a commit, every page of both."""
+    (status_path, status_params), (runs_path, runs_params) = reads(repo, sha)
     statuses: list[dict[str, Any]] = []
-    for page in api.pages(f"/repos/{repo}/commits/{sha}/status"):
+    for page in api.pages(status_path, status_params):
         statuses.extend(x for x in (page or {}).get("statuses") or [] if isinstance(x, dict))
     runs: list[dict[str, Any]] = []
-    for page in api.pages(f"/repos/{repo}/commits/{sha}/check-runs", {"filter": "latest"}):
+    for page in api.pages(runs_path, runs_params):
         runs.extend(x for x in (page or {}).get("check_runs") or [] if isinstance(x, dict))
     return statuses, runs
 

@@ -95,6 +95,13 @@ def connect(token: str | None, *, base_url: str | None = None, what: str = "gith
     return gh
 
 
+def token_of(gh: Any) -> str | None:
+    """The token a PyGithub client of ``connect`` authenticates with (None: none)."""
+    auth = getattr(getattr(gh, "requester", None), "auth", None)
+    token = getattr(auth, "token", None)
+    return token if isinstance(token, str) else None
+
+
 def _pace(requester: Any) -> None:
     """Route the requester's calls through the process's write pacer.
 

@@ -103,7 +103,9 @@ class Rest:
         from valet.github_client import api_url
 
         if gh is not None:  # a PyGithub client: the same token and API URL
-            token = token or getattr(getattr(gh.requester, "auth", None), "token", None)
+            from valet.github_client import token_of
+
+            token = token or token_of(gh)
             base_url = base_url or gh.requester.base_url
         self.token = token
         self.base_url = (base_url or api_url()).rstrip("/")
@@ -186,10 +188,11 @@ class Rest:
         ``SAFE``, or a read that finds the POST's effect (then its answer is returned)."""
         verb = verb.upper()
         doing = doing or f"{verb} {path}"
-        if verb == "GET" and body is None and headers is None:
-            ahead = self._take(path, params)
+        if headers is None and (verb == "GET" and body is None or verb == "POST"):
+            ahead = self._take(("GET", *_key(path, params)) if verb == "GET"
+                               else ("POST", path, _body_key(body)))
             if ahead is not None:
-                return ahead.result()
+                return ahead.result()  # type: ignore[no-any-return]
         if verb != "POST":
             try:
                 return self._answer(self._send(verb, path, params, body, headers, doing), doing)
@@ -226,23 +229,36 @@ class Rest:
         assert last is not None
         raise last
 
-    def prefetch(self, path: str, params: dict[str, Any] | None = None) -> None:
-        """Start ``GET path`` now; the next identical ``call`` takes its answer."""
-        key = _key(path, params)
+    def prefetch(self, path: str, params: dict[str, Any] | None = None) -> Future[Any]:
+        """Start ``GET path`` now; the next identical ``call`` takes its answer. The future
+        (of ``(headers, data)``) lets a read that depends on this one start when it is in."""
+        return self._ahead_of(("GET", *_key(path, params)),
+                              lambda: self.call("GET", path, params=params, headers={},
+                                                doing=f"GET {path}"))
+
+    def prefetch_graphql(self, query: str, variables: dict[str, Any]) -> Future[Any]:
+        """Start a GraphQL query (a read) now; the next identical ``graphql`` takes it."""
+        body = {"query": query, "variables": variables}
+        url = graphql_url(self.base_url)
+        return self._ahead_of(("POST", url, _body_key(body)),
+                              lambda: self.call("POST", url, body=body, confirm=SAFE,
+                                                headers={}, doing="GraphQL query"))
+
+    def _ahead_of(self, key: tuple[Any, ...], fetch: Callable[[], Any]) -> Future[Any]:
         with self._ahead_lock:
             if key in self._ahead:
-                return
+                return self._ahead[key]
             with self._pool_lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS,
                                                     thread_name_prefix="prefetch")
-            doing = f"GET {path}"
-            self._ahead[key] = self._pool.submit(
-                lambda: self.call("GET", path, params=params, doing=doing, headers={}))
+                future = self._pool.submit(fetch)
+            self._ahead[key] = future
+            return future
 
-    def _take(self, path: str, params: dict[str, Any] | None) -> Future[Any] | None:
+    def _take(self, key: tuple[Any, ...]) -> Future[Any] | None:
         with self._ahead_lock:
-            return self._ahead.pop(_key(path, params), None)
+            return self._ahead.pop(key, None)
 
     def close(self) -> None:
         with self._pool_lock:
@@ -301,9 +317,9 @@ class Rest:
             match = _NEXT_RE.search(link)
             url = match.group(1) if match and seen < 1000 else None
 
-    def prefetch_pages(self, path: str, params: dict[str, Any] | None = None) -> None:
+    def prefetch_pages(self, path: str, params: dict[str, Any] | None = None) -> Future[Any]:
         """Start the first page of ``pages(path, params)``."""
-        self.prefetch(path, {"per_page": 100, **(params or {})})
+        return self.prefetch(path, {"per_page": 100, **(params or {})})
 
     def items(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         for page in self.pages(path, params):
@@ -349,6 +365,22 @@ def _key(path: str, params: dict[str, Any] | None) -> tuple[str, tuple[tuple[str
     return path, tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
 
 
+def _body_key(body: Any) -> str:
+    import json
+
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def _answered(done: Future[Any], key: str) -> str | None:
+    """``key`` of a read ahead's JSON answer, or None (it failed: the check will say why)."""
+    try:
+        _, data = done.result()
+    except Exception:  # noqa: BLE001 - the check that reads it raises it again
+        return None
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def seg(value: str) -> str:
     """One URL path segment (a label name, a login)."""
     return quote(value, safe="")
@@ -365,6 +397,33 @@ class IssueAPI:
     def __init__(self, rest: Rest, repo: str) -> None:
         self.rest = rest
         self.repo = repo
+
+    def warm(self, number: int, *, approver: str | None = None,
+             teams: tuple[tuple[str, str], ...] = (), role: bool = False,
+             comments: bool = False) -> None:
+        """Start the reads a run of ``number`` makes (publish.ahead): the issue, its events
+        and edits, the approver's teams or role (``role``: no approvers configured), the
+        comments."""
+        self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
+        self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/events")
+        owner, _, name = self.repo.partition("/")
+        self.rest.prefetch_graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number})
+        if comments:
+            self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/comments")
+        if approver:
+            self.warm_approver(approver, teams=teams, role=role)
+
+    def warm_identity(self, request_app: str) -> None:
+        """Start what identity.learn reads: who this token is, and the request App."""
+        self.rest.prefetch_graphql(VIEWER_QUERY, {})
+        self.rest.prefetch(f"/apps/{seg(request_app)}")
+
+    def warm_approver(self, login: str, *, teams: tuple[tuple[str, str], ...] = (),
+                      role: bool = False) -> None:
+        for org, slug in teams:
+            self.rest.prefetch(f"/orgs/{seg(org)}/teams/{seg(slug)}/memberships/{seg(login)}")
+        if role:
+            self.rest.prefetch(f"/repos/{self.repo}/collaborators/{seg(login)}/permission")
 
     def issue(self, number: int) -> dict[str, Any]:
         return self.rest.get(f"/repos/{self.repo}/issues/{number}", doing=f"reading issue #{number}")
@@ -442,13 +501,19 @@ class IssueAPI:
                                  body={"body": body}, doing=f"updating the body of #{number}")
         return data if isinstance(data, dict) else {}
 
-    def close(self, number: int, labels: list[str] | None = None) -> None:
-        """Close as completed; with `labels`, set the final labels in the same call."""
+    def close(self, number: int, labels: list[str] | None = None,
+              body: str | None = None) -> dict[str, Any]:
+        """Close as completed; with `labels`, set the final labels in the same call, with
+        `body` the body too (the ticks not written yet). Returns the issue as GitHub
+        answers it."""
         payload: dict[str, Any] = {"state": "closed", "state_reason": "completed"}
         if labels is not None:
             payload["labels"] = labels
-        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body=payload,
-                       doing=f"closing #{number}")
+        if body is not None:
+            payload["body"] = body
+        _, data = self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body=payload,
+                                 doing=f"closing #{number}")
+        return data if isinstance(data, dict) else {}
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         if labels:
@@ -506,6 +571,50 @@ class SdkAPI:
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         return self.rest.pages(path, params)
+
+    def warm(self, *, sha: str | None, run_id: int | None, merge_target: str | None,
+             config_path: str, gate: tuple[tuple[str, dict[str, Any] | None], ...] = ()) -> None:
+        """Start the reads the checks make of this repository (publish.ahead): the prepare
+        run and then whether the release commit descends from its head, the merge
+        target (the default branch, when the request names none), its rules and, once
+        they make it a source of configuration, the configuration on it, and the CI
+        reports of the release commit (``gate``: ``(path, params)`` of each paginated
+        list the gate reads)."""
+        if run_id is not None and sha:
+            run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
+            run.add_done_callback(lambda f: self._after_run(f, sha))
+        if merge_target:
+            self._warm_branch(merge_target, config_path)
+        else:
+            repo = self.rest.prefetch(f"/repos/{self.repo}")
+            repo.add_done_callback(lambda f: self._after_repo(f, config_path))
+        for path, params in gate:
+            self.rest.prefetch_pages(path, params)
+
+    def _warm_branch(self, branch: str, config_path: str) -> None:
+        rules = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
+        # The configuration only once the branch answered protected: a branch whose
+        # rules refuse it as a source of configuration is never read from at all.
+        rules.add_done_callback(lambda f: self._after_branch(f, branch, config_path))
+
+    def _after_branch(self, done: Future[Any], branch: str, config_path: str) -> None:
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001 - the check that reads it raises it again
+            return
+        if isinstance(data, dict) and data.get("protected") is True:
+            self.rest.prefetch(f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}",
+                               {"ref": branch})
+
+    def _after_run(self, done: Future[Any], sha: str) -> None:
+        head = _answered(done, "head_sha")
+        if head:
+            self.rest.prefetch(f"/repos/{self.repo}/compare/{seg(head)}...{seg(sha)}")
+
+    def _after_repo(self, done: Future[Any], config_path: str) -> None:
+        branch = _answered(done, "default_branch")
+        if branch:
+            self._warm_branch(branch, config_path)
 
     def default_branch(self) -> str:
         data = self.rest.get(f"/repos/{self.repo}", doing=f"reading {self.repo}")

@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+from typing import Any
 
 from valet.errors import UsageError
 
@@ -91,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
     gh = github_client.connect(token, what="github-token")
     sdk_gh = gh if sdk_token == token else github_client.connect(sdk_token, what="sdk-token")
     sdk_rest = Rest(sdk_gh)
+    indexes: dict[str, Any] = {}
+
+    def releases_of(sdk_repo: str) -> Any:
+        from valet.releases import ReleaseIndex
+
+        # One per SDK repository for the run: the store and the github target share it.
+        return indexes.setdefault(sdk_repo.lower(), ReleaseIndex(sdk_rest, sdk_repo, sdk_gh))
 
     def store_for(request, config):  # type: ignore[no-untyped-def]
         from valet.store import open_store
@@ -101,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
                           session=github_client.session(sdk_token), repo=request.repo,
                           tag=tag_name(config, request.version), version=request.version,
                           release_id=request.release_id,
-                          artifact_name=config.artifact_store.name)
+                          artifact_name=config.artifact_store.name,
+                          index=releases_of(request.repo))
 
     issues = IssueAPI(Rest(gh), repo)
     # Who publish is (its token's bot) and who opens requests: configured up front,
@@ -110,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     app_slug = gha.get_input("app-slug")
     deps = Deps(issues=issues, sdk=lambda r: SdkAPI(sdk_rest, r),
                 store=store_for, resolve=get_target, sdk_github=sdk_gh,
-                identify=lambda: learn(issues, app_slug=app_slug, request_app=request_app))
+                identify=lambda: learn(issues, app_slug=app_slug, request_app=request_app),
+                warm_identity=lambda: issues.warm_identity(request_app), releases=releases_of)
     publisher = Publisher(settings, deps)
     if args.sweep:
         return publisher.sweep()

@@ -60,6 +60,11 @@ class Deps:
     # Learns both identities from GitHub (identity.learn) when Settings has none yet:
     # only a run that acts on an issue asks.
     identify: Callable[[], Identities] | None = None
+    # Starts the reads ``identify`` makes, so they run with the others (publish.ahead).
+    warm_identity: Callable[[], None] | None = None
+    # SDK repo -> its valet.releases.ReleaseIndex for this run (shared by the store and
+    # the github target); None: each reads for itself.
+    releases: Callable[[str], Any] | None = None
 
 
 @dataclass

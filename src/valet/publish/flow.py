@@ -16,7 +16,7 @@ from valet import gha
 from valet.errors import NotAuthorizedError, UsageError, ValetError
 from valet.events import Actor, Ignored, Labeled, Sweep
 from valet.labels import Label
-from valet.publish import checks, review
+from valet.publish import ahead, checks, review
 from valet.publish.apply import apply
 from valet.publish.approval import Approved, approval_id, approved_digest
 from valet.publish.context import Deps, Refused, Review, Run, Settings
@@ -71,6 +71,8 @@ class Publisher:
         if ev.is_pull_request:
             gha.notice(f"#{ev.number} is not an issue", title="nothing to publish")
             return 0
+        ahead.start(self.d, self.s, ev.number, title=ev.title, body=ev.body,
+                    approver=ev.sender.login)
         return self.process(ev.number, approver=ev.sender, approved=Approved(text=ev.body),
                             event=ev)
 
@@ -102,14 +104,18 @@ class Publisher:
         the issue in ci-pending (``strict``: refuse when there is none; `--issue` by hand
         only warns).
         """
+        ahead.start(self.d, self.s, number, title="", body="", approver=None, resume=True)
         ids = self.ids
         issue = self._issue(number)
         names = label_names(issue)
         if issue.get("state") != "open" or str(Label.ACCEPTED) not in names:
             gha.notice(f"#{number} is not open with `accepted`", title="nothing to publish")
             return 0
+        ahead.sdk_side(self.d, str(issue.get("title") or ""), str(issue.get("body") or ""))
         events = self.d.issues.events(number)
         actor = latest_label_actor(events, str(Label.ACCEPTED))
+        if actor is not None:
+            ahead.approver(self.d, self.s, actor.login)
         if actor is None:
             return self.report.refuse(number, names, NotAuthorizedError(
                 "no `labeled accepted` event found for this issue",

@@ -109,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         # ``full_path`` is what was requested. Faults match ``full_path``.
         entry: dict[str, Any] = {"method": method, "path": rel, "query": parts.query,
                                  "status": 0, "user": None, "ms": 0.0, "kind": kind,
-                                 "full_path": path}
+                                 "full_path": path, "at": round(time.time(), 4)}
         admin = path.startswith("/_sandbox/") and not path.startswith("/_sandbox/oidc/")
         req: Request | None = None
         logged = False

@@ -53,6 +53,9 @@ class TargetContext:
     env: Mapping[str, str]  # the process environment (credentials come from here)
     github: Any = None  # PyGithub client authenticated for the SDK repo (sdk-token)
     dry_run: bool = False
+    # The run's valet.releases.ReleaseIndex of the SDK repo: the releases, the draft and
+    # the tag as the store read them (the github target acts on the same answers).
+    releases: Any = None
 
     @property
     def key(self) -> str:

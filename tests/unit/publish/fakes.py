@@ -173,15 +173,20 @@ class FakeIssues:
         self.edit_body(number, body, BOT)
         return copy.deepcopy(self.store[number])
 
-    def close(self, number: int, labels: list[str] | None = None) -> None:
+    def close(self, number: int, labels: list[str] | None = None,
+              body: str | None = None) -> dict[str, Any]:
         self.calls.append(("close", number))
         self.store[number]["state"] = "closed"
+        if body is not None:
+            self.body_patches += 1
+            self.store[number]["body"] = body
         if labels is not None:
             before = set(self.label_names(number))
             for label in labels:
                 if label not in before:
                     self._add_label(number, label, BOT, "Bot")
             self.store[number]["labels"] = [{"name": x} for x in labels]
+        return copy.deepcopy(self.store[number])
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         for label in labels:
@@ -269,7 +274,8 @@ class FakeStore:
         self.downloads = 0
         self.deleted = False
 
-    def download_verified(self, expected: list[Artifact], dest: Path) -> dict[str, Path]:
+    def download_verified(self, expected: list[Artifact], dest: Path, *,
+                          on_file: Any = None) -> dict[str, Path]:
         import hashlib
 
         self.downloads += 1
@@ -281,6 +287,8 @@ class FakeStore:
                 raise IntegrityError(f"{art.name}: sha256 differs from the approved digest")
             (dest / art.name).write_bytes(data)
             out[art.name] = dest / art.name
+            if on_file is not None:
+                on_file(art.name, out[art.name])
         return out
 
     def delete(self) -> None:

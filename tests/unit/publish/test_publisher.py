@@ -191,7 +191,10 @@ def test_replaced_artifact_publishes_nothing_anywhere(tmp_path):
     w = World(tmp_path)
     w.store.content["pkg-1.2.3.tgz"] = b"evil"
     assert w.label() == 8
-    assert w.reg.calls == [] and w.labels == {"failed"}
+    # A target whose own files are verified may already have asked its registry (reads);
+    # nothing is uploaded anywhere until every file is verified.
+    assert [c for c in w.reg.calls if c[0] == "publish"] == [] and w.labels == {"failed"}
+    assert ("preflight", "npm") not in w.reg.calls  # its file is the replaced one
     assert "pkg-1.2.3.tgz" in w.comments[-1]
 
 
