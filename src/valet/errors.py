@@ -132,6 +132,13 @@ class KillswitchError(ValetError):
     title = "release blocked"
 
 
+class MergeConflictError(ValetError):
+    """The release branch would not merge into its merge target: refused before publishing."""
+
+    exit_code = 20
+    title = "release would not merge"
+
+
 class SandboxError(ValetError):
     """The local sandbox could not start or a tool it needs is missing."""
 
@@ -160,5 +167,6 @@ EXIT_CODES: dict[str, int] = {
         ConflictError,
         KillswitchError,
         SandboxError,
+        MergeConflictError,
     ]
 }

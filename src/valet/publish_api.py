@@ -80,6 +80,17 @@ class Conditional:
         return self.status != 304
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a paginated list as read: where (``url`` and ``params``), its ETag, its
+    JSON. A later read of ``url`` with ``If-None-Match: etag`` tells whether it changed."""
+
+    url: str
+    params: dict[str, Any] | None
+    etag: str | None
+    data: Any
+
+
 # A POST's fate after a timeout or 5xx is unknown: ``Confirm`` looks (a read) and returns
 # what the POST would have answered when its effect is there, else None (then it is sent
 # again). ``SAFE`` marks a POST that reads (GraphQL) or sets a state (labels, merges).
@@ -317,6 +328,29 @@ class Rest:
             match = _NEXT_RE.search(link)
             url = match.group(1) if match and seen < 1000 else None
 
+    def read_pages(self, path: str, params: dict[str, Any] | None = None) -> list[Page]:
+        """Every page of a paginated GET, each with the ETag GitHub gave it."""
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        url: str | None = path
+        out: list[Page] = []
+        while url and len(out) < 1000:
+            headers, data = self.call("GET", url, params=query, headers={})
+            out.append(Page(url, query, headers.get("etag"), data))
+            query = None  # the next link carries the query
+            match = _NEXT_RE.search(headers.get("link") or "")
+            url = match.group(1) if match else None
+        return out
+
+    def unchanged(self, pages: list[Page]) -> bool:
+        """Whether every page still has its ETag: conditional GETs, each a 304 (free of rate
+        limit) while nothing changed; the first one that did change stops the look."""
+        if not pages or any(not p.etag for p in pages):
+            return False
+        for page in pages:
+            if self.get_conditional(page.url, page.params, etag=page.etag).changed:
+                return False
+        return True
+
     def prefetch_pages(self, path: str, params: dict[str, Any] | None = None) -> Future[Any]:
         """Start the first page of ``pages(path, params)``."""
         return self.prefetch(path, {"per_page": 100, **(params or {})})
@@ -495,6 +529,20 @@ class IssueAPI:
         self.rest.call("POST", path, body={"body": body}, doing=f"commenting on #{number}",
                        confirm=landed)
 
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        self.rest.call("PATCH", f"/repos/{self.repo}/issues/comments/{int(comment_id)}",
+                       body={"body": body}, doing=f"updating comment {comment_id}")
+
+    def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> dict[str, Any]:
+        """Start a ``workflow_dispatch`` run of ``workflow`` (its file name) at ``ref``; the
+        run's id and URLs as GitHub answers them. Not sent again after a failure that
+        leaves it unknown whether the run started (the next sweep asks again)."""
+        _, data = self.rest.call(
+            "POST", f"/repos/{self.repo}/actions/workflows/{seg(workflow)}/dispatches",
+            body={"ref": ref, "inputs": inputs, "return_run_details": True},
+            doing=f"starting {workflow} for {inputs}")
+        return data if isinstance(data, dict) else {}
+
     def set_body(self, number: int, body: str) -> dict[str, Any]:
         """Write the body; returns the issue as GitHub answers it (labels included)."""
         _, data = self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}",
@@ -572,6 +620,16 @@ class SdkAPI:
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         return self.rest.pages(path, params)
 
+    def ci_pages(self, reads: tuple[tuple[str, dict[str, Any] | None], ...]) -> list[Page]:
+        """Every page of the CI reports ``reads`` names (gate.reads), with their ETags."""
+        out: list[Page] = []
+        for path, params in reads:
+            out.extend(self.rest.read_pages(path, params))
+        return out
+
+    def ci_unchanged(self, pages: list[Page]) -> bool:
+        return self.rest.unchanged(pages)
+
     def warm(self, *, sha: str | None, run_id: int | None, merge_target: str | None,
              config_path: str, gate: tuple[tuple[str, dict[str, Any] | None], ...] = ()) -> None:
         """Start the reads the checks make of this repository (publish.ahead): the prepare
@@ -584,14 +642,16 @@ class SdkAPI:
             run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
             run.add_done_callback(lambda f: self._after_run(f, sha))
         if merge_target:
-            self._warm_branch(merge_target, config_path)
+            self._warm_branch(merge_target, config_path, sha)
         else:
             repo = self.rest.prefetch(f"/repos/{self.repo}")
-            repo.add_done_callback(lambda f: self._after_repo(f, config_path))
+            repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
         for path, params in gate:
             self.rest.prefetch_pages(path, params)
 
-    def _warm_branch(self, branch: str, config_path: str) -> None:
+    def _warm_branch(self, branch: str, config_path: str, sha: str | None = None) -> None:
+        if sha:  # does the release commit still merge into it (checks.merges_cleanly)
+            self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
         rules = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
         # The configuration only once the branch answered protected: a branch whose
         # rules refuse it as a source of configuration is never read from at all.
@@ -611,10 +671,10 @@ class SdkAPI:
         if head:
             self.rest.prefetch(f"/repos/{self.repo}/compare/{seg(head)}...{seg(sha)}")
 
-    def _after_repo(self, done: Future[Any], config_path: str) -> None:
+    def _after_repo(self, done: Future[Any], config_path: str, sha: str | None) -> None:
         branch = _answered(done, "default_branch")
         if branch:
-            self._warm_branch(branch, config_path)
+            self._warm_branch(branch, config_path, sha)
 
     def default_branch(self) -> str:
         data = self.rest.get(f"/repos/{self.repo}", doing=f"reading {self.repo}")
@@ -640,6 +700,15 @@ class SdkAPI:
         except NotFound:
             return False
         return isinstance(data, dict) and data.get("status") in ("ahead", "identical")
+
+    def compare(self, base: str, head: str) -> dict[str, Any]:
+        """``GET /compare/{base}...{head}`` (no paging: the files, at most 300, are listed);
+        a NotFound when the two share no history."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
+                             doing=f"comparing {head} with {base} in {self.repo}")
+        if not isinstance(data, dict):
+            raise GitHubError(f"comparing {head} with {base} in {self.repo}: no JSON object")
+        return data
 
     def branch_protected(self, branch: str) -> bool | None:
         """Whether ``branch`` is protected (a rule or a ruleset); None when it does not exist.

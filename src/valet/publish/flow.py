@@ -77,27 +77,19 @@ class Publisher:
                             event=ev)
 
     def sweep(self, only: int | None = None) -> int:
-        """Re-check issues waiting in ci-pending (schedule / workflow_dispatch)."""
-        waiting = self.d.issues.open_issues_with([str(Label.CI_PENDING), str(Label.ACCEPTED)])
+        """A schedule run looks at every issue waiting in ci-pending and hands those whose CI
+        decided to their own run (publish.sweep: it publishes nothing itself); the run it
+        starts (workflow_dispatch with ``issue``) re-checks and publishes that one issue."""
         if only is not None:
-            waiting = [i for i in waiting if i.get("number") == only]
-        if not waiting:
-            gha.info("no approved issue is waiting for CI")
-            return 0
-        worst = 0
-        for item in waiting:
-            number = int(item["number"])
-            with gha.group(f"#{number}"):
-                try:
-                    code = self.resume(number, strict=True)
-                except ValetError as exc:
-                    gha.error(f"#{number}: {exc}", title=exc.title)
-                    code = exc.exit_code
-            worst = worst or code
-        return worst
+            return self.resume(only, strict=True, waiting=True)
+        if self.d.warm_identity is not None and self.s.identities is None:
+            self.d.warm_identity()
+        from valet.publish.sweep import sweep
 
-    def resume(self, number: int, *, strict: bool = True) -> int:
-        """Act on an issue without its label event (sweep, or `--issue N`).
+        return sweep(self.d, self.s, self.ids)
+
+    def resume(self, number: int, *, strict: bool = True, waiting: bool = False) -> int:
+        """Act on an issue without its label event (its sweep-started run, or `--issue N`).
 
         The approver is the actor of the latest `labeled accepted` event; the body is
         compared with the digest the publish App recorded for that approval when it put
@@ -110,6 +102,10 @@ class Publisher:
         names = label_names(issue)
         if issue.get("state") != "open" or str(Label.ACCEPTED) not in names:
             gha.notice(f"#{number} is not open with `accepted`", title="nothing to publish")
+            return 0
+        if waiting and str(Label.CI_PENDING) not in names:
+            # a run the sweep started, after another run of this issue acted on it
+            gha.notice(f"#{number} is not waiting for CI (any more)", title="nothing to publish")
             return 0
         ahead.sdk_side(self.d, str(issue.get("title") or ""), str(issue.get("body") or ""))
         events = self.d.issues.events(number)
@@ -220,6 +216,7 @@ class Publisher:
         return [
             lambda run: checks.merge_target(run, sdk(run.request.repo), self.s),
             lambda run: checks.config_and_plan(run, sdk(run.request.repo), self.d.resolve),
+            lambda run: checks.merges_cleanly(run, sdk(run.request.repo)),
         ]
 
     def _publish(self, run: Run) -> int:

@@ -9,6 +9,7 @@ Layout (like GitHub Enterprise Server):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import socket
@@ -42,6 +43,28 @@ def _classify(path: str) -> tuple[str, str]:
     if path.startswith("/_sandbox/oidc/"):
         return "oidc", path
     return "web", path
+
+
+def _etag(payload: bytes) -> str:
+    return 'W/"' + hashlib.sha256(payload).hexdigest() + '"'
+
+
+def _conditional(resp: Response, headers: dict[str, str]) -> tuple[Response, bool]:
+    """GitHub's conditional requests: every 200 JSON answer of a GET carries an ETag of its
+    content; a request whose If-None-Match names it gets 304 with no body (and costs no
+    rate limit). Weak comparison, as HTTP has it for If-None-Match."""
+    if resp.status != 200 or resp.stream is not None or resp.body is None \
+            or isinstance(resp.body, bytes):
+        return resp, False
+    etag = _etag(resp.encoded())
+    cache = {"ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60",
+             "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP"}
+    resp.headers.update(cache)
+    wanted = headers.get("if-none-match", "")
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",") if t.strip()}
+    if "*" in tags or etag.removeprefix("W/") in tags:
+        return Response(304, None, dict(cache)), True
+    return resp, False
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -142,8 +165,13 @@ class Handler(BaseHTTPRequestHandler):
                 resp = Response(500, {"message": "Server Error", "documentation_url": ""})
             if not req.consumed:
                 self._drain(headers)
+            not_modified = False
+            if router is app.api and method in ("GET", "HEAD"):
+                resp, not_modified = _conditional(resp, headers)
             if router is not None and router is not app.admin:
-                resp.headers.update(app.rate_headers(req.login))
+                # GitHub does not count a 304 against the rate limit
+                resp.headers.update(app.rate_headers(req.login, count=not not_modified))
+                entry["counted"] = not not_modified  # against the rate limit
             entry["status"] = resp.status
             # Log before answering: a client that reads the log right after its
             # own call returns must find that call there (the demo counts calls
