@@ -117,6 +117,12 @@ class Publisher:
                 "no `labeled accepted` event found for this issue",
                 hint="remove the `accepted` label and add it again"))
         digest = approved_digest(self.d.issues, number, events, ids)
+        if digest is None and waiting:
+            # Approved again since it went to ci-pending: that approval's own run (queued in
+            # this issue's group, after this one) acts on it; refusing here would retract it.
+            gha.notice(f"#{number} was approved again since it waited for CI: the run of "
+                       "that approval publishes it", title="nothing to publish")
+            return 0
         return self.process(number, approver=actor,
                             approved=Approved(digest=digest, required=strict),
                             issue=issue, events=events)

@@ -186,10 +186,13 @@ def test_sweep_reauthorizes_the_latest_labeler(tmp_path):
     w.sdk.check_pages = [[{"name": "tests", "status": "queued"}]]
     w.label()
     # someone not allowed re-labels while waiting: they become the approver, and are refused
-    w.issues._events[N].append({"event": "labeled", "label": {"name": "accepted"},
-                                "actor": {"login": "mallory", "type": "User"}})
+    mallory = w.issues.label_by(N, "accepted", "mallory")
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
+    # the run the sweep starts leaves the newer approval to its own run ...
     assert w.sweep_then_its_run() == 0
+    assert w.reg.calls == []
+    # ... which refuses it (GitHub starts it for the label, in the same group)
+    assert w.publisher.handle(mallory) == 0
     assert w.reg.calls == [] and "mallory" in w.comments[-1]
 
 
