@@ -59,7 +59,7 @@ class Ticker:
                 self._writer = threading.Thread(target=self._background, args=(run,),
                                                 name="ticks", daemon=True)
                 self._writer.start()
-        gha.info(f"{key} done: ticked with the next write of the issue")
+        gha.info(f"ticked {key} (written with the next write of the issue)")
 
     def _background(self, run: Run) -> None:
         try:
@@ -110,7 +110,7 @@ class Ticker:
                 return
             patched = self.issues.set_body(run.number, body)
             self.wrote(run, patched if isinstance(patched, dict) else None, ticked)
-            gha.info(f"ticked {', '.join(ticked)}")
+            gha.info(f"wrote the ticks of {', '.join(ticked)}")
 
     def wait(self) -> None:
         """Let a background write finish (before the close writes the body itself)."""
