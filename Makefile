@@ -8,9 +8,24 @@ NODE_DIR := tools/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit lint demo bench sandbox clean lock
+.PHONY: setup test unit lint demo bench sandbox clean lock system-tools
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) system-tools
+
+# The sandbox's container registries come from Debian: docker-registry (the CNCF
+# distribution server) and skopeo (the client the docker target runs). A fresh
+# Debian machine where we are root gets them from apt; elsewhere the message says
+# what to install (macOS: `brew install skopeo distribution`).
+SYSTEM_TOOLS := skopeo docker-registry
+system-tools:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing$$missing (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else \
+		echo "missing$$missing: install them (Debian/Ubuntu: sudo apt-get install$$missing) for the docker target's sandbox tests"; \
+	fi
 
 $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,10 +59,18 @@ bench: setup
 sandbox: setup
 	$(PY) -m valet sandbox
 
-# Regenerate the hash-pinned locks after editing requirements/*.in.
-lock:
-	cd requirements && $(PY) -m piptools compile -q --generate-hashes --allow-unsafe --strip-extras -o runtime.lock runtime.in
-	cd requirements && $(PY) -m piptools compile -q --generate-hashes --allow-unsafe --strip-extras -o dev.lock dev.in
+# Regenerate the hash-pinned locks after editing requirements/*.in. One universal
+# lock per file (Python 3.10-3.13, Linux and macOS: markers pick the pins), from the
+# default index only: no uv/pip configuration or index variable of this machine
+# may reach the result.
+UV_COMPILE := env -u UV_INDEX_URL -u UV_EXTRA_INDEX_URL -u UV_INDEX -u UV_DEFAULT_INDEX \
+	-u UV_FIND_LINKS -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_PYTHON \
+	$(CURDIR)/$(VENV)/bin/uv pip compile --no-config --universal --python-version 3.10 \
+	--generate-hashes --custom-compile-command "make lock" -q
+
+lock: $(STAMP)
+	cd requirements && $(UV_COMPILE) -o runtime.lock runtime.in
+	cd requirements && $(UV_COMPILE) -o dev.lock dev.in
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache build *.egg-info src/*.egg-info

@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.registries",
     "tests.fixtures.act",
+    "tests.fixtures.trusted_publishing",
     "tests.fixtures.secrets_guard",
 ]

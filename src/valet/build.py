@@ -143,9 +143,9 @@ def collect_artifacts(base: Path, globs: Sequence[str],
     if missing:
         raise ArtifactError(
             "no artifact matches the required name pattern(s) "
-            + ", ".join(f"/{m}/" for m in missing)
+            + ", ".join(f"'{m}'" for m in missing)
             + f" (artifacts: {', '.join(names)})",
             hint="the build did not produce every required file: fix the build, or update "
-            "`requireNames` in the config",
+            "`require_names` in the config (`requireNames` in a .craft.yml)",
         )
     return [found[n] for n in names]

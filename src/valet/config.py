@@ -65,8 +65,27 @@ class Config:
     status_provider: str = "github"
     github_repo: str | None = None  # "owner/repo" if set in config
     min_version: str | None = None
-    status_contexts: list[str] = field(default_factory=list)  # craft statusProvider.config.contexts
+    status_contexts: list[str] = field(default_factory=list)  # required contexts (craft: statusProvider.config.contexts)
+    ci: Literal["required", "none"] = "required"  # none: a repository without CI
     notes: list[str] = field(default_factory=list)  # fields accepted but ignored, for `config check`
+
+    @property
+    def craft(self) -> bool:
+        """Read from a .craft.yml (compatibility mode)."""
+        return self.source.endswith(".craft.yml")
+
+    def key_name(self, key: str) -> str:
+        """A key as the file it came from spells it, for messages: ``require_names`` in
+        a .valet.yml, ``requireNames`` in a .craft.yml; ``targets[0].include_names`` →
+        ``targets[0].includeNames``."""
+        if not self.craft:
+            return key
+        from valet.craft_compat import CRAFT_KEY_NAMES
+
+        if key in CRAFT_KEY_NAMES:
+            return CRAFT_KEY_NAMES[key]
+        head, dot, last = key.rpartition(".")
+        return f"{head}{dot}{CRAFT_KEY_NAMES.get(last, last)}"
 
     def target(self, key: str) -> TargetConfig | None:
         for t in self.targets:
@@ -101,5 +120,6 @@ class Config:
             "github": self.github_repo,
             "min_version": self.min_version,
             "status_contexts": self.status_contexts,
+            "ci": self.ci,
             "notes": self.notes,
         }

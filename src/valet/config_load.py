@@ -19,6 +19,7 @@ import yaml
 
 from valet.config import ArtifactStoreConfig, Config, TargetConfig
 from valet.errors import ConfigError
+from valet.schemas.messages import Problem, render_problems, suggest
 
 VALET_FILE = ".valet.yml"
 CRAFT_FILE = ".craft.yml"
@@ -27,9 +28,19 @@ MAX_CONFIG_BYTES = 256 * 1024
 # The target kinds valet can publish to now, and the options each one takes.
 TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "github": ("checksums",),
-    "pypi": ("repository_url", "index_url"),
-    "npm": ("access", "tag", "prerelease_tag", "registry"),
-    "crates": ("registry_url",),
+    "pypi": ("repository_url", "index_url", "trusted_publishing"),
+    "npm": ("access", "tag", "prerelease_tag", "registry", "trusted_publishing"),
+    "crates": ("registry_url", "trusted_publishing"),
+    "docker": ("source", "target", "source_format", "target_format"),
+    "gcs": ("bucket", "paths"),
+    "aws-lambda-layer": ("layer_name", "compatible_runtimes", "compatible_architectures",
+                         "license", "regions", "link_prereleases"),
+    # targets that write to git repositories
+    "registry": ("repository", "branch", "sdks", "apps"),
+    "gh-pages": ("repository", "branch"),
+    "commit-on-git-repository": ("repository", "branch", "strip_components", "create_tag"),
+    "brew": ("tap", "template", "formula", "path"),
+    "upm": ("repository", "branch"),
 }
 SUPPORTED_TARGETS: tuple[str, ...] = tuple(TARGET_OPTIONS)
 
@@ -112,12 +123,22 @@ def validate_path(path: str) -> str:
     return "/".join(parts)
 
 
-def compile_regex(pattern: str, where: str, source: str) -> re.Pattern[str]:
+def _regex(pattern: str, where: str, problems: list[Problem]) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise ConfigError(f"{source}: {where}: {pattern!r} is not a valid regular expression "
-                          f"({exc})", hint="fix the regular expression") from None
+        problems.append(Problem(where, f"{pattern!r} is not a valid regular expression ({exc})",
+                                allowed="a Python regular expression, searched in each file "
+                                        "name"))
+        return None
+
+
+def compile_regex(pattern: str, where: str, source: str) -> re.Pattern[str]:
+    problems: list[Problem] = []
+    compiled = _regex(pattern, where, problems)
+    if compiled is None:
+        raise ConfigError(render_problems(problems, source), hint="fix the regular expression")
+    return compiled
 
 
 def _list(value: Any) -> list[str]:
@@ -134,11 +155,34 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 # -- .valet.yml ---------------------------------------------------------------------
 
+CONFIG_HINT = ("every key, what it takes and an example are in the configuration reference "
+               "(docs/configuration.md); `valet config check` shows the result")
+
+
+def raise_problems(problems: list[Problem], source: str) -> None:
+    if problems:
+        raise ConfigError(render_problems(problems, source), hint=CONFIG_HINT)
+
+
+def _target_options(name: str, options: dict[str, Any], where: str,
+                    problems: list[Problem]) -> list[str]:
+    """The checks a target kind makes of its own options (templates, names, paths) when
+    the file loads; returns its notes for `valet config check`."""
+    from valet.targets import check_options
+
+    try:
+        return check_options(name, options, where)
+    except ConfigError as exc:
+        wrong = exc.message.removeprefix(f"{where}: ") if exc.message.startswith(where) \
+            else exc.message
+        problems.append(Problem(where, wrong, allowed=exc.hint or ""))
+        return []
+
 
 def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
     from valet import schemas
 
-    schemas.validate("config", data, error=ConfigError, what=source)
+    raise_problems(schemas.problems("config", data), source)
     min_version = data.get("min_version")
     if min_version:
         from valet import __version__
@@ -147,30 +191,44 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
             raise ConfigError(
                 f"{source} needs valet {min_version} or newer; this is valet {__version__}",
                 hint="update the valet actions to a newer ref")
+    problems: list[Problem] = []
+    notes: list[str] = []
     targets: list[TargetConfig] = []
     seen: set[str] = set()
     for index, raw in enumerate(data.get("targets") or []):
         name = raw["name"]
-        where = f"targets[{index}] ({name})"
+        where = f"targets[{index}]"
         options = {k: v for k, v in raw.items()
                    if k not in ("name", "id", "include_names", "exclude_names")}
-        wrong = [k for k in options if k not in TARGET_OPTIONS[name]]
-        if wrong:
-            allowed = ", ".join(TARGET_OPTIONS[name]) or "none"
-            raise ConfigError(f"{source}: {where}: option {wrong[0]!r} does not apply to the "
-                              f"{name} target", hint=f"options of {name}: {allowed}")
-        target = TargetConfig(
-            name=name, id=raw.get("id"), options=options,
-            include_names=(compile_regex(raw["include_names"], f"{where}.include_names", source)
-                           if raw.get("include_names") else None),
-            exclude_names=(compile_regex(raw["exclude_names"], f"{where}.exclude_names", source)
-                           if raw.get("exclude_names") else None),
-        )
+        allowed = TARGET_OPTIONS[name]
+        for key in options:
+            if key not in allowed:
+                owners = [t for t, opts in TARGET_OPTIONS.items() if key in opts]
+                problems.append(Problem(
+                    f"{where}.{key}",
+                    f"is an option of the {' and '.join(owners)} target, not of {name}"
+                    if owners else f"is not an option of the {name} target",
+                    allowed=(f"the options of {name}: {', '.join(allowed)}" if allowed
+                             else f"no options for {name}"),
+                    suggestion=suggest(key, allowed)))
+        if not problems:
+            notes += _target_options(name, options, where, problems)
+        include = (_regex(raw["include_names"], f"{where}.include_names", problems)
+                   if raw.get("include_names") else None)
+        exclude = (_regex(raw["exclude_names"], f"{where}.exclude_names", problems)
+                   if raw.get("exclude_names") else None)
+        target = TargetConfig(name=name, id=raw.get("id"), options=options,
+                              include_names=include, exclude_names=exclude)
         if target.key in seen:
-            raise ConfigError(f"{source}: {where}: the target {target.key} is listed twice",
-                              hint="give each target of the same kind its own id")
+            problems.append(Problem(f"{where}", f"the target {target.key} is listed twice",
+                                    allowed="each target once; give two targets of the same "
+                                            "kind each its own id",
+                                    example="id: '@scope/pkg'"))
         seen.add(target.key)
         targets.append(target)
+    require = [_regex(p, f"require_names[{i}]", problems)
+               for i, p in enumerate(data.get("require_names") or [])]
+    raise_problems(problems, source)
     store_raw = data.get("artifact_store") or {}
     store = ArtifactStoreConfig(
         kind=store_raw.get("kind", "github-release"), name=store_raw.get("name"),
@@ -189,14 +247,16 @@ def _parse_valet(data: dict[str, Any], source: str, path: str) -> Config:
         tag_prefix=data.get("tag_prefix", defaults.tag_prefix),
         build=_list(data.get("build")),
         artifacts=_list(data["artifacts"]) if "artifacts" in data else defaults.artifacts,
-        require_names=[compile_regex(p, f"require_names[{i}]", source)
-                       for i, p in enumerate(data.get("require_names") or [])],
+        require_names=[p for p in require if p is not None],
         pre_release_command=data.get("pre_release_command") or None,
         post_release_command=data.get("post_release_command") or None,
         bump_files=list(data.get("bump_files") or []),
         artifact_store=store,
         github_repo=data.get("github_repo"),
         min_version=min_version,
+        status_contexts=list(data.get("status_contexts") or []),
+        ci=data.get("ci", defaults.ci),
+        notes=notes,
     )
 
 
@@ -217,8 +277,13 @@ def parse_config(text: str, source: str, *, path: str = ".") -> Config:
     if PurePosixPath(source).name.endswith(CRAFT_FILE):
         from valet import craft_compat
 
-        return craft_compat.parse_craft(data, source, path=path)
-    return _parse_valet(data, source, path)
+        config = craft_compat.parse_craft(data, source, path=path)
+    else:
+        config = _parse_valet(data, source, path)
+    from valet.config_rules import config_problems
+
+    raise_problems(config_problems(config), source)
+    return config
 
 
 def find_config_file(project_dir: Path, path: str = ".") -> Path | None:
@@ -234,18 +299,21 @@ def find_config_file(project_dir: Path, path: str = ".") -> Path | None:
     return None
 
 
-def load_config(project_dir: Path, path: str = ".", *, config_file: str | None = None) -> Config:
+def load_config(project_dir: Path, path: str = ".", *, config_file: str | None = None,
+                file_flag: str = "the `config` input / --config") -> Config:
     """Read ``<project_dir>/<path>/.valet.yml``, else ``.craft.yml`` (compatibility mode).
 
     ``config_file`` names another file (relative to the project directory); its
-    name decides the mode (``*.craft.yml`` is read as craft's format)."""
+    name decides the mode (``*.craft.yml`` is read as craft's format); ``file_flag``
+    names the way the caller was given it, for the message when it is missing."""
     path = validate_path(path)
     base = Path(project_dir) / path
     if config_file:
         file = base / config_file
         if not file.is_file():
             raise ConfigError(f"the config file {config_file} does not exist in {base}",
-                              hint="check the `config` input / --config path")
+                              hint=f"check the path given to {file_flag} (relative to the "
+                                   "project directory)")
     else:
         found = find_config_file(Path(project_dir), path)
         if found is None:
@@ -266,4 +334,7 @@ def load_config(project_dir: Path, path: str = ".", *, config_file: str | None =
         from valet import craft_compat
 
         craft_compat.apply_file_defaults(config, text, base)
+    from valet.config_rules import file_problems
+
+    raise_problems(file_problems(config, base, Path(project_dir)), config.source)
     return config

@@ -4,14 +4,20 @@ Every craft field falls in one of three groups:
 
 - mapped: changelog/changelogPolicy, versioning, pre/postReleaseCommand,
   releaseBranchPrefix, requireNames, targets (name, id, includeNames,
-  excludeNames and the options of the targets valet supports), statusProvider,
-  artifactProvider, github, minVersion;
-- accepted and ignored, each noted in ``Config.notes``: an empty
-  ``preReleaseCommand`` (craft's "run nothing"), ``checksums`` formats;
-- refused: anything else. All refusals of one file are reported together in one
-  ``UnsupportedConfigError`` whose ``unsupported`` list names each field
+  excludeNames and the options of the targets valet supports, camelCase
+  becoming snake_case; craft's flat docker login keys become fields of the
+  source / target image; the target name aws-lambda is read as
+  aws-lambda-layer), statusProvider, artifactProvider, github, minVersion;
+- accepted and noted in ``Config.notes``: an empty ``preReleaseCommand``
+  (craft's "run nothing"), ``statusProvider.config.contexts``,
+  ``artifactProvider: none``;
+- refused as unsupported: a field, target or target option craft itself knows
+  but valet does not honour. All refusals of one file are reported together in
+  one ``UnsupportedConfigError`` whose ``unsupported`` list names each field
   (``field X``), target (``target X``) and target option (``option X of target
-  Y``), so a user fixes everything in one go.
+  Y``), so a user fixes everything in one go;
+- refused as a typo: a name craft does not know either (``changelogPolcy``,
+  ``pypy``), reported with the closest name valet reads.
 
 Craft writes regular expressions as ``/body/flags`` (JavaScript); valet compiles
 the body with Python's ``re`` and turns the flags i, m, s, x into an inline
@@ -33,6 +39,7 @@ from typing import Any
 from valet.config import ArtifactStoreConfig, Config, TargetConfig
 from valet.config_load import SUPPORTED_TARGETS, compile_regex, load_yaml
 from valet.errors import ConfigError
+from valet.schemas.messages import Problem, suggest
 
 SUPPORTED_FIELDS: tuple[str, ...] = (
     "minVersion", "github", "changelog", "changelogPolicy", "versioning",
@@ -46,8 +53,76 @@ CRAFT_TARGET_OPTIONS: dict[str, dict[str, str]] = {
     "pypi": {},
     "npm": {"access": "access"},
     "crates": {},
+    # docker: craft's flat login keys become fields of the source / target object
+    "docker": {"source": "source", "target": "target", "sourceFormat": "source_format",
+               "targetFormat": "target_format", "sourceRegistry": "source.registry",
+               "sourceUsernameVar": "source.username_var",
+               "sourcePasswordVar": "source.password_var",
+               "sourceSkipLogin": "source.skip_login", "registry": "target.registry",
+               "usernameVar": "target.username_var", "passwordVar": "target.password_var",
+               "skipLogin": "target.skip_login"},
+    "gcs": {"bucket": "bucket", "paths": "paths"},
+    "aws-lambda-layer": {"layerName": "layer_name", "compatibleRuntimes": "compatible_runtimes",
+                         "compatibleArchitectures": "compatible_architectures",
+                         "license": "license", "linkPrereleases": "link_prereleases"},
+    # targets that write to git repositories: their options are mapped by _GIT_TARGETS
+    "registry": {"sdks": "sdks", "apps": "apps", "remote": "repository", "type": "",
+                 "config": "", "urlTemplate": "", "checksums": "", "onlyIfPresent": "",
+                 "linkPrereleases": ""},
+    "gh-pages": {"branch": "branch", "githubOwner": "repository", "githubRepo": "repository"},
+    "commit-on-git-repository": {"archive": "include_names", "repositoryUrl": "repository",
+                                 "branch": "branch", "stripComponents": "strip_components",
+                                 "createTag": "create_tag"},
+    "brew": {"tap": "tap", "template": "template", "formula": "formula", "path": "path"},
+    "upm": {"releaseRepoOwner": "repository", "releaseRepoName": "repository"},
 }
+# craft's earlier name of aws-lambda-layer (still in old configs)
+CRAFT_TARGET_ALIASES: dict[str, str] = {"aws-lambda": "aws-lambda-layer"}
+_CLOUD_TARGETS = ("docker", "gcs", "aws-lambda-layer")
+_IMAGE_KEYS = {"image": "image", "format": "format", "registry": "registry",
+               "usernameVar": "username_var", "passwordVar": "password_var",
+               "skipLogin": "skip_login"}
 _COMMON_TARGET_KEYS = ("name", "id", "includeNames", "excludeNames")
+
+# What craft itself knows (getsentry/craft: src/schemas/project_config.ts and
+# src/targets/), so that a name craft knows and valet lacks is "not supported",
+# and any other name is a typo, reported with the closest name valet reads.
+CRAFT_FIELDS: tuple[str, ...] = SUPPORTED_FIELDS + ("noMerge", "aiSummaries")
+CRAFT_NESTED_FIELDS: dict[str, tuple[str, ...]] = {
+    "changelog": ("filePath", "policy", "scopeGrouping"),
+    "github": ("owner", "repo", "projectPath"),
+    "versioning": ("policy", "calver"),
+    "versioning.calver": ("format", "offset"),
+    "statusProvider": ("name", "config"),
+    "artifactProvider": ("name", "config"),
+}
+CRAFT_TARGETS: tuple[str, ...] = (
+    "aws-lambda", "aws-lambda-layer", "brew", "cloudflare", "cocoapods",
+    "commit-on-git-repository", "crates", "docker", "gcs", "gem", "gh-pages", "github", "hex",
+    "maven", "npm", "nuget", "powershell", "pub-dev", "pypi", "registry", "sentry-pypi",
+    "symbol-collector", "upm", "vercel",
+)
+# The options craft's own targets take, for the targets valet maps (a target with no
+# entry here: any option valet does not map counts as a craft option it lacks).
+CRAFT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "github": ("tagPrefix", "checksums", "changelog", "previewReleases", "tagOnly",
+               "floatingTags", "owner", "repo"),
+    "npm": ("access", "checkPackageName", "oidc", "workspaces", "includeWorkspaces",
+            "excludeWorkspaces", "artifactTemplate"),
+    "pypi": (),
+    "crates": ("noDevDeps",),
+}
+# valet key -> how a .craft.yml spells it (Config.key_name, for messages).
+CRAFT_KEY_NAMES: dict[str, str] = {
+    "min_version": "minVersion", "github_repo": "github", "changelog_file": "changelog.filePath",
+    "changelog_policy": "changelogPolicy", "versioning_policy": "versioning.policy",
+    "calver_format": "versioning.calver.format", "calver_offset_days": "versioning.calver.offset",
+    "release_branch_prefix": "releaseBranchPrefix", "tag_prefix": "tagPrefix (github target)",
+    "require_names": "requireNames", "pre_release_command": "preReleaseCommand",
+    "post_release_command": "postReleaseCommand", "artifacts": "artifactProvider",
+    "artifact_store": "artifactProvider", "status_contexts": "statusProvider.config.contexts",
+    "include_names": "includeNames", "exclude_names": "excludeNames",
+}
 CRAFT_DEFAULT_PRE_RELEASE_SCRIPT = "scripts/bump-version.sh"
 CRAFT_CALVER_OFFSET_DAYS = 14
 CRAFT_CALVER_FORMAT = "%y.%-m"
@@ -72,19 +147,24 @@ class UnsupportedConfigError(ConfigError):
 
 def parse_slash_regex(value: Any, where: str, source: str) -> re.Pattern[str]:
     """``/body/flags`` → compiled pattern; flags i, m, s, x only."""
+    allowed = "a regular expression written /pattern/ or /pattern/flags (flags i, m, s, x)"
     if not isinstance(value, str):
-        raise ConfigError(f"{source}: {where}: expected a /regex/ string, got {value!r}",
-                          hint="write it as /pattern/ or /pattern/i")
+        raise ConfigError(f"{source}: " + Problem(where, f"got {value!r}", allowed=allowed,
+                                                  example=f"{where.rpartition('.')[2]}: /^a/")
+                          .render(), hint="write it as /pattern/ or /pattern/i")
     m = _SLASH_RE.match(value.strip())
     if not m:
-        raise ConfigError(f"{source}: {where}: {value!r} is not written as /pattern/flags "
-                          f"(write /{value}/)", hint=f"wrap it in slashes: /{value}/")
+        raise ConfigError(f"{source}: " + Problem(where, f"{value!r} is not written as "
+                                                  "/pattern/flags", allowed=allowed,
+                                                  example=f"/{value}/").render(),
+                          hint=f"wrap it in slashes: /{value}/")
     flags = m.group("flags")
     bad = sorted({f for f in flags if f not in "imsx"})
     if bad:
         raise ConfigError(
-            f"{source}: {where}: the regex flag(s) {''.join(bad)!r} in {value!r} are not "
-            "supported", hint="valet honours the flags i, m, s and x; remove the others")
+            f"{source}: " + Problem(where, f"the regex flag(s) {''.join(bad)!r} in {value!r} are "
+                                    "ones valet cannot honour", allowed=allowed).render(),
+            hint="valet honours the flags i, m, s and x; remove the others")
     inline = "".join(sorted(set(flags)))
     body = m.group("body")
     return compile_regex(f"(?{inline}){body}" if inline else body, where, source)
@@ -107,6 +187,36 @@ class _Reader:
         if what not in self.unsupported:
             self.unsupported.append(what)
 
+    def typo(self, where: str, name: str, kind: str, candidates: tuple[str, ...] | list[str],
+             allowed: str) -> None:
+        """A name craft does not know either: say so, with the closest one valet reads."""
+        self.invalid.append(Problem(where, f"{name!r} is not a {kind} craft or valet knows",
+                                    allowed=allowed, suggestion=suggest(name, candidates))
+                            .render())
+
+    def key(self, parent: str, key: str, supported: tuple[str, ...]) -> bool:
+        """Is ``parent.key`` a key valet reads? If not, it is recorded: unsupported when
+        craft knows it, a typo otherwise."""
+        if key in supported:
+            return True
+        where = f"{parent}.{key}" if parent else str(key)
+        known = CRAFT_NESTED_FIELDS.get(parent, ()) if parent else CRAFT_FIELDS
+        if key in known:
+            self.refuse(f"field {where}")
+        else:
+            self.invalid.append(Problem(
+                where, "is not a field craft or valet knows",
+                allowed="the fields valet reads here: " + ", ".join(supported),
+                suggestion=suggest(key, list(supported) + list(known))).render())
+        return False
+
+    def choice(self, where: str, value: Any, options: tuple[str, ...]) -> bool:
+        if value in options:
+            return True
+        self.bad(Problem(where, f"{value!r} is not allowed", allowed="one of " + ", ".join(options),
+                         suggestion=suggest(value, options)).render())
+        return False
+
     def bad(self, message: str) -> None:
         self.invalid.append(message)
 
@@ -120,8 +230,7 @@ class _Reader:
             config.changelog_file = raw
         elif isinstance(raw, dict):
             for key in raw:
-                if key not in ("filePath", "policy"):
-                    self.refuse(f"field changelog.{key}")
+                self.key("changelog", key, ("filePath", "policy"))
             if raw.get("filePath") is not None:
                 config.changelog_file = _str(raw["filePath"])
             policy_new = raw.get("policy")
@@ -133,9 +242,8 @@ class _Reader:
                      "disagree: keep one")
         policy = policy_new if policy_new is not None else policy_old
         if policy is not None:
-            if policy not in ("none", "simple", "auto"):
-                self.bad(f"changelog policy {policy!r} is not one of none, simple, auto")
-            else:
+            where = "changelog.policy" if policy_new is not None else "changelogPolicy"
+            if self.choice(where, policy, ("none", "simple", "auto")):
                 config.changelog_policy = policy
         if not re.fullmatch(r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+", config.changelog_file):
             self.bad(f"changelog file {config.changelog_file!r} must be a relative path "
@@ -148,13 +256,10 @@ class _Reader:
             self.bad(f"versioning must be an object with a policy, not {raw!r}")
             return
         for key in raw:
-            if key not in ("policy", "calver"):
-                self.refuse(f"field versioning.{key}")
+            self.key("versioning", key, ("policy", "calver"))
         policy = raw.get("policy")
         if policy is not None:
-            if policy not in ("auto", "manual", "calver"):
-                self.bad(f"versioning.policy {policy!r} is not one of auto, manual, calver")
-            else:
+            if self.choice("versioning.policy", policy, ("auto", "manual", "calver")):
                 config.versioning_policy = policy
         calver = raw.get("calver")
         if calver is None:
@@ -163,8 +268,7 @@ class _Reader:
             self.bad("versioning.calver must be an object with format and/or offset")
             return
         for key in calver:
-            if key not in ("format", "offset"):
-                self.refuse(f"field versioning.calver.{key}")
+            self.key("versioning.calver", key, ("format", "offset"))
         if "format" in calver:
             config.calver_format = _str(calver["format"])
         if "offset" in calver:
@@ -194,8 +298,7 @@ class _Reader:
             self.bad("github must be an object with owner and repo")
             return
         for key in raw:
-            if key not in ("owner", "repo"):
-                self.refuse(f"field github.{key}")
+            self.key("github", key, ("owner", "repo"))
         owner, repo = raw.get("owner"), raw.get("repo")
         if not (isinstance(owner, str) and _OWNER_RE.fullmatch(owner)
                 and isinstance(repo, str) and _REPO_RE.fullmatch(repo) and repo not in (".", "..")):
@@ -210,8 +313,7 @@ class _Reader:
             self.bad("statusProvider must be an object with a name")
             return
         for key in raw:
-            if key not in ("name", "config"):
-                self.refuse(f"field statusProvider.{key}")
+            self.key("statusProvider", key, ("name", "config"))
         name = raw.get("name")
         if name != "github":
             self.refuse(f"statusProvider {name}")
@@ -238,8 +340,7 @@ class _Reader:
             self.bad("artifactProvider must be an object with a name")
             return
         for key in raw:
-            if key not in ("name", "config"):
-                self.refuse(f"field artifactProvider.{key}")
+            self.key("artifactProvider", key, ("name", "config"))
         name = raw.get("name")
         if name == "none":
             config.artifact_store = ArtifactStoreConfig(kind="github-release")
@@ -279,17 +380,48 @@ class _Reader:
             self.bad(f"targets[{index}] must be an object with a name")
             return None
         name = raw["name"]
+        if name in CRAFT_TARGET_ALIASES:
+            self.notes.append(f"targets[{index}]: target {name} is read as "
+                              f"{CRAFT_TARGET_ALIASES[name]} (its later name in craft)")
+            name = CRAFT_TARGET_ALIASES[name]
         if name not in SUPPORTED_TARGETS:
-            self.refuse(f"target {name}")
+            if name in CRAFT_TARGETS:
+                self.refuse(f"target {name}")
+            else:
+                self.typo(f"targets[{index}].name", name, "target",
+                          list(SUPPORTED_TARGETS) + list(CRAFT_TARGETS),
+                          "the targets valet publishes to: " + ", ".join(SUPPORTED_TARGETS))
             return None
-        where = f"targets[{index}] ({name})"
-        known = CRAFT_TARGET_OPTIONS[name]
+        where = f"targets[{index}]"
+        known = CRAFT_TARGET_OPTIONS.get(name, {})
+        craft_known = CRAFT_OPTIONS.get(name)
         options: dict[str, Any] = {}
+        for key in raw:
+            if key in _COMMON_TARGET_KEYS or key in known:
+                continue
+            if craft_known is None or key in craft_known:
+                self.refuse(f"option {key} of target {name}")
+            else:
+                mapped = list(_COMMON_TARGET_KEYS) + list(known)
+                self.invalid.append(Problem(
+                    f"{where}.{key}", f"is not an option of craft's {name} target",
+                    allowed=f"the {name} options valet reads: " + ", ".join(mapped),
+                    suggestion=suggest(key, mapped + list(craft_known))).render())
+        git_include: re.Pattern[str] | None = None
+        if name in _GIT_TARGETS:
+            before = len(self.invalid) + len(self.unsupported)
+            options, git_include = _GIT_TARGETS[name](self, raw, where)
+            if len(self.invalid) + len(self.unsupported) == before:
+                from valet.targets import check_options
+
+                try:
+                    self.notes.extend(check_options(name, options, where))
+                except ConfigError as exc:
+                    self.bad(exc.message)
         for key, value in raw.items():
-            if key in _COMMON_TARGET_KEYS:
+            if key in _COMMON_TARGET_KEYS or name in _GIT_TARGETS:
                 continue
             if key not in known:
-                self.refuse(f"option {key} of target {name}")
                 continue
             if key == "tagPrefix":
                 self._tag_prefix(value, where, config)
@@ -298,10 +430,12 @@ class _Reader:
                 if algos:
                     options["checksums"] = algos
             elif key == "access":
-                if value not in ("public", "restricted"):
-                    self.bad(f"{where}: access must be public or restricted, not {value!r}")
-                else:
+                if self.choice(f"{where}.access", value, ("public", "restricted")):
                     options["access"] = value
+            elif name in _CLOUD_TARGETS:
+                self._cloud_option(known[key], value, options)
+        if name in _CLOUD_TARGETS and not self._cloud_check(name, index, options, where):
+            return None
         target_id = _str(raw["id"]) if raw.get("id") is not None else None
         if target_id is not None and not re.fullmatch(r"[A-Za-z0-9@][A-Za-z0-9@/._ ()+-]{0,199}",
                                                       target_id):
@@ -315,8 +449,42 @@ class _Reader:
         except ConfigError as exc:
             self.bad(exc.message.removeprefix(f"{self.source}: "))
             return None
+        if include is None:
+            include = git_include
         return TargetConfig(name=name, id=target_id, options=options,
                             include_names=include, exclude_names=exclude)
+
+    # -- docker, gcs, aws-lambda-layer -------------------------------------------
+
+    def _cloud_option(self, valet_key: str, value: Any, options: dict[str, Any]) -> None:
+        side, _, field = valet_key.partition(".")
+        if valet_key in ("source", "target") and isinstance(value, dict):
+            value = {_IMAGE_KEYS.get(str(k), str(k)): v for k, v in value.items()}
+        if not field:
+            if isinstance(options.get(side), dict) and isinstance(value, str):
+                options[side] = {"image": value, **options[side]}
+            elif isinstance(options.get(side), dict) and isinstance(value, dict):
+                options[side] = {**options[side], **value}
+            else:
+                options[side] = value
+            return
+        # a flat login key: the side becomes an object {image, <field>}
+        current = options.get(side)
+        obj = dict(current) if isinstance(current, dict) else (
+            {"image": current} if current is not None else {})
+        obj.setdefault(field, value)
+        options[side] = obj
+
+    def _cloud_check(self, name: str, index: int, options: dict[str, Any], where: str) -> bool:
+        """The options as the target reads them: a bad value is reported now, not at publish."""
+        from valet.targets import check_options
+
+        try:
+            self.notes.extend(check_options(name, options, where))
+        except ConfigError as exc:
+            self.bad(exc.message)
+            return False
+        return True
 
     def _tag_prefix(self, value: Any, where: str, config: Config) -> None:
         prefix = _str(value) if value is not None else ""
@@ -351,8 +519,7 @@ def parse_craft(data: dict[str, Any], source: str, *, path: str = ".") -> Config
                     calver_format=CRAFT_CALVER_FORMAT,
                     calver_offset_days=CRAFT_CALVER_OFFSET_DAYS)
     for key in data:
-        if key not in SUPPORTED_FIELDS:
-            reader.refuse(f"field {key}")
+        reader.key("", key, SUPPORTED_FIELDS)
 
     if data.get("minVersion") is not None:
         min_version = _str(data["minVersion"]).strip()
@@ -433,3 +600,207 @@ def apply_file_defaults(config: Config, text: str, base: Path) -> None:
         config.pre_release_command = f"bash {CRAFT_DEFAULT_PRE_RELEASE_SCRIPT}"
         config.notes.append(f"preReleaseCommand unset and {CRAFT_DEFAULT_PRE_RELEASE_SCRIPT} "
                             "exists: it runs as the pre-release command (craft's default)")
+
+
+# -- targets that write to git repositories -----------------------------------------
+# Each maps craft's options of one target onto valet's (snake_case, regexes as Python
+# patterns, repositories as owner/name) and reports bad values on the reader.
+
+_REGISTRY_PACKAGE_KEYS = {"urlTemplate": "url_template", "checksums": "checksums",
+                          "onlyIfPresent": "only_if_present", "includeNames": "include_names",
+                          "linkPrereleases": "link_prereleases", "name": "name",
+                          "sdkName": "sdk_name", "packageUrl": "package_url",
+                          "mainDocsUrl": "main_docs_url", "apiDocsUrl": "api_docs_url"}
+_CANONICAL_RE = re.compile(r"^[A-Za-z0-9_-]+:[^\s:/][^\s]*$")
+_GITHUB_URL_RE = re.compile(r"^https://github\.com/(?P<repo>[A-Za-z0-9][A-Za-z0-9-]{0,38}/"
+                            r"[A-Za-z0-9._-]{1,100}?)(?:\.git)?/?$")
+_GitMapped = tuple[dict[str, Any], "re.Pattern[str] | None"]
+
+
+def _repo_of(reader: _Reader, owner: Any, name: Any, where: str, what: str) -> str | None:
+    owner, name = (_str(owner) if owner is not None else None,
+                   _str(name) if name is not None else None)
+    if not (owner and name and _OWNER_RE.fullmatch(owner) and _REPO_RE.fullmatch(name)
+            and name not in (".", "..")):
+        reader.bad(f"{where}: {what} must name a GitHub owner and repository "
+                   f"(got {owner!r} / {name!r})")
+        return None
+    return f"{owner}/{name}"
+
+
+def _pattern(reader: _Reader, value: Any, where: str) -> str | None:
+    try:
+        return parse_slash_regex(value, where, reader.source).pattern
+    except ConfigError as exc:
+        reader.bad(exc.message.removeprefix(f"{reader.source}: "))
+        return None
+
+
+def _registry_checksums(reader: _Reader, value: Any, where: str) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        reader.bad(f"{where}: checksums must be a list of {{algorithm, format}}")
+        return []
+    out = []
+    for entry in value:
+        algo = entry.get("algorithm") if isinstance(entry, dict) else None
+        fmt = entry.get("format") if isinstance(entry, dict) else None
+        if algo not in ("sha256", "sha384", "sha512") or fmt not in ("hex", "base64"):
+            reader.bad(f"{where}: checksum {entry!r} is not supported (algorithm sha256, "
+                       "sha384 or sha512; format hex or base64)")
+            continue
+        out.append({"algorithm": algo, "format": fmt})
+    return out
+
+
+def _registry_package(reader: _Reader, raw: Any, where: str,
+                      label: str = "") -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        reader.bad(f"{where}: the settings must be a mapping or empty")
+        return None
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _REGISTRY_PACKAGE_KEYS:
+            reader.refuse(f"option {label}.{key} of target registry")
+            continue
+        mapped = _REGISTRY_PACKAGE_KEYS[key]
+        if key in ("onlyIfPresent", "includeNames"):
+            pattern = _pattern(reader, value, f"{where}.{key}")
+            if pattern is not None:
+                out[mapped] = pattern
+        elif key == "checksums":
+            out[mapped] = _registry_checksums(reader, value, f"{where}.{key}")
+        elif key == "linkPrereleases":
+            if not isinstance(value, bool):
+                reader.bad(f"{where}.linkPrereleases must be true or false")
+            out[mapped] = bool(value)
+        elif value is not None:
+            out[mapped] = _str(value)
+    return out or None
+
+
+def _registry(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    if raw.get("remote") is not None:
+        owner, _, name = _str(raw["remote"]).partition("/")
+        repo = _repo_of(reader, owner, name, where, "remote")
+        if repo:
+            options["repository"] = repo
+    legacy = [k for k in ("type", "config", "urlTemplate", "checksums", "onlyIfPresent",
+                          "linkPrereleases") if k in raw]
+    maps = [k for k in ("sdks", "apps") if raw.get(k) is not None]
+    if maps and legacy:
+        reader.bad(f"{where}: {', '.join(legacy)} belong to the old single-package form; with "
+                   f"{' and '.join(maps)} give them per package")
+    for key in maps:
+        table = raw[key]
+        if not isinstance(table, dict):
+            reader.bad(f"{where}: {key} must map canonical names to settings")
+            continue
+        mapped: dict[str, Any] = {}
+        for canonical, conf in table.items():
+            name = _str(canonical)
+            if not _CANONICAL_RE.fullmatch(name) or (key == "apps" and
+                                                     not name.startswith("app:")):
+                reader.bad(f"{where}: {key} entry {name!r} is not a canonical name "
+                           + ("app:NAME" if key == "apps" else "REGISTRY:NAME"))
+                continue
+            mapped[name] = _registry_package(reader, conf, f"{where} {key}.{name}",
+                                             f"{key}.{name}")
+        options[key] = mapped
+    if not maps:
+        kind = raw.get("type")
+        conf = raw.get("config")
+        canonical = conf.get("canonical") if isinstance(conf, dict) else None
+        if kind not in ("sdk", "app") or not isinstance(canonical, str) \
+                or not _CANONICAL_RE.fullmatch(canonical):
+            reader.bad(f"{where}: name the packages under sdks/apps, or give type (sdk or app) "
+                       "and config.canonical")
+            return options, None
+        if isinstance(conf, dict):
+            for key in conf:
+                if key != "canonical":
+                    reader.refuse(f"option config.{key} of target registry")
+        package = _registry_package(reader, {k: raw[k] for k in legacy
+                                             if k not in ("type", "config")},
+                                    f"{where} {canonical}")
+        options["sdks" if kind == "sdk" else "apps"] = {canonical: package}
+        reader.notes.append(f"{where}: the single-package form (type + config.canonical) is "
+                            f"read as {'sdks' if kind == 'sdk' else 'apps'}: {canonical}")
+    return options, None
+
+
+def _gh_pages(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    if raw.get("githubOwner") is not None or raw.get("githubRepo") is not None:
+        repo = _repo_of(reader, raw.get("githubOwner"), raw.get("githubRepo"), where,
+                        "githubOwner and githubRepo")
+        if repo:
+            options["repository"] = repo
+    if raw.get("branch") is not None:
+        options["branch"] = _str(raw["branch"])
+    return options, None
+
+
+def _commit_on_git(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    url = raw.get("repositoryUrl")
+    m = _GITHUB_URL_RE.fullmatch(url) if isinstance(url, str) else None
+    if m is None:
+        reader.bad(f"{where}: repositoryUrl {url!r} is not an https://github.com/OWNER/REPO "
+                   "URL (valet pushes to GitHub repositories only)")
+    else:
+        options["repository"] = m.group("repo")
+    if raw.get("branch") is None:
+        reader.bad(f"{where}: branch is required (the branch to commit to)")
+    else:
+        options["branch"] = _str(raw["branch"])
+    strip = raw.get("stripComponents")
+    if strip is not None:
+        if isinstance(strip, bool) or not isinstance(strip, int) or not 0 <= strip <= 32:
+            reader.bad(f"{where}: stripComponents must be a number from 0 to 32")
+        else:
+            options["strip_components"] = strip
+    if raw.get("createTag") is not None:
+        if not isinstance(raw["createTag"], bool):
+            reader.bad(f"{where}: createTag must be true or false")
+        else:
+            options["create_tag"] = raw["createTag"]
+    include = None
+    if raw.get("archive") is None:
+        reader.bad(f"{where}: archive is required (a /regex/ naming the archive)")
+    elif raw.get("includeNames") is not None:
+        reader.notes.append(f"{where}: includeNames selects the archive; archive is ignored "
+                            "(as craft does)")
+    else:
+        pattern = _pattern(reader, raw["archive"], f"{where}.archive")
+        include = re.compile(pattern) if pattern is not None else None
+    return options, include
+
+
+def _brew(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    options: dict[str, Any] = {}
+    if raw.get("tap") is None:
+        reader.bad(f"{where}: tap is required: craft's default, homebrew/core, takes pull "
+                   "requests only (craft skips it); name your own tap as OWNER/NAME")
+    else:
+        options["tap"] = _str(raw["tap"])
+    if not isinstance(raw.get("template"), str) or not raw["template"].strip():
+        reader.bad(f"{where}: template is required (the formula's Ruby source)")
+    else:
+        options["template"] = raw["template"]
+    for key in ("formula", "path"):
+        if raw.get(key) is not None:
+            options[key] = _str(raw[key])
+    return options, None
+
+
+def _upm(reader: _Reader, raw: dict[str, Any], where: str) -> _GitMapped:
+    repo = _repo_of(reader, raw.get("releaseRepoOwner"), raw.get("releaseRepoName"), where,
+                    "releaseRepoOwner and releaseRepoName")
+    return ({"repository": repo} if repo else {}), None
+
+
+_GIT_TARGETS = {"registry": _registry, "gh-pages": _gh_pages,
+                "commit-on-git-repository": _commit_on_git, "brew": _brew, "upm": _upm}

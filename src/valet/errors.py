@@ -125,6 +125,13 @@ class ConflictError(TargetError):
     title = "already published with different content"
 
 
+class TrustedPublishingError(TargetError):
+    """A target cannot trade the job's OIDC identity for a registry token."""
+
+    exit_code = 17
+    title = "trusted publishing failed"
+
+
 class KillswitchError(ValetError):
     """An open release-blocker issue stops new requests."""
 
@@ -165,6 +172,7 @@ EXIT_CODES: dict[str, int] = {
         CIPendingError,
         TargetError,
         ConflictError,
+        TrustedPublishingError,
         KillswitchError,
         SandboxError,
         MergeConflictError,

@@ -17,7 +17,6 @@ the merge target, no tag yet), rebuilds and re-uploads without duplicates.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import re
@@ -27,18 +26,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from valet import gha
 from valet.config import Config
 from valet.errors import GitError, UsageError
-from valet.git import Commit, Git
+from valet.git import BOT_EMAIL, BOT_NAME, Commit, Git, auth_env
 from valet.manifest import MANIFEST_NAME, Manifest, build_manifest
 from valet.refs import release_branch, validate_branch, validate_repo, validate_tag
 
 RELEASE_SUBJECT = "release: {version}"
-BOT_NAME = "github-actions[bot]"
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
 @dataclass
@@ -118,27 +114,6 @@ class PrepareResult:
 
 
 # -- git helpers --------------------------------------------------------------
-
-
-def auth_env(remote_url: str, token: str | None) -> dict[str, str]:
-    """Git config, via the environment of one git process, that authenticates HTTPS
-    to the remote's host. Nothing reaches argv or .git/config; an empty value first
-    resets any header persisted by actions/checkout (two Authorization headers fail)."""
-    parsed = urlparse(remote_url)
-    if not token or parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return {}
-    gha.add_mask(token)
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    gha.add_mask(basic)
-    host = parsed.netloc.rsplit("@", 1)[-1]
-    key = f"http.{parsed.scheme}://{host}/.extraheader"
-    return {
-        "GIT_CONFIG_COUNT": "2",
-        "GIT_CONFIG_KEY_0": key,
-        "GIT_CONFIG_VALUE_0": "",
-        "GIT_CONFIG_KEY_1": key,
-        "GIT_CONFIG_VALUE_1": f"AUTHORIZATION: basic {basic}",
-    }
 
 
 def _readonly(git: Git) -> Git:
@@ -223,11 +198,12 @@ def _plan_bumps(project_dir: Path, old: str | None, new: str,
 
 
 def _apply_changelog(config: Config, current: str, version: str, commits: Sequence[Commit],
-                     repo_url: str | None, today: date) -> tuple[str, str]:
-    from valet.changelog import apply_changelog
+                     repo_url: str | None, today: date, *, root: Path, filename: str,
+                     repo: str | None, token: str | None) -> tuple[str, str]:
+    from valet.changelog.github import changelog_for_release
 
-    res = apply_changelog(config.changelog_policy, current, version, list(commits),
-                          repo_url=repo_url, today=today)
+    res = changelog_for_release(config, current, version, commits, root=root, filename=filename,
+                                repo=repo, repo_url=repo_url, token=token, today=today)
     # text None: the file stays as it is (e.g. a hand-written section already there)
     return (current if res.text is None else res.text), res.section
 
@@ -279,7 +255,8 @@ def compute_changes(ctx: _Context, version: str, previous: str | None,
 
         repo_url = f"{server_url()}/{repo}" if repo else None
         text, section = _apply_changelog(ctx.config, current, version, ctx.commits, repo_url,
-                                         today)
+                                         today, root=ctx.root, filename=rel, repo=repo,
+                                         token=ctx.token)
         if text != current:
             contents[rel] = text
     return dict(sorted(contents.items())), section, notes

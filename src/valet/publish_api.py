@@ -405,6 +405,20 @@ def _body_key(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
+class _Once:
+    """Call ``fn`` at most once, from whichever thread asks first."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn: Callable[[], Any] | None = fn
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            fn, self._fn = self._fn, None
+        if fn is not None:
+            fn()
+
+
 def _answered(done: Future[Any], key: str) -> str | None:
     """``key`` of a read ahead's JSON answer, or None (it failed: the check will say why)."""
     try:
@@ -650,21 +664,51 @@ class SdkAPI:
             self.rest.prefetch_pages(path, params)
 
     def _warm_branch(self, branch: str, config_path: str, sha: str | None = None) -> None:
+        """What branch_rules.read asks of the merge target, then its configuration once
+        the answers make it a source of configuration (branch_rules.config_refusal: a
+        pull request with an approving review required): a branch refused as one is
+        never read from at all."""
         if sha:  # does the release commit still merge into it (checks.merges_cleanly)
             self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
-        rules = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
-        # The configuration only once the branch answered protected: a branch whose
-        # rules refuse it as a source of configuration is never read from at all.
-        rules.add_done_callback(lambda f: self._after_branch(f, branch, config_path))
+        self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
+        config = _Once(lambda: self.rest.prefetch(
+            f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}", {"ref": branch}))
+        flag = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
+        flag.add_done_callback(lambda f: self._after_flag(f, branch, config))
+        rules = self.rest.prefetch_pages(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
+        rules.add_done_callback(lambda f: self._after_rules(f, config))
 
-    def _after_branch(self, done: Future[Any], branch: str, config_path: str) -> None:
+    def _after_flag(self, done: Future[Any], branch: str, config: _Once) -> None:
         try:
             _, data = done.result()
         except Exception:  # noqa: BLE001 - the check that reads it raises it again
             return
         if isinstance(data, dict) and data.get("protected") is True:
-            self.rest.prefetch(f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}",
-                               {"ref": branch})
+            rule = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection")
+            rule.add_done_callback(lambda f: self._after_protection(f, config))
+
+    def _after_protection(self, done: Future[Any], config: _Once) -> None:
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001 - 404/403: no rule readable; the check says so
+            return
+        reviews = (data or {}).get("required_pull_request_reviews") if isinstance(data, dict) \
+            else None
+        if isinstance(reviews, dict) and int(reviews.get("required_approving_review_count")
+                                             or 0) >= 1:
+            config()
+
+    def _after_rules(self, done: Future[Any], config: _Once) -> None:
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001
+            return
+        rules = [r for r in data or [] if isinstance(r, dict)] if isinstance(data, list) else []
+        for rid in sorted({r["ruleset_id"] for r in rules if isinstance(r.get("ruleset_id"), int)}):
+            self.rest.prefetch(f"/repos/{self.repo}/rulesets/{rid}")
+        if any(r.get("type") == "pull_request" and int((r.get("parameters") or {}).get(
+                "required_approving_review_count") or 0) >= 1 for r in rules):
+            config()
 
     def _after_run(self, done: Future[Any], sha: str) -> None:
         head = _answered(done, "head_sha")
@@ -724,6 +768,69 @@ class SdkAPI:
         if not isinstance(data, dict) or not isinstance(data.get("protected"), bool):
             raise GitHubError(f"branch {branch} of {self.repo} came back without `protected`")
         return bool(data["protected"])
+
+    # -- branch_rules.RulesAPI -------------------------------------------------
+
+    def branch_rules(self, branch: str) -> list[dict[str, Any]]:
+        """The rules of every active ruleset for ``branch`` (Metadata: read suffices)."""
+        return [r for r in self.rest.items(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
+                if isinstance(r, dict)]
+
+    def ruleset(self, ruleset_id: int) -> dict[str, Any]:
+        """One ruleset; ``current_user_can_bypass`` says whether this token may bypass it."""
+        data = self.rest.get(f"/repos/{self.repo}/rulesets/{int(ruleset_id)}",
+                             doing=f"reading ruleset {ruleset_id} of {self.repo}")
+        return data if isinstance(data, dict) else {}
+
+    def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        """``(readable, rule)`` of the branch protection rule: ``(True, None)`` when there is
+        none, ``(False, None)`` when this token may not read it (no Administration)."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection",
+                                 doing=f"reading the protection rule of {branch} in {self.repo}")
+        except NotFound as exc:
+            # "Branch not protected" is an answer; a bare 404 is GitHub hiding it from us
+            return ("not protected" in exc.message.lower(), None)
+        except GitHubError as exc:
+            if "HTTP 403" in exc.message:
+                return (False, None)
+            raise
+        return (True, data if isinstance(data, dict) else None)
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Paths that differ between ``base`` and ``head`` from their merge base (compare)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
+                             doing=f"comparing {base}...{head}")
+        files = data.get("files") if isinstance(data, dict) else None
+        return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
+
+    def already_in(self, base: str, sha: str) -> bool:
+        """Whether ``sha`` is already in ``base`` (compare: nothing ahead)."""
+        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(sha)}",
+                             doing=f"comparing {base}...{sha}")
+        return isinstance(data, dict) and data.get("ahead_by") == 0
+
+    def touch_release(self, release_id: int) -> bool:
+        """An empty edit of a release: False when GitHub answers 404 for it, as it does for
+        a token without Workflows: write when the release's commit changes workflows."""
+        try:
+            self.rest.call("PATCH", f"/repos/{self.repo}/releases/{int(release_id)}", body={},
+                           doing=f"checking access to release {release_id} of {self.repo}")
+        except NotFound:
+            return False
+        return True
+
+    def open_pull_request(self, base: str, head: str, title: str, body: str) -> dict[str, Any]:
+        """Open (or find the open) pull request from ``head`` into ``base``."""
+        owner = self.repo.split("/", 1)[0]
+        for pr in self.rest.items(f"/repos/{self.repo}/pulls",
+                                  {"state": "open", "head": f"{owner}:{head}", "base": base}):
+            if isinstance(pr, dict):
+                return pr
+        _, data = self.rest.call("POST", f"/repos/{self.repo}/pulls",
+                                 body={"base": base, "head": head, "title": title, "body": body},
+                                 doing=f"opening a pull request from {head} into {base}")
+        return data if isinstance(data, dict) else {}
 
     def file(self, path: str, ref: str) -> str | None:
         """A file's text at ref through the contents API; None when absent."""

@@ -302,7 +302,7 @@ def format_calver(day: date, fmt: str) -> str:
         }
         if code not in values:
             raise VersionError(
-                f"calver format {fmt!r} uses %{m.group(1)}{code}, which is not supported",
+                f"calver format {fmt!r} uses %{m.group(1)}{code}, which is not a calver token",
                 hint="use %Y, %y, %m, %-m, %d, %-d, %j, %V, %G, %U or %W separated by dots")
         value, width = values[code]
         return str(value) if nopad else str(value).zfill(width)
@@ -320,6 +320,12 @@ def calver_base(today: date, fmt: str, offset_days: int = 0) -> str:
             "separated by a dot (the patch number is added after them)",
             hint="use a format such as %y.%-m (the default) or %Y.%-m")
     return ".".join(str(int(p)) for p in parts)
+
+
+def check_calver_format(fmt: str) -> None:
+    """Raise the VersionError ``next_calver`` would raise for this format (any day: every
+    token gives digits, so the shape of the result does not depend on the date)."""
+    calver_base(date(2025, 11, 30), fmt)
 
 
 def next_calver(today: date, fmt: str, offset_days: int,

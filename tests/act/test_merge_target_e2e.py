@@ -33,11 +33,12 @@ def test_an_unprotected_merge_target_is_refused_and_nothing_is_published(world: 
         result = world.label(v, world.approver)
         log = world.sb.admin.request_log()
     finally:
-        world.sb.admin.protect_branch(world.sdk, "main")
+        world.sb.admin.protect_branch(world.sdk, "main", bypass=[f"publish-{world.org}"])
     assert result.ok, result.describe()  # a refusal is the run doing its job: exit 0
     assert "accepted" not in world.labels(v) and world.issue(v).state == "open"
     refusal = world.comments(v)[-1]
     assert "refused" in refusal and "not a protected branch" in refusal
+    assert "main is not protected" in refusal
     assert "allow-unprotected-merge-target" in refusal
     # one look at the branch, then nothing read from it and nothing sent anywhere
     sdk_paths = [e["path"] for e in log if e["path"].startswith(f"/repos/{world.sdk}/")]
@@ -48,3 +49,39 @@ def test_an_unprotected_merge_target_is_refused_and_nothing_is_published(world: 
     assert world.release_of(v).draft
     assert f"release/{v}" in {b.name for b in world.gh().get_repo(world.sdk).get_branches()}
     assert world.checked(v) == {"pypi": False, "npm": False, "github": False}
+
+
+def test_valets_own_label_changes_never_start_the_job_that_holds_the_concurrency_group(
+        world: World) -> None:
+    """publish.yml's concurrency sits on the job, after its `if:`. On GitHub a skipped job
+    never enters its group, so what this shows with act is the half act can show: the
+    runs that valet's own label changes start (here `ci-pending`, which valet adds while
+    the `accepted` run waits for CI) skip the job, with no API call; and the `accepted`
+    run that waited is then published by the sweep. act does not implement concurrency
+    groups (no queueing, no cancelling), so the cancellation rule itself is GitHub's
+    documented one; tests/unit/foundation/test_publish_yml.py checks the placement.
+    """
+    from valet.sandbox.webhooks import issue_event, schedule_event
+
+    v = "3.1.0"
+    world.release(v)
+    world.set_ci(v, "in_progress", None)
+    assert world.label(v, world.approver).ok
+    assert "ci-pending" in world.labels(v) and "accepted" in world.labels(v)
+    repo = world.gh().get_repo(world.publish)
+    issue = repo.get_issue(world.issues[v])
+    for name in ("ci-pending",):  # the label valet adds while the approval waits
+        event = issue_event("labeled", repo=repo.raw_data, issue=issue.raw_data,
+                            sender={"login": "valet[bot]", "type": "Bot", "id": 2},
+                            label=repo.get_label(name).raw_data)
+        world.sb.admin.clear_request_log()
+        result = world.run_publish("issues", event)
+        assert result.ok, result.describe()
+        assert "publish" not in result.jobs or result.jobs["publish"] == "skipped"
+        assert world.sb.admin.request_log() == []  # the job never started
+    assert "accepted" in world.labels(v)  # nothing took the approval away
+    world.set_ci(v, "completed", "success")
+    sweep = world.run_publish("schedule", schedule_event())
+    assert sweep.ok, sweep.describe()
+    assert world.labels(v) == {"published"}
+

@@ -68,9 +68,17 @@ def request_of(world: World, version: str) -> Any:
 
 
 def rewrite(world: World, version: str, request: Any) -> str:
-    """Re-render the request's body and write it with the request App's token."""
+    """Re-render the request's body and write it with the request App's token, after the
+    prepare run that wrote it has ended.
+
+    GitHub's timestamps have whole seconds: a rewrite within the second the run ended
+    cannot be told from the run's own write (a known gap of the time-window rule, see
+    docs/security.md), so the attacker here waits for the next second."""
+    import time
+
     from valet.issue_format import render_body
 
+    time.sleep(1.1)
     body = render_body(request, server_url=world.sb.server_url)
     as_request_app(world, version).edit(body=body)
     return body

@@ -150,12 +150,13 @@ class World:
 
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
-            secrets: dict[str, str], env: dict[str, str] | None = None) -> Any:
+            secrets: dict[str, str], env: dict[str, str] | None = None,
+            id_token: dict[str, str] | None = None) -> Any:
         from valet.sandbox.act_runner import run_workflow
 
         return run_workflow(
             repo_dir, workflow, event_name, event,
-            env={**self.sb.env(), **(env or {})}, secrets=secrets,
+            env={**self.sb.env(), **(env or {})}, secrets=secrets, id_token=id_token,
             variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
             local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
             work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
@@ -199,10 +200,10 @@ class World:
                 "NPM_REGISTRY": self.regs.npm_url}
 
     def label(self, version: str, who: tuple[str, str], *, npm_token: str | None = None,
-              kind: str = "User") -> Any:
+              kind: str = "User", **publish: Any) -> Any:
         """Add `accepted` as ``who`` and run publish.yml on that labeled event."""
         event = self.labeled_event(version, who, kind=kind)
-        return self.run_publish("issues", event, npm_token=npm_token)
+        return self.run_publish("issues", event, npm_token=npm_token, **publish)
 
     def labeled_event(self, version: str, who: tuple[str, str], *, label: str = "accepted",
                       kind: str = "User") -> dict[str, Any]:
@@ -247,12 +248,19 @@ class World:
                 and isinstance(run.get("inputs"), dict)}
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
-                    npm_token: str | None = None,
+                    npm_token: str | None = None, secrets: dict[str, str] | None = None,
+                    env: dict[str, str] | None = None,
+                    id_token: dict[str, str] | None = None,
                     workflow: str = ".github/workflows/publish.yml") -> Any:
+        """publish.yml; by default with the publish App's key and the registry secrets
+        (``secrets``/``env`` replace them), and ``id_token`` for a job granted
+        id-token: write."""
+        if secrets is None:
+            secrets = {"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
+                       "NPM_TOKEN": npm_token or self.regs.npm_token}
         return self.act(self.publish_dir, workflow, event_name, event,
-                        secrets={"PUBLISH_APP_PRIVATE_KEY": self.publish_app[1],
-                                 "NPM_TOKEN": npm_token or self.regs.npm_token},
-                        env=self.publish_env())
+                        secrets=secrets, env=self.publish_env() if env is None else env,
+                        id_token=id_token)
 
     # -- registries -----------------------------------------------------------
     def pypi_digests(self) -> dict[str, str]:
@@ -277,8 +285,15 @@ class World:
 
 @pytest.fixture(scope="module", name="world")
 def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    work = tmp_path_factory.mktemp("publish-e2e")
-    org = f"acme-{uuid.uuid4().hex[:6]}"
+    yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"))
+
+
+def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
+                build_py: str = BUILD_PY, org: str | None = None,
+                app_repos: tuple[str, ...] = ()) -> World:
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo; the App is installed on
+    the SDK repo, the publish repo and ``app_repos`` (other repositories of ``org``)."""
+    org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
     users = {}
@@ -291,18 +306,20 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
     request_slug, publish_slug = f"request-{org}", f"publish-{org}"
     publish_yml = (publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
                    .replace("OWNER-valet-request", request_slug))
-    admin.create_repo(sdk, files={".valet.yml": VALET_YML, "build.py": BUILD_PY,
+    admin.create_repo(sdk, files={".valet.yml": valet_yml, "build.py": build_py,
                                   ".gitignore": "dist/\n",
                                   ".github/workflows/release.yml": release_yml})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
-    # The merge target is protected, as publish requires (its config decides the targets).
-    admin.protect_branch(sdk, "main")
     # Two Apps, as the README sets them up: the request App writes the SDK repo and
     # opens issues; the publish App does everything publish does.
     request_token = admin.create_app(request_slug, repos=[sdk], permission="write")
     admin.set_permission(publish, f"{request_slug}[bot]", "triage")  # issues: write
-    app_token = admin.create_app(publish_slug, repos=[sdk, publish], permission="admin")
+    app_token = admin.create_app(publish_slug, repos=[sdk, publish, *app_repos],
+                                 permission="admin")
+    # The merge target requires reviewed pull requests, as publish requires (its config
+    # decides the targets); the publish App is on the ruleset's bypass list and merges.
+    admin.protect_branch(sdk, "main", bypass=[publish_slug])
     admin.create_team(org, "release-engineers", [users["approver"][0]])
     admin.set_permission(sdk, users["requester"][0], "write")
     for role in ("requester", "mallory"):
@@ -317,6 +334,6 @@ def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPa
         git(dest, "remote", "set-url", "origin", sandbox.git_url(f"{org}/{name}"))
         dirs[name] = dest
     stub = app_token_stub(work / "stub-app-token")
-    yield World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
-                (publish_slug, app_token), users["approver"],
-                users["requester"], users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)
+    return World(sandbox, registries, org, sdk, publish, app_token, (request_slug, request_token),
+                 (publish_slug, app_token), users["approver"], users["requester"],
+                 users["mallory"], bot, dirs["sdk"], dirs["publish"], stub, work)

@@ -43,9 +43,13 @@ CALLS = [
          env=(("INPUT_APPROVERS", ""),)),
     Call("repo get (default branch)", "GET", R + r"sdk$"),
     Call("branch (protected?)", "GET", R + r"sdk/branches/main$"),
+    Call("branch rules", "GET", R + r"sdk/rules/branches/main$"),
+    Call("ruleset (bypass?)", "GET", R + r"sdk/rulesets/\d+$"),
+    Call("protection rule", "GET", R + r"sdk/branches/main/protection$"),
     Call("contents (.valet.yml)", "GET", R + r"sdk/contents/"),
-    Call("commit statuses", "GET", R + r"sdk/commits/[0-9a-f]+/status$"),
+    Call("commit statuses", "GET", R + r"sdk/commits/[0-9a-f]+/statuses$"),
     Call("check runs", "GET", R + r"sdk/commits/[0-9a-f]+/check-runs$"),
+    Call("check suites", "GET", R + r"sdk/commits/[0-9a-f]+/check-suites$"),
     Call("asset download", "GET", R + r"sdk/releases/assets/\d+$"),
     Call("workflow artifacts list", "GET", R + r"sdk-wa-\d+/actions/artifacts$",
          store="workflow-artifacts"),
@@ -103,7 +107,8 @@ def _hit(world: FaultWorld, call: Call) -> bool:
     import time
 
     # A hung request is logged when the sandbox drops it, after the client gave up.
-    deadline = time.monotonic() + 5
+    # The wait ends as soon as the call is seen; the bound is only for a loaded machine.
+    deadline = time.monotonic() + 60
     while True:
         if any(e["method"] == call.method and re.search(call.path, e["full_path"])
                for e in world.sb.admin.request_log()):

@@ -51,3 +51,39 @@ def tagged_sdk_clone(sandbox: Any, gh_repo_factory: Any, dest: Path,
     git(dest, "push", "-q", "origin", "main", "--tags")
     git(dest, "remote", "set-url", "origin", sandbox.git_url(repo.full_name))
     return repo, dest
+
+
+def two_apps(sb: Any, sdk: str, publish: str) -> tuple[Any, Any]:
+    """The request App (writes the SDK repo, opens issues) and the publish App, as
+    SandboxUsers of their bots."""
+    from tests.fixtures.sandbox import SandboxUser
+
+    name = publish.split("/")[1]
+    request = SandboxUser(f"{name}-request[bot]", sb.admin.create_app(
+        f"{name}-request", repos=[sdk], permission="write"))
+    sb.admin.set_permission(publish, request.login, "triage")
+    pub = SandboxUser(f"{name}-publish[bot]", sb.admin.create_app(
+        f"{name}-publish", repos=[sdk, publish], permission="admin"))
+    return request, pub
+
+
+def open_request(sb: Any, request: Any, *, publish: Any, request_app: Any, requester: str,
+                 head: str) -> int:
+    """What release.yml does: a workflow_dispatch run by ``requester`` on ``head`` opens
+    the request (its run_id in the hidden block) as the request App, then ends."""
+    from valet.issue_format import render_body
+
+    run = sb.admin.create_run(request.repo, path=".github/workflows/release.yml",
+                              event="workflow_dispatch", actor=requester, head_sha=head)
+    request.run_id = run["id"]
+    body = render_body(request, server_url=sb.server_url)
+    number = int(publish.gh(request_app.token).create_issue(request.title, body).number)
+    sb.admin.finish_run(request.repo, run["id"], "success")
+    return number
+
+
+def identify(issues: Any, request_app: Any) -> Any:
+    """Deps.identify for a publish run in-process: the token's bot and the request App."""
+    from valet.publish.identity import learn
+
+    return lambda: learn(issues, app_slug=None, request_app=request_app.login[: -len("[bot]")])

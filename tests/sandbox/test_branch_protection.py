@@ -1,5 +1,6 @@
 """Branch protection in the sandbox: the `protected` flag GitHub shows to every reader,
-the rule itself to admins only, and the admin call that sets it."""
+a protection rule to admins only, a ruleset's rules to everyone, and the admin calls
+that set them. What the rules refuse is in test_rules.py."""
 
 from __future__ import annotations
 
@@ -39,18 +40,32 @@ def test_a_branch_is_unprotected_until_the_admin_protects_it(sandbox: Any, repo:
     assert get(repo, "/branches/main/protection", "owner").json()["message"] == \
         "Branch not protected"
 
-    sandbox.admin.protect_branch(repo["full"], "main")
+    sandbox.admin.protect_branch(repo["full"], "main")  # a ruleset
     main = get(repo, "/branches/main").json()
     assert main["protected"] is True and main["protection"]["enabled"] is True
     listed = {b["name"]: b["protected"] for b in get(repo, "/branches").json()}
     assert listed == {"main": True}
+    # A ruleset is not a protection rule: that endpoint still says so (as GitHub does),
+    # while every reader sees the ruleset's rules.
+    assert get(repo, "/branches/main/protection", "owner").json()["message"] == \
+        "Branch not protected"
+    rules = get(repo, "/rules/branches/main").json()
+    assert [r["type"] for r in rules] == ["deletion", "non_fast_forward", "pull_request"]
+    assert rules[2]["parameters"]["required_approving_review_count"] == 1
+    assert {r["ruleset_source_type"] for r in rules} == {"Repository"}
+
+    sandbox.admin.set_branch_protection(repo["full"], "main", {
+        "required_pull_request_reviews": {"required_approving_review_count": 2}})
     rule = get(repo, "/branches/main/protection", "owner")
     assert rule.status_code == 200 and rule.json()["url"].endswith("/branches/main/protection")
+    assert rule.json()["required_pull_request_reviews"]["required_approving_review_count"] == 2
     # the rule is for admins; the flag above is for everyone who can read the repo
     assert get(repo, "/branches/main/protection").status_code == 404
 
+    sandbox.admin.set_branch_protection(repo["full"], "main", None)
     sandbox.admin.protect_branch(repo["full"], "main", protected=False)
     assert get(repo, "/branches/main").json()["protected"] is False
+    assert get(repo, "/rules/branches/main").json() == []
 
 
 def test_protection_is_per_branch_and_survives_branch_creation(sandbox: Any, repo: dict) -> None:
@@ -64,7 +79,7 @@ def test_protection_is_per_branch_and_survives_branch_creation(sandbox: Any, rep
     assert get(repo, "/branches/release/2.0").json()["protected"] is True
     assert get(repo, "/branches/feature-x").json()["protected"] is False
     state = sandbox.admin.state()["repos"][repo["full"].lower()]
-    assert "release/2.0" in state["protected_branches"]
+    assert [rs["name"] for rs in state["rulesets"]] == ["protect release/2.0"]
 
 
 def test_protecting_a_bad_name_or_unknown_repo_is_refused(sandbox: Any, repo: dict) -> None:

@@ -139,7 +139,7 @@ def test_act_timeout_kills_the_job_and_its_children(tmp_path: Path) -> None:
     subprocess.run(["git", "-C", str(repo), "commit", "-qm", "hang"], check=True)
 
     result = run_workflow(repo, ".github/workflows/hang.yml", "workflow_dispatch",
-                          {"inputs": {}}, env={}, secrets={}, timeout=4,
+                          {"inputs": {}}, env={}, secrets={}, timeout=20,
                           work_dir=tmp_path / "act")
     assert result.timed_out and not result.ok, result.describe()
     assert "started" in result.stdout, result.describe()

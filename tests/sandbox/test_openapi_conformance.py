@@ -115,11 +115,23 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/branches/main", T, 200)
     call("GET", f"{p}/branches/nope", T, 404)
     call("GET", f"{p}/branches/main/protection", T, 404)  # not protected yet
-    admin.protect_branch(R, "main")
+    # a protection rule (the owner is an admin it does not bind) and a ruleset elsewhere
+    admin.set_branch_protection(R, "main", {
+        "required_status_checks": {"strict": False, "contexts": ["ci"]},
+        "required_pull_request_reviews": {"required_approving_review_count": 1,
+                                          "bypass_pull_request_allowances": {"apps": []}},
+        "restrictions": {"users": [owner], "teams": [], "apps": []}})
     call("GET", f"{p}/branches/main", T, 200)
     call("GET", f"{p}/branches", T, 200)
     call("GET", f"{p}/branches/main/protection", T, 200)
     call("GET", f"{p}/branches/main/protection", admin.create_token(reader), 404)  # admins only
+    call("GET", f"{p}/branches/main/protection", bot, 403)  # an App without Administration
+    admin.protect_branch(R, "guarded", reviews=1, checks=["ci"])
+    call("GET", f"{p}/rules/branches/guarded", admin.create_token(reader), 200)
+    call("GET", f"{p}/rules/branches/not-yet-a-branch", None, 200)
+    rulesets = call("GET", f"{p}/rulesets", T, 200)
+    call("GET", f"{p}/rulesets/{rulesets[0]['id']}", bot, 200)
+    call("GET", f"{p}/rulesets/999999", T, 404)
     call("GET", f"{p}/contents/README.md", T, 200, params={"ref": "main"})
     call("GET", f"{p}/contents/dir", T, 200)
     call("GET", f"{p}/contents", T, 200)
@@ -146,6 +158,8 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("POST", f"{p}/git/refs", admin.create_token(reader), 403,
          json_body={"ref": "refs/heads/x", "sha": main})
     call("PATCH", f"{p}/git/refs/heads/side", T, 200, json_body={"sha": main, "force": True})
+    call("POST", f"{p}/git/refs", T, 201, json_body={"ref": "refs/heads/guarded", "sha": main})
+    call("DELETE", f"{p}/git/refs/heads/guarded", T, 422)  # the ruleset forbids deletion
     call("GET", f"{p}/git/commits/{main}", T, 200)
     call("GET", f"{p}/git/commits/{'0' * 40}", T, 404)
     # commits, compare, merges
@@ -159,6 +173,7 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("POST", f"{p}/merges", T, 201, json_body={"base": "main", "head": "side"})
     call("POST", f"{p}/merges", T, 204, json_body={"base": "main", "head": "side"})
     call("POST", f"{p}/merges", T, 404, json_body={"base": "main", "head": "nope"})
+    call("POST", f"{p}/merges", T, 409, json_body={"base": "guarded", "head": "side"})
     call("PUT", f"{p}/contents/README.md", T, 200, json_body={
         "message": "conflict a", "content": "YQo=", "branch": "side",
         "sha": call("GET", f"{p}/contents/README.md", T, 200, params={"ref": "side"})["sha"]})
@@ -166,6 +181,12 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
         "message": "conflict b", "content": "Ygo=",
         "sha": call("GET", f"{p}/contents/README.md", T, 200)["sha"]})
     call("POST", f"{p}/merges", T, 409, json_body={"base": "main", "head": "side"})
+    pull = call("POST", f"{p}/pulls", T, 201,
+                json_body={"base": "main", "head": "side", "title": "t", "body": "b"})
+    call("POST", f"{p}/pulls", T, 422, json_body={"base": "main", "head": "side", "title": "t"})
+    call("GET", f"{p}/pulls", T, 200, params={"head": f"{owner}:side", "base": "main"})
+    call("GET", f"{p}/pulls/{pull['number']}", T, 200)
+    call("GET", f"{p}/pulls/99999", T, 404)
     call("DELETE", f"{p}/git/refs/heads/side", T, 204)
     call("DELETE", f"{p}/git/refs/heads/side", T, 422)
     assert side
@@ -186,6 +207,17 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     admin.set_ci(R, head, check_runs=[{"name": "seeded", "status": "completed",
                                        "conclusion": "failure"}])
     call("GET", f"{p}/commits/{head}/check-runs", T, 200, params={"per_page": 1})
+    admin.set_ci(R, head, check_suites=[{"app": unique("conf-ci"), "status": "queued"}])
+    call("GET", f"{p}/commits/{head}/check-suites", T, 200)
+    call("GET", f"{p}/commits/{head}/check-suites", T, 200, params={"check_name": "tests"})
+    # pull requests (what the changelog reads: labels and author)
+    pull = admin.create_pull(R, "Add a thing", user=owner, labels=["enhancement"],
+                             merged_as=head)
+    call("GET", f"{p}/pulls/{pull['number']}", T, 200)
+    call("GET", f"{p}/pulls/9999", T, 404)
+    call("GET", f"{p}/commits/{head}/pulls", T, 200)
+    call("GET", f"{p}/commits/main/pulls", T, 200)
+    call("GET", f"{p}/commits/nope/pulls", T, 422)
     # issues, labels, events, comments, search
     issue = call("POST", f"{p}/issues", T, 201,
                  json_body={"title": "publish: a/b@1.0.0", "body": "b", "labels": ["ci-pending"]})

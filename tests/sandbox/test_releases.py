@@ -63,16 +63,21 @@ def test_asset_upload_digest_download_delete(tmp_path, gh_repo_factory, sandbox)
         rel.upload_asset(str(path))
     assert exc.value.status == 422
     assert exc.value.data["errors"][0]["code"] == "already_exists"
-    out = tmp_path / "down"
-    asset.download_asset(str(out))
-    assert out.read_bytes() == data
-    # The API answers 302 to a storage URL; the bytes need no token there.
+    # The API answers 302 to a signed URL on another origin (GitHub's object storage);
+    # the bytes need no token there, and a client that sends one along is refused.
     s = requests.Session()
     s.headers["Authorization"] = f"token {repo.token}"
     redirect = s.get(asset.url, headers={"Accept": "application/octet-stream"},
                      allow_redirects=False, timeout=10)
     assert redirect.status_code == 302
-    assert requests.get(redirect.headers["Location"], timeout=10).content == data
+    location = redirect.headers["Location"]
+    assert location.startswith(sandbox.storage_url) and sandbox.storage_url != sandbox.server_url
+    assert requests.get(location, timeout=10).content == data
+    leaked = requests.get(location, headers={"Authorization": f"token {repo.token}"}, timeout=10)
+    assert leaked.status_code == 400 and "Only one auth mechanism" in leaked.json()["message"]
+    # requests drops the token when the redirect leaves the API's origin: one call works
+    followed = s.get(asset.url, headers={"Accept": "application/octet-stream"}, timeout=10)
+    assert followed.status_code == 200 and followed.content == data
     # Draft assets are not downloadable anonymously; published ones are.
     assert requests.get(asset.browser_download_url, timeout=10).status_code == 404
     rel = rel.update_release("2.0.0", "", draft=False)

@@ -63,6 +63,20 @@ def test_pypi_publish_then_published_then_skip(tmp_path: Path, registries: Regis
     assert target.publish(ctx).detail == "already there"
 
 
+def test_the_documented_pypi_token_alone_uploads_to_the_sandbox(
+        tmp_path: Path, registries: Registries,
+        make_python_dist: Callable[..., list[Path]]) -> None:
+    """What docs/cli.md tells a newcomer: PYPI_TOKEN from the sandbox's exports, nothing else."""
+    env = registries.env()
+    assert env["PYPI_TOKEN"] == env["TWINE_PASSWORD"] and env["TWINE_USERNAME"] == "__token__"
+    files = make_python_dist(f"valet-t-{_uid()}", "1.0.0")
+    ctx = make_ctx(tmp_path, files, name="pypi", env={"PYPI_TOKEN": env["PYPI_TOKEN"]},
+                   options={"repository_url": env["VALET_PYPI_URL"],
+                            "index_url": env["VALET_PYPI_INDEX_URL"]})
+    PyPITarget().preflight(ctx)
+    assert PyPITarget().publish(ctx).detail == "uploaded 2 file(s)"
+
+
 def test_pypi_partial_upload_is_finished(tmp_path: Path, registries: Registries,
                                          make_python_dist: Callable[..., list[Path]]) -> None:
     name = f"valet-t-{_uid()}"
@@ -150,7 +164,8 @@ def test_npm_publish_then_published_then_skip(tmp_path: Path, registries: Regist
                                               make_npm_tarball: Callable[..., Path]) -> None:
     name = f"@valet/t-{_uid()}"
     tgz = make_npm_tarball(name, "1.0.0")
-    ctx = _npm_ctx(tmp_path, registries, [tgz], options={"access": "public"})
+    # a scoped package is named by the target's id (the publish side checks it by name)
+    ctx = _npm_ctx(tmp_path, registries, [tgz], options={"access": "public"}, target_id=name)
     target = NpmTarget()
     target.preflight(ctx)
     assert target.status(ctx).state is State.ABSENT

@@ -24,7 +24,11 @@ from valet.errors import ConfigError
 if TYPE_CHECKING:
     from valet.config import Config
 
-__all__ = ["BumpPlan", "FileChange", "Update", "plan_bumps", "update_content"]
+__all__ = ["BumpPlan", "FileChange", "Update", "is_version_file", "plan_bumps", "update_content"]
+
+# The version files valet can rewrite, by file name (plus any .py file holding __version__).
+VERSION_FILES = ("pyproject.toml", "package.json", "package-lock.json", "npm-shrinkwrap.json",
+                 "Cargo.toml", "Cargo.lock")
 
 
 class FileChange(NamedTuple):
@@ -36,6 +40,12 @@ class FileChange(NamedTuple):
 class BumpPlan(NamedTuple):
     changes: list[FileChange]
     notes: list[str]
+
+
+def is_version_file(name: str) -> bool:
+    """Can ``bump_files`` list this file (by its name)?"""
+    base = PurePosixPath(name).name
+    return base in VERSION_FILES or base.endswith(".py")
 
 
 def update_content(name: str, content: str, new: str) -> Update:

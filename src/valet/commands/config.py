@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if not root.is_dir():
         raise UsageError(f"{args.dir} is not a directory")
-    config = load_config(root, args.path, config_file=args.config_file)
+    config = load_config(root, args.path, config_file=args.config_file, file_flag="--file")
     data = config.to_json()
     if args.json:
         # every line of indented JSON starts with a space, a bracket or a quote, so no

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
                           session=github_client.session(sdk_token), repo=request.repo,
                           tag=tag_name(config, request.version), version=request.version,
                           release_id=request.release_id,
-                          artifact_name=config.artifact_store.name,
+                          # unnamed: the release commit's sha, as prepare's notice says
+                          artifact_name=config.artifact_store.name or request.sha,
                           index=releases_of(request.repo))
 
     issues = IssueAPI(Rest(gh), repo)

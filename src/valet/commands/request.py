@@ -183,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
     from valet.requester import submit, summary_markdown
 
     req, opts = build_request(args)
+    from valet.targets.docker import request_images
+
+    req.images = request_images(req, env=os.environ, config_file=_opt(args, "config"))
     # Fail on bad data before any API call.
     validate_request(req, server_url=server_url())
     token = gha.get_input("github-token") or os.environ.get("GITHUB_TOKEN") \

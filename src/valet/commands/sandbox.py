@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-registries", action="store_true",
                    help="do not start pypiserver and verdaccio")
     p.set_defaults(func=run)
+    from valet.commands import sandbox_admin
+
+    sandbox_admin.register(p.add_subparsers(dest="sandbox_action", metavar="ACTION"))
 
 
 def _token_for(state: dict[str, Any], login: str) -> str | None:

@@ -45,7 +45,8 @@ def apply(run: Run, deps: Deps, settings: Settings, report: Report, ticker: Tick
 
     # CI on the release commit.
     gate = check_gate(deps.sdk(request.repo), request.repo, checks.release_commit(run),
-                      ignore=settings.ignore_checks, run_marker=_run_marker())
+                      ignore=settings.ignore_checks, run_marker=_run_marker(),
+                      required=config.status_contexts, ci_required=config.ci != "none")
     run.gate = gate
     if gate.verdict in (Verdict.PENDING, Verdict.NONE):
         return report.ci_pending(run)

@@ -12,13 +12,16 @@ from typing import Any
 from valet import gha
 from valet.errors import ConfigError, NotAuthorizedError
 from valet.publish.context import Refused, Run, Settings
-from valet.publish.plan import Resolve, make_plan, require_known
+from valet.publish.plan import GITHUB, Resolve, make_plan, require_known
 
 __all__ = ["Refused", "config_and_plan", "merge_target", "release_commit"]
 
 
 def merge_target(run: Run, sdk: Any, settings: Settings) -> None:
-    """The merge target exists, is not the release branch, and is protected."""
+    """The merge target exists, is not the release branch, and its rules make it a
+    trustworthy source of configuration (branch_rules.config_refusal)."""
+    from valet import branch_rules
+
     request = run.request
     target = request.merge_target or sdk.default_branch()
     run.merge_target = target
@@ -29,30 +32,52 @@ def merge_target(run: Run, sdk: Any, settings: Settings) -> None:
             f"the merge target {target} is the release branch itself",
             hint="the configuration is read from the merge target, which must be a "
             "protected branch such as main: re-create the request with that merge target")
-    protected = sdk.branch_protected(target)
-    if protected is None:
+    # The publish App's slug finds it in a branch protection rule's allowances (a
+    # ruleset says itself whether the caller may bypass it): Settings.app_slug once set.
+    rules = branch_rules.read(sdk, target, getattr(settings, "app_slug", None) or None)
+    if rules is None:
         raise ConfigError(f"the merge target {target} does not exist in {request.repo}",
                           hint="re-create the request with an existing, protected merge "
                           "target such as the default branch")
-    if protected:
+    run.branch_rules = rules
+    why = branch_rules.config_refusal(rules)
+    if why is None:
         return
     if settings.allow_unprotected_merge_target:
-        gha.warning(f"the merge target {target} of {request.repo} is not protected; going on "
-                    "because allow-unprotected-merge-target is true (rehearsals only)",
+        gha.warning(f"the merge target {target} of {request.repo}: {why}; going on because "
+                    "allow-unprotected-merge-target is true (rehearsals only)",
                     title="unprotected merge target")
         return
     # The requester writes the merge target, and its configuration decides the targets
-    # and their registry URLs: a branch anyone can push to would let them choose where
-    # the tokens go.
+    # and their registry URLs: a branch any writer can change would let them choose
+    # where the tokens go.
     run.result = "refused: merge target not protected"
     raise Refused(NotAuthorizedError(
-        f"the merge target {target} of {request.repo} is not a protected branch: its "
-        "configuration decides which targets get the registry tokens and where they upload, "
-        "and anyone who can push to it could change that",
-        hint=f"protect {target} in {request.repo}'s settings (a branch protection rule or a "
-        "ruleset) and add `accepted` again, or re-create the request with a protected "
-        "merge target; for a rehearsal only, set the publish action's input "
-        "`allow-unprotected-merge-target: true`"))
+        f"the merge target {target} of {request.repo} is not a protected branch valet can "
+        f"trust: {why}. Its configuration decides which targets get the registry tokens and "
+        "where they upload",
+        hint=branch_rules.CONFIG_HINT.format(branch=target)))
+
+
+def landing(run: Run, sdk: Any) -> None:
+    """Before anything is published: how the release will land on the merge target
+    (branch_rules.plan_merge: a locked one fails here), and whether publishing it needs
+    the Workflows permission (workflow_check)."""
+    from valet import branch_rules, workflow_check
+
+    rules = run.branch_rules
+    if rules is None or rules.branch != run.merge_target:
+        return
+    plan = branch_rules.plan_merge(rules)
+    if plan.mode == "blocked":
+        raise ConfigError(f"the release cannot land on {run.merge_target}: {plan.note()}",
+                          hint=plan.fix)
+    gha.info(f"merge: {plan.note()}")
+    run.merge_plan = plan
+    request = run.request
+    if request.sha and any(t.id == GITHUB for t in request.targets):
+        workflow_check.check(sdk, default_branch=sdk.default_branch(), sha=request.sha,
+                             release_id=request.release_id)
 
 
 def config_and_plan(run: Run, sdk: Any, resolve: Resolve) -> None:

@@ -113,6 +113,8 @@ class Run:
     ticked_by: dict[str, str] = field(default_factory=dict)
     store: Any = None
     merge_error: ValetError | None = None
+    branch_rules: Any = None  # branch_rules.BranchRules of the merge target
+    merge_plan: Any = None  # branch_rules.MergePlan, decided before anything publishes
     result: str = "started"
     last_issue: dict[str, Any] | None = None  # the issue as our last tick left it
     approval_event: int | None = None  # the id of the `labeled accepted` event approved

@@ -87,6 +87,15 @@ def merge(run: Run, sdk: Any) -> str:
     # so a re-run after the branch was deleted still finishes.)
     head = run.request.sha or branch
     try:
+        if run.merge_plan is not None:  # decided before the first upload (checks.landing)
+            from valet.merge import land
+
+            note, merged = land(sdk, run.merge_plan, branch=branch, sha=head,
+                                version=run.request.version)
+            if not merged:  # a pull request: its head branch stays
+                return note + "."
+            deleted = sdk.delete_branch(branch)
+            return note + ("; the branch was deleted." if deleted else ".")
         state = sdk.merge(target, head, f"Merge {branch}: release {run.request.version}")
     except GitHubError as exc:
         run.merge_error = GitHubError(

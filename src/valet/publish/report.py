@@ -100,9 +100,10 @@ class Report:
         assert first.error is not None
         if outcome.preflight_failed:
             message = "preflight failed, nothing was uploaded anywhere: " + "; ".join(
-                f"{r.key}: {r.error.message if r.error else r.outcome}" for r in failed)
+                _keyed(r.key, r.error.message if r.error else r.outcome) for r in failed)
             return self.fail(run, TargetError(message, hint=first.error.hint))
-        message = "; ".join(f"{r.key}: {r.error.message if r.error else r.outcome}" for r in failed)
+        message = "; ".join(_keyed(r.key, r.error.message if r.error else r.outcome)
+                            for r in failed)
         not_run = [k for k, r in outcome.results.items() if r.outcome == "not run"]
         if not_run:
             message += f" (not run: {', '.join(not_run)})"
@@ -119,9 +120,16 @@ class Report:
                                        "this run": self.run_url}))
 
 
+def _keyed(key: str, message: str) -> str:
+    """``key: message``, unless the target's message already starts with its key."""
+    return message if message.startswith(f"{key}: ") else f"{key}: {message}"
+
+
 def ci_text(gate: GateResult | None) -> str:
     if gate is None:
         return "not checked"
+    if gate.verdict is Verdict.GREEN and not gate.checks:
+        return "no CI required (ci: none in the configuration), none reported"
     if gate.verdict is Verdict.GREEN:
         return f"green ({len(gate.checks)} checks)"
     if gate.verdict is Verdict.NONE:

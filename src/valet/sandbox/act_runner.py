@@ -67,7 +67,11 @@ Invocation (built by :func:`act_argv`)::
   puts each step's *rendered* script in a ``step`` field — we drop that field
   and additionally replace every secret value in the returned log.
 * ``environment:`` protection rules, ``permissions:`` and ``concurrency:`` are
-  not enforced; all secrets reach every job.
+  not enforced; all secrets reach every job. One permission is modelled:
+  ``run_workflow(id_token=...)`` gives the ``ACTIONS_ID_TOKEN_REQUEST_URL`` /
+  ``_TOKEN`` variables (for the sandbox's OIDC issuer) only when the jobs that run
+  grant ``id-token: write`` (:func:`grants_id_token`), as GitHub does; act passes
+  env to every job alike, so a run whose jobs differ must pick one with ``job``.
 * A job whose ``if:`` is false is skipped silently: exit 0, no job result
   in the log (``ActResult.jobs`` lacks it) — assert on the sandbox's state.
 * Exit code: 0 when every job succeeded, 1 when one failed. The log is act's
@@ -338,6 +342,30 @@ def act_argv(*, act: str, event_name: str, workflow: Path, event_file: Path, env
     return argv
 
 
+def grants_id_token(workflow: Mapping[str, Any], job: str | None = None) -> bool:
+    """Do the jobs that run (``job``, else all) have ``id-token: write``?
+
+    A job's own ``permissions`` replace the workflow's; neither means the default
+    token permissions, which never include ``id-token``. Raises SandboxError when the
+    jobs disagree: act cannot give one job a variable and not another."""
+    raw = workflow.get("jobs")
+    jobs: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if job is not None:
+        if job not in jobs:
+            raise SandboxError(f"the workflow has no job {job!r}")
+        jobs = {job: jobs[job]}
+    answers = set()
+    for spec in jobs.values():
+        perms = spec.get("permissions", workflow.get("permissions")) \
+            if isinstance(spec, Mapping) else workflow.get("permissions")
+        answers.add(perms == "write-all" or
+                    (isinstance(perms, Mapping) and perms.get("id-token") == "write"))
+    if len(answers) > 1:
+        raise SandboxError("some jobs of this workflow have `id-token: write` and some do not",
+                           hint="run one job at a time (run_workflow(job=...))")
+    return answers == {True}
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -478,14 +506,17 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
                  local_actions: Mapping[str, Path] | None = None, job: str | None = None,
                  timeout: float = 600, work_dir: Path | None = None,
                  variables: Mapping[str, str] | None = None,
-                 actor: str | None = None, rerun_of: int | None = None) -> ActResult:
+                 actor: str | None = None, rerun_of: int | None = None,
+                 id_token: Mapping[str, str] | None = None) -> ActResult:
     """Run ``workflow`` (a path, relative to repo_dir or absolute) of the git checkout
     ``repo_dir`` for ``event_name`` with ``event`` as the payload.
 
     ``env`` reaches every step (put the sandbox's GITHUB_API_URL / GITHUB_SERVER_URL
     here); ``secrets`` become ``secrets.*`` (``GITHUB_TOKEN`` is ``github.token``);
     ``local_actions`` maps ``owner/repo@ref`` to a directory serving that action repo;
-    ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs).
+    ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs);
+    ``id_token`` (``Sandbox.oidc_env(token)``) reaches the steps only when the jobs
+    that run grant ``id-token: write``.
     """
     repo_dir = Path(repo_dir).resolve()
     wf = Path(workflow)
@@ -503,6 +534,13 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
         step_env["VALET_RUNTIME"] = runtime
     step_env.update(sandbox_urls(env))
     step_env.update(env)
+    hidden = list(secrets.values())
+    if id_token:
+        import yaml
+
+        if grants_id_token(yaml.safe_load(wf.read_text()) or {}, job):
+            step_env.update(id_token)
+            hidden += [v for k, v in id_token.items() if k.endswith("_TOKEN")]
     event_file = work / "event.json"
     event_file.write_text(json.dumps(event, indent=2))
     env_file, secret_file = work / "act.env", work / "act.secrets"
@@ -579,7 +617,6 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     text, outputs, steps, jobs = parse_json_log(raw_text)
     if timed_out:
         text += f"valet: act was killed after the {timeout:.0f}s timeout\n"
-    hidden = list(secrets.values())
     text = _redact(text, hidden)
     outputs = {s: {k: _redact(v, hidden) for k, v in o.items()} for s, o in outputs.items()}
     (work / "act.log").write_text(text)

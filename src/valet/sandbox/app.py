@@ -21,6 +21,7 @@ from valet.sandbox.gitrepo import GitRepo
 from valet.sandbox.routing import ApiError, Request, Response, Router, not_found
 from valet.sandbox.shapes import Urls
 from valet.sandbox.state import PERMISSIONS, Record, State, perm_at_least
+from valet.sandbox.teams import is_member
 
 RATE_LIMIT = 5000
 
@@ -40,6 +41,9 @@ class App:
         self.uploads = Router()
         self.admin = Router()
         self.web = Router()  # github.com-style pages: release downloads
+        # Signed download URLs that the API and the download pages redirect to: served on
+        # an origin of their own, like GitHub's object storage.
+        self.storage = Router()
         self.graphql = Router()  # POST /api/graphql: the one query publish makes
         self.faults = Faults()
         self.stopping = threading.Event()
@@ -51,9 +55,10 @@ class App:
 
         routes.register_all(self)
 
-    def set_port(self, port: int) -> None:
+    def set_port(self, port: int, storage_port: int | None = None) -> None:
         server = f"http://127.0.0.1:{port}"
-        self.urls = Urls(server, f"{server}/api/v3", f"{server}/api/uploads")
+        storage = f"http://127.0.0.1:{storage_port}" if storage_port else server
+        self.urls = Urls(server, f"{server}/api/v3", f"{server}/api/uploads", storage)
 
     # -- request log and rate-limit headers -------------------------------------
 
@@ -136,7 +141,7 @@ class App:
         # Team grants on the repo, if any.
         for team_key, role in rec.get("team_perms", {}).items():
             team = self.state.teams.get(team_key)
-            if team and login.lower() in (m.lower() for m in team["members"]):
+            if team and is_member(self.state, team, login):
                 if PERMISSIONS.index(role) > PERMISSIONS.index(best):
                     best = role
         return best if PERMISSIONS.index(best) >= PERMISSIONS.index(base) else base

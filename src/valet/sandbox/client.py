@@ -55,13 +55,17 @@ class AdminClient:
         return self._call("POST", "/users", {"login": login, "type": type})  # type: ignore[no-any-return]
 
     def create_app(self, slug: str, *, repos: list[str] | None = None,
-                   permission: str = "write") -> str:
+                   permission: str = "write", workflows: bool = False) -> str:
         """A GitHub App; returns a token acting as ``slug[bot]`` (type Bot).
 
         An app sees public repos only until given access: pass ``repos`` (each
         gets ``permission``) or call ``set_permission(repo, f"{slug}[bot]", ...)``.
+        ``workflows``: the Workflows permission (write); without it pushes, ref writes
+        and releases that add or change ``.github/workflows/`` files are refused.
+        Calling it again for the same slug sets the permissions anew.
         """
-        body = {"slug": slug, "repos": repos or [], "permission": permission}
+        body = {"slug": slug, "repos": repos or [], "permission": permission,
+                "workflows": workflows}
         return self._call("POST", "/apps", body)["token"]  # type: ignore[no-any-return]
 
     def create_token(self, login: str) -> str:
@@ -71,8 +75,11 @@ class AdminClient:
     def create_org(self, login: str) -> dict[str, Any]:
         return self._call("POST", "/orgs", {"login": login})  # type: ignore[no-any-return]
 
-    def create_team(self, org: str, slug: str, members: list[str]) -> dict[str, Any]:
-        body = {"org": org, "slug": slug, "members": list(members)}
+    def create_team(self, org: str, slug: str, members: list[str],
+                    parent: str | None = None) -> dict[str, Any]:
+        """A team of ``org``; ``parent`` (a team slug) makes it a child team, whose
+        members are members of the parent too."""
+        body = {"org": org, "slug": slug, "members": list(members), "parent": parent}
         return self._call("POST", "/teams", body)  # type: ignore[no-any-return]
 
     # -- repositories ---------------------------------------------------------------
@@ -125,20 +132,59 @@ class AdminClient:
         return self._call("POST", f"/repos/{full_name}/runs/{run_id}/rerun",  # type: ignore[no-any-return]
                           {"triggering_actor": triggering_actor})
 
-    def protect_branch(self, full_name: str, branch: str, protected: bool = True) -> None:
-        """Protect ``branch`` (a rule or ruleset on GitHub): ``GET /branches/{branch}`` and the
-        branch list then report ``protected: true``. ``protected=False`` lifts it."""
+    def protect_branch(self, full_name: str, branch: str, protected: bool = True, *,
+                       reviews: int | None = 1, checks: list[str] | None = None,
+                       bypass: list[str] | None = None) -> None:
+        """Protect ``branch`` with a ruleset: no deletion, no force-push, changes through a
+        pull request with ``reviews`` approvals (None: no pull request rule), the status
+        checks ``checks`` required, the Apps (slugs) or users (logins) ``bypass`` on its
+        bypass list.
+        ``GET /branches/{branch}`` then reports ``protected: true`` and
+        ``GET /rules/branches/{branch}`` the rules. ``protected=False`` lifts it."""
         self._call("PUT", f"/repos/{full_name}/branches/{quote(branch, safe='/')}/protection",
-                   {"protected": protected})
+                   {"protected": protected, "reviews": reviews, "checks": checks,
+                    "bypass": bypass})
+
+    def set_branch_protection(self, full_name: str, branch: str,
+                              rule: dict[str, Any] | None) -> None:
+        """A classic branch protection rule, in the body ``PUT .../branches/{b}/protection``
+        takes on GitHub (``required_pull_request_reviews`` with
+        ``bypass_pull_request_allowances``, ``required_status_checks``, ``restrictions``,
+        ``enforce_admins``, ``allow_force_pushes``, ...; actors as ``users`` logins,
+        ``teams`` ``org/slug``, ``apps`` slugs). ``branch`` may be a pattern; None removes it.
+        Only admins (for an App: the Administration permission) can read it back."""
+        self._call("PUT", f"/repos/{full_name}/branches/{quote(branch, safe='/')}/protection-rule",
+                   {"rule": rule})
+
+    def add_ruleset(self, full_name: str, ruleset: dict[str, Any]) -> dict[str, Any]:
+        """A repository ruleset as ``POST /repos/{o}/{r}/rulesets`` takes it (``name``,
+        ``enforcement``, ``conditions.ref_name.include``, ``rules``, ``bypass_actors``; an
+        actor may be named by ``actor``: App slug, login or ``org/team``). Returns it."""
+        return self._call("POST", f"/repos/{full_name}/rulesets", ruleset)  # type: ignore[no-any-return]
 
     def set_ci(self, full_name: str, sha: str, *, statuses: list[dict[str, Any]] | None = None,
-               check_runs: list[dict[str, Any]] | None = None) -> str:
-        """Add commit statuses ``{"context","state"}`` and check runs ``{"name","status","conclusion"}``.
+               check_runs: list[dict[str, Any]] | None = None,
+               check_suites: list[dict[str, Any]] | None = None) -> str:
+        """Add commit statuses ``{"context","state"[,"creator"]}`` (creator: a login, default
+        the CI App's bot), check runs ``{"name","status","conclusion"[,"app"]}`` and check
+        suites without runs ``{"app","status"[,"conclusion"]}`` (a queued workflow).
 
         ``sha`` may be a branch or tag; returns the commit sha they were added to.
         """
-        body = {"sha": sha, "statuses": statuses or [], "check_runs": check_runs or []}
+        body = {"sha": sha, "statuses": statuses or [], "check_runs": check_runs or [],
+                "check_suites": check_suites or []}
         return self._call("POST", f"/repos/{full_name}/ci", body)["sha"]  # type: ignore[no-any-return]
+
+    def create_pull(self, full_name: str, title: str, *, user: str,
+                    labels: list[str] | None = None, head: str | None = None,
+                    base: str | None = None, merged_as: str | None = None,
+                    body: str | None = None) -> dict[str, Any]:
+        """A pull request by ``user`` with ``labels`` (numbered with the issues). With
+        ``merged_as`` (the sha or ref of the commit it landed as) it is merged; otherwise
+        open, from ``head``. Returns its pull-request JSON."""
+        payload = {"title": title, "user": user, "labels": labels or [], "head": head,
+                   "base": base, "merged_as": merged_as, "body": body}
+        return self._call("POST", f"/repos/{full_name}/pulls", payload)  # type: ignore[no-any-return]
 
     def add_workflow_artifact(self, full_name: str, name: str, files: dict[str, bytes]) -> int:
         """A workflow-run artifact named ``name`` holding ``files`` (zipped); returns its id."""

@@ -45,35 +45,57 @@ class Issuer:
                 "subject_types_supported": ["public", "pairwise"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref",
-                                     "repository", "repository_owner", "environment",
-                                     "workflow", "job_workflow_ref", "actor"]}
+                                     "sha", "repository", "repository_id", "repository_owner",
+                                     "repository_owner_id", "run_id", "run_number",
+                                     "run_attempt", "actor", "actor_id", "workflow",
+                                     "workflow_ref", "workflow_sha", "head_ref", "base_ref",
+                                     "event_name", "ref_type", "environment",
+                                     "job_workflow_ref", "job_workflow_sha",
+                                     "repository_visibility", "runner_environment"]}
 
     def token(self, binding: dict[str, Any], audience: str) -> str:
+        return self.sign(claims_for(self.issuer_url, binding, audience, int(time.time())))
+
+    def sign(self, claims: dict[str, Any]) -> str:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
-        now = int(time.time())
-        repo = binding["repository"]
-        ref = binding.get("ref") or "refs/heads/main"
-        env = binding.get("environment")
-        workflow = binding.get("workflow") or "publish.yml"
-        sub = f"repo:{repo}:environment:{env}" if env else f"repo:{repo}:ref:{ref}"
-        claims = {
-            "iss": self.issuer_url, "aud": audience, "sub": sub, "iat": now, "nbf": now - 5,
-            "exp": now + 300, "jti": secrets.token_hex(16), "repository": repo,
-            "repository_owner": repo.split("/")[0], "repository_id": str(binding.get("repo_id")),
-            "ref": ref, "ref_type": "branch" if ref.startswith("refs/heads/") else "tag",
-            "sha": binding.get("sha") or "", "workflow": workflow,
-            "workflow_ref": f"{repo}/.github/workflows/{workflow}@{ref}",
-            "job_workflow_ref": f"{repo}/.github/workflows/{workflow}@{ref}",
-            "actor": binding.get("actor") or "", "run_id": str(binding.get("run_id", 1)),
-            "run_attempt": "1", "event_name": binding.get("event_name") or "issues",
-            "runner_environment": "self-hosted",
-        }
-        if env:
-            claims["environment"] = env
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
         signing_input = (_b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
                          _b64url(json.dumps(claims, separators=(",", ":")).encode()))
         sig = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64url(sig)}"
+
+
+def claims_for(issuer: str, binding: dict[str, Any], audience: str, now: int) -> dict[str, Any]:
+    """The claims GitHub puts in a job's ID token, for the job ``binding`` describes
+    (repository, ref, workflow file, environment, ...)."""
+    repo = binding["repository"]
+    owner = repo.split("/")[0]
+    ref = binding.get("ref") or "refs/heads/main"
+    env = binding.get("environment")
+    workflow = binding.get("workflow") or "publish.yml"  # the file under .github/workflows
+    sha = binding.get("sha") or "0" * 40
+    # The subject names the environment when the job has one, else the ref.
+    sub = f"repo:{repo}:environment:{env}" if env else f"repo:{repo}:ref:{ref}"
+    workflow_ref = f"{repo}/.github/workflows/{workflow}@{ref}"
+    claims: dict[str, Any] = {
+        "iss": issuer, "aud": audience, "sub": sub, "iat": now, "nbf": now - 5,
+        "exp": now + 300, "jti": secrets.token_hex(16),
+        "repository": repo, "repository_id": str(binding.get("repo_id")),
+        "repository_owner": owner, "repository_owner_id": str(binding.get("owner_id")),
+        "repository_visibility": binding.get("visibility") or "private",
+        "actor": binding.get("actor") or "", "actor_id": str(binding.get("actor_id") or 1),
+        "ref": ref, "ref_type": "branch" if ref.startswith("refs/heads/") else "tag",
+        "ref_protected": "false", "head_ref": "", "base_ref": "", "sha": sha,
+        # `workflow` is the workflow's name; the file is in workflow_ref.
+        "workflow": binding.get("workflow_name") or workflow.rsplit(".", 1)[0],
+        "workflow_ref": workflow_ref, "workflow_sha": sha,
+        "job_workflow_ref": workflow_ref, "job_workflow_sha": sha,
+        "run_id": str(binding.get("run_id", 1)), "run_number": "1", "run_attempt": "1",
+        "event_name": binding.get("event_name") or "issues",
+        "runner_environment": "self-hosted",
+    }
+    if env:
+        claims["environment"] = env
+    return claims

@@ -12,8 +12,9 @@ Environment the sandbox hands to the actions (``Registries.env()``):
 ``VALET_PYPI_URL``         upload base of pypiserver (``http://127.0.0.1:P/``)
 ``VALET_PYPI_INDEX_URL``   its simple index (``.../simple/``, sha256 fragments)
 ``TWINE_REPOSITORY_URL``   same as ``VALET_PYPI_URL`` (twine reads it)
-``TWINE_USERNAME``         the one upload user
+``TWINE_USERNAME``         the one upload user, ``__token__`` (as on PyPI)
 ``TWINE_PASSWORD``         its password
+``PYPI_TOKEN``             the same password: what the publish step takes on PyPI
 ``VALET_NPM_REGISTRY``     verdaccio base URL (``http://127.0.0.1:Q/``)
 ``NPM_TOKEN``              bearer token of the one npm user
 ``NODE_AUTH_TOKEN``        same token (the actions/setup-node convention)
@@ -57,7 +58,9 @@ from valet.errors import SandboxError
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-PYPI_USER = "valet-pypi"
+# PyPI API tokens authenticate as the user `__token__`: so does the sandbox's one upload
+# user, so the documented PYPI_TOKEN (the password alone) works against it as against PyPI.
+PYPI_USER = "__token__"
 NPM_USER = "valet-npm"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -452,6 +455,7 @@ class Registries:
             "TWINE_REPOSITORY_URL": self.pypi_url,
             "TWINE_USERNAME": self.pypi_user,
             "TWINE_PASSWORD": self.pypi_password,
+            "PYPI_TOKEN": self.pypi_password,
             "VALET_NPM_REGISTRY": self.npm_url,
             "NPM_TOKEN": self.npm_token,
             "NODE_AUTH_TOKEN": self.npm_token,

@@ -328,8 +328,7 @@ class Scenario:
             self.sandbox = Sandbox(state_dir=root / "github").start()
             regs_dir = (root / "registries").resolve()
             regs_dir.mkdir(parents=True, exist_ok=True)
-            # PyPI API tokens authenticate as user `__token__`: so does the sandbox's.
-            pypi, pypi_user, pypi_password = start_pypiserver(regs_dir, user="__token__")
+            pypi, pypi_user, pypi_password = start_pypiserver(regs_dir)  # user __token__
             try:
                 npm, npm_token = start_verdaccio(regs_dir)
             except BaseException:
@@ -364,8 +363,6 @@ class Scenario:
                 self.publish, files={"README.md": "# publish\n\nReleases of acme's SDKs.\n",
                                      ".github/workflows/publish.yml": publish_yml},
                 description="holds the registry secrets; publishes approved releases")
-            # publish reads the SDK's config only from a protected merge target
-            admin.protect_branch(self.sdk, sdk_data["default_branch"])
             admin.set_permission(self.sdk, "dana", "write")
             admin.set_permission(self.sdk, "morgan", "write")
             admin.set_permission(self.sdk, "riley", "maintain")
@@ -377,6 +374,9 @@ class Scenario:
                                            permission="write")
             publish_app = admin.create_app("acme-publish", repos=[self.sdk, self.publish],
                                            permission="write")
+            # publish reads the SDK's config only from a merge target whose rules require
+            # reviewed pull requests; the publish App is on its bypass list and merges
+            admin.protect_branch(self.sdk, sdk_data["default_branch"], bypass=["acme-publish"])
             self.users["acme-release[bot]"] = User("acme-release[bot]", release_app,
                                                    "GitHub App of the SDK side")
             self.users["acme-publish[bot]"] = User("acme-publish[bot]", publish_app,

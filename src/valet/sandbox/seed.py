@@ -75,8 +75,11 @@ def ensure_app(app: App, slug: str) -> Record:
 
 
 def create_app(app: App, slug: str, repos: list[str] | None = None,
-               permission: str = "write") -> str:
+               permission: str = "write", workflows: bool = False) -> str:
+    """An App and a token for its bot. ``workflows``: the Workflows permission (write),
+    without which GitHub refuses the App's writes that add or change workflow files."""
     rec = ensure_app(app, slug)
+    rec["permissions"] = {"workflows": "write"} if workflows else {}
     for full in repos or []:
         set_permission(app, full, rec["bot"], permission)
     return create_token(app, rec["bot"])
@@ -86,15 +89,23 @@ def create_org(app: App, login: str) -> dict[str, Any]:
     return shapes.user(app.urls, ensure_user(app, login, "Organization"))
 
 
-def create_team(app: App, org: str, slug: str, members: list[str]) -> dict[str, Any]:
+def create_team(app: App, org: str, slug: str, members: list[str],
+                parent: str | None = None) -> dict[str, Any]:
+    """A team (idempotent; members are added). ``parent``: the slug of its parent team in
+    the same org; the parent's members then include this team's."""
     ensure_user(app, org, "Organization")
     for m in members:
         ensure_user(app, m)
     key = f"{org}/{slug}".lower()
+    parent_key = f"{org}/{parent}".lower() if parent else None
+    if parent_key is not None and (parent_key not in app.state.teams or parent_key == key):
+        raise SeedError(f"no parent team {org}/{parent}")
     team = app.state.teams.get(key)
     if team is None:
         team = {"id": app.state.new_id(), "org": org, "slug": slug, "name": slug, "members": []}
         app.state.teams[key] = team
+    if parent_key is not None:
+        team["parent"] = parent_key
     team["members"] = sorted({*team["members"], *members}, key=str.lower)
     app.state.touch()
     return dict(team)
@@ -117,7 +128,7 @@ def create_repo(app: App, full_name: str, *, files: dict[str, bytes] | None = No
         "default_branch": default_branch, "description": description,
         "created_at": now_iso(), "perms": {}, "team_perms": {}, "labels": {}, "issues": {},
         "next_number": 1, "comments": {}, "events": [], "statuses": {}, "check_runs": [],
-        "releases": {}, "assets": {}, "artifacts": {},
+        "releases": {}, "assets": {}, "artifacts": {}, "pulls": {},
     }
     git = app.git(rec)
     if git.path.exists():
@@ -164,20 +175,143 @@ def set_permission(app: App, full_name: str, login: str, permission: str) -> Non
     app.state.touch()
 
 
-def protect_branch(app: App, full_name: str, branch: str, protected: bool = True) -> None:
-    """Mark ``branch`` protected (or not), as a branch protection rule or ruleset would.
+RULE_TYPES = ("creation", "update", "deletion", "required_linear_history", "required_signatures",
+              "pull_request", "required_status_checks", "non_fast_forward", "merge_queue",
+              "required_deployments", "workflows", "code_scanning")
+BYPASS_TYPES = ("Integration", "OrganizationAdmin", "RepositoryRole", "Team", "DeployKey", "User")
 
-    Only the flag is kept (what ``GET /branches/{branch}`` reports as ``protected``);
-    pushes are not restricted. The branch need not exist yet, as with a ruleset.
-    """
+
+def _actor_id(app: App, kind: str, name: Any) -> int | None:
+    """A bypass actor named for convenience (App slug, login, org/team) -> its id."""
+    if isinstance(name, int) or name is None:
+        return name
+    if kind == "Integration":
+        return int(ensure_app(app, str(name))["id"])
+    if kind == "User":
+        user = app.state.user(str(name))
+        if user is None:
+            raise SeedError(f"no user {name}")
+        return int(user["id"])
+    if kind == "Team":
+        team = app.state.teams.get(str(name).lower())
+        if team is None:
+            raise SeedError(f"no team {name}")
+        return int(team["id"])
+    raise SeedError(f"give {kind} bypass actors by id")
+
+
+def add_ruleset(app: App, full_name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A repository ruleset as ``POST /repos/{o}/{r}/rulesets`` takes it.
+
+    Bypass actors may name their actor by ``actor`` (App slug, login or ``org/team``)
+    instead of ``actor_id``. Returns the stored ruleset (with its id)."""
+    rec = repo_or_fail(app, full_name)
+    if not body.get("name"):
+        raise SeedError("a ruleset needs a name")
+    if body.get("enforcement", "active") not in ("active", "evaluate", "disabled"):
+        raise SeedError(f"invalid enforcement {body.get('enforcement')!r}")
+    rules = []
+    for rule in body.get("rules") or []:
+        if rule.get("type") not in RULE_TYPES:
+            raise SeedError(f"unknown rule type {rule.get('type')!r}; one of {', '.join(RULE_TYPES)}")
+        rules.append({"type": rule["type"], **({"parameters": rule["parameters"]}
+                                               if "parameters" in rule else {})})
+    actors = []
+    for actor in body.get("bypass_actors") or []:
+        kind = actor.get("actor_type")
+        if kind not in BYPASS_TYPES:
+            raise SeedError(f"invalid bypass actor type {kind!r}")
+        ident = actor.get("actor_id", _actor_id(app, kind, actor.get("actor")))
+        if actor.get("bypass_mode", "always") not in ("always", "pull_request", "exempt"):
+            raise SeedError(f"invalid bypass_mode {actor.get('bypass_mode')!r}")
+        actors.append({"actor_id": ident, "actor_type": kind,
+                       "bypass_mode": actor.get("bypass_mode", "always")})
+    ts = now_iso()
+    rs = {"id": app.state.new_id(), "name": str(body["name"]), "target": body.get("target", "branch"),
+          "enforcement": body.get("enforcement", "active"),
+          "conditions": body.get("conditions") or {"ref_name": {"include": ["~DEFAULT_BRANCH"],
+                                                                "exclude": []}},
+          "bypass_actors": actors, "rules": rules, "created_at": ts, "updated_at": ts}
+    rec.setdefault("rulesets", []).append(rs)
+    app.state.touch()
+    return dict(rs)
+
+
+def set_branch_protection(app: App, full_name: str, branch: str,
+                          body: dict[str, Any] | None) -> None:
+    """A branch protection rule for ``branch`` (a name or fnmatch pattern) as
+    ``PUT /branches/{b}/protection`` takes it; ``None`` deletes it. Restrictions and
+    bypass allowances list ``users``, ``teams`` (``org/slug``) and ``apps`` (slugs)."""
+    if not branch or any(c in branch for c in " ~^:\\"):
+        raise SeedError(f"invalid branch pattern {branch!r}")
+    rec = repo_or_fail(app, full_name)
+    rules = rec.setdefault("protection", {})
+    if body is None:
+        rules.pop(branch, None)
+        app.state.touch()
+        return
+
+    def allowances(raw: Any) -> dict[str, list[str]] | None:
+        if raw is None:
+            return None
+        return {k: [str(x) for x in raw.get(k) or []] for k in ("users", "teams", "apps")}
+
+    reviews = body.get("required_pull_request_reviews")
+    checks = body.get("required_status_checks")
+    rules[branch] = {
+        "required_status_checks": None if checks is None else {
+            "strict": bool(checks.get("strict")), "contexts": list(checks.get("contexts") or []),
+            "checks": list(checks.get("checks") or [])},
+        "enforce_admins": bool(body.get("enforce_admins")),
+        "required_pull_request_reviews": None if reviews is None else {
+            "required_approving_review_count": int(reviews.get("required_approving_review_count", 1)),
+            "dismiss_stale_reviews": bool(reviews.get("dismiss_stale_reviews")),
+            "require_code_owner_reviews": bool(reviews.get("require_code_owner_reviews")),
+            "require_last_push_approval": bool(reviews.get("require_last_push_approval")),
+            "bypass_pull_request_allowances": allowances(
+                reviews.get("bypass_pull_request_allowances")) or
+            {"users": [], "teams": [], "apps": []}},
+        "restrictions": allowances(body.get("restrictions")),
+        "required_linear_history": bool(body.get("required_linear_history")),
+        "allow_force_pushes": bool(body.get("allow_force_pushes")),
+        "allow_deletions": bool(body.get("allow_deletions")),
+        "lock_branch": bool(body.get("lock_branch")),
+    }
+    app.state.touch()
+
+
+def protect_branch(app: App, full_name: str, branch: str, protected: bool = True, *,
+                   reviews: int | None = 1, checks: list[str] | None = None,
+                   bypass: list[str] | None = None) -> dict[str, Any] | None:
+    """Protect ``branch`` with a ruleset, the way most repositories are set up now:
+    no deletion, no force-push, changes through a pull request with ``reviews``
+    approvals (None: no pull request rule), ``checks`` required, and ``bypass`` Apps
+    (slugs) or users (logins) on its bypass list. Replaces the ruleset an earlier call made for the
+    branch; ``protected=False`` removes it. The branch need not exist yet."""
     if not valid_ref_name(branch):
         raise SeedError(f"invalid branch name {branch!r}")
     rec = repo_or_fail(app, full_name)
-    names = [b for b in rec.get("protected_branches", []) if b != branch]
-    if protected:
-        names.append(branch)
-    rec["protected_branches"] = sorted(names)
+    name = f"protect {branch}"
+    rec["rulesets"] = [rs for rs in rec.get("rulesets", []) if rs["name"] != name]
     app.state.touch()
+    if not protected:
+        return None
+    rules: list[dict[str, Any]] = [{"type": "deletion"}, {"type": "non_fast_forward"}]
+    if reviews is not None:
+        rules.append({"type": "pull_request", "parameters": {
+            "required_approving_review_count": reviews, "dismiss_stale_reviews_on_push": False,
+            "require_code_owner_review": False, "require_last_push_approval": False,
+            "required_review_thread_resolution": False, "allowed_merge_methods": ["merge"]}})
+    if checks:
+        rules.append({"type": "required_status_checks", "parameters": {
+            "required_status_checks": [{"context": c} for c in checks],
+            "strict_required_status_checks_policy": False, "do_not_enforce_on_create": True}})
+    return add_ruleset(app, full_name, {
+        "name": name, "conditions": {"ref_name": {"include": [f"refs/heads/{branch}"],
+                                                  "exclude": []}},
+        "bypass_actors": [{"actor_type": "Integration" if name.lower() in app.state.data["apps"]
+                           else "User", "actor": name} for name in bypass or []],
+        "rules": rules})
 
 
 def ci_bot(app: App) -> Record:
@@ -195,6 +329,21 @@ def add_status(app: App, rec: Record, sha: str, body: dict[str, Any], creator: s
     return status
 
 
+def ensure_suite(app: App, rec: Record, sha: str, app_slug: str,
+                 status: str = "queued") -> Record:
+    """The check suite of ``app_slug`` on ``sha`` (GitHub keeps one per App and commit)."""
+    suites = rec.setdefault("check_suites", [])
+    for suite in suites:
+        if suite["head_sha"] == sha and suite["app"] == app_slug:
+            return suite  # type: ignore[no-any-return]
+    ts = now_iso()
+    suite = {"id": app.state.new_id(), "head_sha": sha, "app": app_slug, "status": status,
+             "conclusion": None, "created_at": ts, "updated_at": ts}
+    suites.append(suite)
+    app.state.touch()
+    return suite
+
+
 def add_check_run(app: App, rec: Record, sha: str, body: dict[str, Any], app_slug: str) -> Record:
     ts = now_iso()
     status = body.get("status") or ("completed" if body.get("conclusion") else "queued")
@@ -203,14 +352,16 @@ def add_check_run(app: App, rec: Record, sha: str, body: dict[str, Any], app_slu
            "started_at": body.get("started_at") or ts,
            "completed_at": body.get("completed_at") or (ts if status == "completed" else None),
            "external_id": body.get("external_id") or "", "details_url": body.get("details_url"),
-           "output": body.get("output") or {}, "app": app_slug}
+           "output": body.get("output") or {}, "app": app_slug,
+           "suite_id": ensure_suite(app, rec, sha, app_slug)["id"]}
     rec["check_runs"].append(run)
     app.state.touch()
     return run
 
 
 def set_ci(app: App, full_name: str, sha: str, *, statuses: list[dict[str, Any]] | None = None,
-           check_runs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+           check_runs: list[dict[str, Any]] | None = None,
+           check_suites: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     rec = repo_or_fail(app, full_name)
     commit = app.git(rec).resolve_commit(sha)
     if commit is None:
@@ -219,12 +370,65 @@ def set_ci(app: App, full_name: str, sha: str, *, statuses: list[dict[str, Any]]
     for s in statuses or []:
         if s.get("state") not in ("error", "failure", "pending", "success"):
             raise SeedError(f"invalid status state {s.get('state')!r}")
-        add_status(app, rec, commit, s, bot["login"])
+        creator = s.get("creator") or bot["login"]
+        if app.state.user(creator) is None:
+            raise SeedError(f"no user {creator} (a status's creator)")
+        add_status(app, rec, commit, s, creator)
     for c in check_runs or []:
         if not c.get("name"):
             raise SeedError("a check run needs a name")
-        add_check_run(app, rec, commit, c, CI_APP)
+        slug = c.get("app") or CI_APP
+        ensure_app(app, slug)
+        add_check_run(app, rec, commit, c, slug)
+    for s in check_suites or []:
+        # A suite GitHub created for a push before any run exists (e.g. a queued workflow).
+        slug = s.get("app") or CI_APP
+        ensure_app(app, slug)
+        if s.get("status", "queued") not in ("queued", "in_progress", "completed", "requested",
+                                              "waiting", "pending"):
+            raise SeedError(f"invalid check suite status {s.get('status')!r}")
+        suite = ensure_suite(app, rec, commit, slug, s.get("status", "queued"))
+        suite["status"] = s.get("status", "queued")
+        suite["conclusion"] = s.get("conclusion") if suite["status"] == "completed" else None
     return {"sha": commit}
+
+
+def create_pull(app: App, full_name: str, *, title: str, user: str,
+                labels: list[str] | None = None, head: str | None = None,
+                base: str | None = None, merged_as: str | None = None,
+                body: str | None = None) -> dict[str, Any]:
+    """A pull request; numbered with the issues, as on GitHub. ``merged_as``: the commit
+    it landed as on the base branch (a merge or squash commit): the PR is then merged."""
+    from valet.sandbox.routes.issues import ensure_label
+
+    rec = repo_or_fail(app, full_name)
+    git = app.git(rec)
+    author = app.state.user(user) or ensure_user(app, user)
+    base_ref = base or rec["default_branch"]
+    base_sha = git.resolve_commit(base_ref)
+    if base_sha is None:
+        raise SeedError(f"no branch {base_ref} in {full_name}")
+    merge_sha = git.resolve_commit(merged_as) if merged_as else None
+    if merged_as and merge_sha is None:
+        raise SeedError(f"no commit {merged_as} in {full_name}")
+    head_sha = git.resolve_commit(head) if head else merge_sha
+    if head_sha is None:
+        raise SeedError("a pull request needs a head branch or commit, or merged_as")
+    number = rec["next_number"]
+    rec["next_number"] += 1
+    ts = now_iso()
+    pull: Record = {
+        "id": app.state.new_id(), "number": number, "title": title, "body": body,
+        "user": author["login"], "labels": [ensure_label(app, rec, n)["name"] for n in labels or []],
+        "head_ref": head if head and git.ref_sha(f"refs/heads/{head}") else f"pr-{number}",
+        "head_sha": head_sha, "base_ref": base_ref, "base_sha": base_sha,
+        "state": "closed" if merge_sha else "open", "created_at": ts, "updated_at": ts,
+        "closed_at": ts if merge_sha else None, "merged_at": ts if merge_sha else None,
+        "merge_commit_sha": merge_sha, "merged_by": rec["owner"] if merge_sha else None,
+    }
+    rec.setdefault("pulls", {})[str(number)] = pull
+    app.state.touch()
+    return shapes.pull_request(app.urls, app.state, rec, pull)
 
 
 def add_workflow_artifact(app: App, full_name: str, name: str, files: dict[str, bytes]) -> int:

@@ -5,6 +5,14 @@ Layout (like GitHub Enterprise Server):
   /api/graphql       GraphQL (one query: an issue's body edits)
   /{owner}/{repo}.git  git smart HTTP   /{owner}/{repo}/releases/download/...  assets
   /_sandbox/...      admin API (not logged, no faults)
+
+A second server on its own port (``role="storage"``) serves the signed download URLs
+that asset and artifact downloads redirect to, as GitHub's object storage does on its
+own host. Like that storage, it refuses a request that carries an Authorization
+header (400): a client must not send its token along a redirect to another origin.
+(Uploads stay on the API's origin, ``/api/uploads``, as on GitHub Enterprise Server:
+PyGithub, which the github target uploads with, accepts an upload host other than
+the API's only for github.com.)
 """
 
 from __future__ import annotations
@@ -71,8 +79,9 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, app: App, port: int) -> None:
+    def __init__(self, app: App, port: int, role: str = "main") -> None:
         self.app = app
+        self.role = role
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), Handler)
@@ -134,6 +143,9 @@ class Handler(BaseHTTPRequestHandler):
                                  "status": 0, "user": None, "ms": 0.0, "kind": kind,
                                  "full_path": path, "at": round(time.time(), 4)}
         admin = path.startswith("/_sandbox/") and not path.startswith("/_sandbox/oidc/")
+        if self.server.role == "storage":
+            kind, rel, admin = "storage", path, False
+            entry["kind"], entry["path"] = kind, rel
         req: Request | None = None
         logged = False
         lost = False
@@ -144,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
                         lost = True
                     elif self._fault(fault, entry):
                         return
-            git = _GIT_PATH.match(path)
+            git = _GIT_PATH.match(path) if self.server.role == "main" else None
             if git:
                 self._git(git.group(1), git.group(2), git.group(3), parts.query, headers, entry)
                 return
@@ -154,7 +166,13 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 if router is None:
                     raise ApiError(404, "Not Found")
-                if router is not app.admin:
+                if router is app.storage:
+                    if headers.get("authorization"):
+                        # What object storage answers a signed URL that also brings a token.
+                        raise ApiError(400, "Only one auth mechanism allowed; only the signature "
+                                       "query parameter or the Authorization header should be "
+                                       "specified")
+                elif router is not app.admin:
                     req.login, req.token = app.authenticate(headers)
                 entry["user"] = req.login
                 resp = app.dispatch(router, req)
@@ -168,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
             not_modified = False
             if router is app.api and method in ("GET", "HEAD"):
                 resp, not_modified = _conditional(resp, headers)
-            if router is not None and router is not app.admin:
+            if router is not None and router not in (app.admin, app.storage):
                 # GitHub does not count a 304 against the rate limit
                 resp.headers.update(app.rate_headers(req.login, count=not not_modified))
                 entry["counted"] = not not_modified  # against the rate limit
@@ -199,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
     def _mount(self, path: str) -> tuple[Router | None, str, str]:
         app = self.server.app
         u = app.urls
+        if self.server.role == "storage":
+            return app.storage, "", u.storage
         if path.startswith("/api/v3/") or path == "/api/v3":
             return app.api, "/api/v3", u.api
         if path.startswith("/api/uploads/"):
@@ -207,9 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             return app.admin, "/_sandbox", f"{u.server}/_sandbox"
         if path == "/api/graphql":
             return app.graphql, "/api/graphql", f"{u.server}/api/graphql"
-        if path.startswith("/api/") and not path.startswith("/api/storage/"):
-            # (downloads live under /api/storage/: PyGithub follows a same-host
-            # redirect only below /api/)
+        if path.startswith("/api/"):
             return None, "", u.server
         return app.web, "", u.server
 

@@ -31,9 +31,11 @@ class Sandbox:
         self.registries: Any = None
         self.app: App | None = None
         self._server: SandboxServer | None = None
+        self._storage: SandboxServer | None = None
         self._thread: threading.Thread | None = None
+        self._storage_thread: threading.Thread | None = None
         self._tmp: str | None = None
-        self.base_url = self.server_url = self.api_url = self.uploads_url = ""
+        self.base_url = self.server_url = self.api_url = self.uploads_url = self.storage_url = ""
         self.admin: AdminClient
 
     def start(self) -> Sandbox:
@@ -48,7 +50,9 @@ class Sandbox:
         self.app = App(root / "github", persist=self.state_dir is not None)
         self._server = SandboxServer(self.app, self.port)
         self.port = self._server.server_address[1]
-        self.app.set_port(self.port)
+        self._storage = SandboxServer(self.app, 0, role="storage")
+        self.app.set_port(self.port, self._storage.server_address[1])
+        self.storage_url = self.app.urls.storage
         self.base_url = self.server_url = self.app.urls.server
         self.api_url = self.app.urls.api
         self.uploads_url = self.app.urls.uploads
@@ -56,6 +60,10 @@ class Sandbox:
                                          kwargs={"poll_interval": 0.1},
                                          name="valet-sandbox", daemon=True)
         self._thread.start()
+        self._storage_thread = threading.Thread(target=self._storage.serve_forever,
+                                                 kwargs={"poll_interval": 0.1},
+                                                 name="valet-sandbox-storage", daemon=True)
+        self._storage_thread.start()
         self.admin = AdminClient(self.server_url)
         if self.want_registries:
             try:
@@ -80,8 +88,14 @@ class Sandbox:
             self._server.server_close()
             self.app.state.save(force=True)
             self._server = None
-            if self._thread is not None:
-                self._thread.join(timeout=10)
+            if self._storage is not None:
+                self._storage.shutdown()
+                self._storage.close_connections()
+                self._storage.server_close()
+                self._storage = None
+            for thread in (self._thread, self._storage_thread):
+                if thread is not None:
+                    thread.join(timeout=10)
             self.admin.close()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -106,7 +120,8 @@ class Sandbox:
 
     def oidc_env(self, token: str) -> dict[str, str]:
         """The Actions variables for requesting an OIDC id-token as ``token``'s identity."""
-        return {"ACTIONS_ID_TOKEN_REQUEST_URL": f"{self.server_url}/_sandbox/oidc/token",
+        return {"ACTIONS_ID_TOKEN_REQUEST_URL":
+                f"{self.server_url}/_sandbox/oidc/token?api-version=2.0",
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN": token}
 
     def env(self, token: str | None = None) -> dict[str, str]:

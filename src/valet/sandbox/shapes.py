@@ -13,6 +13,7 @@ from typing import Any
 
 from valet.sandbox.gitrepo import CommitInfo, FileChange
 from valet.sandbox.state import Record, State, perm_at_least
+from valet.sandbox.teams import is_member
 
 Json = dict[str, Any]
 
@@ -22,6 +23,7 @@ class Urls:
     server: str   # http://127.0.0.1:P
     api: str      # http://127.0.0.1:P/api/v3
     uploads: str  # http://127.0.0.1:P/api/uploads
+    storage: str = ""  # http://127.0.0.1:Q: where downloads redirect (another origin)
 
 
 def node_id(kind: str, ident: object) -> str:
@@ -211,19 +213,67 @@ def branch(u: Urls, state: State, full: str, name: str, c: CommitInfo,
     }
 
 
-def branch_protection(u: Urls, full: str, name: str) -> Json:
-    """A protected branch's rule as the protection endpoint shows it (no extra rules)."""
+def _team(u: Urls, state: State, key: str) -> Json | None:
+    team = state.teams.get(key.lower())
+    if team is None:
+        return None
+    api = f"{u.api}/orgs/{team['org']}/teams/{team['slug']}"
+    return {"id": team["id"], "node_id": node_id("Team", team["id"]), "url": api,
+            "html_url": f"{u.server}/orgs/{team['org']}/teams/{team['slug']}",
+            "name": team["name"], "slug": team["slug"], "description": None,
+            "privacy": "closed", "permission": "pull", "members_url": f"{api}/members{{/member}}",
+            "repositories_url": f"{api}/repos", "parent": None}
+
+
+def _actors(u: Urls, state: State, allow: Record) -> Json:
+    users = [user(u, x) for x in (state.user(n) for n in allow.get("users", [])) if x]
+    teams = [t for t in (_team(u, state, k) for k in allow.get("teams", [])) if t]
+    apps = [integration(u, state, a) for a in (state.data["apps"].get(s.lower())
+                                               for s in allow.get("apps", [])) if a]
+    return {"users": users, "teams": teams, "apps": apps}
+
+
+def branch_protection(u: Urls, state: State, full: str, name: str, rule: Record) -> Json:
+    """A branch protection rule as ``GET /branches/{b}/protection`` shows it."""
     url = f"{u.api}/repos/{full}/branches/{name}/protection"
-    off = {"enabled": False}
-    return {
-        "url": url, "enabled": True,
+
+    def flag(key: str) -> Json:
+        return {"enabled": bool(rule.get(key))}
+
+    out: Json = {
+        "url": url,
         "required_signatures": {"url": f"{url}/required_signatures", "enabled": False},
-        "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": False},
-        "required_linear_history": dict(off), "allow_force_pushes": dict(off),
-        "allow_deletions": dict(off), "block_creations": dict(off),
-        "required_conversation_resolution": dict(off), "lock_branch": dict(off),
-        "allow_fork_syncing": dict(off),
+        "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": bool(rule.get("enforce_admins"))},
+        "required_linear_history": flag("required_linear_history"),
+        "allow_force_pushes": flag("allow_force_pushes"), "allow_deletions": flag("allow_deletions"),
+        "block_creations": {"enabled": False}, "required_conversation_resolution": {"enabled": False},
+        "lock_branch": flag("lock_branch"), "allow_fork_syncing": {"enabled": False},
     }
+    checks = rule.get("required_status_checks")
+    if checks is not None:
+        out["required_status_checks"] = {
+            "url": f"{url}/required_status_checks", "strict": checks["strict"],
+            "contexts": list(checks["contexts"]) + [c["context"] for c in checks["checks"]],
+            "contexts_url": f"{url}/required_status_checks/contexts",
+            "checks": [{"context": c, "app_id": None} for c in checks["contexts"]]
+            + [{"context": c["context"], "app_id": c.get("app_id")} for c in checks["checks"]]}
+    reviews = rule.get("required_pull_request_reviews")
+    if reviews is not None:
+        out["required_pull_request_reviews"] = {
+            "url": f"{url}/required_pull_request_reviews",
+            "dismiss_stale_reviews": reviews["dismiss_stale_reviews"],
+            "require_code_owner_reviews": reviews["require_code_owner_reviews"],
+            "required_approving_review_count": reviews["required_approving_review_count"],
+            "require_last_push_approval": reviews["require_last_push_approval"],
+            "bypass_pull_request_allowances": _actors(
+                u, state, reviews["bypass_pull_request_allowances"])}
+    restrictions = rule.get("restrictions")
+    if restrictions is not None:
+        out["restrictions"] = {"url": f"{url}/restrictions", "users_url": f"{url}/restrictions/users",
+                               "teams_url": f"{url}/restrictions/teams",
+                               "apps_url": f"{url}/restrictions/apps",
+                               **_actors(u, state, restrictions)}
+    return out
 
 
 def tag(u: Urls, full: str, name: str, sha: str) -> Json:
@@ -268,7 +318,7 @@ def author_association(state: State, repo_rec: Record, login: str) -> str:
         if owner and owner["type"] == "Organization":
             for team in state.teams.values():
                 if team["org"].lower() == owner["login"].lower() and \
-                        login.lower() in (m.lower() for m in team["members"]):
+                        is_member(state, team, login):
                     return "MEMBER"
         return "NONE"
     return "COLLABORATOR"
@@ -305,6 +355,65 @@ def issue(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
         "reactions": _reactions(api), "timeline_url": f"{api}/timeline",
         "performed_via_github_app": None,
     }
+
+
+def _link(href: str) -> Json:
+    return {"href": href}
+
+
+def pull_request(u: Urls, state: State, repo_rec: Record, rec: Record, *,
+                 full_record: bool = True) -> Json:
+    """``pull-request`` (GET .../pulls/{n}); ``full_record=False``: ``pull-request-simple``."""
+    full = repo_rec["full_name"]
+    api = f"{u.api}/repos/{full}"
+    n = rec["number"]
+    author = state.user(rec["user"])
+    merger = state.user(rec.get("merged_by"))
+    owner = state.user(repo_rec["owner"])
+    labels = [repo_rec["labels"][x.lower()] for x in rec["labels"]
+              if x.lower() in repo_rec["labels"]]
+    repo_json = repo(u, state, repo_rec)
+
+    def side(ref: str, sha: str) -> Json:
+        return {"label": f"{repo_rec['owner']}:{ref}", "ref": ref, "sha": sha,
+                "user": user(u, owner) if owner else None, "repo": repo_json}
+
+    html = f"{u.server}/{full}/pull/{n}"
+    out: Json = {
+        "url": f"{api}/pulls/{n}", "id": rec["id"], "node_id": node_id("PullRequest", rec["id"]),
+        "html_url": html, "diff_url": f"{html}.diff", "patch_url": f"{html}.patch",
+        "issue_url": f"{api}/issues/{n}", "commits_url": f"{api}/pulls/{n}/commits",
+        "review_comments_url": f"{api}/pulls/{n}/comments",
+        "review_comment_url": f"{api}/pulls/comments{{/number}}",
+        "comments_url": f"{api}/issues/{n}/comments",
+        "statuses_url": f"{api}/statuses/{rec['head_sha']}", "number": n,
+        "state": rec["state"], "locked": False, "title": rec["title"],
+        "user": user(u, author) if author else None, "body": rec.get("body"),
+        "labels": [label(u, full, lb) for lb in labels], "milestone": None,
+        "active_lock_reason": None, "created_at": rec["created_at"],
+        "updated_at": rec["updated_at"], "closed_at": rec.get("closed_at"),
+        "merged_at": rec.get("merged_at"), "merge_commit_sha": rec.get("merge_commit_sha"),
+        "assignee": None, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+        "head": side(rec["head_ref"], rec["head_sha"]),
+        "base": side(rec["base_ref"], rec["base_sha"]),
+        "_links": {"self": _link(f"{api}/pulls/{n}"), "html": _link(html),
+                   "issue": _link(f"{api}/issues/{n}"),
+                   "comments": _link(f"{api}/issues/{n}/comments"),
+                   "review_comments": _link(f"{api}/pulls/{n}/comments"),
+                   "review_comment": _link(f"{api}/pulls/comments{{/number}}"),
+                   "commits": _link(f"{api}/pulls/{n}/commits"),
+                   "statuses": _link(f"{api}/statuses/{rec['head_sha']}")},
+        "author_association": author_association(state, repo_rec, rec["user"]),
+        "auto_merge": None, "draft": False,
+    }
+    if full_record:
+        merged = rec.get("merged_at") is not None
+        out.update({"merged": merged, "mergeable": None if merged else True,
+                    "rebaseable": None, "mergeable_state": "unknown" if merged else "clean",
+                    "merged_by": user(u, merger) if merger else None, "comments": 0,
+                    "review_comments": 0, "maintainer_can_modify": False, "commits": 1,
+                    "additions": 0, "deletions": 0, "changed_files": 0})
+    return out
 
 
 def comment(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
@@ -384,6 +493,45 @@ def check_run(u: Urls, state: State, full: str, rec: Record) -> Json:
                    "annotations_url": f"{url}/annotations"},
         "name": rec["name"], "check_suite": {"id": rec.get("suite_id", rec["id"])},
         "app": integration(u, state, app_rec) if app_rec else None, "pull_requests": [],
+    }
+
+
+_WORST = ("action_required", "cancelled", "timed_out", "failure", "startup_failure", "stale",
+          "neutral", "skipped", "success")
+
+
+def suite_state(suite: Record, runs: list[Record]) -> tuple[str, str | None]:
+    """A suite's ``(status, conclusion)``: its own until it has runs, then theirs."""
+    if not runs:
+        return suite["status"], suite.get("conclusion")
+    if all(r["status"] == "completed" for r in runs):
+        conclusions = [r.get("conclusion") or "failure" for r in runs]
+        return "completed", min(conclusions, key=lambda c: _WORST.index(c) if c in _WORST else 0)
+    return ("in_progress" if any(r["status"] != "queued" for r in runs) else "queued"), None
+
+
+def simple_commit(c: CommitInfo) -> Json:
+    return {"id": c.sha, "tree_id": c.tree, "message": c.message, "timestamp": c.committer_date,
+            "author": {"name": c.author_name, "email": c.author_email},
+            "committer": {"name": c.committer_name, "email": c.committer_email}}
+
+
+def check_suite(u: Urls, state: State, repo_rec: Record, rec: Record, runs: list[Record],
+                head: CommitInfo) -> Json:
+    full = repo_rec["full_name"]
+    app_rec = state.data["apps"].get(rec["app"].lower())
+    status, conclusion = suite_state(rec, runs)
+    api = f"{u.api}/repos/{full}"
+    return {
+        "id": rec["id"], "node_id": node_id("CheckSuite", rec["id"]), "head_branch": None,
+        "head_sha": rec["head_sha"], "status": status, "conclusion": conclusion,
+        "url": f"{api}/check-suites/{rec['id']}", "before": None, "after": rec["head_sha"],
+        "pull_requests": [], "app": integration(u, state, app_rec) if app_rec else None,
+        "repository": repo(u, state, repo_rec),
+        "created_at": rec["created_at"], "updated_at": rec["updated_at"],
+        "head_commit": simple_commit(head), "latest_check_runs_count": len(runs),
+        "check_runs_url": f"{api}/check-suites/{rec['id']}/check-runs",
+        "rerequestable": True, "runs_rerequestable": True,
     }
 
 

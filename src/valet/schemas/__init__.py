@@ -1,7 +1,8 @@
 """JSON schemas shipped with the package (the repo's schemas/ holds the same files).
 
 ``validate(name, data)`` raises the given ValetError subclass with a message that
-names the failing field, never a jsonschema traceback.
+names each failing field, what is wrong and what is allowed (see
+``schemas.messages``), never jsonschema's own wording.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from valet.errors import ValetError
+from valet.schemas.messages import Problem, problems_from_errors, render_problems
 
 
 @cache
@@ -20,15 +22,16 @@ def load(name: str) -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def validate(name: str, data: Any, *, error: type[ValetError] = ValetError,
-             what: str | None = None) -> None:
+def problems(name: str, data: Any) -> list[Problem]:
+    """Everything wrong with ``data`` against the schema ``name``, in document order."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(load(name))
-    problems = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if not problems:
-        return
-    first = problems[0]
-    where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-    raise error(f"{what or name}: at {where}: {first.message}{more}")
+    return problems_from_errors(validator.iter_errors(data), data, load(name))
+
+
+def validate(name: str, data: Any, *, error: type[ValetError] = ValetError,
+             what: str | None = None, hint: str | None = None) -> None:
+    found = problems(name, data)
+    if found:
+        raise error(render_problems(found, what or name), hint=hint)

@@ -45,7 +45,7 @@ class WorkflowArtifactsStore:
         if not artifact_name:
             raise UsageError(
                 "the workflow-artifacts store needs an artifact name",
-                hint="set `artifactStore: {kind: workflow-artifacts, name: ...}` in the config "
+                hint="set `artifact_store: {kind: workflow-artifacts, name: ...}` in the config "
                 "(craft's convention is the release commit's sha)",
             )
         self.session = session

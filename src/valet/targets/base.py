@@ -40,6 +40,9 @@ class Receipt:
     url: str | None = None  # where it can be seen
     digests: dict[str, str] = field(default_factory=dict)  # file name -> sha256 published
     detail: str = ""  # one line for the summary table
+    # Facts a later target may need (JSON-able): the docker target's image and digest,
+    # the aws-lambda-layer target's layer version ARNs per region.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +85,26 @@ class Destination:
     value: str
 
 
+def host_of(url: str) -> str:
+    """A ``host`` destination's value: the URL's host, lower case, with the port only
+    when it is not the scheme's default (``https://Upload.PyPI.org/legacy/`` ->
+    ``upload.pypi.org``; ``http://127.0.0.1:8080/`` -> ``127.0.0.1:8080``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not host:
+        raise ValueError(f"{url!r} names no host")
+    if ":" in host:  # an IPv6 literal keeps its brackets, as in a URL
+        host = f"[{host}]"
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return host if port is None or port == default else f"{host}:{port}"
+
+
 class Target(Protocol):
     name: ClassVar[str]
     # Which artifact names this target takes when the config sets no includeNames.
@@ -101,7 +124,13 @@ class Target(Protocol):
     def destinations(self, ctx: TargetContext) -> list[Destination]:
         """Every host, package, repository and bucket this target would write to for
         this release (pure: from the config and the approved file names; no network).
-        Checked against the publish side's allow-list before any download or upload."""
+        Checked against the publish side's allow-list before any download or upload.
+
+        It runs before the download: ``ctx.files`` is empty, ``ctx.artifacts`` holds the
+        approved files this target takes. What is only known from a file's contents (an
+        npm tarball's package.json name, a wheel's metadata) is declared from its file
+        name, and ``preflight`` (after the download, before any upload) refuses a file
+        whose contents name another destination than the one declared here."""
 
 
 def select_files(target: TargetConfig, default_include: re.Pattern[str],

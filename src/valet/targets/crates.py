@@ -15,27 +15,30 @@ first, so that a crate never arrives before a crate of this release it needs.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
 import struct
 import sys
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, urlparse
 
 import requests
 
-from valet import gha
-from valet.errors import ConflictError, TargetError
+from valet import gha, trusted_publishing
+from valet.errors import ConflictError, TargetError, TrustedPublishingError
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
     TargetContext,
     decide,
+    host_of,
     option,
     secret_hint,
     select_files,
@@ -69,18 +72,42 @@ class CratesTarget:
         if not names:
             raise TargetError(f"{ctx.key}: no .crate file among the approved artifacts",
                               hint="run `cargo package` in prepare and list target/package/*.crate "
-                                   "in `artifacts`, or fix this target's includeNames")
-        token = ctx.env.get("CARGO_REGISTRY_TOKEN")
-        if not token:
-            raise TargetError(
-                f"{ctx.key}: CARGO_REGISTRY_TOKEN is not set",
-                hint=secret_hint("CARGO_REGISTRY_TOKEN",
-                                 "a crates.io API token (scope: publish-update)"),
-            )
-        gha.add_mask(token)
-        api_url(ctx)
+                                   "in `artifacts`, or fix this target's "
+                                   + ctx.config.key_name("include_names"))
+        gha.add_mask(ctx.env.get("CARGO_REGISTRY_TOKEN"))
+        oidc = uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
+        api = api_url(ctx)
+        crates = [read_crate(ctx.files[n])["name"] for n in names]  # readable before any upload
+        if oidc:
+            new = [c for c in crates if not crate_exists(api, c)]
+            if new:
+                raise TrustedPublishingError(
+                    f"{ctx.key}: {', '.join(new)} has no version on {urlparse(api).netloc} yet, "
+                    "and a crate's first version cannot be published with trusted publishing: "
+                    "the registry only lets an API token create a crate",
+                    hint="publish this first version with a token: add CARGO_REGISTRY_TOKEN "
+                         "(scope publish-new) to the `production` environment (the default "
+                         "`trusted_publishing: auto` uses it when it is set), then register the "
+                         "publish workflow as the crate's trusted publisher and delete the "
+                         f"secret. See {trusted_publishing.DOCS}")
         for n in names:
-            read_crate(ctx.files[n])  # the metadata must be readable before anything uploads
+            # The metadata must be readable before anything uploads, and name the crate
+            # its file name says (the one the publish side's allow-list checked).
+            meta = read_crate(ctx.files[n])
+            declared = crate_of(n, ctx.request.version)
+            if (meta["name"], meta["vers"]) != declared:
+                raise TargetError(
+                    f"{ctx.key}: {n} holds {meta['name']} {meta['vers']}, not {declared[0]} "
+                    f"{declared[1]} as its file name says",
+                    hint="build the .crate with `cargo package` (it names the file after the "
+                         "crate)")
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The registry API's host, and each crate of the approved `.crate` files."""
+        names = select_files(ctx.target, self.default_include, list(ctx.artifacts))
+        crates = sorted({crate_of(n, ctx.request.version)[0] for n in names})
+        return [Destination("host", host_of(api_url(ctx))),
+                *(Destination("package", c) for c in crates)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         names = self._names(ctx)
@@ -90,16 +117,36 @@ class CratesTarget:
     def publish(self, ctx: TargetContext) -> Receipt:
         names = self._names(ctx)
         remote = self._checked_remote(ctx, names)
+        crates = {n: read_crate(ctx.files[n]) for n in names}
+        todo = [n for n in upload_order(crates) if remote[n] is None]
+        uploaded: list[str] = []
+        if todo:
+            with self._token(ctx, sorted({crates[n]["name"] for n in todo})) as token:
+                uploaded = self._upload(ctx, todo, crates, token)
+        return upload_receipt(ctx, names, self._checked_remote(ctx, names),
+                              uploaded=len(uploaded), url=self._url(ctx, names), noun="crate",
+                              where="registry")
+
+    @contextlib.contextmanager
+    def _token(self, ctx: TargetContext, crates: list[str]) -> Iterator[str]:
+        """A token minted for this job and revoked when the uploads are done (trusted
+        publishing), or the CARGO_REGISTRY_TOKEN secret."""
+        if uses_oidc(ctx):
+            with trusted_publishing.crates_token(ctx.key, api_url(ctx), crates,
+                                                 ctx.env) as token:
+                yield token
+            return
         token = ctx.env.get("CARGO_REGISTRY_TOKEN") or ""
-        if not token:
+        if not token:  # preflight said so already
             raise TargetError(f"{ctx.key}: CARGO_REGISTRY_TOKEN is not set",
                               hint="see the preflight message")
         gha.add_mask(token)
-        crates = {n: read_crate(ctx.files[n]) for n in names}
+        yield token
+
+    def _upload(self, ctx: TargetContext, todo: list[str], crates: Mapping[str, Any],
+                token: str) -> list[str]:
         uploaded: list[str] = []
-        for n in upload_order(crates):
-            if remote[n] is not None:
-                continue
+        for n in todo:
             meta = crates[n]
             gha.info(f"{ctx.key}: uploading {n} ({meta['name']} {meta['vers']})")
             status, body = put_crate(api_url(ctx), token, meta, ctx.files[n].read_bytes())
@@ -118,9 +165,7 @@ class CratesTarget:
                                     "published with other content", hint=_CONFLICT_HINT)
             raise TargetError(f"{ctx.key}: uploading {n} failed: HTTP {status}: "
                               f"{error_detail(body)}", hint=_upload_hint(status))
-        return upload_receipt(ctx, names, self._checked_remote(ctx, names),
-                              uploaded=len(uploaded), url=self._url(ctx, names), noun="crate",
-                              where="registry")
+        return uploaded
 
     # -- helpers ------------------------------------------------------------
 
@@ -156,6 +201,15 @@ _CONFLICT_HINT = ("a registry never takes a crate version twice: if the publishe
 # -- pure helpers (unit tested) ---------------------------------------------
 
 
+def uses_oidc(ctx: TargetContext, *, announce: bool = False) -> bool:
+    """Trusted publishing (True) or the CARGO_REGISTRY_TOKEN secret (False)."""
+    return trusted_publishing.choose(
+        ctx, secret=ctx.env.get("CARGO_REGISTRY_TOKEN"), env_name="CARGO_REGISTRY_TOKEN",
+        registry="crates.io", announce=announce,
+        secret_hint=secret_hint("CARGO_REGISTRY_TOKEN",
+                                "a crates.io API token (scope: publish-update)"))
+
+
 def api_url(ctx: TargetContext) -> str:
     url = str(option(ctx, "registry_url") or option(ctx, "api_url")
               or ctx.env.get("CRATES_API_URL") or DEFAULT_API)
@@ -167,6 +221,27 @@ def api_url(ctx: TargetContext) -> str:
         raise TargetError(f"{ctx.key}: api_url {url!r} is plain http",
                           hint="use https: the token must not travel in clear text")
     return url.rstrip("/")
+
+
+_CRATE_FILE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]{0,63}?)-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)"
+                            r"\.crate$")
+
+
+def crate_of(filename: str, version: str) -> tuple[str, str]:
+    """(crate, version) from `cargo package`'s file name ``<name>-<version>.crate``.
+
+    A crate name holds no dot, so the version starts at the first ``-`` followed by
+    ``N.N.N``; the release's own version is tried first."""
+    if filename.endswith(f"-{version}.crate"):
+        name = filename[:-len(f"-{version}.crate")]
+        if _CRATE_NAME_RE.match(name):
+            return name, version
+    m = _CRATE_FILE_RE.match(filename)
+    if m is None:
+        raise TargetError(f"{filename}: not a file name `cargo package` writes "
+                          "(<crate>-<version>.crate)",
+                          hint="build the .crate with `cargo package`")
+    return m.group(1), m.group(2)
 
 
 def read_crate(path: Path) -> dict[str, Any]:
@@ -377,6 +452,23 @@ def upload_order(crates: Mapping[str, Mapping[str, Any]]) -> list[str]:
             order.append(n)
             done.add(n)
     return order
+
+
+def crate_exists(api: str, name: str) -> bool:
+    """Does the registry know this crate at all (any version)?"""
+    url = f"{api}/api/v1/crates/{quote(name, safe='')}"
+    try:
+        resp = requests.get(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                            timeout=TIMEOUT, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise TargetError(f"cannot reach the crates registry at {api}: {exc}",
+                          hint="check the target option `api_url` / CRATES_API_URL") from None
+    if resp.status_code == 404:
+        return False
+    if resp.status_code != 200:
+        raise TargetError(f"the crates registry answered HTTP {resp.status_code} for {name}",
+                          hint="check `api_url` and the registry's status")
+    return True
 
 
 def fetch_checksum(api: str, name: str, vers: str) -> str | None:

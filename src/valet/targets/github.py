@@ -34,11 +34,13 @@ from valet import gha
 from valet.errors import ConflictError, GitHubError, TargetError, VersionError
 from valet.github_client import wrap
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
     TargetContext,
     decide,
+    host_of,
     option,
     select_files,
 )
@@ -78,6 +80,14 @@ class GitHubTarget:
         # their digests) and by the tag check.
         self._looked: dict[str, _Seen] = {}
         self._staged: dict[str, _Staged] = {}  # what stage() left for publish()
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The GitHub API it writes through, and the SDK repository whose release it publishes
+        (a release, a tag and release assets, nothing else)."""
+        from valet.github_client import DEFAULT_API_URL
+
+        api = (ctx.env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+        return [Destination("host", host_of(api)), Destination("repository", ctx.request.repo)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         seen = self._look(ctx, self._repo(ctx))
@@ -287,7 +297,8 @@ class GitHubTarget:
                         raise TargetError(
                             f"{ctx.key}: release {rel.id} is for tag {rel.tag_name!r}, not {tag!r}",
                             hint="the request and the SDK configuration disagree on the tag: "
-                                 "check tagPrefix in the config of the merge target")
+                                 f"check {ctx.config.key_name('tag_prefix')} in the config of "
+                                 "the merge target")
                     matches.append(rel)
         except GithubException as exc:
             raise TargetError(str(wrap(exc, f"listing the releases of {ctx.request.repo}"))) from None

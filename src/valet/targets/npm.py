@@ -22,6 +22,7 @@ file; the sha256 of the manifest is what let the file in here in the first place
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -30,7 +31,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,9 +39,10 @@ from urllib.parse import quote, urlparse
 
 import requests
 
-from valet import gha
+from valet import gha, trusted_publishing
 from valet.errors import ConflictError, TargetError, VersionError
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
@@ -48,6 +50,7 @@ from valet.targets.base import (
     child_env,
     decide,
     env_first,
+    host_of,
     option,
     secret_hint,
     select_files,
@@ -87,14 +90,10 @@ class NpmTarget:
         names = self._names(ctx)
         if not names:
             raise TargetError(f"{ctx.key}: no npm tarball (*.tgz) among the approved artifacts",
-                              hint="run `npm pack` in prepare, or fix this target's includeNames")
-        token = ctx.env.get("NPM_TOKEN")
-        if not token:
-            raise TargetError(
-                f"{ctx.key}: NPM_TOKEN is not set",
-                hint=secret_hint("NPM_TOKEN", "an npm automation/granular token"),
-            )
-        gha.add_mask(token)
+                              hint="run `npm pack` in prepare, or fix this target's "
+                                   + ctx.config.key_name("include_names"))
+        gha.add_mask(ctx.env.get("NPM_TOKEN"))
+        uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
         if not npm_executable(ctx.env):
             raise TargetError(f"{ctx.key}: `npm` is not on PATH",
                               hint="add `- uses: actions/setup-node@<sha>` before the publish step")
@@ -108,6 +107,15 @@ class NpmTarget:
             if is_prerelease(pkg.version) and prerelease_tag(ctx) == "latest":
                 raise TargetError(f"{ctx.key}: prerelease_tag may not be `latest`",
                                   hint="pre-releases go to `next` (or another tag), never `latest`")
+            check_declared_name(ctx, n, pkg)
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The registry's host, and the package of each approved tarball (from its file
+        name, or the target's id when that is the package the file name stands for)."""
+        names = select_files(ctx.target, self.default_include, list(ctx.artifacts))
+        packages = sorted({declared_package(ctx, n) for n in names})
+        return [Destination("host", host_of(registry_url(ctx))),
+                *(Destination("package", p) for p in packages)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         names = self._names(ctx)
@@ -126,11 +134,12 @@ class NpmTarget:
             if remote[n] is not None:
                 continue  # already there with our digest (partial rule)
             pkg = read_package(ctx.files[n])
-            packument = fetch_packument(registry, pkg.name, ctx.env.get("NPM_TOKEN"))
-            latest = ((packument or {}).get("dist-tags") or {}).get("latest")
-            tag = dist_tag(pkg.version, latest if isinstance(latest, str) else None,
-                           tag=stable_tag(ctx), prerelease=prerelease_tag(ctx))
-            self._npm_publish(ctx, n, pkg, registry, npmrc, globalrc, tag)
+            with self._token(ctx, registry, pkg.name) as token:
+                packument = fetch_packument(registry, pkg.name, token)
+                latest = ((packument or {}).get("dist-tags") or {}).get("latest")
+                tag = dist_tag(pkg.version, latest if isinstance(latest, str) else None,
+                               tag=stable_tag(ctx), prerelease=prerelease_tag(ctx))
+                self._npm_publish(ctx, n, pkg, registry, npmrc, globalrc, tag, token)
             uploaded.append(n)
             tags.append(f"{pkg.name}@{pkg.version} -> {tag}")
         remote, local = self._compare(ctx, names)
@@ -156,7 +165,7 @@ class NpmTarget:
         for n in names:
             pkg = read_package(ctx.files[n])
             mine = local_digests(ctx.files[n])
-            packument = fetch_packument(registry, pkg.name, ctx.env.get("NPM_TOKEN"))
+            packument = fetch_packument(registry, pkg.name, read_token(ctx))
             theirs, ours = registry_digest(packument, pkg.version, mine)
             remote[n] = theirs
             local[n] = ours
@@ -191,8 +200,21 @@ class NpmTarget:
             paths.append(Path(name))
         return paths[0], paths[1]
 
+    @contextlib.contextmanager
+    def _token(self, ctx: TargetContext, registry: str, package: str) -> Iterator[str]:
+        """The credential for publishing this package: a token the registry mints for it
+        (trusted publishing) or the NPM_TOKEN secret."""
+        if uses_oidc(ctx):
+            with trusted_publishing.npm_token(ctx.key, registry, package, ctx.env) as token:
+                yield token
+            return
+        token = ctx.env.get("NPM_TOKEN") or ""
+        if not token:  # preflight said so already; never publish anonymously
+            raise TargetError(f"{ctx.key}: NPM_TOKEN is not set", hint="see the preflight message")
+        yield token
+
     def _npm_publish(self, ctx: TargetContext, name: str, pkg: Package, registry: str,
-                     npmrc: Path, globalrc: Path, tag: str) -> None:
+                     npmrc: Path, globalrc: Path, tag: str, token: str) -> None:
         npm = npm_executable(ctx.env)
         if not npm:
             raise TargetError(f"{ctx.key}: `npm` is not on PATH", hint="add actions/setup-node")
@@ -202,8 +224,9 @@ class NpmTarget:
         acc = access(ctx)
         if acc:
             argv += ["--access", acc]
-        token = ctx.env.get("NPM_TOKEN", "")
         gha.add_mask(token)
+        # Only this child gets the token, and none of the job's ACTIONS_ID_TOKEN_* (npm
+        # would run its own exchange and fall back silently when it fails).
         env = child_env(ctx.env, {"NPM_TOKEN": token, "NO_UPDATE_NOTIFIER": "1"})
         gha.info(f"{ctx.key}: npm publish {name} ({pkg.name}@{pkg.version}, tag {tag})")
         proc = subprocess.run(argv, env=env, cwd=str(ctx.workdir), capture_output=True,
@@ -228,6 +251,20 @@ class NpmTarget:
 
 
 # -- pure helpers (unit tested) ---------------------------------------------
+
+
+def uses_oidc(ctx: TargetContext, *, announce: bool = False) -> bool:
+    """Trusted publishing (True) or the NPM_TOKEN secret (False)."""
+    return trusted_publishing.choose(
+        ctx, secret=ctx.env.get("NPM_TOKEN"), env_name="NPM_TOKEN", registry="npm",
+        secret_hint=secret_hint("NPM_TOKEN", "an npm automation/granular token"),
+        announce=announce)
+
+
+def read_token(ctx: TargetContext) -> str | None:
+    """The token for reading packuments outside a publish: the secret, unless this
+    target publishes through trusted publishing (then the registry is read anonymously)."""
+    return None if uses_oidc(ctx) else ctx.env.get("NPM_TOKEN") or None
 
 
 def npm_executable(env: Mapping[str, str]) -> str | None:
@@ -341,6 +378,58 @@ def read_package(path: Path) -> Package:
         raise TargetError(f"{path.name}: package.json has no valid semver version ({version!r})")
     pc = data.get("publishConfig")
     return Package(name=name, version=version, publish_config=pc if isinstance(pc, dict) else {})
+
+
+def pack_stem(name: str) -> str:
+    """How `npm pack` names the tarball of a package: ``@scope/pkg`` -> ``scope-pkg``."""
+    return name[1:].replace("/", "-", 1) if name.startswith("@") else name
+
+
+def tarball_stem(filename: str, version: str) -> str:
+    """The package part of a tarball's file name ``<stem>-<version>.tgz``."""
+    base = filename[:-len(".tgz")] if filename.endswith(".tgz") else filename
+    if base.endswith(f"-{version}"):
+        return base[:-len(version) - 1]
+    m = _STEM_RE.match(base)
+    if m is None:
+        raise TargetError(f"{filename}: not a tarball name `npm pack` writes (<name>-<version>.tgz)",
+                          hint="build the tarball with `npm pack`")
+    return m.group(1)
+
+
+_STEM_RE = re.compile(r"^(.+?)-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)$")
+
+
+def declared_package(ctx: TargetContext, filename: str) -> str:
+    """The package a tarball is published as, as far as its file name tells: the
+    target's id when it is a package whose tarball carries this name (``npm[@scope/pkg]``
+    and ``scope-pkg-1.2.3.tgz``), else the name in the file name. A scoped package is
+    therefore declared through the target's id; preflight holds the tarball to it."""
+    stem = tarball_stem(filename, ctx.request.version)
+    wanted = ctx.target.id
+    if wanted and _NAME_RE.match(wanted) and len(wanted) <= 214 and pack_stem(wanted) == stem:
+        return wanted
+    if not _NAME_RE.match(stem) or stem.startswith("@"):
+        raise TargetError(f"{filename}: {stem!r} is not an npm package name",
+                          hint="build the tarball with `npm pack`")
+    return stem
+
+
+def check_declared_name(ctx: TargetContext, filename: str, pkg: Package) -> None:
+    """The package.json inside the tarball names the package that was allowed."""
+    declared = declared_package(ctx, filename)
+    if pkg.name == declared:
+        return
+    if pack_stem(pkg.name) == declared:
+        raise TargetError(
+            f"{ctx.key}: {filename} holds the package {pkg.name!r}; from the file name alone "
+            f"the publish side can only tell {declared!r}",
+            hint=f"give the target the package name as its id, so that it is checked before "
+                 f"anything is downloaded:\n  - name: npm\n    id: \"{pkg.name}\"")
+    raise TargetError(
+        f"{ctx.key}: {filename} holds the package {pkg.name!r}, not {declared!r} as its file "
+        "name says", hint="build the tarball with `npm pack` (it names the file after the "
+        "package)")
 
 
 def check_publish_config(pkg: Package, registry: str, filename: str) -> None:

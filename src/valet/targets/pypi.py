@@ -38,9 +38,10 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from valet import gha
+from valet import gha, trusted_publishing
 from valet.errors import ConflictError, TargetError
 from valet.targets.base import (
+    Destination,
     Receipt,
     State,
     StatusResult,
@@ -48,6 +49,7 @@ from valet.targets.base import (
     child_env,
     decide,
     env_first,
+    host_of,
     option,
     secret_hint,
     select_files,
@@ -78,18 +80,25 @@ class PyPITarget:
         if not names:
             raise TargetError(
                 f"{ctx.key}: no wheel or sdist among the approved artifacts",
-                hint="build *.whl / *.tar.gz in prepare, or fix this target's includeNames",
+                hint="build *.whl / *.tar.gz in prepare, or fix this target's "
+                     + ctx.config.key_name("include_names"),
             )
-        self._projects(names)  # every file name must parse
-        user, password = credentials(ctx.env)
-        if not password:
-            raise TargetError(
-                f"{ctx.key}: no PyPI credentials: neither PYPI_TOKEN nor TWINE_PASSWORD is set",
-                hint=secret_hint("PYPI_TOKEN", "an API token"),
-            )
+        projects = self._projects(names)  # every file name must parse
+        _user, password = credentials(ctx.env)
         gha.add_mask(password)
+        uses_oidc(ctx, announce=True)  # raises when neither the secret nor OIDC can work
         repository_url(ctx)
         index_url(ctx)
+        for (project, _version), files in projects.items():
+            for n in files:  # the index files it under its metadata's name, not the file name
+                check_metadata_name(ctx.files[n], project)
+
+    def destinations(self, ctx: TargetContext) -> list[Destination]:
+        """The upload host, and each project (PEP 503 name) of the approved wheels/sdists."""
+        names = select_files(ctx.target, self.default_include, list(ctx.artifacts))
+        projects = sorted({project for project, _ in group_by_project(names)})
+        return [Destination("host", host_of(repository_url(ctx))),
+                *(Destination("package", p) for p in projects)]
 
     def status(self, ctx: TargetContext) -> StatusResult:
         names = self._names(ctx)
@@ -142,22 +151,33 @@ class PyPITarget:
         return f"{parts.scheme}://{parts.netloc}/project/{project}/{version}/"
 
     def _upload(self, ctx: TargetContext, names: list[str], todo: list[str]) -> None:
+        if uses_oidc(ctx):
+            projects = sorted({project for project, _v in self._projects(todo)})
+            with trusted_publishing.pypi_token(ctx.key, repository_url(ctx), projects,
+                                               ctx.env) as token:
+                self._twine(ctx, names, todo, "__token__", token)
+            return
         user, password = credentials(ctx.env)
         if not password:  # preflight said so already; never upload anonymously
             raise TargetError(f"{ctx.key}: no PyPI credentials", hint="set PYPI_TOKEN")
         gha.add_mask(password)
+        self._twine(ctx, names, todo, user, password)
+
+    def _twine(self, ctx: TargetContext, names: list[str], todo: list[str], user: str,
+               password: str) -> None:
         # An empty config file: twine must not pick up a ~/.pypirc of the runner.
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="pypirc-", dir=ctx.workdir)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write("[distutils]\nindex-servers =\n")
         pypirc = Path(name)
-        argv = [sys.executable, "-m", "twine", "upload", "--non-interactive",
+        argv = [sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive",
                 "--disable-progress-bar", "--config-file", str(pypirc),
                 "--repository-url", repository_url(ctx), "--verbose",
                 *[str(ctx.files[n]) for n in todo]]
         env = child_env(ctx.env, {"TWINE_USERNAME": user, "TWINE_PASSWORD": password,
-                                  "TWINE_NON_INTERACTIVE": "1", "PYTHONUNBUFFERED": "1"})
+                                  "TWINE_NON_INTERACTIVE": "1", "PYTHONUNBUFFERED": "1",
+                                  "NO_COLOR": "1"})
         gha.info(f"{ctx.key}: twine upload {' '.join(todo)} -> {repository_url(ctx)}")
         proc = subprocess.run(argv, env=env, cwd=str(ctx.workdir), capture_output=True,
                               text=True, check=False, timeout=1800)
@@ -171,14 +191,18 @@ class PyPITarget:
         if all(remote[n] is not None for n in todo):
             gha.info(f"{ctx.key}: the index already holds these files with the approved digests")
             return
-        last = [line for line in output.strip().splitlines() if line.strip()][-3:]
-        raise TargetError(
-            f"{ctx.key}: twine upload failed (exit {proc.returncode}): " + " | ".join(last),
-            hint=_upload_hint(output),
-        )
+        raise TargetError(f"{ctx.key}: twine upload failed: {twine_reason(output)}",
+                          hint=_upload_hint(output))
 
 
 # -- pure helpers (unit tested) ---------------------------------------------
+
+
+def uses_oidc(ctx: TargetContext, *, announce: bool = False) -> bool:
+    """Trusted publishing (True) or the PYPI_TOKEN / TWINE_PASSWORD secret (False)."""
+    return trusted_publishing.choose(
+        ctx, secret=credentials(ctx.env)[1], env_name="PYPI_TOKEN", registry="PyPI",
+        secret_hint=secret_hint("PYPI_TOKEN", "an API token"), announce=announce)
 
 
 def credentials(env: Mapping[str, str]) -> tuple[str, str | None]:
@@ -241,6 +265,58 @@ def project_of(filename: str) -> tuple[str, str]:
         raise TargetError(f"{filename}: not a valid wheel/sdist file name ({exc})",
                           hint="build the distributions with a PEP 427/625 compliant tool") from None
     return canonicalize_name(name), canonicalize_version(version, strip_trailing_zero=False)
+
+
+MAX_METADATA = 1024 * 1024
+
+
+def metadata_name(path: Path) -> str | None:
+    """The ``Name:`` of a wheel's ``*.dist-info/METADATA`` or an sdist's ``PKG-INFO``
+    (read in memory, bounded; None when the file holds none)."""
+    import email.parser
+    import tarfile
+    import zipfile
+
+    text: bytes | None = None
+    try:
+        if path.name.endswith(".whl"):
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    parts = info.filename.split("/")
+                    if len(parts) == 2 and parts[0].endswith(".dist-info") \
+                            and parts[1] == "METADATA" and info.file_size <= MAX_METADATA:
+                        text = zf.read(info)
+                        break
+        else:
+            with tarfile.open(path, "r:*") as tar:
+                for member in tar:
+                    parts = member.name.lstrip("./").split("/")
+                    if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile() \
+                            and member.size <= MAX_METADATA:
+                        fh = tar.extractfile(member)
+                        text = fh.read(MAX_METADATA) if fh is not None else None
+                        break
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise TargetError(f"{path.name}: not a readable distribution ({exc})",
+                          hint="build the distributions with `python -m build`") from None
+    if text is None:
+        return None
+    name = email.parser.BytesHeaderParser().parsebytes(text).get("Name")
+    return str(name).strip() if name else None
+
+
+def check_metadata_name(path: Path, project: str) -> None:
+    """The project the index files an upload under is the one in its metadata: it must
+    be the one its file name says (which the publish side's allow-list checked)."""
+    name = metadata_name(path)
+    if name is None:
+        raise TargetError(f"{path.name}: no metadata (METADATA / PKG-INFO) with a Name",
+                          hint="build the distributions with `python -m build`")
+    if canonicalize_name(name) != project:
+        raise TargetError(
+            f"{path.name}: its metadata names the project {name!r}, its file name {project!r}",
+            hint="the publish side allowed the project its file name names: rebuild the "
+                 "distribution so that both agree")
 
 
 def group_by_project(names: list[str]) -> dict[tuple[str, str], list[str]]:
@@ -343,6 +419,78 @@ def json_digests(root: str, project: str, version: str) -> dict[str, str]:
         raise TargetError(f"the index's JSON for {project} {version} is not what PyPI serves",
                           hint="index_url must be a PyPI JSON API root such as "
                                "https://pypi.org/pypi, or a `/simple/` URL") from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_HTTP_ERROR = re.compile(r"HTTPError:\s*(\d{3})\s*([^\n]*?)\s+from\s+\S+")
+_HTML = re.compile(r"<(?:!doctype|html)\b.*?(?:</html>|\Z)", re.IGNORECASE | re.DOTALL)
+
+
+class _Text(html.parser.HTMLParser):
+    """The text of the tags that carry an index's message: pre, h1, title."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, list[str]] = {}
+        self._tag: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("pre", "h1", "title"):
+            self._tag = tag
+            self.found.setdefault(tag, [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._tag:
+            self._tag = None
+
+    def handle_data(self, data: str) -> None:
+        if self._tag is not None:
+            self.found[self._tag].append(data)
+
+
+def html_message(page: str) -> str | None:
+    """An index's message from its HTML error page (pypiserver: the <pre>; PyPI: the
+    <h1>/<title>), on one line."""
+    parser = _Text()
+    try:
+        parser.feed(page)
+        parser.close()
+    except Exception:  # noqa: BLE001 - a broken page just has no message
+        return None
+    for tag in ("pre", "h1", "title"):
+        text = " ".join(" ".join(parser.found.get(tag, [])).split())
+        if text and text.lower() != "none":
+            return text
+    return None
+
+
+def twine_reason(output: str) -> str:
+    """twine's failure as one clean line: the HTTP status and the index's own message
+    (from its HTML page, when it sent one), without colour codes or markup."""
+    text = _ANSI.sub("", output)
+    # rich wraps long lines and indents the continuation: join them back for the regexes.
+    flat = re.sub(r"\n[ \t]+", " ", text)
+    status = None
+    match = _HTTP_ERROR.search(flat)
+    if match:
+        status = f"HTTP {match.group(1)} {match.group(2)}".strip()
+    page = _HTML.search(text)
+    message = html_message(page.group(0)) if page else None
+    if status and message:
+        code = status.split()[1]
+        if message.lower().startswith(("error: " + code, code)):
+            message = message.split(code, 1)[1].strip(" :-")
+        if message.lower() == status.split(None, 2)[-1].lower():
+            message = ""  # the page only repeats the status line
+        return f"{status}: {message}" if message else status
+    if status:
+        return status
+    errors = [line.split(None, 1)[1] for line in flat.splitlines()
+              if line.startswith("ERROR") and len(line.split(None, 1)) > 1]
+    if errors:
+        return " ".join(errors[-1].split())[:500]
+    lines = [" ".join(line.split()) for line in flat.splitlines() if line.strip()]
+    return lines[-1][:500] if lines else "no output"
 
 
 def _upload_hint(output: str) -> str:

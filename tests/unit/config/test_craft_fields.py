@@ -43,7 +43,7 @@ def test_unsupported_regex_flags_are_errors(raw: str) -> None:
 def test_regex_without_slashes_is_an_error_naming_the_field() -> None:
     with pytest.raises(ConfigError) as info:
         craft("targets:\n  - name: github\n    includeNames: '^sentry.*$'\n")
-    assert "targets[0] (github).includeNames" in str(info.value)
+    assert "targets[0].includeNames" in str(info.value)
     assert "/^sentry.*$/" in str(info.value)  # the hint shows how to write it
 
 
@@ -52,11 +52,28 @@ def test_invalid_regex_body_is_an_error() -> None:
         craft("requireNames:\n  - /([a-z/\n")
 
 
-def test_unknown_top_level_field_is_named_with_the_supported_list() -> None:
+def test_a_craft_field_valet_lacks_is_named_with_the_supported_list() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
-        craft("notifications: {}\ntargets:\n  - name: github\n")
-    assert info.value.unsupported == ["field notifications"]
+        craft("noMerge: true\ntargets:\n  - name: github\n")
+    assert info.value.unsupported == ["field noMerge"]
     assert "supported fields: minVersion, github, changelog" in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "where", "meant"), [
+    ("changelogPolcy: auto\n", "changelogPolcy", "changelogPolicy"),
+    ("prereleaseCommand: x\n", "prereleaseCommand", "preReleaseCommand"),
+    ("targets:\n  - name: pypy\n", "targets[0].name", "pypi"),
+    ("targets:\n  - name: github\n    tagPrefx: v\n", "targets[0].tagPrefx", "tagPrefix"),
+    ("changelog:\n  filepath: C.md\n", "changelog.filepath", "filePath"),
+    ("versioning:\n  polcy: auto\n", "versioning.polcy", "policy"),
+])
+def test_a_typo_is_a_typo_with_the_name_meant(text: str, where: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        craft(text)
+    assert not isinstance(info.value, UnsupportedConfigError)
+    message = str(info.value)
+    assert where in message and f"did you mean {meant!r}?" in message
+    assert "not support" not in message
 
 
 def test_unknown_option_of_a_supported_target_is_named() -> None:
@@ -71,9 +88,11 @@ def test_unknown_nested_fields_are_named() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
         craft("changelog:\n  policy: auto\n  scopeGrouping: true\n"
               "versioning:\n  policy: calver\n  calver:\n    format: '%Y.%-m'\n    week: 1\n"
-              "github:\n  owner: o\n  repo: r\n  url: x\n")
-    assert info.value.unsupported == ["field github.url", "field changelog.scopeGrouping",
-                                      "field versioning.calver.week"]
+              "github:\n  owner: o\n  repo: r\n  projectPath: x\n  url: x\n")
+    # craft's own fields valet lacks are unsupported; names craft does not know are typos
+    assert info.value.unsupported == ["field github.projectPath", "field changelog.scopeGrouping"]
+    assert "github.url is not a field craft or valet knows" in str(info.value)
+    assert "versioning.calver.week is not a field" in str(info.value)
 
 
 @pytest.mark.parametrize(("text", "named"), [
@@ -147,8 +166,8 @@ def test_differing_tag_prefixes_are_an_error() -> None:
 
 def test_unsupported_and_invalid_are_reported_together() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
-        craft("changelogPolicy: never\ntargets:\n  - name: docker\n")
-    assert info.value.unsupported == ["target docker"]
+        craft("changelogPolicy: never\ntargets:\n  - name: hex\n")
+    assert info.value.unsupported == ["target hex"]
     assert "also invalid" in str(info.value) and "never" in str(info.value)
 
 
@@ -164,3 +183,64 @@ def test_monorepo_path_is_kept() -> None:
     c = parse_config("targets:\n  - name: pypi\n", "packages/a/.craft.yml", path="packages/a")
     assert c.path == "packages/a"
     assert c.source == "packages/a/.craft.yml"
+
+
+# -- docker, gcs, aws-lambda-layer ------------------------------------------------
+
+
+def test_docker_flat_login_keys_become_image_fields() -> None:
+    config = craft("targets:\n  - name: docker\n    source: ghcr.io/acme/app\n"
+                   "    sourceUsernameVar: GHCR_USER\n    sourcePasswordVar: GHCR_TOKEN\n"
+                   "    target: acme/app\n    registry: docker.io\n"
+                   "    usernameVar: HUB_USER\n    passwordVar: HUB_TOKEN\n"
+                   "    sourceFormat: '{{{source}}}:sha-{{{revision}}}'\n")
+    assert config.targets[0].options == {
+        "source": {"image": "ghcr.io/acme/app", "username_var": "GHCR_USER",
+                   "password_var": "GHCR_TOKEN"},
+        "target": {"image": "acme/app", "registry": "docker.io", "username_var": "HUB_USER",
+                   "password_var": "HUB_TOKEN"},
+        "source_format": "{{{source}}}:sha-{{{revision}}}"}
+
+
+def test_docker_object_form_keeps_crafts_keys_as_valet_names() -> None:
+    config = craft("targets:\n  - name: docker\n    source: {image: us.gcr.io/p/app, "
+                   "skipLogin: true}\n    target: {image: acme/app, format: "
+                   "'{{{target}}}:v{{{version}}}'}\n")
+    assert config.targets[0].options == {
+        "source": {"image": "us.gcr.io/p/app", "skip_login": True},
+        "target": {"image": "acme/app", "format": "{{{target}}}:v{{{version}}}"}}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("  - name: docker\n    target: acme/app\n", "needs `source`"),
+    ("  - name: docker\n    source: a.io/x\n    target: b/x\n    targetFormat: '{{{tag}}}'\n",
+     "unknown placeholder"),
+    ("  - name: gcs\n    bucket: assets\n", "must list at least one"),
+    ("  - name: gcs\n    bucket: assets\n    paths:\n      - path: /a/\n        metadata:\n"
+     "          acl: public\n", "metadata.acl"),
+    ("  - name: aws-lambda-layer\n    layerName: L\n    license: MIT\n"
+     "    compatibleRuntimes: [{name: node}]\n", r"compatible_runtimes\[0\]"),
+])
+def test_bad_cloud_target_options_are_reported_at_load(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        craft("targets:\n" + text)
+
+
+def test_aws_lambda_is_read_as_aws_lambda_layer_with_notes() -> None:
+    config = craft("targets:\n  - name: aws-lambda\n")
+    assert [t.key for t in config.targets] == ["aws-lambda-layer"]
+    assert any("aws-lambda is read as aws-lambda-layer" in n for n in config.notes)
+    assert any("publishing refuses it until they are set" in n for n in config.notes)
+    full = craft("targets:\n  - name: aws-lambda\n    layerName: L\n    license: MIT\n"
+                 "    compatibleRuntimes: [{name: node, versions: [nodejs20.x]}]\n"
+                 "    compatibleArchitectures: [arm64]\n    linkPrereleases: true\n")
+    assert full.targets[0].options == {
+        "layer_name": "L", "license": "MIT", "link_prereleases": True,
+        "compatible_runtimes": [{"name": "node", "versions": ["nodejs20.x"]}],
+        "compatible_architectures": ["arm64"]}
+
+
+def test_unknown_options_of_the_cloud_targets_are_refused() -> None:
+    with pytest.raises(UnsupportedConfigError) as info:
+        craft("targets:\n  - name: gcs\n    bucket: a-b\n    paths: /x/\n    gzip: false\n")
+    assert info.value.unsupported == ["option gzip of target gcs"]

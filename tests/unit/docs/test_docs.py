@@ -479,3 +479,18 @@ def test_issue_format_example_is_a_request_valet_parses() -> None:
     assert [a.name for a in request.artifacts] == ["acme_sdk-1.4.0-py3-none-any.whl",
                                                    "acme-sdk-1.4.0.tgz"]
     assert request.sha == "3f2a9c1e0b7d4a6f8e5c2b1a0d9e8f7c6b5a4d3e"
+
+
+# -- the docs hold no internal notes -------------------------------------------------------
+
+
+_INTERNAL_NOTE_RE = re.compile(r"\bplanned\b|\bissue \d+, item \d+|\bnot (?:yet )?implemented\b",
+                               re.IGNORECASE)
+
+
+def test_docs_say_what_is_not_what_is_planned() -> None:
+    notes = [f"{page.relative_to(ROOT)}:{n}: {line.strip()[:80]}"
+             for page in _pages()
+             for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+             if _INTERNAL_NOTE_RE.search(line)]
+    assert notes == []

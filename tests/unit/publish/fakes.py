@@ -251,10 +251,23 @@ class FakeSdk:
         self.compares: list[tuple[str, str]] = []
         self.diverged: dict[tuple[str, str], dict[str, Any]] = {}
         self.ci_conditional = 0  # conditional looks (304s on GitHub)
+        # The rules of a protected branch (GET /rules/branches): by default a ruleset that
+        # requires a reviewed pull request, which the publish App may bypass.
+        self.rules: list[dict[str, Any]] = [
+            {"type": "deletion", "ruleset_id": 1},
+            {"type": "pull_request", "ruleset_id": 1,
+             "parameters": {"required_approving_review_count": 1}}]
+        self.can_bypass = "always"
+        self.protection: tuple[bool, dict[str, Any] | None] = (False, None)  # no Administration
+        self.changed: dict[tuple[str, str], list[str]] = {}
+        self.release_touchable = True
+        self.pulls: list[tuple[str, str]] = []
 
     def pages(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-        if path.endswith("/status"):
-            yield {"state": "success", "statuses": self.statuses}
+        if path.endswith("/statuses"):
+            yield self.statuses
+        elif path.endswith("/check-suites"):
+            yield {"total_count": 0, "check_suites": []}
         elif path.endswith("/check-runs"):
             for page in self.check_pages:
                 yield {"total_count": sum(map(len, self.check_pages)), "check_runs": page}
@@ -303,6 +316,29 @@ class FakeSdk:
         if branch in self.missing:
             return None
         return self.protected is None or branch in self.protected
+
+    def branch_rules(self, branch: str) -> list[dict[str, Any]]:
+        protected = self.protected is None or branch in self.protected
+        return list(self.rules) if protected else []
+
+    def ruleset(self, ruleset_id: int) -> dict[str, Any]:
+        return {"id": ruleset_id, "current_user_can_bypass": self.can_bypass}
+
+    def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        return self.protection
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        return self.changed.get((base, head), [])
+
+    def already_in(self, base: str, sha: str) -> bool:
+        return (base, sha) in self.merges
+
+    def touch_release(self, release_id: int) -> bool:
+        return self.release_touchable
+
+    def open_pull_request(self, base: str, head: str, title: str, body: str) -> dict[str, Any]:
+        self.pulls.append((base, head))
+        return {"number": 7, "html_url": f"https://github.com/{self.repo}/pull/7"}
 
     def file(self, path: str, ref: str) -> str | None:
         self.file_reads.append((ref, path))

@@ -71,9 +71,10 @@ class PagedAPI:
 
     def pages(self, path, params=None):
         self.paths.append((path, params))
-        if path.endswith("/status"):
-            for p in self.status_pages:
-                yield {"state": "pending", "statuses": p}
+        if path.endswith("/statuses"):
+            yield from self.status_pages
+        elif path.endswith("/check-suites"):
+            yield {"total_count": 0, "check_suites": []}
         else:
             for p in self.run_pages:
                 yield {"total_count": 999, "check_runs": p}
@@ -88,3 +89,73 @@ def test_every_page_is_read_and_a_failure_on_the_last_page_counts():
     assert [c.name for c in result.failing] == ["late"]
     assert len(result.checks) == 203
     assert ("/repos/o/r/commits/" + "a" * 40 + "/check-runs", {"filter": "latest"}) in api.paths
+
+
+# -- who wrote a status (docs/security.md, "CI overridden") ----------------------------
+
+
+def by(context, state, creator, ident):
+    return {"context": context, "state": state, "target_url": None, "id": ident,
+            "creator": {"login": creator, "type": "User"}}
+
+
+def test_a_later_success_from_another_creator_does_not_hide_a_failure():
+    statuses = [by("ci/build", "success", "mallory", 2), by("ci/build", "failure", "ci-bot", 1)]
+    result = evaluate(statuses, [])
+    assert result.verdict is Verdict.FAILED
+    assert [(c.name, c.state, c.creator) for c in result.failing] == [
+        ("ci/build", "failure", "ci-bot")]
+
+
+def test_each_creators_latest_status_counts():
+    # CI went from failure to success itself: green. Another creator pending: waits.
+    fixed = [by("ci/build", "success", "ci-bot", 3), by("ci/build", "failure", "ci-bot", 1)]
+    assert evaluate(fixed, []).verdict is Verdict.GREEN
+    waiting = [by("ci/build", "pending", "other", 4), *fixed]
+    assert evaluate(waiting, []).verdict is Verdict.PENDING
+
+
+def test_statuses_are_ordered_by_id_not_by_page_order():
+    # an answer that lists the older status first still has the newer one win
+    statuses = [by("ci/build", "failure", "ci-bot", 1), by("ci/build", "success", "ci-bot", 2)]
+    assert evaluate(statuses, []).verdict is Verdict.GREEN
+
+
+# -- check suites, required contexts, ci: none ---------------------------------
+
+
+def suite(slug, status, runs=0, conclusion=None):
+    return {"app": {"slug": slug}, "status": status, "conclusion": conclusion,
+            "latest_check_runs_count": runs}
+
+
+@pytest.mark.parametrize("state", ["queued", "in_progress"])
+def test_a_suite_without_runs_keeps_the_gate_pending(state):
+    result = evaluate([], [run("lint", conclusion="success")], [suite("github-actions", state)])
+    assert result.verdict is Verdict.PENDING
+    assert [(c.name, c.kind) for c in result.pending] == [("github-actions", "suite")]
+
+
+def test_a_suite_with_runs_is_judged_by_its_runs_and_can_be_ignored_by_app():
+    runs = [run("tests", conclusion="success")]
+    assert evaluate([], runs, [suite("github-actions", "in_progress", runs=1)]).verdict \
+        is Verdict.GREEN
+    stuck = [suite("some-app", "queued")]  # an installed App that never reports
+    assert evaluate([], runs, stuck, ignore=["some-app"]).verdict is Verdict.GREEN
+    assert evaluate([], [], [suite("ci", "completed", conclusion="failure")]).verdict \
+        is Verdict.FAILED
+
+
+def test_required_contexts_must_be_reported_and_green():
+    result = evaluate([status("ci/other", "success")], [], required=["ci/build"])
+    assert result.verdict is Verdict.PENDING
+    assert [(c.name, c.state) for c in result.pending] == [("ci/build", "expected")]
+    assert evaluate([status("ci/build", "success")], [], required=["ci/build"]).verdict \
+        is Verdict.GREEN
+
+
+def test_ci_none_publishes_a_commit_without_checks_but_still_honours_failures():
+    assert evaluate([], [], ci_required=False).verdict is Verdict.GREEN
+    assert evaluate([], []).verdict is Verdict.NONE  # the default still waits
+    assert evaluate([], [run("t", conclusion="failure")], ci_required=False).verdict \
+        is Verdict.FAILED

@@ -57,7 +57,7 @@ def test_the_opt_out_publishes_from_an_unprotected_branch_with_a_warning(tmp_pat
     assert w.label() == 0
     assert sorted(w.uploads()) == ["github", "npm", "pypi"] and w.labels == {"published"}
     err = capsys.readouterr().err
-    assert "unprotected merge target" in err and "main of org/sdk is not protected" in err
+    assert "unprotected merge target" in err and "main of org/sdk: main is not protected" in err
 
 
 def test_the_opt_out_does_not_let_the_release_branch_be_the_merge_target(tmp_path):
@@ -127,3 +127,80 @@ def test_a_bad_input_value_is_a_usage_error(monkeypatch, capsys):
     monkeypatch.setenv("INPUT_ALLOW_UNPROTECTED_MERGE_TARGET", "maybe")
     assert main(["publish", "--sweep"]) == 2
     assert "allow-unprotected-merge-target" in capsys.readouterr().err
+
+
+# -- the rules, not the flag; how the release lands (branch_rules, merge) --------------
+
+
+def test_a_branch_whose_only_rules_block_force_push_and_deletion_is_refused(tmp_path):
+    w = World(tmp_path)
+    w.sdk.rules = [{"type": "deletion", "ruleset_id": 1},
+                   {"type": "non_fast_forward", "ruleset_id": 1}]
+    assert w.label() == 0
+    assert w.sdk.file_reads == [] and w.store.downloads == 0 and w.reg.calls == []
+    refusal = plain(w.comments[-1])
+    assert "(deletion, non_fast_forward) do not require a pull request" in refusal
+    assert "at least one approving review" in refusal
+
+
+def test_a_pull_request_rule_without_reviews_is_not_enough(tmp_path):
+    w = World(tmp_path)
+    w.sdk.rules = [{"type": "pull_request", "ruleset_id": 1,
+                    "parameters": {"required_approving_review_count": 0}}]
+    assert w.label() == 0 and w.reg.calls == []
+    assert "no approving review" in plain(w.comments[-1])
+
+
+def test_a_protection_rule_the_app_cannot_read_is_refused_with_the_permission_to_add(tmp_path):
+    w = World(tmp_path)
+    w.sdk.rules = []  # protected, but by no ruleset: a protection rule it may not read
+    assert w.label() == 0 and w.reg.calls == []
+    assert "cannot read" in plain(w.comments[-1]) and "Administration: read" in plain(w.comments[-1])
+
+
+def test_a_readable_protection_rule_with_reviews_is_trusted(tmp_path):
+    w = World(tmp_path)
+    w.sdk.rules = []
+    w.sdk.protection = (True, {"required_pull_request_reviews": {
+        "required_approving_review_count": 1,
+        "bypass_pull_request_allowances": {"apps": []}}})
+    assert w.label() == 0
+    assert sorted(w.uploads()) == ["github", "npm", "pypi"]
+    # the App is not in the rule's allowances: a pull request instead of a merge
+    assert w.sdk.merges == [] and w.sdk.pulls == [("main", "release/1.2.3")]
+
+
+def test_without_bypass_the_release_lands_through_a_pull_request(tmp_path):
+    w = World(tmp_path)
+    w.sdk.can_bypass = "never"
+    w.sdk.rules.append({"type": "required_status_checks", "ruleset_id": 1,
+                        "parameters": {"required_status_checks": [{"context": "ci"}]}})
+    assert w.label() == 0
+    assert sorted(w.uploads()) == ["github", "npm", "pypi"] and w.labels == {"published"}
+    assert w.sdk.merges == [] and w.sdk.deleted == []  # the branch is the PR's head
+    assert w.sdk.pulls == [("main", "release/1.2.3")]
+    assert "opened #7" in plain(w.comments[-1]) and "merge it" in plain(w.comments[-1])
+
+
+def test_a_locked_merge_target_fails_before_anything_publishes(tmp_path):
+    w = World(tmp_path)
+    w.sdk.protection = (True, {"lock_branch": {"enabled": True}})
+    assert w.label() == ConfigError.exit_code
+    assert w.store.downloads == 0 and w.reg.calls == []
+    assert "is locked" in plain(w.comments[-1])
+
+
+def test_a_release_that_changes_workflows_needs_the_workflows_permission(tmp_path):
+    w = World(tmp_path)
+    w.sdk.changed[("main", SHA)] = [".github/workflows/ci.yml", "pyproject.toml"]
+    w.sdk.release_touchable = False  # GitHub's 404 for a token without Workflows: write
+    assert w.label() == ConfigError.exit_code
+    assert w.store.downloads == 0 and w.reg.calls == []
+    assert "Workflows" in plain(w.comments[-1]) and ".github/workflows/ci.yml" in plain(w.comments[-1])
+    w2 = World(tmp_path / "granted")
+    w2.sdk.changed[("main", SHA)] = [".github/workflows/ci.yml"]
+    assert w2.label() == 0 and w2.labels == {"published"}
+
+
+def plain(comment: str) -> str:
+    return comment.replace("\\", "")  # markdown escapes out of the way

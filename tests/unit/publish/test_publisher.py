@@ -240,6 +240,17 @@ def test_failure_then_resume_publishes_only_unticked_targets(tmp_path):
     assert "published by valet in an earlier run" in w.comments[-1]
 
 
+def test_a_failed_target_is_named_once_in_the_comment(tmp_path):
+    # Target messages start with their key already: the comment must not say "npm: npm:".
+    w = World(tmp_path)
+    w.reg.behaviour["npm"] = Behaviour(publish_error="npm: npm publish failed: HTTP 403")
+    w.reg.behaviour["pypi"] = Behaviour(publish_error="twine said no")
+    assert w.label() == TargetError.exit_code
+    assert "npm: npm publish failed: HTTP 403" in w.comments[-1]
+    assert "npm: npm:" not in w.comments[-1]
+    assert "pypi: twine said no" in w.comments[-1]
+
+
 def test_already_published_elsewhere_is_ticked_without_upload(tmp_path):
     w = World(tmp_path)
     w.reg.behaviour["pypi"] = Behaviour(state=State.PUBLISHED)

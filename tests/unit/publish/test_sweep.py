@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from valet import summary
+from valet import gate, summary
 
 from .fakes import BOT, make_body
 from .test_publisher import N, World
@@ -69,9 +69,7 @@ def test_a_record_written_by_someone_else_is_not_believed(tmp_path):
     w.sdk.check_pages = GREEN
     # mallory pastes the record of the green CI: were it believed, the sweep would find
     # "nothing changed" and the release would wait forever
-    pages = w.sdk.ci_pages((("/repos/org/sdk/commits/" + "a" * 40 + "/status", None),
-                            ("/repos/org/sdk/commits/" + "a" * 40 + "/check-runs",
-                             {"filter": "latest"})))
+    pages = w.sdk.ci_pages(gate.reads("org/sdk", "a" * 40))
     forged = summary.marker(summary.APPROVED_MARKER, {"event": 1}) + summary.marker(
         summary.CI_MARKER, {"sha": "a" * 40, "pages": [[p.url, p.params, p.etag] for p in pages]})
     w.issues.comment_as(N, "mallory", forged, "User")
@@ -108,5 +106,5 @@ def test_the_record_is_kept_on_the_publish_apps_comment(tmp_path):
     mine = [c for c in w.issues._comments[N] if c["user"]["login"] == BOT]
     (holder,) = [c for c in mine if summary.read_markers(c["body"], summary.APPROVED_MARKER)]
     [record] = summary.read_markers(holder["body"], summary.CI_MARKER)
-    assert record["sha"] == "a" * 40 and len(record["pages"]) == 2
+    assert record["sha"] == "a" * 40 and len(record["pages"]) == len(gate.reads("org/sdk", "a" * 40))
     assert summary.read_markers(holder["body"], summary.APPROVED_MARKER)  # still there

@@ -41,6 +41,7 @@ def write_tar_gz(path: Path, members: dict[str, bytes]) -> Path:
     import io
     import tarfile
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from valet.config_load import SUPPORTED_TARGETS
 from valet.errors import ConfigError
 from valet.targets import REGISTRY, get_target
 from valet.targets.base import State, child_env, decide
@@ -76,7 +77,9 @@ def test_child_env_keeps_basics_and_drops_other_secrets() -> None:
 
 
 def test_registry_maps_each_name_to_its_class() -> None:
-    assert sorted(REGISTRY) == ["crates", "github", "npm", "pypi"]
+    assert {"crates", "github", "npm", "pypi", "docker", "gcs", "aws-lambda-layer", "registry",
+            "gh-pages", "commit-on-git-repository", "brew", "upm"} <= set(REGISTRY)
+    assert sorted(REGISTRY) == sorted(SUPPORTED_TARGETS)  # every configurable kind publishes
     for key, cls in REGISTRY.items():
         assert cls.name == key
         target = get_target(key)
@@ -86,5 +89,21 @@ def test_registry_maps_each_name_to_its_class() -> None:
 
 def test_unknown_target_is_a_config_error_listing_the_supported() -> None:
     with pytest.raises(ConfigError) as info:
-        get_target("docker")
-    assert "crates, github, npm, pypi" in str(info.value.hint)
+        get_target("no-such-target")
+    for name in REGISTRY:
+        assert name in str(info.value.hint)
+
+
+@pytest.mark.parametrize(("url", "host"), [
+    ("https://upload.pypi.org/legacy/", "upload.pypi.org"),
+    ("https://Registry.NPMJS.org", "registry.npmjs.org"),
+    ("https://crates.io:443", "crates.io"),
+    ("http://127.0.0.1:4873/", "127.0.0.1:4873"),
+    ("http://localhost:80/x", "localhost"),
+    ("https://[::1]:8443/simple/", "[::1]:8443"),
+    ("https://user@host.example:8443/", "host.example:8443"),
+])
+def test_host_of_drops_the_default_port_and_keeps_any_other(url: str, host: str) -> None:
+    from valet.targets.base import host_of
+
+    assert host_of(url) == host

@@ -122,3 +122,36 @@ def test_preflight_reads_every_crate(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, [broken], name="crates", env={"CARGO_REGISTRY_TOKEN": "cio-123"})
     with pytest.raises(TargetError, match="not a readable .crate"):
         CratesTarget().preflight(ctx)
+
+
+@pytest.mark.parametrize(("filename", "version", "expected"), [
+    ("acme-sdk-1.2.3.crate", "1.2.3", ("acme-sdk", "1.2.3")),
+    ("acme-sdk-1.2.3-rc.1.crate", "1.2.3-rc.1", ("acme-sdk", "1.2.3-rc.1")),
+    ("foo-2-1.0.0.crate", "9.9.9", ("foo-2", "1.0.0")),  # another version: from the name
+    ("acme_sdk-0.1.0+meta.crate", "1.0.0", ("acme_sdk", "0.1.0+meta")),
+])
+def test_crate_and_version_from_the_file_name(filename: str, version: str,
+                                              expected: tuple[str, str]) -> None:
+    from valet.targets.crates import crate_of
+
+    assert crate_of(filename, version) == expected
+
+
+def test_destinations_are_the_api_host_and_the_crates(tmp_path: Path) -> None:
+    from valet.targets.base import Destination
+
+    ctx = make_ctx(tmp_path, [make_crate(tmp_path)], name="crates")
+    ctx.files = {}
+    assert CratesTarget().destinations(ctx) == [Destination("host", "crates.io"),
+                                                Destination("package", "acme-sdk")]
+    local = make_ctx(tmp_path, [make_crate(tmp_path)], name="crates",
+                     options={"registry_url": "http://127.0.0.1:9000/"})
+    assert CratesTarget().destinations(local)[0] == Destination("host", "127.0.0.1:9000")
+
+
+def test_preflight_refuses_a_crate_whose_file_name_lies(tmp_path: Path) -> None:
+    real = make_crate(tmp_path, name="evil-crate")
+    liar = real.rename(real.with_name("acme-sdk-1.2.3.crate"))
+    ctx = make_ctx(tmp_path, [liar], name="crates", env={"CARGO_REGISTRY_TOKEN": "cio-123"})
+    with pytest.raises(TargetError, match="holds evil-crate 1.2.3, not acme-sdk 1.2.3"):
+        CratesTarget().preflight(ctx)

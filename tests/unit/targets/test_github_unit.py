@@ -329,3 +329,16 @@ def test_preflight_needs_a_client_and_a_commit(tmp_path: Path) -> None:
     ctx2 = make_ctx(tmp_path, _files(tmp_path), name="github", github=object(), sha=None)
     with pytest.raises(TargetError, match="no release commit"):
         GitHubTarget().preflight(ctx2)
+
+
+def test_destinations_are_the_api_host_and_the_sdk_repository(tmp_path: Path) -> None:
+    from tests.unit.targets.ctx import make_ctx
+    from valet.targets.base import Destination
+    from valet.targets.github import GitHubTarget
+
+    ctx = make_ctx(tmp_path, [], name="github", repo="acme/sdk")
+    assert GitHubTarget().destinations(ctx) == [Destination("host", "api.github.com"),
+                                                Destination("repository", "acme/sdk")]
+    ghes = make_ctx(tmp_path, [], name="github", repo="acme/sdk",
+                    env={"GITHUB_API_URL": "https://GHE.example.com/api/v3"})
+    assert GitHubTarget().destinations(ghes)[0] == Destination("host", "ghe.example.com")

@@ -153,3 +153,38 @@ def test_preflight_with_no_tarball(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, [whl], name="npm", env={"NPM_TOKEN": "tok-12345"})
     with pytest.raises(TargetError, match="no npm tarball"):
         NpmTarget().preflight(ctx)
+
+
+def test_destinations_name_the_registry_host_and_each_package(tmp_path: Path) -> None:
+    from valet.targets.base import Destination
+
+    plain = make_tgz(tmp_path, "acme-sdk")
+    ctx = make_ctx(tmp_path, [plain], name="npm")
+    ctx.files = {}
+    assert NpmTarget().destinations(ctx) == [Destination("host", "registry.npmjs.org"),
+                                             Destination("package", "acme-sdk")]
+    scoped = make_tgz(tmp_path / "s", "@acme/sdk")
+    by_id = make_ctx(tmp_path / "s", [scoped], name="npm", target_id="@acme/sdk",
+                     env={"NPM_REGISTRY": "http://127.0.0.1:4873"})
+    assert NpmTarget().destinations(by_id) == [Destination("host", "127.0.0.1:4873"),
+                                               Destination("package", "@acme/sdk")]
+    # an id that is not the package of this file name declares the file name's package
+    other = make_ctx(tmp_path / "s", [scoped], name="npm", target_id="@acme/other")
+    assert Destination("package", "acme-sdk") in NpmTarget().destinations(other)
+
+
+def test_preflight_holds_the_tarball_to_the_declared_package(tmp_path: Path) -> None:
+    env = {"NPM_TOKEN": "tok-12345"}
+    scoped = make_tgz(tmp_path, "@acme/sdk")
+    ctx = make_ctx(tmp_path, [scoped], name="npm", env=env)
+    with pytest.raises(TargetError) as info:
+        NpmTarget().preflight(ctx)
+    assert "'@acme/sdk'" in info.value.message and 'id: "@acme/sdk"' in str(info.value.hint)
+    NpmTarget().preflight(make_ctx(tmp_path, [scoped], name="npm", env=env,
+                                   target_id="@acme/sdk"))
+    # a file name that lies about the package inside
+    liar = make_tgz(tmp_path / "l", "evil-pkg")
+    renamed = liar.with_name("acme-sdk-1.2.3.tgz")
+    liar.rename(renamed)
+    with pytest.raises(TargetError, match="holds the package 'evil-pkg', not 'acme-sdk'"):
+        NpmTarget().preflight(make_ctx(tmp_path / "l", [renamed], name="npm", env=env))

@@ -65,11 +65,26 @@ def test_pypi_token_means_user_token() -> None:
     assert credentials({}) == ("__token__", None)
 
 
-def _ctx(tmp_path: Path, **kw):
-    f = tmp_path / "acme_sdk-1.2.3-py3-none-any.whl"
-    f.write_bytes(b"wheel")
-    s = tmp_path / "acme_sdk-1.2.3.tar.gz"
-    s.write_bytes(b"sdist")
+def _wheel(path: Path, name: str) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("acme_sdk-1.2.3.dist-info/METADATA",
+                    f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n")
+    return path
+
+
+def _sdist(path: Path, name: str) -> Path:
+    from .ctx import write_tar_gz
+
+    return write_tar_gz(path, {"acme_sdk-1.2.3/PKG-INFO":
+                               f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n".encode()})
+
+
+def _ctx(tmp_path: Path, metadata_name: str = "acme-sdk", **kw):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    f = _wheel(tmp_path / "acme_sdk-1.2.3-py3-none-any.whl", metadata_name)
+    s = _sdist(tmp_path / "acme_sdk-1.2.3.tar.gz", metadata_name)
     t = tmp_path / "acme-sdk-1.2.3.tgz"
     t.write_bytes(b"npm")
     return make_ctx(tmp_path, [f, s, t], name="pypi", **kw)
@@ -124,3 +139,72 @@ def test_preflight_passes_and_selects_wheels_and_sdists_only(tmp_path: Path) -> 
     ctx = _ctx(tmp_path, env={"PYPI_TOKEN": "tok-123456"})
     PyPITarget().preflight(ctx)
     assert PyPITarget()._names(ctx) == ["acme_sdk-1.2.3-py3-none-any.whl", "acme_sdk-1.2.3.tar.gz"]
+
+
+# -- twine's failure, as one line (no colour codes, no HTML) -------------------------
+
+_PYPISERVER_400 = (
+    "Uploading distributions to http://127.0.0.1:34683/\n"
+    "\x1b[34mINFO    \x1b[0m Response from http://127.0.0.1:34683/:                       \n"
+    "         400 Bad Request                                                        \n"
+    "             <!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">                 \n"
+    "             <html>\n                 <head>\n"
+    "                     <title>Error: 400 Bad Request</title>                      \n"
+    "                 </head>\n                 <body>\n"
+    "                     <h1>Error: 400 Bad Request</h1>                            \n"
+    "                     <pre>Package &#039;demo_x-1.0.0-py3-none-any.whl&#039;     \n"
+    "         already exists!                                                        \n"
+    "           You may start server with `--overwrite` option.</pre>                \n"
+    "                 </body>\n             </html>\n"
+    "\x1b[31mERROR   \x1b[0m HTTPError: 400 Bad Request from http://127.0.0.1:34683/      \n"
+    "         Bad Request                                                            \n")
+
+
+@pytest.mark.parametrize(("output", "reason"), [
+    (_PYPISERVER_400, "HTTP 400 Bad Request: Package 'demo_x-1.0.0-py3-none-any.whl' already "
+                      "exists! You may start server with `--overwrite` option."),
+    # pypiserver's 403 page says nothing the status line does not
+    (_PYPISERVER_400.replace("400 Bad Request", "403 Forbidden").replace(
+        "<pre>Package", "<pre>None</pre><!-- ").replace("option.</pre>", "-->"),
+     "HTTP 403 Forbidden"),
+    # PyPI puts its message in the title and h1
+    ("Uploading x.whl\nINFO Response from https://upload.pypi.org/legacy/:\n400 Bad Request\n"
+     "<html>\n <head>\n  <title>400 File already exists ('x.whl', with blake2_256 hash 'ab').\n"
+     "   See https://pypi.org/help/#file-name-reuse for more information.</title>\n </head>\n"
+     " <body>\n  <h1>400 File already exists ('x.whl', with blake2_256 hash 'ab'). See "
+     "https://pypi.org/help/#file-name-reuse for more information.</h1>\n </body>\n</html>\n"
+     "ERROR    HTTPError: 400 Bad Request from https://upload.pypi.org/legacy/\n"
+     "         Bad Request\n",
+     "HTTP 400 Bad Request: File already exists ('x.whl', with blake2_256 hash 'ab'). See "
+     "https://pypi.org/help/#file-name-reuse for more information."),
+    ("Uploading x\n\x1b[31mERROR   \x1b[0m InvalidDistribution: Cannot find file (or expand "
+     "pattern):\n         'x'\n", "InvalidDistribution: Cannot find file (or expand pattern): 'x'"),
+])
+def test_twine_failure_is_one_clean_line_with_the_index_message(output: str, reason: str) -> None:
+    from valet.targets.pypi import twine_reason
+
+    got = twine_reason(output)
+    assert got == reason
+    assert "\x1b" not in got and "<" not in got and "\n" not in got
+
+
+def test_destinations_are_the_upload_host_and_the_pep503_projects(tmp_path: Path) -> None:
+    from valet.targets.base import Destination
+
+    ctx = _ctx(tmp_path)
+    ctx.files = {}  # destinations are asked before anything is downloaded
+    assert PyPITarget().destinations(ctx) == [Destination("host", "upload.pypi.org"),
+                                              Destination("package", "acme-sdk")]
+    local = _ctx(tmp_path / "l", options={"repository_url": "http://127.0.0.1:8123/",
+                                          "index_url": "http://127.0.0.1:8123/simple/"})
+    assert PyPITarget().destinations(local)[0] == Destination("host", "127.0.0.1:8123")
+    env = _ctx(tmp_path / "e", env={"TWINE_REPOSITORY_URL": "https://Test.PyPI.org:443/legacy/"})
+    assert PyPITarget().destinations(env)[0] == Destination("host", "test.pypi.org")
+
+
+def test_preflight_refuses_a_wheel_whose_metadata_names_another_project(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, metadata_name="other-project", env={"PYPI_TOKEN": "tok-123456"})
+    with pytest.raises(TargetError, match="metadata names the project 'other-project'"):
+        PyPITarget().preflight(ctx)
+    same = _ctx(tmp_path / "s", metadata_name="Acme.SDK", env={"PYPI_TOKEN": "tok-123456"})
+    PyPITarget().preflight(same)  # PEP 503: the same project

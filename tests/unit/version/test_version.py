@@ -186,7 +186,7 @@ def test_calver_single_number_format() -> None:
 
 
 @pytest.mark.parametrize(("fmt", "message"), [
-    ("%y.%b", "not supported"),
+    ("%y.%b", "not a calver token"),
     ("%Y.%m.%d", "one or two numbers"),
     ("release-%Y", "one or two numbers"),
 ])

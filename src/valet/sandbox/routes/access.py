@@ -6,6 +6,7 @@ from valet.sandbox import shapes
 from valet.sandbox.app import App
 from valet.sandbox.routing import Request, Response, not_found, page_response
 from valet.sandbox.state import Record
+from valet.sandbox.teams import is_member, members
 
 # role -> the legacy ``permission`` field GitHub reports next to ``role_name``.
 LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read",
@@ -33,7 +34,7 @@ def register(app: App) -> None:
             return True
         for team_key, role in rec.get("team_perms", {}).items():
             team = app.state.teams.get(team_key)
-            if role != "none" and team and login.lower() in (m.lower() for m in team["members"]):
+            if role != "none" and team and is_member(app.state, team, login):
                 return True
         return False
 
@@ -74,7 +75,7 @@ def register(app: App) -> None:
     def team_membership(req: Request, org: str, slug: str, login: str) -> Response:
         app.require_login(req)
         team = team_or_404(org, slug)
-        if login.lower() not in (m.lower() for m in team["members"]):
+        if not is_member(app.state, team, login):
             raise not_found()
         return Response(200, {"url": f"{app.urls.api}/organizations/{team['id']}/team/"
                                      f"{team['id']}/memberships/{login}",
@@ -84,14 +85,20 @@ def register(app: App) -> None:
     def team_members(req: Request, org: str, slug: str) -> Response:
         app.require_login(req)
         team = team_or_404(org, slug)
-        users = [u for u in (app.state.user(m) for m in team["members"]) if u]
-        return page_response(req, [shapes.user(app.urls, u) for u in users])
+        # Child teams' members count, each marked ``inherited`` as GitHub does.
+        rows = []
+        for login, inherited in members(app.state, team):
+            user = app.state.user(login)
+            if user:
+                rows.append({**shapes.user(app.urls, user), "role": "member",
+                             "inherited": inherited})
+        return page_response(req, rows)
 
     @r.route("GET", "/orgs/{org}/members/{login}")
     def org_member(req: Request, org: str, login: str) -> Response:
         app.require_login(req)
         for team in app.state.teams.values():
             if team["org"].lower() == org.lower() and \
-                    login.lower() in (m.lower() for m in team["members"]):
+                    is_member(app.state, team, login):
                 return Response(204)
         raise not_found()

@@ -55,7 +55,8 @@ def register(app: App) -> None:
     @route("POST", "/apps")
     def apps(req: Request) -> Response:
         b = req.json()
-        token = seed.create_app(app, b["slug"], b.get("repos"), b.get("permission", "write"))
+        token = seed.create_app(app, b["slug"], b.get("repos"), b.get("permission", "write"),
+                                workflows=bool(b.get("workflows")))
         return Response(201, {"token": token, "login": f"{b['slug']}[bot]"})
 
     @route("POST", "/tokens")
@@ -69,7 +70,8 @@ def register(app: App) -> None:
     @route("POST", "/teams")
     def teams(req: Request) -> Response:
         b = req.json()
-        return Response(201, seed.create_team(app, b["org"], b["slug"], list(b.get("members", []))))
+        return Response(201, seed.create_team(app, b["org"], b["slug"], list(b.get("members", [])),
+                                              parent=b.get("parent")))
 
     @route("POST", "/repos")
     def repos(req: Request) -> Response:
@@ -117,7 +119,10 @@ def register(app: App) -> None:
 
     @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection")
     def protection(req: Request, owner: str, repo: str, branch: str) -> Response:
-        seed.protect_branch(app, f"{owner}/{repo}", branch, bool(req.json().get("protected", True)))
+        b = req.json()
+        seed.protect_branch(app, f"{owner}/{repo}", branch, bool(b.get("protected", True)),
+                            reviews=b.get("reviews", 1), checks=b.get("checks"),
+                            bypass=b.get("bypass"))
         return Response(204)
 
     @route("POST", "/repos/{owner}/{repo}/ci")
@@ -125,13 +130,37 @@ def register(app: App) -> None:
         b = req.json()
         return Response(201, seed.set_ci(app, f"{owner}/{repo}", b["sha"],
                                          statuses=b.get("statuses"),
-                                         check_runs=b.get("check_runs")))
+                                         check_runs=b.get("check_runs"),
+                                         check_suites=b.get("check_suites")))
+
+    @route("POST", "/repos/{owner}/{repo}/pulls")
+    def pulls(req: Request, owner: str, repo: str) -> Response:
+        b = req.json()
+        return Response(201, seed.create_pull(
+            app, f"{owner}/{repo}", title=b["title"], user=b["user"], labels=b.get("labels"),
+            head=b.get("head"), base=b.get("base"), merged_as=b.get("merged_as"),
+            body=b.get("body")))
 
     @route("POST", "/repos/{owner}/{repo}/artifacts")
     def artifacts(req: Request, owner: str, repo: str) -> Response:
         b = req.json()
         art = seed.add_workflow_artifact(app, f"{owner}/{repo}", b["name"], _files(b.get("files")))
         return Response(201, {"id": art})
+
+    @route("POST", "/hooks/pre-receive")
+    def pre_receive(req: Request) -> Response:
+        from valet.sandbox import githttp
+
+        return Response(200, githttp.pre_receive(app, req.json()))
+
+    @route("PUT", "/repos/{owner}/{repo}/branches/{branch:path}/protection-rule")
+    def protection_rule(req: Request, owner: str, repo: str, branch: str) -> Response:
+        seed.set_branch_protection(app, f"{owner}/{repo}", branch, req.json().get("rule"))
+        return Response(204)
+
+    @route("POST", "/repos/{owner}/{repo}/rulesets")
+    def rulesets(req: Request, owner: str, repo: str) -> Response:
+        return Response(201, seed.add_ruleset(app, f"{owner}/{repo}", req.json()))
 
     @route("GET", "/state")
     def state(req: Request) -> Response:

@@ -44,9 +44,9 @@ def register(app: App) -> None:
         if archive_format != "zip":
             raise not_found()
         sig = app.sign(f"artifact:{aid}")
-        return redirect(f"{app.urls.server}/api/storage/artifacts/{aid}.zip?sig={sig}")
+        return redirect(f"{app.urls.storage}/artifacts/{aid}.zip?sig={sig}")
 
-    @app.web.route("GET", "/api/storage/artifacts/{name}")
+    @app.storage.route("GET", "/artifacts/{name}")
     def storage(req: Request, name: str) -> Response:
         aid = name.removesuffix(".zip")
         if not app.check_signature(f"artifact:{aid}", req.arg("sig") or ""):

@@ -153,6 +153,25 @@ def register(app: App) -> None:
         return Response(200, shapes.check_run(app.urls, app.state, rec["full_name"],
                                               run_or_404(rec, run_id)))
 
+    @r.route("GET", "/repos/{owner}/{repo}/commits/{ref:path}/check-suites")
+    def list_check_suites(req: Request, owner: str, repo: str, ref: str) -> Response:
+        rec = app.repo_for(req, owner, repo)
+        sha = commit_sha(rec, ref)
+        suites = [s for s in rec.get("check_suites", []) if s["head_sha"] == sha]
+        if req.arg("check_name"):
+            named = {c["suite_id"] for c in rec["check_runs"] if c["name"] == req.arg("check_name")}
+            suites = [s for s in suites if s["id"] in named]
+        suites.sort(key=lambda s: s["id"])
+        chunk, headers = paginate(req, suites)
+        head = app.git(rec).commit(sha)
+        assert head is not None
+        body = {"total_count": len(suites), "check_suites": [
+            shapes.check_suite(app.urls, app.state, rec, s,
+                               [c for c in rec["check_runs"] if c.get("suite_id") == s["id"]],
+                               head)
+            for s in chunk]}
+        return Response(200, body, headers)
+
     @r.route("GET", "/repos/{owner}/{repo}/commits/{ref:path}/check-runs")
     def list_check_runs(req: Request, owner: str, repo: str, ref: str) -> Response:
         rec = app.repo_for(req, owner, repo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from valet.sandbox import shapes
+from valet.sandbox import protection, shapes
 from valet.sandbox.app import App
 from valet.sandbox.gitrepo import valid_ref_name
 from valet.sandbox.routes.contents import signature_of
@@ -108,6 +108,10 @@ def register(app: App) -> None:
         new = git.merge(base, head, str(message), who)
         if new is None:
             raise ApiError(409, "Merge conflict")
+        # The rules of the base branch decide, as for a push of the merge commit.
+        verdict = protection.check(app, rec, git, base_ref, base, new, login, via="api")
+        if verdict.protection or verdict.rulesets:
+            raise ApiError(409, protection.api_message(verdict))
         if not git.update_ref(base_ref, new, base):
             raise ApiError(409, "Base branch was modified. Review and try the merge again.")
         rec["pushed_at"] = now_iso()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valet.sandbox import shapes
+from valet.sandbox import protection, shapes
 from valet.sandbox.app import App
 from valet.sandbox.gitrepo import SHA_RE, GitRepo, valid_ref_name
 from valet.sandbox.routing import ApiError, Request, Response, page_response, validation_failed
@@ -22,6 +22,14 @@ def _ref_json(app: App, rec: Record, git: GitRepo, ref: str) -> dict[str, Any] |
         if name == ref:
             return shapes.git_ref(app.urls, rec["full_name"], name, sha, kind)
     return None
+
+
+def _enforce(app: App, req: Request, rec: Record, git: GitRepo, ref: str, old: str | None,
+             new: str | None) -> None:
+    """The branch's rules and the Workflows permission, as GitHub applies them to ref writes."""
+    verdict = protection.check(app, rec, git, ref, old, new, req.login, via="api")
+    if not verdict.ok:
+        raise ApiError(422, protection.api_message(verdict))
 
 
 def register(app: App) -> None:
@@ -78,6 +86,7 @@ def register(app: App) -> None:
             raise ApiError(422, "Object does not exist")
         if git.ref_sha(ref) is not None:
             raise ApiError(422, "Reference already exists")
+        _enforce(app, req, rec, git, ref, None, sha)
         if not git.update_ref(ref, sha, None):
             raise ApiError(422, "Reference already exists")
         rec["pushed_at"] = now_iso()
@@ -101,6 +110,7 @@ def register(app: App) -> None:
             raise ApiError(422, "Object does not exist")
         if not force and kind == "commit" and not git.is_ancestor(old, sha):
             raise ApiError(422, "Update is not a fast forward")
+        _enforce(app, req, rec, git, full, old, sha)
         if not git.update_ref(full, sha, old):
             raise ApiError(422, "Reference cannot be updated")
         rec["pushed_at"] = now_iso()
@@ -111,7 +121,11 @@ def register(app: App) -> None:
         rec = app.repo_for(req, owner, repo, "write")
         full = _full(ref)
         git = app.git(rec)
-        if not valid_ref_name(full) or git.ref_sha(full) is None or not git.delete_ref(full):
+        old = git.ref_sha(full) if valid_ref_name(full) else None
+        if old is None:
+            raise ApiError(422, "Reference does not exist")
+        _enforce(app, req, rec, git, full, old, None)
+        if not git.delete_ref(full):
             raise ApiError(422, "Reference does not exist")
         return Response(204)
 

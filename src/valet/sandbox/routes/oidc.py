@@ -30,11 +30,16 @@ def register(app: App) -> None:
         token = "oidc_" + secrets.token_urlsafe(24)
         binding = {k: b.get(k) for k in ("ref", "environment", "workflow", "actor", "sha",
                                          "event_name")}
+        owner = app.state.user(rec["owner"]) or {}
         binding.update({"repository": rec["full_name"], "repo_id": rec["id"],
+                        "owner_id": owner.get("id"),
+                        "visibility": "private" if rec.get("private") else "public",
                         "run_id": app.state.new_id()})
         app.state.data.setdefault("oidc_request_tokens", {})[token] = binding
         app.state.touch()
-        return Response(201, {"token": token, "url": f"{app.urls.server}/_sandbox/oidc/token"})
+        # GitHub's request URL already carries a query: clients append `&audience=`.
+        return Response(201, {"token": token,
+                              "url": f"{app.urls.server}/_sandbox/oidc/token?api-version=2.0"})
 
     @app.admin.route("GET", "/oidc/token")
     def id_token(req: Request) -> Response:
@@ -43,7 +48,9 @@ def register(app: App) -> None:
         binding = app.state.data.get("oidc_request_tokens", {}).get(value.strip())
         if scheme.lower() != "bearer" or binding is None:
             raise ApiError(401, "Bad credentials")
-        audience = req.arg("audience") or app.urls.server
+        # Without an audience GitHub uses the URL of the repository's owner.
+        owner = str(binding["repository"]).split("/")[0]
+        audience = req.arg("audience") or f"{app.urls.server}/{owner}"
         return Response(200, {"count": 1, "value": get_issuer().token(binding, audience)})
 
     @app.admin.route("GET", "/oidc/.well-known/openid-configuration")

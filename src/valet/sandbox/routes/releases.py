@@ -8,7 +8,7 @@ import re
 import tempfile
 from typing import Any
 
-from valet.sandbox import shapes
+from valet.sandbox import protection, shapes
 from valet.sandbox.app import App, streaming
 from valet.sandbox.gitrepo import valid_ref_name
 from valet.sandbox.routing import (
@@ -76,6 +76,16 @@ def register(app: App) -> None:
         if body.get("make_latest") not in (None, "true", "false", "legacy"):
             raise validation_failed("Release", "make_latest", "invalid")
 
+    def workflows_guard(req: Request, rec: Record, target_commitish: str | None) -> None:
+        """A release whose target commit adds or changes workflow files (relative to the
+        default branch) needs the Workflows permission: GitHub answers 404 without it."""
+        if not protection.app_lacks_workflows(app, req.login):
+            return
+        git = app.git(rec)
+        target = git.resolve_commit(target_commitish or rec["default_branch"])
+        if target and protection.workflows_vs_default(git, rec["default_branch"], target):
+            raise not_found()
+
     def latest(rec: Record) -> Record | None:
         published = [x for x in rec["releases"].values()
                      if not x["draft"] and not x["prerelease"]
@@ -107,6 +117,7 @@ def register(app: App) -> None:
         login = app.require_login(req)
         body = req.json()
         check_fields(rec, body, None)
+        workflows_guard(req, rec, body.get("target_commitish"))
         ts = now_iso()
         rel: Record = {
             "id": app.state.new_id(), "tag_name": body["tag_name"],
@@ -149,6 +160,7 @@ def register(app: App) -> None:
         rel = release_or_404(req, rec, rid)
         body = req.json()
         check_fields(rec, body, rid, rel)
+        workflows_guard(req, rec, body.get("target_commitish") or rel["target_commitish"])
         for key in ("tag_name", "target_commitish", "name", "body"):
             if body.get(key) is not None:
                 rel[key] = body[key]
@@ -205,7 +217,7 @@ def register(app: App) -> None:
         return page_response(req, [asset_json(rec, rel, a) for a in items])
 
     def storage_url(aid: str, name: str) -> str:
-        return f"{app.urls.server}/api/storage/assets/{aid}/{name}?sig={app.sign('asset:' + aid)}"
+        return f"{app.urls.storage}/assets/{aid}/{name}?sig={app.sign('asset:' + aid)}"
 
     @r.route("GET", "/repos/{owner}/{repo}/releases/assets/{aid}")
     def get_asset(req: Request, owner: str, repo: str, aid: str) -> Response:
@@ -294,7 +306,7 @@ def register(app: App) -> None:
 
     # -- downloads: storage (signed, like GitHub's CDN redirect) and browser URLs ------
 
-    @app.web.route("GET", "/api/storage/assets/{aid}/{name}")
+    @app.storage.route("GET", "/assets/{aid}/{name}")
     def storage(req: Request, aid: str, name: str) -> Response:
         if not app.check_signature("asset:" + aid, req.arg("sig") or ""):
             raise ApiError(403, "Request has expired or the signature is invalid")

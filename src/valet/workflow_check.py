@@ -1,0 +1,39 @@
+"""Does publishing this release need the Workflows permission?
+
+GitHub refuses to create or edit a release (publishing a draft is an edit) whose
+commit adds or modifies files under ``.github/workflows/`` relative to the default
+branch, unless the token has Workflows: write; it answers 404. ``needs_workflows``
+is pure; ``check`` asks GitHub before anything is published with one empty edit
+of the draft, which gets that 404, and only then which workflow files differ
+(both ways round: the release branch's changes, and the default branch's since it
+was cut) to name them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from valet.errors import ConfigError
+
+WORKFLOWS = ".github/workflows/"
+
+
+def needs_workflows(changed: Iterable[str]) -> list[str]:
+    return sorted({p for p in changed if p.startswith(WORKFLOWS)})
+
+
+def check(sdk: Any, *, default_branch: str, sha: str, release_id: int | None) -> None:
+    """Raise ConfigError naming Workflows: write when the release cannot be published."""
+    if release_id is None or sdk.touch_release(release_id):
+        return
+    paths = needs_workflows([*sdk.changed_files(default_branch, sha),
+                             *sdk.changed_files(sha, default_branch)])
+    if not paths:
+        return  # the draft is gone or hidden for another reason: the store says which
+    raise ConfigError(
+        f"the release commit {sha[:12]} changes workflow files relative to {default_branch} "
+        f"({', '.join(paths)}); GitHub lets only a token with the Workflows permission "
+        "publish such a release, and the publish App's token has not got it",
+        hint="give the publish App the repository permission Workflows: read and write "
+        "(and accept the new permission on its installation), then add `accepted` again")
