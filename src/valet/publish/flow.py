@@ -117,12 +117,15 @@ class Publisher:
                 "no `labeled accepted` event found for this issue",
                 hint="remove the `accepted` label and add it again"))
         digest = approved_digest(self.d.issues, number, events, ids)
-        if digest is None and waiting:
+        if digest is None and waiting and _earlier_record(self.d.issues, number, ids):
             # Approved again since it went to ci-pending: that approval's own run (queued in
             # this issue's group, after this one) acts on it; refusing here would retract it.
-            gha.notice(f"#{number} was approved again since it waited for CI: the run of "
-                       "that approval publishes it", title="nothing to publish")
-            return 0
+            # Said on the issue too: should GitHub have dropped that run (a newer pending run
+            # of a group replaces an older one), a person sees what to do.
+            return self.report.stale(number, (
+                f"The run the scheduled sweep started once CI finished found an approval by "
+                f"{actor.login} newer than the one the request waited with; the run of that "
+                "approval publishes it."))
         return self.process(number, approver=actor,
                             approved=Approved(digest=digest, required=strict),
                             issue=issue, events=events)
@@ -230,3 +233,11 @@ class Publisher:
         for check in self.checks():
             check(run)
         return apply(run, self.d, self.s, self.report, self.ticker, self.ids)
+
+
+def _earlier_record(issues: Any, number: int, ids: Identities) -> bool:
+    """The publish App recorded an approval of this issue, just not the latest one."""
+    from valet import summary
+    from valet.publish.approval import own_comments
+
+    return bool(own_comments(issues, number, ids, summary.APPROVED_MARKER))
