@@ -184,7 +184,7 @@ class PublishWorld:
         if shape not in self._repos:
             repo = f"{self.org}/sdk-{len(self._repos)}"
             self.admin.create_repo(repo, files={".valet.yml": config, "README.md": "sdk\n"})
-            self.admin.protect_branch(repo, "main")
+            self.admin.protect_branch(repo, "main", bypass=[self.publish_app])
             self.admin.set_permission(repo, f"{self.publish_app}[bot]", "admin")
             self.admin.set_permission(repo, self.requester[0], "write")
             self._repos[shape] = repo

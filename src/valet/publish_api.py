@@ -97,7 +97,7 @@ class Page:
 Confirm = Callable[[], Any]
 SAFE: Confirm = lambda: None  # noqa: E731 - a marker, compared by identity
 POST_ATTEMPTS = 3
-PREFETCH_WORKERS = 8
+PREFETCH_WORKERS = 16  # GitHub asks for at most 100 requests at once
 
 
 class Rest:
@@ -123,7 +123,8 @@ class Rest:
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self._ahead: dict[tuple[str, tuple[tuple[str, str], ...]], Future[Any]] = {}
+        self._ahead: dict[tuple[Any, ...], Future[Any]] = {}
+        self._shared: dict[str, Future[Any]] = {}
         self._ahead_lock = threading.Lock()
 
     # -- transport ------------------------------------------------------------------
@@ -314,6 +315,23 @@ class Rest:
 
     def get(self, path: str, params: dict[str, Any] | None = None, doing: str = "") -> Any:
         return self.call("GET", path, params=params, doing=doing)[1]
+
+    def get_shared(self, path: str, doing: str = "") -> Any:
+        """A GET several checks of one run ask, answered once for all of them (a compare of
+        two commits that each reads for its own question): a NotFound is shared too."""
+        with self._ahead_lock:
+            future = self._shared.get(path)
+            if future is None:
+                future = self._shared[path] = Future()
+                mine = True
+            else:
+                mine = False
+        if mine:
+            try:
+                future.set_result(self.get(path, doing=doing))
+            except BaseException as exc:  # noqa: BLE001 - every asker sees the same answer
+                future.set_exception(exc)
+        return future.result()
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
@@ -668,8 +686,10 @@ class SdkAPI:
         the answers make it a source of configuration (branch_rules.config_refusal: a
         pull request with an approving review required): a branch refused as one is
         never read from at all."""
-        if sha:  # does the release commit still merge into it (checks.merges_cleanly)
+        if sha:  # does the release commit still merge into it, and what changed on either
+            # side since it was cut (checks.merges_cleanly, workflow_check)
             self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
+            self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(sha)}...{ref_path(branch)}")
         self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
         config = _Once(lambda: self.rest.prefetch(
             f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}", {"ref": branch}))
@@ -747,9 +767,11 @@ class SdkAPI:
 
     def compare(self, base: str, head: str) -> dict[str, Any]:
         """``GET /compare/{base}...{head}`` (no paging: the files, at most 300, are listed);
-        a NotFound when the two share no history."""
-        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
-                             doing=f"comparing {head} with {base} in {self.repo}")
+        a NotFound when the two share no history. Read once per run: the merge check and
+        the workflows check ask the same one (``Rest.get_shared``)."""
+        data = self.rest.get_shared(
+            f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
+            doing=f"comparing {head} with {base} in {self.repo}")
         if not isinstance(data, dict):
             raise GitHubError(f"comparing {head} with {base} in {self.repo}: no JSON object")
         return data
@@ -799,9 +821,7 @@ class SdkAPI:
 
     def changed_files(self, base: str, head: str) -> list[str]:
         """Paths that differ between ``base`` and ``head`` from their merge base (compare)."""
-        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
-                             doing=f"comparing {base}...{head}")
-        files = data.get("files") if isinstance(data, dict) else None
+        files = self.compare(base, head).get("files")
         return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
 
     def already_in(self, base: str, sha: str) -> bool:
