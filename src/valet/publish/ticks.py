@@ -6,7 +6,7 @@ from the body as publish last knew it (read at the start of the run, then as
 GitHub answered publish's own last write) and written with every other target
 settled since the last write, in one PATCH. A run that settles quickly writes
 no tick of its own: its ticks go with the closing PATCH (``body``); a long one
-writes at most once per ``interval`` while targets keep settling, and a failure
+writes at most once per ``interval`` (a minute) while targets keep settling, and a failure
 writes what is pending before it reports (``flush``). So a release of 32
 targets costs the issue about as many writes as one of a single target, and
 never more than GitHub's pace of content-creating requests allows.
@@ -27,7 +27,7 @@ from valet.errors import ValetError
 from valet.publish.context import Run
 from valet.publish.identity import Identities
 
-TICK_INTERVAL_S = 30.0
+TICK_INTERVAL_S = 60.0  # at most one tick write a minute while targets settle
 
 
 class Ticker:
