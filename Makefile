@@ -48,7 +48,7 @@ unit: $(STAMP)
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/mypy
-	$(VENV)/bin/zizmor --offline action-*/action.yml examples/ .github/
+	$(VENV)/bin/zizmor --offline action-*/action.yml action-*/*/action.yml examples/ .github/
 
 demo: setup
 	$(PY) -m valet demo

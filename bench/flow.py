@@ -1,7 +1,7 @@
 """The figures of a whole release: api_calls_per_release and label_to_published_s.
 
 Both come from ``valet.sandbox.scenario`` (the flow of ``valet demo``): the
-example release.yml (prepare + request) and publish.yml (publish on a real
+example release.yml (prepare, build, request) and publish.yml (publish on a real
 ``issues/labeled`` payload) run with act against the GitHub fake and the real
 registries, for the demo SDK's three targets (pypi, npm, github), CI green
 before the label.
@@ -41,9 +41,10 @@ def classify(entry: dict[str, Any], sdk: str, publish: str) -> str | None:
     if not is_api(entry):
         return None
     path = str(entry.get("path", ""))
-    # request opens the issue in the publish repo after checking the SDK repo's
-    # blocker issues (its killswitch); everything else in release.yml is prepare.
-    if f"/repos/{publish}/" in path + "/" or path.startswith(f"/repos/{sdk}/issues"):
+    # request fills the draft release, checks the SDK repo's blocker issues (its
+    # killswitch) and opens the issue in the publish repo; the rest is prepare.
+    if f"/repos/{publish}/" in path + "/" or path.startswith(f"/repos/{sdk}/issues") \
+            or f"/repos/{sdk}/releases" in path:
         return "request"
     return "prepare"
 

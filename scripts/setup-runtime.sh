@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Set up the Python runtime of a valet action and print its bin dir to GITHUB_PATH.
+# Set up the Python runtime of a valet action and name it in GITHUB_ENV (VALET_BIN, the
+# valet executable; VALET_RUNTIME_BIN, its bin dir).
+#
+# The runtime is NOT put on PATH: later steps of the job, and the project's build that
+# `valet build` runs, keep the job's own tools (`python -m build` must find the Python
+# the workflow set up, not valet's venv, which has no `build`). The actions call
+# "$VALET_BIN" directly, and valet takes VALET_RUNTIME_BIN off the build's PATH too.
 #
 # - VALET_RUNTIME names an already-built venv (the test suite passes the
 #   project's own .venv so act runs do not reinstall): used as is.
@@ -38,7 +44,7 @@ else
   bindir="$venv/bin"
 fi
 
-if [[ -n "${GITHUB_PATH:-}" ]]; then
-  echo "$bindir" >> "$GITHUB_PATH"
-fi
-echo "VALET_BIN=$bindir/valet" >> "${GITHUB_ENV:-/dev/null}"
+{
+  echo "VALET_BIN=$bindir/valet"
+  echo "VALET_RUNTIME_BIN=$bindir"
+} >> "${GITHUB_ENV:-/dev/null}"

@@ -19,10 +19,17 @@ hold:
 ``strip_components`` drops that many leading directories (members with fewer
 parts are dropped, as ``tar --strip-components`` does); ``flatten`` drops the
 single top-level directory when every member lies inside one.
+
+One function does extract: :func:`extract_flat`, for the zip of a workflow
+artifact, whose files the request side needs on disk to hash and upload. It
+takes regular files only, by base name into a new directory it creates, with
+the same path checks and limits, streaming each member (nothing is held in
+memory whole).
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import tarfile
 import zipfile
@@ -102,6 +109,61 @@ def read_archive(path: Path, *, strip_components: int = 0, flatten: bool = False
                                     "MiB", hint="ship a smaller archive")
             entries.append(Entry(dest, data, executable=source.executable))
     return sorted(entries, key=lambda e: e.path)
+
+
+def extract_flat(path: Path, dest: Path, *, max_bytes: int = MAX_BYTES,
+                 max_entries: int = MAX_ENTRIES) -> dict[str, Path]:
+    """Unpack the zip ``path`` into the new directory ``dest``, each file under its base
+    name (upload-artifact keeps the paths below the uploaded directory; a release is a
+    flat list of files): base name -> path. Refused, as ArtifactError: anything but
+    regular files and directories, unsafe paths, two files with one base name, more
+    than ``max_entries`` files or ``max_bytes`` bytes (counted while writing)."""
+    label = path.name
+    reader = _ZipReader(path)
+    with reader:
+        members = reader.members()
+        files = [m for m in members if m.kind != "dir"]
+        if len(files) > max_entries:
+            raise ArtifactError(f"{label} holds {len(files)} files, more than the limit of "
+                                f"{max_entries}")
+        by_base: dict[str, str] = {}
+        for m in files:
+            if m.kind != "file":
+                raise ArtifactError(f"{label}: {m.name!r} is a {m.kind}, not a regular file",
+                                    hint="upload regular files only (upload-artifact follows "
+                                    "symbolic links when it zips)")
+            base = clean_path(label, m.name).rsplit("/", 1)[-1]
+            if not base:
+                raise ArtifactError(f"{label}: member {m.name!r} has no file name")
+            if base in by_base:
+                raise ArtifactError(f"{label}: {by_base[base]!r} and {m.name!r} have the same "
+                                    f"file name {base!r}",
+                                    hint="a release is a flat list of files: give each file "
+                                    "of the artifact its own name")
+            by_base[base] = m.name
+        dest.mkdir(parents=False, exist_ok=False)
+        out: dict[str, Path] = {}
+        total = 0
+        for base, name in sorted(by_base.items()):
+            target = dest / base
+            try:
+                # "xb": a new file, never an existing one or the target of a link
+                with reader.open(name) as src, open(target, "xb") as fh:
+                    while True:
+                        block = src.read(_CHUNK)
+                        if not block:
+                            break
+                        total += len(block)
+                        if total > max_bytes:
+                            raise ArtifactError(
+                                f"{label} unpacks to more than {max_bytes // (1024 * 1024)} "
+                                "MiB", hint="upload smaller artifacts")
+                        fh.write(block)
+                    os.fchmod(fh.fileno(), 0o644)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                raise ArtifactError(f"{label}: cannot unpack {name} ({exc})") from None
+            out[base] = target
+    return out
 
 
 def clean_path(label: str, name: str) -> str:
@@ -236,6 +298,13 @@ class _ZipReader(_Reader):
         try:
             with self.zf.open(self.infos[name]) as fh:
                 return _read_limited(fh, limit)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+            raise ArtifactError(f"{self.label}: cannot read {name} ({exc})") from None
+
+    def open(self, name: str) -> IO[bytes]:
+        """A member as a stream (its read errors are the caller's to turn into words)."""
+        try:
+            return self.zf.open(self.infos[name])
         except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
             raise ArtifactError(f"{self.label}: cannot read {name} ({exc})") from None
 

@@ -16,6 +16,8 @@ from valet.errors import ValetError
 # sets `func` to a callable taking the parsed args and returning an exit code.
 COMMAND_MODULES = (
     "prepare",
+    "bump",
+    "build",
     "request",
     "publish",
     "issue",

@@ -112,6 +112,7 @@ def config_problems(config: Config) -> list[Problem]:
     out += _calver(config)
     out += _refs(config)
     out += _artifacts(config)
+    out += _artifact_store(config)
     out += _pre_release(config)
     out += _bump_files(config)
     for index, target in enumerate(config.targets):
@@ -197,6 +198,27 @@ def _artifacts(config: Config) -> list[Problem]:
     return out
 
 
+def _artifact_store(config: Config) -> list[Problem]:
+    """Every workflow and artifact name of ``workflows`` must be one valet request can
+    match (ci_artifacts.name_pattern)."""
+    from valet.ci_artifacts.rules import NAME_ALLOWED, name_pattern
+
+    out: list[Problem] = []
+    for workflow, names in config.artifact_store.workflows.items():
+        key = config.key_name("artifact_store") + f".workflows.{workflow}"
+        if not names:
+            out.append(Problem(key, "names no artifact", allowed="a list of artifact names",
+                               example="workflows: {CI: [dist]}"))
+        named = [(f"{key} (the workflow's name)", workflow)] if workflow != "*" else []
+        for where, text in named + [(f"{key}[{i}]", n) for i, n in enumerate(names)]:
+            try:
+                name_pattern(text)
+            except ValueError as exc:
+                out.append(Problem(where, str(exc), allowed=NAME_ALLOWED,
+                                   example="workflows: {CI: [npm-package]}"))
+    return out
+
+
 def _pre_release(config: Config) -> list[Problem]:
     command = config.pre_release_command
     if command is None:
@@ -219,6 +241,8 @@ def _bump_files(config: Config) -> list[Problem]:
     from valet.bump import is_version_file
 
     out: list[Problem] = []
+    if config.pre_release_command:
+        return out  # the files valet cannot update are the command's (it may change them)
     for index, rel in enumerate(config.bump_files):
         if not is_version_file(rel):
             out.append(Problem(
@@ -239,8 +263,9 @@ def _target(config: Config, index: int, target: TargetConfig) -> list[Problem]:
     if not TARGET_ID_RE.fullmatch(target.key):
         out.append(Problem(config.key_name(f"{where}.id"),
                            f"{target.id!r} cannot appear in an approval issue",
-                           allowed=("letters, digits and @ / . _ : + = ~ -, up to 200 "
-                                    "characters (no spaces or brackets)"),
+                           allowed=("letters, digits, single spaces and @ / . _ : + = ~ ( ) -, "
+                                    "up to 200 characters; no brackets, no URL, no x@y, no "
+                                    ":word:, one ~ at most, _ only between letters or digits"),
                            example="id: '@scope/pkg'"))
     for option in sorted(url_options() & set(target.options)):
         problem = url_problem(target.options[option])

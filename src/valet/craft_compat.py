@@ -10,7 +10,9 @@ Every craft field falls in one of three groups:
   aws-lambda-layer), statusProvider, artifactProvider, github, minVersion;
 - accepted and noted in ``Config.notes``: an empty ``preReleaseCommand``
   (craft's "run nothing"), ``statusProvider.config.contexts``,
-  ``artifactProvider: none``;
+  ``artifactProvider: none``, and the options that only shaped how craft
+  packaged a file before uploading it (``PACKAGING_OPTIONS``: crates'
+  ``noDevDeps``), since valet publishes the pre-built file as it is;
 - refused as unsupported: a field, target or target option craft itself knows
   but valet does not honour. All refusals of one file are reported together in
   one ``UnsupportedConfigError`` whose ``unsupported`` list names each field
@@ -23,6 +25,9 @@ Craft writes regular expressions as ``/body/flags`` (JavaScript); valet compiles
 the body with Python's ``re`` and turns the flags i, m, s, x into an inline
 ``(?imsx)`` prefix (so ``Pattern.pattern`` keeps them visible). Other flags and
 strings without slashes are errors.
+
+The names in ``artifactProvider.config.artifacts`` are checked here as valet
+request will match them (valet.ci_artifacts.rules: exact, glob or /regex/).
 
 Craft defaults that differ from valet's and are kept for craft files:
 changelog policy ``none``, calver offset 14 days, artifacts read from workflow
@@ -52,7 +57,8 @@ CRAFT_TARGET_OPTIONS: dict[str, dict[str, str]] = {
     "github": {"tagPrefix": "tag_prefix", "checksums": "checksums"},
     "pypi": {},
     "npm": {"access": "access"},
-    "crates": {},
+    # noDevDeps shaped how craft packaged the crate (cargo hack): accepted with a notice
+    "crates": {"noDevDeps": ""},
     # docker: craft's flat login keys become fields of the source / target object
     "docker": {"source": "source", "target": "target", "sourceFormat": "source_format",
                "targetFormat": "target_format", "sourceRegistry": "source.registry",
@@ -75,6 +81,14 @@ CRAFT_TARGET_OPTIONS: dict[str, dict[str, str]] = {
                                  "createTag": "create_tag"},
     "brew": {"tap": "tap", "template": "template", "formula": "formula", "path": "path"},
     "upm": {"releaseRepoOwner": "repository", "releaseRepoName": "repository"},
+}
+# Options that only shaped how craft packaged a file on its side, before uploading it.
+# valet publishes the pre-built file as it is, so each is accepted with this notice.
+PACKAGING_OPTIONS: dict[str, dict[str, str]] = {
+    "crates": {"noDevDeps": (
+        "craft ran `cargo hack publish --no-dev-deps`, which packs the crate without its "
+        "dev-dependencies; valet publishes the .crate your build made, as it is: pack it "
+        "that way there (`cargo hack package --no-dev-deps`)")},
 }
 # craft's earlier name of aws-lambda-layer (still in old configs)
 CRAFT_TARGET_ALIASES: dict[str, str] = {"aws-lambda": "aws-lambda-layer"}
@@ -360,20 +374,36 @@ class _Reader:
             if key != "artifacts":
                 self.refuse(f"field artifactProvider.config.{key}")
         spec = cfg.get("artifacts")
+        where = "artifactProvider.config.artifacts"
         if isinstance(spec, (str, list)):
-            store.workflows = {"*": [_str(s) for s in ([spec] if isinstance(spec, str) else spec)]}
+            listed = [spec] if isinstance(spec, str) else spec
+            if not listed:
+                self.bad(f"{where} must name at least one artifact")
+            store.workflows = {"*": [_str(s) for s in listed]}
+            self._artifact_names(store.workflows["*"], where)
         elif isinstance(spec, dict):
             for workflow, names in spec.items():
                 listed = [names] if isinstance(names, str) else names
                 if not isinstance(listed, list) or not listed:
-                    self.bad(f"artifactProvider.config.artifacts.{workflow} must list "
-                             "artifact names")
+                    self.bad(f"{where}.{workflow} must list artifact names")
                     continue
+                self._artifact_names([_str(workflow)], f"{where} (workflow name)")
+                self._artifact_names([_str(n) for n in listed], f"{where}.{workflow}")
                 store.workflows[_str(workflow)] = [_str(n) for n in listed]
         elif spec is not None:
-            self.bad("artifactProvider.config.artifacts must be a name, a list or a "
-                     "workflow -> names map")
+            self.bad(f"{where} must be a name, a list or a workflow -> names map")
         config.artifact_store = store
+
+    def _artifact_names(self, names: list[str], where: str) -> None:
+        """Each name must be one craft can match: the name, a glob or a /regex/."""
+        from valet.ci_artifacts.rules import NAME_ALLOWED, name_pattern
+
+        for index, name in enumerate(names):
+            try:
+                name_pattern(name)
+            except ValueError as exc:
+                self.bad(Problem(where if len(names) == 1 else f"{where}[{index}]", str(exc),
+                                 allowed=NAME_ALLOWED).render())
 
     def target(self, index: int, raw: Any, config: Config) -> TargetConfig | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
@@ -432,6 +462,8 @@ class _Reader:
             elif key == "access":
                 if self.choice(f"{where}.access", value, ("public", "restricted")):
                     options["access"] = value
+            elif key in PACKAGING_OPTIONS.get(name, {}):
+                self._packaging_option(name, key, value, where)
             elif name in _CLOUD_TARGETS:
                 self._cloud_option(known[key], value, options)
         if name in _CLOUD_TARGETS and not self._cloud_check(name, index, options, where):
@@ -485,6 +517,15 @@ class _Reader:
             self.bad(exc.message)
             return False
         return True
+
+    def _packaging_option(self, name: str, key: str, value: Any, where: str) -> None:
+        """An option that shaped how craft built the file it uploaded: the file CI (or the
+        build) made is what ships, so it changes nothing here; a notice says what to do."""
+        if not isinstance(value, bool):
+            self.bad(Problem(f"{where}.{key}", f"got {value!r}", allowed="true or false",
+                             example=f"{key}: true").render())
+        elif value:
+            self.notes.append(f"{where}.{key}: {PACKAGING_OPTIONS[name][key]}")
 
     def _tag_prefix(self, value: Any, where: str, config: Config) -> None:
         prefix = _str(value) if value is not None else ""

@@ -139,6 +139,13 @@ class KillswitchError(ValetError):
     title = "release blocked"
 
 
+class RequestTooLargeError(ValetError):
+    """The approval request cannot fit one GitHub issue (65,536 characters)."""
+
+    exit_code = 18
+    title = "request too large"
+
+
 class MergeConflictError(ValetError):
     """The release branch would not merge into its merge target: refused before publishing."""
 
@@ -175,6 +182,7 @@ EXIT_CODES: dict[str, int] = {
         TrustedPublishingError,
         KillswitchError,
         SandboxError,
+        RequestTooLargeError,
         MergeConflictError,
     ]
 }

@@ -63,7 +63,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from valet.errors import ArtifactError, NotARequestError, UsageError
+from valet.errors import ArtifactError, NotARequestError, RequestTooLargeError, UsageError
 from valet.manifest import Artifact, validate_name
 from valet.request import Request, TargetState
 
@@ -71,6 +71,11 @@ from valet.request import Request, TargetState
 
 TITLE_PREFIX = "publish: "
 GITHUB_BODY_LIMIT = 65536  # characters GitHub accepts in an issue body
+SAME_JOB_WARNING = ("**The build ran where a token was reachable.** These files were built in "
+                    "the same job as the request App's token (rehearsal mode), so project code "
+                    "could have read the token and changed the draft release or this request. "
+                    "Releases should come from the three-job release workflow, whose build job "
+                    "holds no token.")
 MAX_PARSE_BODY = 4 * GITHUB_BODY_LIMIT  # anything larger is not something we wrote
 HIDDEN_TAG = "valet-request"
 HIDDEN_SCHEMA_VERSION = 1
@@ -81,7 +86,22 @@ _REPO_NAME = r"[A-Za-z0-9._-]{1,100}"
 _SEGMENT = r"[A-Za-z0-9._-]{1,100}"
 _VERSION = r"[0-9A-Za-z][0-9A-Za-z._+-]{0,127}"
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?"
-_TARGET_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(?:\[[A-Za-z0-9@/._:+=~-]{1,200}\])?"
+# A target key: `name`, or `name[id]` as craft writes it (`npm[@scope/pkg]`,
+# `docker[Docker Hub (release)]`). The id may hold single spaces and parentheses,
+# never a bracket, and nothing GitHub's markdown would render as something else,
+# since the checkbox line shows it as it is:
+# - no URL or www address and no e-mail-like `x@y` (GFM autolinks them);
+# - no `:word:` (an emoji shortcode), no second `~` (strikethrough);
+# - `_` only between letters or digits (elsewhere it can open or close emphasis);
+# - ASCII only, so no zero-width or right-to-left character hides what it says.
+# `<`, `>`, `` ` ``, `|`, `\`, `*`, `#`, `&` and `[`/`]` inside the id are not in the set.
+_ID_CHARS = r"[A-Za-z0-9@/._:+=~()-]"
+_TARGET_ID = (
+    r"(?!.*://)(?!.*[Ww]{3}\.)(?!.*[A-Za-z0-9._+-]@)(?!.*:[A-Za-z0-9_+-]+:)(?!.*~.*~)"
+    r"(?!(?:.*[^A-Za-z0-9])?_)(?!.*_(?![A-Za-z0-9]))"
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+    rf"(?:\[(?=[^\]]{{1,200}}\]){_ID_CHARS}+(?: {_ID_CHARS}+)*\])?"
+)
 
 TITLE_RE = re.compile(
     rf"publish: (?P<repo>{_OWNER}/{_REPO_NAME})(?P<path>(?:/{_SEGMENT}){{0,20}})@(?P<version>{_VERSION})"
@@ -102,7 +122,8 @@ _TARGETS_HEADING = re.compile(r" {0,3}#{3}[ \t]+targets[ \t]*#*[ \t]*", re.IGNOR
 _ARTIFACTS_HEADING = re.compile(r" {0,3}#{3}[ \t]+artifacts[ \t]*#*[ \t]*", re.IGNORECASE)
 _CHECKBOX_LIKE = re.compile(r"[ \t]{0,3}[-*+][ \t]+\[[ xX]\]")
 _CHECKBOX = re.compile(
-    r"(?P<lead>[ \t]{0,3}[-*+][ \t]+\[)(?P<mark>[ xX])(?P<mid>\][ \t]+)(?P<id>\S+)(?P<trail>[ \t]*)"
+    r"(?P<lead>[ \t]{0,3}[-*+][ \t]+\[)(?P<mark>[ xX])(?P<mid>\][ \t]+)(?P<id>\S+(?: \S+)*)"
+    r"(?P<trail>[ \t]*)"
 )
 _STOP = re.compile(r" {0,3}(?:#|-{3,}[ \t]*$|\*{3,}[ \t]*$|_{3,}[ \t]*$|<details|<!--)", re.IGNORECASE)
 _REQUESTED_BY = re.compile(r"Requested by:[ \t]*(?P<value>.*?)[ \t]*")
@@ -636,6 +657,12 @@ def neutralize_changelog(text: str) -> str:
         line = _ISSUE_REF.sub("#" + ZWJ, line)
         if _FENCE.match(line):
             fence_open = not fence_open
+        elif not fence_open:
+            # '[label]: url' defines a link for the whole body: '[Docker Hub (release)]'
+            # in a target line would become a link to wherever the changelog says.
+            # '\:' shows as ':' and defines nothing (a label may span lines, so every
+            # ']:' is escaped, not only those at a line's start).
+            line = line.replace("]:", "]\\:")
         stripped = line.lstrip(" \t")
         if _CHECKBOX_LIKE.match(line):
             # '- [ ] x' -> '- \[ ] x': plain text, neither a task box nor a target line
@@ -678,6 +705,8 @@ def _body_without_changelog(req: Request, server_url: str) -> list[str]:
         parts.append(f"- [View the prepare run]({req.run_url})")
     if req.branch:
         parts.append(f"- Release branch: `{req.branch}`")
+    if req.build == "same-job":
+        parts += ["", "> [!WARNING]", f"> {SAME_JOB_WARNING}"]
     parts += [
         "",
         "Add the **accepted** label to this issue to approve the release: valet then "
@@ -720,9 +749,13 @@ def render_body(req: Request, *, server_url: str) -> str:
         if _utf16_len(body) > GITHUB_BODY_LIMIT:
             body = head + opening + _cut(changelog, GITHUB_BODY_LIMIT - _utf16_len(head + opening + closing)) + closing
     if _utf16_len(body) > GITHUB_BODY_LIMIT:
-        raise ArtifactError(
-            f"the request lists too many files to fit one issue ({_utf16_len(body)} characters)",
-            hint="publish fewer artifacts per release, or split the project into several releases",
+        raise RequestTooLargeError(
+            f"the request does not fit one GitHub issue: {len(req.targets)} target(s) and "
+            f"{len(req.artifacts)} file(s) take {_utf16_len(head):,} characters, the limit is "
+            f"{GITHUB_BODY_LIMIT:,} (the changelog is cut to fit, the lists cannot be)",
+            hint="split the release into several requests: give each package its own "
+            "project directory with its own .valet.yml (`path:`, one request per path), or "
+            "release fewer targets or files per request",
         )
     return body
 

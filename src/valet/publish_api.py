@@ -608,6 +608,16 @@ class IssueAPI:
         except NotFound:
             pass  # already gone: the state we wanted
 
+    def all_issues(self, since: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every issue (open and closed, pull requests left out), newest first; with
+        ``since`` (ISO 8601), only those updated at or after it."""
+        params: dict[str, Any] = {"state": "all", "sort": "created", "direction": "desc"}
+        if since:
+            params["since"] = since
+        for item in self.rest.items(f"/repos/{self.repo}/issues", params):
+            if isinstance(item, dict) and "pull_request" not in item:
+                yield item
+
     def open_issues_with(self, labels: list[str]) -> list[dict[str, Any]]:
         wanted = set(labels)
         found = []

@@ -14,10 +14,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from valet.audit import MARKER_FAILED, MARKER_REFUSED, MARKER_SUMMARY
 from valet.gate import NO_CHECKS_HINT, Check, GateResult, Verdict
 from valet.gha import md_escape
 
+# Hidden markers at the start of the comments publish writes, and the records inside
+# them that a later run (and ``valet audit``) reads back. Anyone can paste a marker:
+# a comment counts only when the publish App wrote it (publish.approval.own_records).
+MARKER_SUMMARY = "<!-- valet:summary -->"
+MARKER_REFUSED = "<!-- valet:refused -->"
+MARKER_FAILED = "<!-- valet:failed -->"
+MARKERS: dict[str, str] = {
+    "summary": MARKER_SUMMARY,
+    "refused": MARKER_REFUSED,
+    "failed": MARKER_FAILED,
+}
 APPROVED_MARKER = "valet:approved"
 DONE_MARKER = "valet:done"
 CI_MARKER = "valet:ci"  # what the sweep last saw of CI (ETags), on its ci-pending comment
@@ -176,10 +186,17 @@ def plan(title: str, rows: Iterable[Row], ci: str, run_url: str | None) -> str:
 
 
 def published(title: str, rows: Iterable[Row], approver: str, merge: str,
-              run_url: str | None) -> str:
+              run_url: str | None, *, done: Iterable[str] = (), approval: int | None = None,
+              body: str | None = None) -> str:
+    """The last word on a published request. Its record (the targets valet published or
+    found published, the `labeled accepted` event it acted on, its actor and the digest
+    of the body approved) is what ``valet audit`` reads back, from the publish App's
+    comments only."""
     what = title[len("publish: "):] if title.startswith("publish: ") else title
+    record = marker(DONE_MARKER, {"targets": list(done), "event": approval, "approver": approver,
+                                  "body_sha256": body_digest(body) if body is not None else None})
     return (f"{MARKER_SUMMARY}\n:rocket: **Published {_e(what)}**, approved by {_who(approver)}.\n\n"
-            f"{table(rows)}\n\n{_e(merge)}" + _run(run_url))
+            f"{table(rows)}\n\n{_e(merge)}\n\n{record}" + _run(run_url))
 
 
 def step_summary(title: str, *, approver: str | None, ci: str, rows: Iterable[Row],

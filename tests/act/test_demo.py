@@ -92,6 +92,17 @@ def test_issue_closed_published_and_branch_merged(ran: Ran) -> None:
     assert ran.result.merged and not ran.result.release_branch_left
 
 
+def test_the_release_ran_in_three_jobs_and_the_build_without_a_token(ran: Ran) -> None:
+    run = ran.result.release_run
+    assert run is not None and run.jobs == {"prepare": "success", "build": "success",
+                                            "request": "success"}
+    issue = ran.result.issue
+    assert "token was reachable" not in issue["body"]
+    from valet.issue_format import parse_issue
+
+    assert parse_issue(issue["title"], issue["body"]).build == "isolated"
+
+
 def test_each_side_acts_with_its_own_app_and_phases_are_counted(ran: Ran) -> None:
     r = ran.result
     assert [p.name for p in r.phases] == ["start", "seed", "release", "ci", "request",
@@ -105,9 +116,10 @@ def test_each_side_acts_with_its_own_app_and_phases_are_counted(ran: Ran) -> Non
 
 def test_step_summaries_of_prepare_request_and_publish(ran: Ran) -> None:
     summaries = dict(ran.result.summaries)
-    assert set(summaries) >= {"Prepare the release", "Request approval", "Publish"}
+    assert set(summaries) >= {"Prepare the release", "Build", "Request approval", "Publish"}
     wheel = ran.result.manifest[f"acme_widget-{VERSION}-py3-none-any.whl"]
-    assert wheel in summaries["Prepare the release"]
+    assert "without a token" in summaries["Prepare the release"]
+    assert wheel in summaries["Build"] and "holds no token" in summaries["Build"]
     assert VERSION in summaries["Request approval"]
     assert wheel in summaries["Publish"] and "published" in summaries["Publish"]
 

@@ -95,7 +95,7 @@ VERSION_ACTION = textwrap.dedent("""\
           run: '"$GITHUB_ACTION_PATH/../scripts/setup-runtime.sh"'
         - id: v
           shell: bash
-          run: echo "version=$(valet --version)" >> "$GITHUB_OUTPUT"
+          run: echo "version=$("$VALET_BIN" --version)" >> "$GITHUB_OUTPUT"
     """)
 
 

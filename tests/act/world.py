@@ -151,19 +151,21 @@ class World:
     # -- act ------------------------------------------------------------------
     def act(self, repo_dir: Path, workflow: str, event_name: str, event: dict[str, Any], *,
             secrets: dict[str, str], env: dict[str, str] | None = None,
-            id_token: dict[str, str] | None = None) -> Any:
-        from valet.sandbox.act_runner import run_workflow
+            id_token: dict[str, str] | None = None, work_dir: Path | None = None) -> Any:
+        from valet.sandbox.act_runner import run_workflow, standin_actions
 
+        standins = standin_actions((repo_dir / workflow).read_text())
         return run_workflow(
             repo_dir, workflow, event_name, event,
             env={**self.sb.env(), **(env or {})}, secrets=secrets, id_token=id_token,
             variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
-            local_actions={"OWNER/valet@v1": REPO_ROOT, APP_TOKEN_ACTION: self.stub_dir},
-            work_dir=self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
+            local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
+                           APP_TOKEN_ACTION: self.stub_dir},
+            work_dir=work_dir or self.work / f"act-{uuid.uuid4().hex[:8]}", timeout=420)
 
     def release_run(self, version: str, who: tuple[str, str] | None = None) -> Any:
-        """release.yml (prepare + request) as ``who`` (default: the requester); the
-        ActResult, ok or not."""
+        """release.yml (prepare, build, request) as ``who`` (default: the requester);
+        the ActResult, ok or not."""
         sender = (who or self.requester)[0]
         event = {"inputs": {"version": version}, "sender": {"login": sender},
                  "repository": {"full_name": self.sdk, "name": self.sdk.split("/")[1],
@@ -172,8 +174,8 @@ class World:
                         event, secrets={"REQUEST_APP_PRIVATE_KEY": self.request_app[1]})
 
     def release(self, version: str, who: tuple[str, str] | None = None) -> Any:
-        """release.yml: prepare + request, as ``who`` (default: the requester); records
-        the one open issue."""
+        """release.yml: prepare, build, request, as ``who`` (default: the requester);
+        records the one open issue."""
         result = self.release_run(version, who)
         assert result.ok, result.describe()
         title = f"publish: {self.sdk}@{version}"
@@ -284,15 +286,21 @@ class World:
 
 
 @pytest.fixture(scope="module", name="world")
-def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"))
+def world_fixture(sandbox: Any, registries: Any, tmp_path_factory: pytest.TempPathFactory,
+                  request: pytest.FixtureRequest) -> Iterator[World]:
+    """A test module may set ``WORLD_SDK_FILES`` (path -> text, or None to leave a file
+    out) to add, replace or drop files of the SDK repo (its build, more workflows)."""
+    yield build_world(sandbox, registries, tmp_path_factory.mktemp("publish-e2e"),
+                      sdk_files=getattr(request.module, "WORLD_SDK_FILES", None))
 
 
 def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = VALET_YML,
                 build_py: str = BUILD_PY, org: str | None = None,
-                app_repos: tuple[str, ...] = ()) -> World:
-    """The world: ``valet_yml`` and ``build_py`` in the SDK repo; the App is installed on
-    the SDK repo, the publish repo and ``app_repos`` (other repositories of ``org``)."""
+                app_repos: tuple[str, ...] = (),
+                sdk_files: dict[str, str | None] | None = None) -> World:
+    """The world: ``valet_yml`` and ``build_py`` in the SDK repo (``sdk_files`` adds,
+    replaces or, with None, leaves out files); the App is installed on the SDK repo,
+    the publish repo and ``app_repos`` (other repositories of ``org``)."""
     org = org or f"acme-{uuid.uuid4().hex[:6]}"
     admin = sandbox.admin
     sdk, publish = f"{org}/sdk", f"{org}/publish"
@@ -306,9 +314,11 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
     request_slug, publish_slug = f"request-{org}", f"publish-{org}"
     publish_yml = (publish_yml.replace("OWNER/release-engineers", f"{org}/release-engineers")
                    .replace("OWNER-valet-request", request_slug))
-    admin.create_repo(sdk, files={".valet.yml": valet_yml, "build.py": build_py,
-                                  ".gitignore": "dist/\n",
-                                  ".github/workflows/release.yml": release_yml})
+    files: dict[str, str | None] = {".valet.yml": valet_yml, "build.py": build_py,
+                                    ".gitignore": "dist/\n",
+                                    ".github/workflows/release.yml": release_yml}
+    files.update(sdk_files or {})
+    admin.create_repo(sdk, files={k: v for k, v in files.items() if v is not None})
     admin.create_repo(publish, files={"README.md": "publish",
                                       ".github/workflows/publish.yml": publish_yml})
     # Two Apps, as the README sets them up: the request App writes the SDK repo and

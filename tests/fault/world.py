@@ -267,11 +267,12 @@ class FaultWorld:
     # -- approval and publish -------------------------------------------------------
     def approve(self, rel: Release) -> Path:
         """The approver (re-)adds `accepted`; returns the issues/labeled event file."""
-        from valet.sandbox.webhooks import issue_event
-
         # npm waits at least 10 s before its own retry of a failed request; a project
         # .npmrc in the npm target's scratch dir (its cwd) shortens only that wait.
-        scratch = self.work / "runner" / f"valet-{rel.number}" / "work" / "npm"
+        from valet.publish.apply import safe_dir
+        from valet.sandbox.webhooks import issue_event
+
+        scratch = self.work / "runner" / f"valet-{rel.number}" / "work" / safe_dir("npm")
         scratch.mkdir(parents=True, exist_ok=True)
         (scratch / ".npmrc").write_text("fetch-retry-mintimeout=200\nfetch-retry-maxtimeout=500\n")
         repo = self.gh(self.approver.token).get_repo(self.publish)

@@ -1,9 +1,10 @@
-"""`valet audit` against the sandbox: a published request and a refused approval.
+"""`valet audit` against the sandbox, after a real publish: what it reports as fact, and
+the records an SDK committer can forge, which it must not.
 
-The publish repo is seeded through the REST API as the real actors would act:
-the request app opens the issues, release engineers add labels with their own
-tokens (so the issue events name them), and the publish app comments, removes
-labels and closes, as valet's publish side does.
+The publish run is valet's own (``Publisher`` in-process, stub targets, as in
+test_publish.py); the forgeries are what the access a real org gives allows:
+another App with triage on the publish repository comments with valet's markers,
+labels `published` and closes; the request App's token rewrites `Requested by:`.
 """
 
 from __future__ import annotations
@@ -11,144 +12,133 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from valet import audit, cli
+from tests.fixtures.sandbox import SandboxUser
+from tests.sandbox import test_publish
+from tests.sandbox.test_publish import Scene
+from tests.unit.publish.fakes import artifacts
+from valet import cli
 from valet.issue_format import render_body
-from valet.manifest import Artifact
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
 
-PUBLISH = "audit-org/publish"
-SHA = "c0ffee" + "0" * 34
+scene = test_publish.scene  # the same world: a real publish with stub targets
 
 
-def _attr(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    raise AttributeError(f"sandbox fixture has none of {names}")
-
-
-class Api:
-    """Plain REST calls with one token (what GitHub itself would see)."""
-
-    def __init__(self, api_url: str, token: str) -> None:
-        self.base = api_url.rstrip("/")
-        self.http = requests.Session()
-        self.http.trust_env = False
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def __call__(self, method: str, path: str, body: Any = None) -> Any:
-        resp = self.http.request(method, self.base + path, json=body, timeout=30)
-        assert resp.status_code < 400, (method, path, resp.status_code, resp.text)
-        return resp.json() if resp.content else None
-
-
-def _body(version: str, requester: str, server_url: str) -> str:
-    req = Request(repo="audit-org/sdk", version=version, requested_by=requester, sha=SHA,
-                  targets=[TargetState("github"), TargetState("pypi")],
-                  artifacts=[Artifact(f"sdk-{version}.tar.gz", 321, "ab" * 32)])
-    return render_body(req, server_url=server_url)
-
-
-@pytest.fixture(scope="module")
-def seeded(sandbox: Any) -> Iterator[dict[str, Any]]:
-    from valet.sandbox.client import AdminClient
-
-    api_url = _attr(sandbox, "api_url")
-    server_url = _attr(sandbox, "server_url", "url")
-    admin = getattr(sandbox, "admin", None) or AdminClient(server_url)
-    admin.create_org("audit-org")
-    admin.create_repo(PUBLISH, files={"README.md": "publish repo\n"})
-    tokens = {login: admin.create_token(login) for login in ("rel-eng", "mallory", "auditor")}
-    admin.set_permission(PUBLISH, "rel-eng", "maintain")
-    admin.set_permission(PUBLISH, "mallory", "triage")
-    admin.set_permission(PUBLISH, "auditor", "read")
-    request_app = admin.create_app("audit-request", repos=[PUBLISH])
-    publish_app = admin.create_app("audit-publish", repos=[PUBLISH])
-    requester = Api(api_url, request_app)
-    valet = Api(api_url, publish_app)
-    rel_eng = Api(api_url, tokens["rel-eng"])
-    mallory = Api(api_url, tokens["mallory"])
-
-    # 1: approved by an allowed approver, published, closed.
-    one = requester("POST", f"/repos/{PUBLISH}/issues",
-                    {"title": "publish: audit-org/sdk@1.0.0", "body": _body("1.0.0", "dev-a", server_url)})
-    rel_eng("POST", f"/repos/{PUBLISH}/issues/{one['number']}/labels", {"labels": ["accepted"]})
-    run = f"{server_url}/{PUBLISH}/actions/runs/4242"
-    valet("POST", f"/repos/{PUBLISH}/issues/{one['number']}/comments",
-          {"body": f"{audit.MARKER_SUMMARY}\n### Published 1.0.0\n\n[publish run]({run})"})
-    valet("DELETE", f"/repos/{PUBLISH}/issues/{one['number']}/labels/accepted")
-    valet("POST", f"/repos/{PUBLISH}/issues/{one['number']}/labels", {"labels": ["published"]})
-    valet("PATCH", f"/repos/{PUBLISH}/issues/{one['number']}", {"state": "closed"})
-
-    # 2: labelled by someone who may not approve; valet removes the label and says why.
-    two = requester("POST", f"/repos/{PUBLISH}/issues",
-                    {"title": "publish: audit-org/sdk@1.1.0", "body": _body("1.1.0", "dev-a", server_url)})
-    mallory("POST", f"/repos/{PUBLISH}/issues/{two['number']}/labels", {"labels": ["accepted"]})
-    valet("DELETE", f"/repos/{PUBLISH}/issues/{two['number']}/labels/accepted")
-    valet("POST", f"/repos/{PUBLISH}/issues/{two['number']}/comments",
-          {"body": f"{audit.MARKER_REFUSED}\n@mallory is not an allowed approver."})
-
-    # Not a request: must not appear.
-    requester("POST", f"/repos/{PUBLISH}/issues", {"title": "Release blocker", "body": "x"})
-    yield {"one": one["number"], "two": two["number"], "run": run, "token": tokens["auditor"],
-           "api_url": api_url}
-
-
-def _audit(seeded: dict[str, Any], fmt: str, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("GITHUB_API_URL", seeded["api_url"])
+def _run(sc: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> str:
+    monkeypatch.setenv("GITHUB_API_URL", sc.sb.api_url)
     out = tmp_path / f"audit.{fmt}"
-    code = cli.main(["audit", "--publish-repo", PUBLISH, "--format", fmt, "--output", str(out),
-                     "--approvers", "rel-eng", "--github-token", seeded["token"]])
+    code = cli.main(["audit", "--publish-repo", sc.publish.full_name, "--format", fmt,
+                     "--output", str(out), "--approvers", sc.approver.login,
+                     "--github-token", sc.approver.token,
+                     "--app-slug", sc.publish_app.login[: -len("[bot]")],
+                     "--request-app", sc.request_app.login[: -len("[bot]")]])
     assert code == 0
     return out.read_text()
 
 
-def test_audit_json(seeded: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = json.loads(_audit(seeded, "json", tmp_path, monkeypatch))
-    rows = {r["issue"]: r for r in data["requests"]}
-    assert set(rows) == {seeded["one"], seeded["two"]}
-    one, two = rows[seeded["one"]], rows[seeded["two"]]
-    assert (one["version"], one["requester"], one["approver"], one["state"]) == \
-        ("1.0.0", "dev-a", "rel-eng", "published")
-    assert one["published_at"] and one["approved_at"] and one["approved_at"] <= one["published_at"]
-    assert one["run_url"] == seeded["run"]
-    assert [t["id"] for t in one["targets"]] == ["github", "pypi"]
-    assert one["artifacts"] == [{"name": "sdk-1.0.0.tar.gz", "size": 321, "sha256": "ab" * 32}]
-    assert one["flags"] == []
-    assert (two["version"], two["approver"], two["state"], two["published_at"]) == \
-        ("1.1.0", "mallory", "refused", None)
-    assert [f["code"] for f in two["flags"]] == [audit.FLAG_NOT_APPROVER, audit.FLAG_REFUSED]
-    assert data["flagged"] == 1
+def _audit(sc: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[int, Any]:
+    data = json.loads(_run(sc, tmp_path, monkeypatch, "json"))
+    assert data["flagged"] == sum(1 for r in data["requests"] if r["flags"])
+    return {r["issue"]: r for r in data["requests"]}
 
 
-def test_audit_csv(seeded: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    records = list(csv.DictReader(io.StringIO(_audit(seeded, "csv", tmp_path, monkeypatch))))
-    by_issue = {int(r["issue"]): r for r in records}
-    assert set(by_issue) == {seeded["one"], seeded["two"]}
-    assert by_issue[seeded["one"]]["approver"] == "rel-eng"
-    assert by_issue[seeded["one"]]["state"] == "published"
-    assert by_issue[seeded["one"]]["flags"] == ""
-    assert by_issue[seeded["two"]]["state"] == "refused"
-    assert by_issue[seeded["two"]]["flags"].startswith(audit.FLAG_NOT_APPROVER)
+def codes(row: dict[str, Any]) -> list[str]:
+    return [f["code"] for f in row["flags"]]
 
 
-def test_audit_markdown(seeded: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = _audit(seeded, "md", tmp_path, monkeypatch)
-    assert "2 publish request(s), 1 flagged." in text
-    rows = [ln for ln in text.splitlines() if ln.startswith("| :")]
-    flagged = [ln for ln in rows if ln.startswith("| :warning:")]
-    assert len(rows) == 2 and len(flagged) == 1
-    assert "mallory" in flagged[0] and "refused" in flagged[0]
-    clean = [ln for ln in rows if ln not in flagged][0]
-    assert "rel-eng" in clean and "published" in clean and seeded["run"] in clean
+def _second_request(sc: Scene) -> int:
+    """Another request of the same SDK, opened by the request App from a real run."""
+    base = sc.sdk.gh().get_commit(sc.sha).parents[0].sha  # what the release commit grew from
+    run = sc.sb.admin.create_run(sc.sdk.full_name, path=".github/workflows/release.yml",
+                                 event="workflow_dispatch", actor=sc.requester.login,
+                                 head_sha=base, head_branch="main")
+    request = Request(repo=sc.sdk.full_name, version="1.2.4", requested_by=sc.requester.login,
+                      sha=sc.sha, branch="release/1.2.4", artifacts=artifacts(), release_id=2,
+                      targets=[TargetState(t) for t in ("pypi", "npm", "github")],
+                      run_id=run["id"])
+    body = render_body(request, server_url=sc.sb.server_url)
+    number = int(sc.publish.gh(sc.request_app.token).create_issue(request.title, body).number)
+    sc.sb.admin.finish_run(sc.sdk.full_name, run["id"], "success")
+    return number
+
+
+def _helper_app(sc: Scene) -> SandboxUser:
+    """A second App on the publish repository (a triage bot): not the publish App."""
+    slug = f"{sc.publish.name}-helper"
+    helper = SandboxUser(f"{slug}[bot]", sc.sb.admin.create_app(slug, repos=[]))
+    sc.sb.admin.set_permission(sc.publish.full_name, helper.login, "triage")
+    return helper
+
+
+def test_a_release_valet_published_is_traced_to_github_records(
+        scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = scene
+    assert sc.label(sc.approver) == 0
+    row = _audit(sc, tmp_path, monkeypatch)[sc.number]
+    assert (row["state"], row["requester"], row["approver"], row["publisher"]) == (
+        "published", sc.requester.login, sc.approver.login, sc.publish_app.login)
+    assert row["approved_at"] <= row["published_at"]
+    assert [(t["id"], t["outcome"]) for t in row["targets"]] == [
+        ("pypi", "published"), ("npm", "published"), ("github", "published")]
+    assert [a["name"] for a in row["artifacts"]] == [a.name for a in artifacts()]
+    assert row["flags"] == []
+    records = list(csv.DictReader(io.StringIO(_run(sc, tmp_path, monkeypatch, "csv"))))
+    assert [(r["issue"], r["requester"], r["publisher"], r["flags"]) for r in records] == [
+        (str(sc.number), sc.requester.login, sc.publish_app.login, "")]
+    md = _run(sc, tmp_path, monkeypatch, "md")
+    assert "1 publish request(s), 0 flagged." in md and ":white_check_mark:" in md
+
+    # The approver leaves the publish repository: today's rule no longer allows them.
+    sc.sb.admin.remove_permission(sc.publish.full_name, sc.approver.login)
+    row = _audit(sc, tmp_path, monkeypatch)[sc.number]
+    assert codes(row) == ["approver-not-allowed"]
+    assert "no longer has access" in row["flags"][0]["detail"]
+
+
+def test_a_request_opened_by_a_person_is_not_taken_for_one(
+        scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = scene
+    issue = sc.publish.gh(sc.requester.token).get_issue(sc.number)
+    by_hand = sc.publish.gh(sc.requester.token).create_issue(issue.title, issue.body).number
+    row = _audit(sc, tmp_path, monkeypatch)[by_hand]
+    assert codes(row)[0] == "not-from-request-app"
+    assert sc.requester.login in row["flags"][0]["detail"]
+
+
+def test_forged_records_are_not_reported_as_fact(scene: Scene, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = scene
+    assert sc.label(sc.approver) == 0  # a real publish: valet's own records
+    # 1. After the release, the request App's token rewrites who asked for it.
+    issue = sc.publish.gh(sc.request_app.token).get_issue(sc.number)
+    issue.edit(body=issue.body.replace(sc.requester.login, "someone-else"))  # line and block
+    # 2. A request approved but never published by valet: another bot writes valet's
+    #    summary and done markers, labels it `published` and closes it.
+    forged = _second_request(sc)
+    sc.publish.gh(sc.approver.token).get_issue(forged).add_to_labels("accepted")
+    helper = _helper_app(sc)
+    fake = sc.publish.gh(helper.token).get_issue(forged)
+    fake.create_comment("<!-- valet:summary -->\n:rocket: **Published 1.2.4**\n\n"
+                        f"[workflow run]({sc.sb.server_url}/{sc.publish.full_name}/actions/runs/9)"
+                        '\n\n<!-- valet:done {"targets":["pypi","npm","github"]} -->')
+    fake.remove_from_labels("accepted")
+    fake.add_to_labels("published")
+    fake.edit(state="closed")
+
+    rows = _audit(sc, tmp_path, monkeypatch)
+    real, fake_row = rows[sc.number], rows[forged]
+    assert real["state"] == "published"
+    assert real["requester"] == sc.requester.login, "the body's rewritten line reported as fact"
+    assert codes(real) == ["edited-after-approval"]
+    assert sc.request_app.login in real["flags"][0]["detail"]
+    assert fake_row["state"] == "closed", "another bot's summary reported as a release"
+    assert (fake_row["run_url"], fake_row["publisher"], fake_row["published_at"]) == (None,) * 3
+    assert [t["outcome"] for t in fake_row["targets"]] == ["not done"] * 3
+    assert codes(fake_row) == ["forged-record", "published-label-unverified"]
+    assert all(helper.login in f["detail"] for f in fake_row["flags"])

@@ -309,6 +309,18 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/actions/runs", T, 200, params={"event": "workflow_dispatch"})
     call("GET", f"/apps/{bot_slug}", T, 200)
     call("GET", f"/apps/{bot_slug}-missing", T, 404)
+    # a run's artifacts, as CI of the release commit leaves them; an expired one is gone
+    ci_run = admin.create_run(R, path=".github/workflows/ci.yml", event="push", actor=owner,
+                              head_sha=head, head_branch="main", name="CI")
+    of_run = admin.add_workflow_artifact(R, head, {"a.whl": b"w"}, run_id=ci_run["id"])
+    gone = admin.add_workflow_artifact(R, "old", {"a": b"a"}, run_id=ci_run["id"], expired=True)
+    admin.finish_run(R, ci_run["id"], "success")
+    call("GET", f"{p}/actions/runs", T, 200, params={"head_sha": head, "per_page": 1})
+    call("GET", f"{p}/actions/runs/{ci_run['id']}/artifacts", T, 200,
+         params={"name": head, "direction": "asc"})
+    call("GET", f"{p}/actions/runs/{ci_run['id']}/artifacts", T, 200)
+    call("GET", f"{p}/actions/artifacts/{of_run}/zip", T, 302)
+    call("GET", f"{p}/actions/artifacts/{gone}/zip", T, 410)
     # workflow_dispatch, as the sweep sends it
     dispatches = f"{p}/actions/workflows/publish.yml/dispatches"
     call("POST", dispatches, T, 204, json_body={"ref": "main", "inputs": {"issue": "7"}})

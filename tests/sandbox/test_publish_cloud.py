@@ -163,3 +163,37 @@ def test_a_deleted_approved_image_stops_the_whole_release_before_any_upload(
     assert any("no longer in the source registry" in c.body for c in issue.get_comments())
     assert inspect(dst, tmp_path, f"{name}:1.2.3") is None
     assert list(gcs_server.client().bucket(bucket).list_blobs()) == []  # nothing half-way
+
+
+def test_sentry_clis_docker_targets_with_spaced_ids_publish_and_tick(
+        tmp_path: Path, sandbox_env: Any, gh_repo_factory: Any, sandbox_user_factory: Any,
+        container_registries: Any) -> None:
+    """`id: Docker Hub (release)` / `(latest)` as sentry-cli's .craft.yml has them: the issue
+    line `docker[Docker Hub (release)]`, each target its own workdir, both ticked."""
+    src, dst = container_registries
+    name = f"getsentry/cli-{uuid.uuid4().hex[:8]}"
+    config = (f"targets:\n"
+              f"  - name: docker\n    id: Docker Hub (release)\n    source: {src.host}/{name}\n"
+              f"    target: {dst.host}/{name}\n"
+              f"  - name: docker\n    id: Docker Hub (latest)\n    source: {src.host}/{name}\n"
+              f"    target: {dst.host}/{name}\n    target_format: '{{{{{{target}}}}}}:latest'\n"
+              "artifacts: []\n")
+    pushed: dict[str, str] = {}
+
+    def images(cfg: Any, sha: str) -> Any:
+        pushed["digest"] = push_image(src, tmp_path, f"{name}:{sha}", "cli")
+        return resolve_images(cfg, "1.2.3", sha, src.env())
+
+    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, [])
+    body = _issue(s).body
+    assert " - [ ] docker[Docker Hub (release)]" in body.splitlines()
+    assert _approve(s, {**src.env(), **dst.env()}, tmp_path, FakeStore()) == 0
+    issue = _issue(s)
+    assert issue.state == "closed"
+    assert {t.id: t.checked for t in parse_issue(issue.title, issue.body).targets} == {
+        "docker[Docker Hub (release)]": True, "docker[Docker Hub (latest)]": True}
+    for tag in ("1.2.3", "latest"):
+        raw = inspect(dst, tmp_path, f"{name}:{tag}")
+        assert raw is not None and "sha256:" + hashlib.sha256(raw).hexdigest() == pushed["digest"]
+    work = sorted(p.name for p in (tmp_path / "runner" / f"valet-{s['number']}" / "work").iterdir())
+    assert len(work) == 2 and all(w.startswith("docker_Docker_Hub__") for w in work)

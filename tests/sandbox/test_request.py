@@ -1,4 +1,5 @@
-"""`valet request` against the GitHub sandbox: idempotent, keeps ticks, killswitch, pagination."""
+"""`valet request` against the GitHub sandbox: draft filled from the build's files,
+idempotent, keeps ticks, killswitch, pagination, refusals before any upload."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import pytest
 import requests
 
 from valet.cli import main
-from valet.errors import KillswitchError
+from valet.errors import ArtifactError, KillswitchError, RequestTooLargeError
 from valet.issue_format import parse_issue, set_target_checked
-from valet.manifest import Artifact, Manifest
 
 pytestmark = pytest.mark.sandbox
 
@@ -34,7 +34,10 @@ class Setup:
 
     def request(self, *extra: str, version: str = "1.0.0") -> int:
         return main(["request", "--version", version, "--sha", SHA,
-                     "--manifest", str(self.workdir / "manifest.json"), *extra])
+                     "--artifacts-dir", str(self.workdir / "built"), *extra])
+
+    def drafts(self, tag: str = "1.0.0") -> list[Any]:
+        return [r for r in self.sdk.gh().get_releases() if r.tag_name == tag]
 
 
 @pytest.fixture
@@ -47,8 +50,8 @@ def setup(sandbox_env: Any, gh_repo_factory: Callable[..., Any], gh_client: Call
     monkeypatch.setenv("GITHUB_REPOSITORY", sdk.full_name)
     monkeypatch.setenv("GITHUB_ACTOR", sdk.owner)
     monkeypatch.setenv("GITHUB_TOKEN", sdk.token)
-    manifest = Manifest(version="1.0.0", artifacts=(Artifact("sdk-1.0.0.tgz", 12, "e" * 64),), sha=SHA)
-    (tmp_path / "manifest.json").write_text(manifest.dumps())
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "sdk-1.0.0.tgz").write_bytes(b"twelve bytes")
     return Setup(sdk, publish, gh_client(sdk.token), tmp_path, sandbox_env.api_url)
 
 
@@ -61,7 +64,44 @@ def test_requesting_twice_updates_one_issue(setup: Setup) -> None:
     assert "- second" in issues[0].body and "- first" not in issues[0].body
     req = parse_issue(issues[0].title, issues[0].body)
     assert req.requested_by == setup.sdk.owner and req.sha == SHA
-    assert [a.name for a in req.artifacts] == ["sdk-1.0.0.tgz"]
+    assert [(a.name, a.size) for a in req.artifacts] == [("sdk-1.0.0.tgz", 12)]
+    (draft,) = setup.drafts()
+    assert draft.draft and req.release_id == draft.id and req.build == "isolated"
+    assert sorted(a.name for a in draft.get_assets()) == ["manifest.json", "sdk-1.0.0.tgz"]
+
+
+def test_a_rerun_after_a_partial_upload_repairs_the_draft(setup: Setup, tmp_path: Path) -> None:
+    assert setup.request("--targets", "github") == 0
+    (draft,) = setup.drafts()
+    for asset in draft.get_assets():
+        asset.delete_asset()
+    short = tmp_path / "short"
+    short.write_bytes(b"twelve")
+    draft.upload_asset(str(short), name="sdk-1.0.0.tgz")
+    assert setup.request("--targets", "github") == 0
+    (again,) = setup.drafts()
+    assert again.id == draft.id
+    assert sorted((a.name, a.size) for a in again.get_assets() if a.name != "manifest.json") == [
+        ("sdk-1.0.0.tgz", 12)]
+
+
+def test_a_stale_file_is_refused_before_any_upload(setup: Setup,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (setup.workdir / "built" / "sdk-0.9.0.tgz").write_bytes(b"old")
+    assert setup.request("--targets", "npm") == ArtifactError.exit_code
+    err = capsys.readouterr().err
+    assert "sdk-0.9.0.tgz (npm tarball of version 0.9.0)" in err and "release 1.0.0" in err
+    assert setup.drafts() == [] and setup.publish_issues() == []
+
+
+def test_a_request_too_large_for_one_issue_uploads_nothing(setup: Setup,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    for i in range(400):
+        (setup.workdir / "built" / f"sdk-part-{i:04d}-with-a-rather-long-name-1.0.0.tgz"
+         ).write_bytes(b"x")
+    assert setup.request("--targets", "npm") == RequestTooLargeError.exit_code
+    assert "401 file(s)" in capsys.readouterr().err
+    assert setup.drafts() == [] and setup.publish_issues() == []
 
 
 def test_a_ticked_target_stays_ticked(setup: Setup) -> None:

@@ -185,7 +185,6 @@ def test_the_request_records_the_source_digest_and_publish_copies_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from valet.cli import main
     from valet.issue_format import parse_issue
-    from valet.manifest import Manifest
 
     src, dst = container_registries
     name = _name()
@@ -198,13 +197,12 @@ def test_the_request_records_the_source_digest_and_publish_copies_it(
     (project / ".valet.yml").write_text(
         f"targets:\n  - name: docker\n    source: {src.host}/{name}\n"
         f"    target: {dst.host}/{name}\nartifacts: []\n")
-    (project / "manifest.json").write_text(Manifest(version="1.2.3", artifacts=(), sha=SHA).dumps())
     monkeypatch.chdir(project)
     for key, value in {"GITHUB_REPOSITORY": sdk.full_name, "GITHUB_ACTOR": sdk.owner,
                        "GITHUB_TOKEN": sdk.token, **src.env()}.items():
         monkeypatch.setenv(key, value)
-    assert main(["request", "--version", "1.2.3", "--sha", SHA,
-                 "--manifest", str(project / "manifest.json")]) == 0
+    # `artifacts: []`: the release ships images only, so no artifacts directory
+    assert main(["request", "--version", "1.2.3", "--sha", SHA]) == 0
 
     issue = next(iter(gh_client(sdk.token).get_repo(publish_repo).get_issues()))
     request = parse_issue(issue.title, issue.body)

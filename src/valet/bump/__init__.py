@@ -3,8 +3,10 @@
 ``plan_bumps`` only reads: it returns the changes (path, old text, new text) so
 prepare can show them in a dry run and write them itself.
 
-Which files: ``config.bump_files`` when set; else, when a pre-release command is
-configured, none (the command bumps, as in craft); else the files found in the
+Which files: ``config.bump_files`` when set (with a pre-release command, also the
+files the command may change: those valet cannot update are left to it); else,
+when a pre-release command is configured, none (the command bumps, as in craft);
+else the files found in the
 project directory: pyproject.toml (+ the file its dynamic version points at, or
 a ``__version__`` literal in the package that still holds the old version),
 package.json (+ package-lock.json / npm-shrinkwrap.json), Cargo.toml (+ its
@@ -43,7 +45,8 @@ class BumpPlan(NamedTuple):
 
 
 def is_version_file(name: str) -> bool:
-    """Can ``bump_files`` list this file (by its name)?"""
+    """Can valet set the version in this file (by its name)? With a pre-release command,
+    ``bump_files`` may also list others: the files the command changes."""
     base = PurePosixPath(name).name
     return base in VERSION_FILES or base.endswith(".py")
 
@@ -199,6 +202,10 @@ def plan_bumps(project_dir: Path, old: str | None, new: str, config: Config) -> 
                 toml = project.read(str(PurePosixPath(rel).parent / "Cargo.toml"))
                 name = cargo.package_name(toml) if toml else None
                 project.apply(rel, cargo.update_lock(content, new, [name] if name else []))
+            elif config.pre_release_command and not is_version_file(rel):
+                # With a pre-release command, bump_files also names the files it may
+                # change (only those are committed): the ones valet cannot update are its.
+                project.notes.append(f"{rel}: left to the pre-release command")
             else:
                 project.apply(rel, update_content(rel, content, new))
     elif config.pre_release_command:

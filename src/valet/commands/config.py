@@ -22,6 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _artifacts_line(data: dict[str, Any]) -> str:
+    store = data["artifact_store"]
+    if not data["artifacts"]:
+        return "(none: the release ships no files)"
+    if store["kind"] != "workflow-artifacts":
+        return ", ".join(data["artifacts"]) + " (built by the build job, kept in the draft release)"
+    taken = "; ".join(f"{'any workflow' if wf == '*' else 'workflow ' + wf}: {', '.join(names)}"
+                      for wf, names in store["workflows"].items())
+    return ("from the release commit's CI, waited for by valet request: "
+            + (taken or f"the workflow artifact named {store['name'] or 'after the commit sha'}"))
+
+
 def render_text(data: dict[str, Any]) -> str:
     lines = [f"config: {data['source']} (project path: {data['path']})", "targets:"]
     for t in data["targets"] or []:
@@ -38,14 +50,12 @@ def render_text(data: dict[str, Any]) -> str:
     calver = (f" (format {versioning['calver_format']}, offset "
               f"{versioning['calver_offset_days']} days)"
               if versioning["policy"] == "calver" else "")
-    store = data["artifact_store"]
     lines += [
         f"changelog: {data['changelog']['policy']} ({data['changelog']['file']})",
         f"versioning: {versioning['policy']}{calver}",
         f"release branch: {data['release_branch_prefix']}/<version>",
         f"tag: {data['tag_prefix']}<version>",
-        f"artifact store: {store['kind']}" + (f" ({store['name']})" if store["name"] else ""),
-        "artifacts: " + (", ".join(data["artifacts"]) or "(none)"),
+        "artifacts: " + _artifacts_line(data),
     ]
     if data["build"]:
         lines.append("build: " + " && ".join(data["build"]))

@@ -212,11 +212,16 @@ def _phases(out: Out, sc: Any) -> None:
     for login, role in p.facts["users"].items():
         out.line(f"    {login:<20} {role}")
 
-    out.heading("2. Request: dana runs release.yml (prepare + request) with act")
+    out.heading("2. Request: dana runs release.yml (prepare → build → request) with act")
     p = sc.release()
     o = p.facts["outputs"]
-    out.step(f"prepare: version {o.get('version')} on branch {o.get('branch')}, "
-             f"release commit {_short(o.get('sha'))}, draft release {o.get('release-id')}")
+    out.step(f"prepare (request App token, no project code): version {o.get('version')} on "
+             f"branch {o.get('branch')}, release commit {_short(o.get('sha'))}")
+    out.step(f"build (no token at all): {p.facts['build'].get('files', '?')} file(s) built "
+             "from the release commit, uploaded as a workflow artifact")
+    out.step(f"request (request App token): manifest, draft release "
+             f"{p.facts['request'].get('release-id') or '—'}, approval issue "
+             f"#{p.facts['request'].get('issue-number') or '?'}")
     p = sc.ci_green()
     out.step(f"CI reports green on {_short(p.facts['sha'])} (checks: tests, lint)")
     p = sc.read_request()

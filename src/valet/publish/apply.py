@@ -69,7 +69,7 @@ def apply(run: Run, deps: Deps, settings: Settings, report: Report, ticker: Tick
     by_name = {a.name: a for a in request.artifacts}
 
     def make_ctx(item: PlanItem) -> TargetContext:
-        work = settings.workdir / f"valet-{run.number}" / "work" / _safe_dir(item.key)
+        work = settings.workdir / f"valet-{run.number}" / "work" / safe_dir(item.key)
         work.mkdir(parents=True, exist_ok=True)
         files = downloads.files if downloads is not None else {}
         return TargetContext(request=request, config=config, target=item.target,
@@ -181,8 +181,15 @@ def _tampered(repo: str, exc: IntegrityError) -> IntegrityError:
         "the files as they were)")
 
 
-def _safe_dir(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key) or "target"
+def safe_dir(key: str) -> str:
+    """A directory name for a target key: readable, and one per key. Keys hold `[`,
+    spaces, `(`, `/` (``docker[Docker Hub (release)]``); mapping them to `_` alone
+    would give ``npm[a/b]`` and ``npm[a_b]`` one directory, so a digest of the key
+    keeps two targets that run at the same time apart."""
+    import hashlib
+
+    readable = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in key)
+    return f"{readable[:64] or 'target'}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 def _run_marker() -> str | None:

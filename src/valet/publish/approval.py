@@ -11,6 +11,7 @@ evidence.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,22 +58,35 @@ def approval_id(events: list[dict[str, Any]]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def own_records(comments: Iterable[tuple[object, str]], ids: Identities, kind: str
+                ) -> tuple[list[dict[str, object]], list[str]]:
+    """The ``kind`` markers of the publish App's comments, oldest first, and who else
+    wrote one (``comments``: (author login, body) pairs, oldest first). Only the publish
+    App's records are evidence: anyone can paste a marker."""
+    found: list[dict[str, object]] = []
+    others: list[str] = []
+    for author, body in comments:
+        markers = summary.read_markers(body or "", kind)
+        if not markers:
+            continue
+        if ids.is_publish_bot(author):
+            found.extend(markers)
+        else:
+            others.append(author if isinstance(author, str) and author else "someone")
+    return found, others
+
+
 def own_comments(issues: Any, number: int, ids: Identities, kind: str
                  ) -> list[dict[str, object]]:
     """The ``kind`` markers of the publish App's comments, oldest first; markers in
     anyone else's comments are ignored with a warning."""
-    found = []
-    for comment in issues.comments(number):
-        markers = summary.read_markers(comment.get("body") or "", kind)
-        if not markers:
-            continue
-        author = (comment.get("user") or {}).get("login")
-        if ids.is_publish_bot(author):
-            found.extend(markers)
-        else:
-            gha.warning(f"ignoring a `{kind}` record in a comment by {author or 'someone'} on "
-                        f"#{number}: not written by the publish App {ids.publish_bot}",
-                        title="forged record ignored")
+    pairs = [((c.get("user") or {}).get("login"), str(c.get("body") or ""))
+             for c in issues.comments(number)]
+    found, others = own_records(pairs, ids, kind)
+    for author in others:
+        gha.warning(f"ignoring a `{kind}` record in a comment by {author} on "
+                    f"#{number}: not written by the publish App {ids.publish_bot}",
+                    title="forged record ignored")
     return found
 
 

@@ -59,7 +59,9 @@ def finish(run: Run, deps: Deps, report: Report, ticker: Ticker,
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labels") as pool:
         now = pool.submit(deps.issues.issue, run.number)
         deps.issues.comment(run.number, summary.published(
-            request.title, run.rows, run.approval.login, merge_note, report.run_url))
+            request.title, run.rows, run.approval.login, merge_note, report.run_url,
+            done=run.outcome.done if run.outcome else (), approval=run.approval_event,
+            body=run.body))
         try:
             seen = label_names(now.result())
         except ValetError as exc:
@@ -69,7 +71,7 @@ def finish(run: Run, deps: Deps, report: Report, ticker: Ticker,
     final = labels.transition("publish").apply(seen | run.labels)
     pending = ticker.pending(run)
     closed = deps.issues.close(run.number, labels=sorted(final),
-                               body=body if body != run.body else None)
+                               body=body if body != ticker.known(run) else None)
     ticker.wrote(run, closed if isinstance(closed, dict) else None, pending)
     run.labels = final
     run.result = "published"

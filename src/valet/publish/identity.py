@@ -61,7 +61,9 @@ def request_app_slug(raw: str | None) -> str:
 
 
 def learn(issues: Any, *, app_slug: str | None, request_app: str | None) -> Identities:
-    """Both identities, checked against GitHub; UsageError (with the fix) otherwise."""
+    """Both identities, checked against GitHub; UsageError (with the fix) otherwise.
+
+    For the publish run itself: its token must be the publish App's bot."""
     request = request_app_slug(request_app)
     me = issues.viewer_login()
     if not me.endswith(BOT):
@@ -78,6 +80,30 @@ def learn(issues: Any, *, app_slug: str | None, request_app: str | None) -> Iden
             f"app-slug says the publish App is {given}, but github-token is {me}",
             hint="pass the slug of the App whose token github-token is: "
             "app-slug: ${{ steps.app-token.outputs.app-slug }}")
+    return _checked(issues, mine, request)
+
+
+def named(issues: Any, *, app_slug: str | None, request_app: str | None) -> Identities:
+    """Both identities as configured, for a reader that is neither App (``valet audit``):
+    the same rules as ``learn`` (two different Apps, both real), without asking the token
+    who it is. UsageError (with the fix) otherwise."""
+    request = request_app_slug(request_app)
+    mine = _slug(app_slug, "app-slug")
+    if mine is None:
+        raise UsageError(
+            "the publish identity is not configured: only the records the publish App "
+            "wrote are evidence, so the audit must know which App that is",
+            hint="pass --app-slug with the slug of the publish App (the `app-slug` the "
+            "publish workflow gives action-publish)")
+    if issues.app(mine) is None:
+        raise UsageError(f"app-slug {mine!r} is not a GitHub App",
+                         hint="pass the slug in the publish App's URL, "
+                         "https://github.com/apps/<slug>")
+    return _checked(issues, mine, request)
+
+
+def _checked(issues: Any, mine: str, request: str) -> Identities:
+    """The publish App ``mine`` and the request App ``request``: two Apps, the second real."""
     if request.lower() == mine.lower():
         raise UsageError(
             f"request-app names the publish App itself ({mine}): one App on both sides means "
@@ -89,4 +115,4 @@ def learn(issues: Any, *, app_slug: str | None, request_app: str | None) -> Iden
         raise UsageError(f"request-app {request!r} is not a GitHub App",
                          hint="set request-app: to the slug in the request App's URL, "
                          "https://github.com/apps/<slug>")
-    return Identities(publish_bot=me, request_bot=f"{request}{BOT}")
+    return Identities(publish_bot=f"{mine}{BOT}", request_bot=f"{request}{BOT}")

@@ -18,10 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from valet import gha
 from valet.errors import NotAuthorizedError
 from valet.events import valid_login
-from valet.publish.context import Refused, Settings
+from valet.publish.context import Refused
 from valet.publish.identity import Identities
 from valet.publish_api import EDITS_LIMIT, Edit
 from valet.request import Request
@@ -88,8 +87,12 @@ def _when(stamp: object) -> datetime | None:
         return None
 
 
-def requesters(sdk: Any, request: Request, settings: Settings, body_written: str) -> tuple[str, ...]:
-    """Who asked for this release: the prepare run's actor and triggering actor."""
+def requesters(sdk: Any, request: Request, release_workflow: str, body_written: str
+               ) -> tuple[str, ...]:
+    """Who asked for this release: the prepare run's actor and triggering actor.
+
+    ``release_workflow``: the SDK's release workflow file the run must be of;
+    ``body_written``: when the request App last wrote the body (``written_at``)."""
     if request.run_id is None:
         raise _refuse("the request names no prepare run, so who asked for it cannot be read "
                       "from GitHub")
@@ -101,9 +104,9 @@ def requesters(sdk: Any, request: Request, settings: Settings, body_written: str
     if not isinstance(repo, str) or repo.lower() != request.repo.lower():
         raise _refuse(f"{where} belongs to {repo}, not to {request.repo}")
     path = str(run.get("path") or "").split("@", 1)[0]
-    if path != settings.release_workflow:
+    if path != release_workflow:
         raise _refuse(f"{where} is a run of {path or 'no workflow'}, not of the release "
-                      f"workflow {settings.release_workflow}",
+                      f"workflow {release_workflow}",
                       hint=f"{RERUN}; if your release workflow has another file name, set "
                       "the publish action's input `release-workflow:`")
     if run.get("event") != "workflow_dispatch":
@@ -130,8 +133,13 @@ def requesters(sdk: Any, request: Request, settings: Settings, body_written: str
             logins.append(login)
     if not logins:
         raise _refuse(f"GitHub names nobody who started {where}")
-    if request.requested_by and request.requested_by.lower() not in (x.lower() for x in logins):
-        gha.warning(f"the body says the release was requested by {request.requested_by}; "
-                    f"GitHub says {', '.join(logins)} ran the release workflow: they are the "
-                    "requesters", title="requester")
     return tuple(logins)
+
+
+def claimed_otherwise(request: Request, logins: tuple[str, ...]) -> str | None:
+    """What is wrong with the body's own `Requested by:` when it names someone GitHub does
+    not (None: it agrees). Never a reason to trust the body: only to say it was rewritten."""
+    if request.requested_by and request.requested_by.lower() not in (x.lower() for x in logins):
+        return (f"the body says the release was requested by {request.requested_by}; GitHub "
+                f"says {', '.join(logins)} ran the release workflow: they are the requesters")
+    return None

@@ -58,8 +58,14 @@ def written_only_by_request_app(review: Review, issues: Any, ids: Identities) ->
 
 
 def requested_by(review: Review, sdk: Any, settings: Settings) -> None:
+    from valet import gha
+
     assert review.request is not None
-    review.requesters = origin.requesters(sdk, review.request, settings, review.written_at)
+    review.requesters = origin.requesters(sdk, review.request, settings.release_workflow,
+                                          review.written_at)
+    rewritten = origin.claimed_otherwise(review.request, review.requesters)
+    if rewritten:
+        gha.warning(rewritten, title="requester")
 
 
 def approver_allowed(review: Review, issues: Any, settings: Settings) -> None:

@@ -73,13 +73,19 @@ class Ticker:
         with self._lock:
             return list(state.pending)
 
+    def known(self, run: Run) -> str:
+        """The body as publish last wrote it (or read it, at the start of the run)."""
+        state = self._of(run)
+        with self._lock:
+            return state.body
+
     def body(self, run: Run) -> str:
         """The body with every tick so far: what the closing PATCH writes."""
         from valet.issue_format import set_target_checked
 
         state = self._of(run)
         with self._lock:
-            body = state.run.body
+            body = state.body
             for key in state.pending:
                 body = set_target_checked(body, key, True)
             return body
@@ -92,7 +98,7 @@ class Ticker:
             if isinstance(issue, dict) and issue:
                 run.last_issue = issue
                 if isinstance(issue.get("body"), str):
-                    run.body = issue["body"]
+                    state.body = issue["body"]
             for key in ticked:
                 if key in state.pending:
                     state.pending.remove(key)
@@ -105,7 +111,7 @@ class Ticker:
             if not ticked:
                 return
             body = self.body(run)
-            if body == run.body:
+            if body == self.known(run):
                 self.wrote(run, None, ticked)
                 return
             patched = self.issues.set_body(run.number, body)
@@ -122,6 +128,7 @@ class Ticker:
 class _Ticks:
     def __init__(self, run: Run, now: float) -> None:
         self.run = run
+        self.body = run.body  # the approved body, then each write's answer
         self.pending: list[str] = []
         self.last_write = now
 

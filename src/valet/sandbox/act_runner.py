@@ -47,7 +47,9 @@ Invocation (built by :func:`act_argv`)::
   ``.gitignore``) into the workspace instead, for any ref including a pinned
   sha (``actions/checkout@<40 hex>``). ``with: repository:`` another repo is
   NOT served (it would need github.com). So a local ``uses: ./.github/actions/x``
-  needs a checkout step first, exactly as on GitHub.
+  needs a checkout step first, exactly as on GitHub. A checkout ``with: ref:`` another
+  ref is not served either: :func:`standin_actions` maps it to a stand-in that fetches
+  that ref from the sandbox's git server (anonymously unless given a ``token``).
 * ``--local-repository OWNER/valet@v1=DIR`` serves ``uses: OWNER/valet@v1``
   and ``uses: OWNER/valet/action-x@v1`` (any host) from DIR:
   ``GITHUB_ACTION_PATH`` is ``WORK/cache/<hash>/act/actions/OWNER-valet-action-x@v1/action-x``
@@ -67,11 +69,30 @@ Invocation (built by :func:`act_argv`)::
   puts each step's *rendered* script in a ``step`` field — we drop that field
   and additionally replace every secret value in the returned log.
 * ``environment:`` protection rules, ``permissions:`` and ``concurrency:`` are
-  not enforced; all secrets reach every job. One permission is modelled:
-  ``run_workflow(id_token=...)`` gives the ``ACTIONS_ID_TOKEN_REQUEST_URL`` /
-  ``_TOKEN`` variables (for the sandbox's OIDC issuer) only when the jobs that run
-  grant ``id-token: write`` (:func:`grants_id_token`), as GitHub does; act passes
-  env to every job alike, so a run whose jobs differ must pick one with ``job``.
+  not enforced; all secrets reach every job's expressions (a job gets a secret's
+  value only where it names it, but act holds them all in one process). One
+  permission is modelled: ``run_workflow(id_token=...)`` gives the
+  ``ACTIONS_ID_TOKEN_REQUEST_URL`` / ``_TOKEN`` variables (for the sandbox's OIDC
+  issuer) only when the jobs that run grant ``id-token: write``
+  (:func:`grants_id_token`), as GitHub does; act passes env to every job alike, so a
+  run whose jobs differ must pick one with ``job``.
+* Jobs run one after another on this host, as children of one act process: a
+  background process a step leaves behind lives on into later jobs (on GitHub
+  each job has a fresh machine). ``run_workflow`` kills the process group when act
+  ends.
+* Artifacts: ``run_workflow`` starts act's artifact server (``--artifact-server-path``
+  under WORK, ``127.0.0.1`` and a free port) and sets ``ACTIONS_RUNTIME_URL`` /
+  ``ACTIONS_RESULTS_URL`` / ``ACTIONS_RUNTIME_TOKEN`` for every step (act's v4
+  artifact API, keyed by ``GITHUB_RUN_ID``). ``actions/upload-artifact`` and
+  ``actions/download-artifact`` themselves cannot be fetched: :func:`standin_actions`
+  maps the pinned refs a workflow uses to the stand-ins in ``sandbox/data/standins``,
+  node actions built on the ``@actions/artifact`` npm package (``tools/node``, found
+  through ``VALET_STANDIN_NODE_MODULES``). Its uploads stage one block per 8 MiB in
+  parallel and act's server appends blocks in arrival order, so keep artifacts of
+  tests below 8 MiB.
+* ``actions/setup-python`` is stood in for too: it puts wrappers around
+  ``VALET_SANDBOX_PYTHON`` (default: the runtime's Python, which has ``build``) on
+  PATH — the job's own tools, in a directory that is never valet's runtime.
 * A job whose ``if:`` is false is skipped silently: exit 0, no job result
   in the log (``ActResult.jobs`` lacks it) — assert on the sandbox's state.
 * Exit code: 0 when every job succeeded, 1 when one failed. The log is act's
@@ -122,6 +143,18 @@ from valet.sandbox.registries import (
 )
 
 PLATFORMS = ("ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04")
+STANDINS = Path(__file__).resolve().parent / "data" / "standins"
+NODE_MODULES = REPO_ROOT / "tools" / "node" / "node_modules"
+# owner/repo of a third-party action -> its stand-in directory
+STANDIN_DIRS = {
+    "actions/create-github-app-token": STANDINS / "create-github-app-token",
+    "actions/upload-artifact": STANDINS / "upload-artifact",
+    "actions/download-artifact": STANDINS / "download-artifact",
+    "actions/setup-python": STANDINS / "setup-python",
+    # act serves a checkout of the current ref itself; a `ref:` other than that needs this.
+    "actions/checkout": STANDINS / "checkout",
+}
+_PINNED_USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})\b")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Never copied into an export of a local action repository (no git to ask).
 _EXPORT_SKIP = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache",
@@ -319,7 +352,8 @@ def parse_summaries(raw: str) -> list[tuple[str, str]]:
 def act_argv(*, act: str, event_name: str, workflow: Path, event_file: Path, env_file: Path,
              secret_file: Path, var_file: Path, input_file: Path, cache_dir: Path,
              instance: str | None, actor: str | None, local_repos: Mapping[str, Path],
-             job: str | None, default_branch: str | None) -> list[str]:
+             job: str | None, default_branch: str | None,
+             artifact_dir: Path | None = None, artifact_port: int | None = None) -> list[str]:
     argv = [act, event_name, "-W", str(workflow), "-e", str(event_file)]
     for platform in PLATFORMS:
         argv += ["-P", f"{platform}=-self-hosted"]
@@ -335,11 +369,36 @@ def act_argv(*, act: str, event_name: str, workflow: Path, event_file: Path, env
         argv += ["--actor", actor]
     if default_branch:
         argv += ["--defaultbranch", default_branch]
+    if artifact_dir is not None and artifact_port is not None:
+        argv += ["--artifact-server-path", str(artifact_dir), "--artifact-server-addr",
+                 "127.0.0.1", "--artifact-server-port", str(artifact_port)]
     for key, path in local_repos.items():
         argv += ["--local-repository", f"{key}={path}"]
     if job:
         argv += ["-j", job]
     return argv
+
+
+def standin_actions(*workflow_texts: str) -> dict[str, Path]:
+    """``owner/repo@sha`` -> stand-in directory, for every pinned third-party action the
+    workflows use that has a stand-in (pass to ``run_workflow(local_actions=...)``)."""
+    found: dict[str, Path] = {}
+    for text in workflow_texts:
+        for repo, sha in _PINNED_USES.findall(text):
+            if repo in STANDIN_DIRS:
+                found[f"{repo}@{sha}"] = STANDIN_DIRS[repo]
+    return found
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _free_port() -> int:
+    from valet.sandbox.registries import free_port
+
+    return free_port()
 
 
 def grants_id_token(workflow: Mapping[str, Any], job: str | None = None) -> bool:
@@ -514,9 +573,10 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     ``env`` reaches every step (put the sandbox's GITHUB_API_URL / GITHUB_SERVER_URL
     here); ``secrets`` become ``secrets.*`` (``GITHUB_TOKEN`` is ``github.token``);
     ``local_actions`` maps ``owner/repo@ref`` to a directory serving that action repo;
-    ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs);
-    ``id_token`` (``Sandbox.oidc_env(token)``) reaches the steps only when the jobs
-    that run grant ``id-token: write``.
+    ``work_dir`` keeps act's files (default: a new temp dir, kept for the logs). Act's
+    artifact server runs for every call (artifacts under WORK/artifacts). ``id_token``
+    (``Sandbox.oidc_env(token)``) reaches the steps only when the jobs that run grant
+    ``id-token: write``.
     """
     repo_dir = Path(repo_dir).resolve()
     wf = Path(workflow)
@@ -528,10 +588,12 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     home = work / "home"
     home.mkdir(exist_ok=True)
 
-    step_env: dict[str, str] = {}
+    step_env: dict[str, str] = {"VALET_STANDIN_NODE_MODULES": str(NODE_MODULES),
+                                "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     runtime = default_runtime()
     if runtime:
         step_env["VALET_RUNTIME"] = runtime
+        step_env["VALET_SANDBOX_PYTHON"] = str(Path(runtime) / "bin" / "python")
     step_env.update(sandbox_urls(env))
     step_env.update(env)
     hidden = list(secrets.values())
@@ -580,7 +642,8 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
                     event_file=event_file, env_file=env_file, secret_file=secret_file,
                     var_file=var_file, input_file=input_file, cache_dir=work / "cache",
                     instance=instance, actor=actor, local_repos=local_repos, job=job,
-                    default_branch=default_branch if isinstance(default_branch, str) else None)
+                    default_branch=default_branch if isinstance(default_branch, str) else None,
+                    artifact_dir=_mkdir(work / "artifacts"), artifact_port=_free_port())
     proc_env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
                 "HOME": str(home), "LANG": "C.UTF-8", "TMPDIR": str(work)}
     if os.environ.get(SESSION_ENV):  # lets the test session find leftovers

@@ -13,6 +13,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from valet.sandbox.state import PERMISSIONS, Record, State, perm_at_least
 from valet.sandbox.teams import is_member
 
 RATE_LIMIT = 5000
+RefUpdate = tuple[str, "str | None", "str | None"]  # (ref, old sha, new sha)
+PushListener = Callable[[str, "list[RefUpdate]"], None]
 
 
 class App:
@@ -50,10 +53,34 @@ class App:
         self.secret = self.state.data.setdefault("secret", secrets.token_hex(16))
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self._logged = threading.Condition(self._log_lock)
         self._rate: dict[str, tuple[int, int]] = {}  # login -> (window start, used)
+        self._push_listeners: list[PushListener] = []
         from valet.sandbox import routes
 
         routes.register_all(self)
+
+    # -- pushes: what starts workflows on GitHub --------------------------------------
+
+    def on_push(self, listener: PushListener) -> Callable[[], None]:
+        """Call ``listener(full_name, updates)`` after every push over git that changed
+        refs; ``updates`` is ``[(ref, old sha or None, new sha or None)]``. It runs in the
+        server's thread, after the push has been answered: it must return quickly (hand
+        the work to a thread of its own). Returns the function that removes it."""
+        with self._log_lock:
+            self._push_listeners.append(listener)
+
+        def remove() -> None:
+            with self._log_lock:
+                if listener in self._push_listeners:
+                    self._push_listeners.remove(listener)
+        return remove
+
+    def notify_push(self, full_name: str, updates: list[RefUpdate]) -> None:
+        with self._log_lock:
+            listeners = list(self._push_listeners)
+        for listener in listeners:
+            listener(full_name, updates)
 
     def set_port(self, port: int, storage_port: int | None = None) -> None:
         server = f"http://127.0.0.1:{port}"
@@ -63,12 +90,33 @@ class App:
     # -- request log and rate-limit headers -------------------------------------
 
     def log(self, entry: dict[str, Any]) -> None:
-        with self._log_lock:
+        with self._logged:
             self._log.append(entry)
+            self._logged.notify_all()
 
     def request_log(self) -> list[dict[str, Any]]:
         with self._log_lock:
             return list(self._log)
+
+    def log_length(self) -> int:
+        with self._log_lock:
+            return len(self._log)
+
+    def wait_for_request(self, match: Callable[[dict[str, Any]], bool], *, after: int = 0,
+                         timeout: float) -> dict[str, Any] | None:
+        """The first request logged from position ``after`` on (``log_length()`` before the
+        event you wait for) that ``match``es; blocks until one is logged, or None after
+        ``timeout`` seconds. Entries are logged before the answer is sent."""
+        deadline = time.monotonic() + timeout
+        with self._logged:
+            while True:
+                for entry in self._log[after:]:
+                    if match(entry):
+                        return entry
+                after = len(self._log)
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._logged.wait(left):
+                    return next((e for e in self._log[after:] if match(e)), None)
 
     def clear_log(self) -> None:
         with self._log_lock:

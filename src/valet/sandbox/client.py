@@ -186,9 +186,15 @@ class AdminClient:
                    "base": base, "merged_as": merged_as, "body": body}
         return self._call("POST", f"/repos/{full_name}/pulls", payload)  # type: ignore[no-any-return]
 
-    def add_workflow_artifact(self, full_name: str, name: str, files: dict[str, bytes]) -> int:
-        """A workflow-run artifact named ``name`` holding ``files`` (zipped); returns its id."""
-        body = {"name": name, "files": _b64_files(dict(files))}
+    def add_workflow_artifact(self, full_name: str, name: str,
+                              files: dict[str, bytes] | None = None, *, run_id: int | None = None,
+                              zip_data: bytes | None = None, expired: bool = False) -> int:
+        """A workflow-run artifact named ``name`` holding ``files`` (zipped), or the zip
+        ``zip_data`` as is; of the recorded run ``run_id`` when given. Returns its id."""
+        body: dict[str, Any] = {"name": name, "files": _b64_files(dict(files or {})),
+                                "run_id": run_id, "expired": expired}
+        if zip_data is not None:
+            body["zip"] = base64.b64encode(zip_data).decode()
         return int(self._call("POST", f"/repos/{full_name}/artifacts", body)["id"])
 
     def create_oidc_request_token(self, repository: str, *, ref: str = "refs/heads/main",

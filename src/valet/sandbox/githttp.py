@@ -217,3 +217,26 @@ def copy_body(proc: subprocess.Popen[bytes], wfile: IO[bytes]) -> None:
     finally:
         proc.stdout.close()
         proc.wait()
+
+
+def branch_refs(app: App, owner: str, repo: str) -> dict[str, str]:
+    """ref -> sha of every branch and tag, to tell what a push changed."""
+    with app.state.lock:
+        rec = app.state.repo(owner, repo)
+        if rec is None:
+            return {}
+        git = app.git(rec)
+    return {name: sha for name, sha, _kind in git.refs("refs/heads/") + git.refs("refs/tags/")}
+
+
+def announce_push(app: App, owner: str, repo: str, before: dict[str, str]) -> None:
+    """Tell the push listeners (``App.on_push``) which refs the push changed."""
+    after = branch_refs(app, owner, repo)
+    updates = [(ref, before.get(ref), after.get(ref)) for ref in sorted(set(before) | set(after))
+               if before.get(ref) != after.get(ref)]
+    if updates:
+        with app.state.lock:
+            rec = app.state.repo(owner, repo)
+            full_name = rec["full_name"] if rec else f"{owner}/{repo}"
+        app.notify_push(full_name, updates)
+

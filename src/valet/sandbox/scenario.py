@@ -14,10 +14,14 @@ World: a GitHub fake (``Sandbox``), a real pypiserver and verdaccio, an org
 * ``acme/publish`` — the example ``publish.yml`` and nothing else.
 
 The example workflows run with act exactly as users copy them (with their org in
-place of ``OWNER`` in the approvers team): ``OWNER/valet@v1`` is served from this
-work tree and the pinned ``actions/create-github-app-token`` from a local
-stand-in (``sandbox/data/standins``), whose ``private-key`` secret holds a
-sandbox App token. Registry credentials are the publish workflow's secrets
+place of ``OWNER`` in the approvers team): release.yml in its three jobs —
+prepare (the request App's token), build (no token: the sample SDK's own build)
+and request (the token again: manifest, draft release, issue) — passing the
+build's files through act's artifact server. ``OWNER/valet@v1`` is served from
+this work tree and the pinned third-party actions (create-github-app-token,
+checkout of the release commit, setup-python, upload-artifact,
+download-artifact) from local stand-ins (``sandbox/data/standins``); the
+``REQUEST_APP_PRIVATE_KEY`` secret holds a sandbox App token. Registry credentials are the publish workflow's secrets
 ``PYPI_TOKEN`` and ``NPM_TOKEN`` (pypiserver's one user is ``__token__``, as on
 PyPI); only the registries' URLs reach the steps as plain environment.
 
@@ -47,7 +51,7 @@ from typing import Any
 import requests
 
 from valet.errors import SandboxError
-from valet.sandbox.act_runner import ActResult, run_workflow
+from valet.sandbox.act_runner import ActResult, run_workflow, standin_actions
 from valet.sandbox.registries import (
     REPO_ROOT,
     Registries,
@@ -119,7 +123,7 @@ class ScenarioResult:
 
     @property
     def summaries(self) -> list[tuple[str, str]]:
-        """(step name, markdown) of prepare, request and publish, in run order."""
+        """(step name, markdown) of prepare, build, request and publish, in run order."""
         out: list[tuple[str, str]] = []
         for run, workflow in ((self.release_run, RELEASE_YML), (self.publish_run, PUBLISH_YML)):
             if run is not None:
@@ -404,8 +408,10 @@ class Scenario:
             if not run.ok:
                 raise SandboxError(f"the SDK release workflow failed ({run.describe()})",
                                    hint=f"full log: {run.work_dir}/act.log")
-            phase.facts = {"act_seconds": run.duration,
-                           "outputs": dict(run.outputs.get("prepare", {}))}
+            phase.facts = {"act_seconds": run.duration, "jobs": dict(run.jobs),
+                           "outputs": dict(run.outputs.get("prepare", {})),
+                           "build": dict(run.outputs.get("build", {})),
+                           "request": dict(run.outputs.get("request", {}))}
         return phase
 
     def ci_green(self) -> Phase:
@@ -598,12 +604,14 @@ class Scenario:
              secrets: dict[str, str], name: str, env: dict[str, str] | None = None) -> ActResult:
         sb = self._sb()
         self.log(f"act {event_name} {workflow} ...")
+        standins = standin_actions(RELEASE_YML.read_text(), PUBLISH_YML.read_text())
         return run_workflow(
             repo_dir, workflow, event_name, event,
             env={**{k: v for k, v in sb.env().items() if k.startswith("GITHUB_")},
                  **(env or {})},
             secrets=secrets, variables={"REQUEST_APP_ID": "1", "PUBLISH_APP_ID": "2"},
-            local_actions={"OWNER/valet@v1": REPO_ROOT, self._action_ref: APP_TOKEN_STANDIN},
+            local_actions={**standins, "OWNER/valet@v1": REPO_ROOT,
+                           self._action_ref: APP_TOKEN_STANDIN},
             work_dir=self.work / f"act-{name}", timeout=self.act_timeout)
 
 

@@ -6,6 +6,7 @@ Each function takes the ``App`` and must be called with ``app.state.lock`` held
 
 from __future__ import annotations
 
+import hashlib
 import io
 import secrets
 import shutil
@@ -431,22 +432,41 @@ def create_pull(app: App, full_name: str, *, title: str, user: str,
     return shapes.pull_request(app.urls, app.state, rec, pull)
 
 
-def add_workflow_artifact(app: App, full_name: str, name: str, files: dict[str, bytes]) -> int:
+def add_workflow_artifact(app: App, full_name: str, name: str,
+                          files: dict[str, bytes] | None = None, *, run_id: int | None = None,
+                          zip_data: bytes | None = None, expired: bool = False) -> int:
+    """A workflow artifact: ``files`` zipped here, or ``zip_data`` kept byte for byte (what
+    upload-artifact sent, e.g. act's artifact server's copy). With ``run_id`` it belongs
+    to that recorded run (its commit and branch); without, to a run of the default
+    branch's tip that the sandbox does not list. Its ``digest`` is the zip's sha256, as
+    GitHub reports for artifacts uploaded by upload-artifact v4."""
     rec = repo_or_fail(app, full_name)
+    if not isinstance(name, str) or not name or len(name) > 255:
+        raise SeedError(f"invalid artifact name {name!r}")
+    if zip_data is None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path, data in (files or {}).items():
+                zf.writestr(path, data)
+        zip_data = buf.getvalue()
+    elif files:
+        raise SeedError("give files or zip_data, not both")
+    if run_id is not None:
+        run = _run_or_fail(app, full_name, str(run_id))
+        head, branch, owner_run = run["head_sha"], run.get("head_branch"), int(run["id"])
+    else:
+        head = app.git(rec).resolve_commit(rec["default_branch"])
+        branch, owner_run = rec["default_branch"], app.state.new_id()
     art_id = app.state.new_id()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path, data in files.items():
-            zf.writestr(path, data)
     target = app.files_root / "artifacts" / f"{art_id}.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(buf.getvalue())
-    head = app.git(rec).resolve_commit(rec["default_branch"])
+    target.write_bytes(zip_data)
     ts = now_iso()
     rec["artifacts"][str(art_id)] = {
-        "id": art_id, "name": name, "size_in_bytes": len(buf.getvalue()), "created_at": ts,
-        "updated_at": ts, "expires_at": "2099-01-01T00:00:00Z", "run_id": app.state.new_id(),
-        "head_sha": head, "head_branch": rec["default_branch"],
+        "id": art_id, "name": name, "size_in_bytes": len(zip_data), "created_at": ts,
+        "updated_at": ts, "expires_at": "2099-01-01T00:00:00Z", "run_id": owner_run,
+        "head_sha": head, "head_branch": branch, "expired": bool(expired),
+        "digest": "sha256:" + hashlib.sha256(zip_data).hexdigest(),
     }
     app.state.touch()
     return art_id

@@ -295,6 +295,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             entry["status"] = refusal.status
             return
+        push = rest == "git-receive-pack" and self.command == "POST"
+        before = githttp.branch_refs(app, owner, repo) if push else {}
         status, out_headers, proc, errors = githttp.run_backend(
             app, self.command, owner, repo, rest, query, headers, self._rfile(), login)
         try:
@@ -311,6 +313,8 @@ class Handler(BaseHTTPRequestHandler):
                 proc.wait()
             errors.close()
         entry["status"] = status
+        if push:
+            githttp.announce_push(app, owner, repo, before)
 
     # -- responses ------------------------------------------------------------------
 

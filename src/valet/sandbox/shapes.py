@@ -581,7 +581,8 @@ def artifact(u: Urls, repo_rec: Record, rec: Record) -> Json:
     return {
         "id": rec["id"], "node_id": node_id("Artifact", rec["id"]), "name": rec["name"],
         "size_in_bytes": rec["size_in_bytes"], "url": api, "archive_download_url": f"{api}/zip",
-        "expired": False, "created_at": rec["created_at"], "expires_at": rec["expires_at"],
+        "expired": bool(rec.get("expired")), "created_at": rec["created_at"],
+        "expires_at": rec["expires_at"],
         "updated_at": rec["updated_at"], "digest": rec.get("digest"),
         "workflow_run": {"id": rec["run_id"], "repository_id": repo_rec["id"],
                          "head_repository_id": repo_rec["id"],

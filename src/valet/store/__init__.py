@@ -1,9 +1,9 @@
-"""The artifact store: where prepare leaves the built files and publish fetches them.
+"""The artifact store: where the request side leaves the built files and publish fetches them.
 
 Two kinds behind one interface:
 
 - ``github-release`` (the default): assets of a DRAFT release on the SDK repo,
-  named by the release tag. Prepare uploads; publish downloads; the `github`
+  named by the release tag. `valet request` uploads; publish downloads; the `github`
   target later publishes that same draft.
 - ``workflow-artifacts``: read-only; the zip a workflow uploaded with
   actions/upload-artifact under a known name (craft's convention).
@@ -55,8 +55,10 @@ class StoreRef:
 class ArtifactStore(Protocol):
     kind: str
 
-    def upload(self, manifest: Manifest, files: dict[str, Path]) -> StoreRef:
-        """Upload every file of the manifest plus manifest.json; idempotent."""
+    def upload(self, manifest: Manifest, files: dict[str, Path], *,
+               notes: str | None = None) -> StoreRef:
+        """Upload every file of the manifest plus manifest.json; idempotent (the request
+        side, never the build)."""
 
     def list(self) -> dict[str, RemoteFile]:
         """name -> what the store holds."""

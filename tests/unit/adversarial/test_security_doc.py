@@ -53,7 +53,7 @@ def test_every_threat_row_names_a_test_or_says_why_not():
 
 def test_the_five_attackers_of_the_issue_each_have_rows():
     attackers = {[c.strip() for c in row.strip("|").split("|")][0] for row in _table_rows()}
-    for who in ("SDK committer", "publish-repo triager", "malicious dependency during prepare",
+    for who in ("SDK committer", "publish-repo triager", "malicious dependency in the build",
                 "someone who can only open issues", "compromised or flaky registry"):
         assert who in attackers
 

@@ -1,253 +1,228 @@
-"""build_rows: who approved, when, final state and the flags that must stand out."""
+"""Rows from what GitHub recorded and what the publish App wrote, after valet's own
+publish runs on the fakes; and the forgeries an SDK committer can write, flagged."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
-from valet import audit
-from valet.audit import Comment, IssueEvent, IssueFacts
-from valet.manifest import Artifact
-from valet.request import Request, TargetState
+from tests.unit.publish.fakes import BOT, REQUEST_BOT, prepare_run
+from valet import summary
+from valet.targets.base import State
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
-SHA = "ab" * 32
+from .world import N, World, codes
 
 
-def at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+@pytest.fixture
+def world(tmp_path) -> World:
+    return World(tmp_path)
 
 
-def request(requested_by: str | None = "alice") -> Request:
-    return Request(repo="acme/sdk", version="1.2.3", requested_by=requested_by,
-                   targets=[TargetState("pypi", True), TargetState("npm[@acme/sdk]", False)],
-                   artifacts=[Artifact("sdk-1.2.3.tgz", 1234, SHA)])
-
-
-def labeled(label: str, who: str | None, minute: int, event: str = "labeled") -> IssueEvent:
-    return IssueEvent(event=event, created_at=at(minute), actor=who, label=label)
-
-
-def valet_comment(marker: str, minute: int, text: str = "", author: str = "valet-publish[bot]") -> Comment:
-    return Comment(author=author, body=f"{marker}\n{text}", created_at=at(minute),
-                   author_is_bot=author.endswith("[bot]"))
-
-
-def published_issue(**kw: object) -> IssueFacts:
-    facts = IssueFacts(
-        number=7, title="publish: acme/sdk@1.2.3", state="closed", labels=["published"],
-        created_at=at(0), updated_at=at(12), closed_at=at(12),
-        url="https://github.example/acme/publish/issues/7", request=request(),
-        events=[labeled("accepted", "bob", 10), labeled("accepted", "valet-publish[bot]", 12, "unlabeled"),
-                labeled("published", "valet-publish[bot]", 12),
-                IssueEvent("closed", at(12), "valet-publish[bot]")],
-        comments=[valet_comment(audit.MARKER_SUMMARY, 12,
-                                "Published. Run: https://github.example/acme/publish/actions/runs/99 .")],
-    )
-    for key, value in kw.items():
-        setattr(facts, key, value)
-    return facts
-
-
-POLICY = audit.ApproverPolicy(logins=frozenset({"bob", "carol"}), display="bob, carol")
-
-
-def codes(row: audit.AuditRow) -> list[str]:
-    return [f.code for f in row.flags]
-
-
-def test_published_request_row() -> None:
-    [row] = audit.build_rows([published_issue()], POLICY)
-    assert (row.repo, row.version, row.requester) == ("acme/sdk", "1.2.3", "alice")
-    assert (row.approver, row.approved_at, row.published_at) == ("bob", at(10), at(12))
-    assert row.state == "published"
-    assert [(t.id, t.outcome) for t in row.targets] == [("pypi", "done"), ("npm[@acme/sdk]", "not done")]
-    assert [(a.name, a.sha256) for a in row.artifacts] == [("sdk-1.2.3.tgz", SHA)]
-    assert row.run_url == "https://github.example/acme/publish/actions/runs/99"
+def test_a_release_valet_published_is_traced_to_github_records(world: World) -> None:
+    assert world.label("alice") == 0
+    row = world.row()
+    assert (row.repo, row.version, row.state) == ("org/sdk", "1.2.3", "published")
+    assert (row.requester, row.approver, row.publisher) == ("requester", "alice", BOT)
+    assert row.approved_at is not None and row.published_at is not None
+    assert row.approved_at <= row.published_at
+    assert [(t.id, t.outcome) for t in row.targets] == [
+        ("pypi", "published"), ("npm", "published"), ("github", "published")]
+    assert row.run_url == "https://github.com/org/publish/actions/runs/77"
     assert row.flags == []
 
 
-def test_approver_is_the_last_accepted_before_publishing() -> None:
-    facts = published_issue()
-    facts.events = [labeled("accepted", "carol", 2), labeled("accepted", "bob", 10),
-                    labeled("accepted", "mallory", 30)]  # after publishing: not the approval
-    [row] = audit.build_rows([facts])
-    assert (row.approver, row.approved_at) == ("bob", at(10))
+def test_the_published_summary_records_what_the_audit_reads(world: World) -> None:
+    approved = world.body()
+    assert world.label("alice") == 0
+    [record] = summary.read_markers(world.issues.comment_bodies(N)[-1], summary.DONE_MARKER)
+    assert record["targets"] == ["pypi", "npm", "github"]
+    assert record["approver"] == "alice" and isinstance(record["event"], int)
+    assert record["body_sha256"] == summary.body_digest(approved)
 
 
-def test_published_without_any_approval_stands_out() -> None:
-    facts = published_issue(events=[labeled("published", "someone", 12)])
-    [row] = audit.build_rows([facts], POLICY)
-    assert row.approver is None and row.approved_at is None
-    assert codes(row) == [audit.FLAG_NO_APPROVAL]
+def test_a_done_marker_by_another_bot_publishes_nothing(world: World) -> None:
+    """Approved, never published by valet: another bot writes valet's summary and done
+    markers, a triager labels `published` and closes."""
+    world.issues.label_by(N, "accepted", "alice")
+    world.issues.comment_as(N, "helper[bot]", f"{summary.MARKER_SUMMARY}\nPublished. "
+                            "https://github.com/org/publish/actions/runs/9\n"
+                            + summary.marker(summary.DONE_MARKER,
+                                             {"targets": ["pypi", "npm", "github"]}), "Bot")
+    world.issues.label_by(N, "published", "triager")
+    world.issues.store[N]["state"] = "closed"
+    row = world.row()
+    assert row.state == "closed"
+    assert (row.published_at, row.publisher, row.run_url) == (None, None, None)
+    assert [t.outcome for t in row.targets] == ["not done"] * 3
+    assert codes(row) == ["forged-record", "published-label-unverified"]
+    assert "helper[bot]" in row.flags[0].detail and "triager" in row.flags[1].detail
 
 
-def test_approval_after_publishing_does_not_count() -> None:
-    facts = published_issue(events=[labeled("accepted", "bob", 30)])
-    [row] = audit.build_rows([facts], POLICY)
-    assert audit.FLAG_NO_APPROVAL in codes(row)
+def test_a_forged_done_marker_does_not_make_a_ticked_box_published(world: World) -> None:
+    world.issues.edit_body(N, world.body().replace("- [ ] npm", "- [x] npm"), "mallory")
+    world.issues.comment_as(N, "mallory", summary.marker(summary.DONE_MARKER,
+                                                         {"targets": ["npm"]}))
+    row = world.row()
+    npm = [t for t in row.targets if t.id == "npm"][0]
+    assert (npm.outcome, npm.detail) == ("ticked", "ticked by mallory, not published by valet")
+    assert codes(row) == ["forged-record"]  # a tick is no edit beyond ticks
 
 
-def test_refused_approval_by_non_approver() -> None:
-    facts = IssueFacts(
-        number=8, title="publish: acme/sdk@1.2.4", state="open", labels=[],
-        created_at=at(0), updated_at=at(21), request=request(),
-        events=[labeled("accepted", "mallory", 20),
-                labeled("accepted", "valet-publish[bot]", 21, "unlabeled")],
-        comments=[valet_comment(audit.MARKER_REFUSED, 21, "@mallory is not an allowed approver")],
-    )
-    [row] = audit.build_rows([facts], POLICY)
+def test_the_requester_is_who_ran_the_prepare_workflow_not_the_body(world: World) -> None:
+    # The request App's token rewrites the line and the hidden block while the run ran.
+    world.issues.edit_body(N, world.body().replace("requester", "someone-else"), REQUEST_BOT,
+                           at="2030-01-01T00:00:30Z")
+    assert world.label("alice") == 0
+    row = world.row()
+    assert row.requester == "requester"
+    assert codes(row) == ["requester-rewritten"]
+    assert "someone-else" in row.flags[0].detail
+
+
+def test_a_rewrite_after_publishing_does_not_change_the_row(world: World) -> None:
+    assert world.label("alice") == 0
+    world.issues.edit_body(N, world.body().replace("requester", "someone-else")
+                           .replace("pkg-1.2.3", "evil-1.2.3"), REQUEST_BOT)
+    row = world.row()
+    assert row.requester == "requester"
+    assert all(a.name.startswith("pkg-") for a in row.artifacts), "the approved files"
+    assert codes(row) == ["edited-after-approval"]
+    assert REQUEST_BOT in row.flags[0].detail
+
+
+def test_a_body_edited_by_a_person_is_flagged(world: World) -> None:
+    world.issues.edit_body(N, world.body().replace("pkg-1.2.3.tgz", "pkg-1.2.3.tgZ"), "mallory")
+    assert codes(world.row())[0] == "edited-by-other"
+
+
+def test_an_issue_a_person_opened_is_not_a_request(world: World) -> None:
+    world.issues.create(6, world.body(), author="mallory")
+    row = world.row(6)
+    assert codes(row)[0] == "not-from-request-app"
+    assert "mallory" in row.flags[0].detail
+
+
+def test_without_the_prepare_run_the_requester_is_unverified(world: World) -> None:
+    del world.sdk.runs[4242]
+    row = world.row()
+    assert row.requester is None
+    assert codes(row) == ["requester-unverified"]
+    assert "does not exist" in row.flags[0].detail and "requester" in row.flags[0].detail
+
+
+def test_a_run_of_another_workflow_does_not_name_the_requester(world: World) -> None:
+    world.sdk.runs[4242] = prepare_run("requester", path=".github/workflows/ci.yml")
+    assert codes(world.row()) == ["requester-unverified"]
+
+
+def test_an_unreadable_edit_history_is_unverified_not_clean(world: World) -> None:
+    assert world.label("alice") == 0
+    world.issues.fail_edits = True
+    row = world.row()
+    assert codes(row) == ["edits-unverified"]
+    assert "403" in row.flags[0].detail
+
+
+def test_an_approver_who_lost_access_is_flagged(world: World) -> None:
+    assert world.label("alice") == 0
+    world.issues.roles["alice"] = "read"
+    row = world.row()
+    assert row.state == "published" and row.approver == "alice"
+    assert codes(row) == ["approver-not-allowed"]
+    assert "no longer has access" in row.flags[0].detail
+
+
+def test_a_refused_attempt_is_judged_and_counted(world: World) -> None:
+    world.issues.roles["mallory"] = "triage"
+    assert world.label("mallory") == 0  # valet refuses
+    row = world.row()
+    assert (row.state, row.approver, row.published_at) == ("refused", "mallory", None)
+    assert codes(row) == ["approver-not-allowed", "approval-refused"]
+
+
+def test_a_refusal_then_a_good_approval_is_published_and_keeps_the_history(world: World) -> None:
+    world.issues.roles["mallory"] = "triage"
+    world.label("mallory")
+    assert world.label("alice") == 0
+    row = world.row()
+    assert (row.state, row.approver) == ("published", "alice")
+    assert codes(row) == ["approver-not-allowed", "approval-refused"]
+
+
+def test_the_requester_approving_themself(tmp_path) -> None:
+    world = World(tmp_path, approvers="alice requester", allow_self_approval=True)
+    world.issues.roles["requester"] = "maintain"
+    assert world.label("requester") == 0
+    assert codes(world.row()) == ["self-approved"]
+    strict = World(tmp_path, approvers="alice requester")
+    strict.issues.roles["requester"] = "maintain"
+    assert strict.label("requester") == 0  # refused by publish
+    row = strict.row()
     assert row.state == "refused"
-    assert row.approver == "mallory"
-    assert row.published_at is None
-    assert codes(row) == [audit.FLAG_NOT_APPROVER, audit.FLAG_REFUSED]
-    assert "mallory" in row.flags[0].detail
+    assert codes(row) == ["approver-not-allowed", "approval-refused"]
+    assert "requested this release" in row.flags[0].detail
 
 
-def test_refusal_then_good_approval_is_pending_but_keeps_the_history() -> None:
-    facts = IssueFacts(
-        number=9, title="publish: acme/sdk@1.2.5", state="open", labels=["accepted", "ci-pending"],
-        created_at=at(0), updated_at=at(40), request=request(),
-        events=[labeled("accepted", "mallory", 20), labeled("accepted", "x[bot]", 21, "unlabeled"),
-                labeled("accepted", "carol", 30), labeled("ci-pending", "x[bot]", 40)],
-        comments=[valet_comment(audit.MARKER_REFUSED, 21)],
-    )
-    [row] = audit.build_rows([facts], POLICY)
-    assert row.state == "pending"
-    assert row.approver == "carol"
-    assert codes(row) == [audit.FLAG_NOT_APPROVER, audit.FLAG_REFUSED]
-
-
-def test_no_policy_means_no_approver_flag() -> None:
-    facts = published_issue(events=[labeled("accepted", "anyone", 10)])
-    [row] = audit.build_rows([facts])
+def test_waiting_for_ci_is_pending(world: World) -> None:
+    world.sdk.check_pages = [[{"name": "tests", "status": "in_progress", "conclusion": None}]]
+    assert world.label("alice") == 0
+    row = world.row()
+    assert (row.state, row.approver, row.published_at) == ("pending", "alice", None)
     assert row.flags == []
 
 
-def test_team_membership_is_asked_once_per_login() -> None:
-    asked: list[tuple[str, str, str]] = []
+def test_a_failed_target_leaves_the_others_published(world: World) -> None:
+    from tests.unit.publish.fakes import Behaviour
 
-    def member(org: str, slug: str, login: str) -> bool:
-        asked.append((org, slug, login))
-        return login == "dave"
-
-    policy = audit.ApproverPolicy(teams=(("acme", "release"),), team_member=member)
-    rows = audit.build_rows([published_issue(events=[labeled("accepted", "dave", 10)]),
-                             published_issue(number=6, events=[labeled("accepted", "dave", 10)]),
-                             published_issue(number=5, events=[labeled("accepted", "erin", 10)])],
-                            policy)
-    assert [codes(r) for r in rows] == [[], [], [audit.FLAG_NOT_APPROVER]]
-    assert sorted(asked) == [("acme", "release", "dave"), ("acme", "release", "erin")]
+    world.reg.behaviour["npm"] = Behaviour(publish_error="E401")
+    assert world.label("alice") != 0
+    row = world.row()
+    assert row.state == "failed"
+    assert [(t.id, t.outcome) for t in row.targets] == [
+        ("pypi", "published"), ("npm", "not done"), ("github", "not done")]
 
 
-@pytest.mark.parametrize("approver", ["alice", "ALICE"])
-def test_self_approval_stands_out(approver: str) -> None:
-    [row] = audit.build_rows([published_issue(events=[labeled("accepted", approver, 10)])])
-    assert codes(row) == [audit.FLAG_SELF_APPROVED]
+def test_already_published_targets_count_as_valets(world: World) -> None:
+    from tests.unit.publish.fakes import Behaviour
+
+    world.reg.behaviour["pypi"] = Behaviour(state=State.PUBLISHED)
+    assert world.label("alice") == 0
+    assert [t.outcome for t in world.row().targets] == ["published"] * 3
 
 
-def test_bot_approver_stands_out() -> None:
-    [row] = audit.build_rows([published_issue(events=[labeled("accepted", "helper[bot]", 10)])])
-    assert codes(row) == [audit.FLAG_BOT_APPROVER]
-
-
-def test_unexplained_update_after_approval_is_flagged() -> None:
-    facts = published_issue(state="open", labels=["accepted"], closed_at=None,
-                            events=[labeled("accepted", "bob", 10)], comments=[],
-                            updated_at=at(15))
-    [row] = audit.build_rows([facts], POLICY)
-    assert row.state == "pending"
-    assert codes(row) == [audit.FLAG_EDITED]
-
-
-def test_update_explained_by_an_event_is_not_flagged() -> None:
-    facts = published_issue(state="open", labels=["accepted"], closed_at=None,
-                            events=[labeled("accepted", "bob", 10)], comments=[],
-                            updated_at=at(10))
-    assert audit.build_rows([facts], POLICY)[0].flags == []
-
-
-def test_edit_before_approval_is_not_flagged() -> None:
-    facts = published_issue(state="open", labels=[], closed_at=None, events=[], comments=[],
-                            updated_at=at(5))
-    [row] = audit.build_rows([facts], POLICY)
-    assert row.state == "open" and row.flags == []
-
-
-def test_marker_written_by_a_person_is_ignored_and_flagged() -> None:
-    facts = published_issue(state="open", labels=[], closed_at=None,
-                            events=[labeled("accepted", "bob", 10)],
-                            comments=[valet_comment(audit.MARKER_REFUSED, 11, author="mallory"),
-                                      valet_comment(audit.MARKER_SUMMARY, 11,
-                                                    "https://evil.example/x/y/actions/runs/1",
-                                                    author="mallory")],
-                            updated_at=at(11))
-    [row] = audit.build_rows([facts], POLICY)
-    assert row.state == "open", "a pasted refusal marker does not make the request refused"
-    assert row.run_url is None
-    assert codes(row) == [audit.FLAG_FORGED_MARKER]
-    assert "mallory" in row.flags[0].detail
-
-
-def test_valet_logins_select_whose_markers_count() -> None:
-    facts = published_issue(comments=[valet_comment(audit.MARKER_SUMMARY, 12,
-                                                    "https://gh.example/a/b/actions/runs/5",
-                                                    author="publisher")])
-    [trusting_bots] = audit.build_rows([facts], POLICY)
-    assert trusting_bots.run_url is None
-    assert codes(trusting_bots) == [audit.FLAG_FORGED_MARKER]
-    [named] = audit.build_rows([facts], POLICY, valet_logins=["Publisher"])
-    assert named.run_url == "https://gh.example/a/b/actions/runs/5"
-    assert named.flags == []
-
-
-@pytest.mark.parametrize("labels,state", [(["failed"], "failed"), (["ci-failed"], "failed"),
-                                          (["ci-pending"], "pending"), (["accepted"], "pending"),
-                                          (["dry-run"], "open")])
-def test_states_from_labels(labels: list[str], state: str) -> None:
-    facts = published_issue(state="open", labels=labels, closed_at=None, updated_at=at(12))
-    assert audit.build_rows([facts])[0].state == state
-
-
-def test_closed_without_publishing() -> None:
-    facts = published_issue(labels=[], events=[IssueEvent("closed", at(12), "bob")], comments=[])
-    assert audit.build_rows([facts])[0].state == "closed"
-
-
-def test_unparsable_issue_is_listed_and_flagged() -> None:
-    facts = published_issue(request=None, parse_error="the body has no '### Targets' heading",
-                            title="publish: acme/sdk@9.9.9")
-    [row] = audit.build_rows([facts])
-    assert (row.repo, row.version, row.requester) == ("acme/sdk", "9.9.9", None)
+def test_an_unparsable_issue_is_listed_and_flagged(world: World) -> None:
+    world.issues.create(7, "no request here", title="publish: org/sdk@9.9.9")
+    row = world.row(7)
+    assert (row.repo, row.version, row.requester) == ("org/sdk", "9.9.9", None)
     assert row.targets == [] and row.artifacts == []
-    assert codes(row) == [audit.FLAG_NOT_A_REQUEST]
-    assert "Targets" in row.flags[0].detail
+    assert codes(row) == ["not-a-request"]
 
 
-def test_missing_requester_is_flagged() -> None:
-    [row] = audit.build_rows([published_issue(request=request(requested_by=None))])
-    assert codes(row) == [audit.FLAG_NO_REQUESTER]
+def test_rows_are_newest_first_and_only_requests(world: World) -> None:
+    world.issues.create(9, world.body())
+    world.issues.create(8, "x", title="Release blocker")
+    assert list(world.rows()) == [9, N]
 
 
-def test_rows_are_newest_first() -> None:
-    rows = audit.build_rows([published_issue(number=3), published_issue(number=11),
-                             published_issue(number=7)])
-    assert [r.number for r in rows] == [11, 7, 3]
+def test_published_without_an_approval_event(world: World) -> None:
+    assert world.label("alice") == 0
+    world.issues._events[N] = [e for e in world.issues._events[N]
+                               if (e.get("label") or {}).get("name") != "accepted"]
+    row = world.row()
+    assert row.approver is None
+    assert "published-without-approval" in codes(row)
 
 
-def test_parse_approvers_uses_the_shared_grammar() -> None:
-    assert audit.parse_approvers(None) is None
-    assert audit.parse_approvers("  ") is None
-    policy = audit.parse_approvers("@Bob, acme/release-team carol")
-    assert policy is not None
-    assert policy.logins == frozenset({"bob", "carol"})
-    assert policy.teams == (("acme", "release-team"),)
-    assert policy.allows("BOB") and not policy.allows("mallory")
+def test_identities_for_a_reader_follow_the_publish_rules(world: World) -> None:
+    from valet.errors import UsageError
+    from valet.publish.identity import named
 
-
-def test_markers_are_distinct_hidden_comments() -> None:
-    assert set(audit.MARKERS) == {"summary", "refused", "failed"}
-    values = list(audit.MARKERS.values())
-    assert len(set(values)) == 3
-    assert all(v.startswith("<!-- valet:") and v.endswith(" -->") for v in values)
+    ids = named(world.issues, app_slug="valet-app", request_app="valet-request")
+    assert (ids.publish_bot, ids.request_bot) == (BOT, REQUEST_BOT)
+    for app_slug, request_app, needle in [(None, "valet-request", "--app-slug"),
+                                          ("valet-app", None, "request-app"),
+                                          ("valet-app", "valet-app", "publish App itself"),
+                                          ("nope", "valet-request", "not a GitHub App"),
+                                          ("valet-app", "nope", "not a GitHub App")]:
+        with pytest.raises(UsageError) as err:
+            named(world.issues, app_slug=app_slug, request_app=request_app)
+        assert needle in f"{err.value.message} {err.value.hint}"

@@ -79,8 +79,8 @@ CASES = {
                               "relative to the project directory"),
     "bad regex": Case(".valet.yml", PYPI + "    include_names: '(['\n",
                       "targets[0].include_names", "a Python regular expression"),
-    "target id with a space": Case(".valet.yml", NPM + "    id: my pkg\n", "targets[0].id",
-                                   "no spaces or brackets"),
+    "target id with two spaces": Case(".valet.yml", NPM + "    id: my  pkg\n", "targets[0].id",
+                                      "single spaces"),
     # what a later step would refuse
     "plain http upload": Case(".valet.yml", PYPI + "    repository_url: http://pypi.example/legacy/"
                               "\n    index_url: https://pypi.example/simple/\n",

@@ -244,3 +244,31 @@ def test_unknown_options_of_the_cloud_targets_are_refused() -> None:
     with pytest.raises(UnsupportedConfigError) as info:
         craft("targets:\n  - name: gcs\n    bucket: a-b\n    paths: /x/\n    gzip: false\n")
     assert info.value.unsupported == ["option gzip of target gcs"]
+
+
+def test_crates_no_dev_deps_is_accepted_with_a_notice_and_changes_no_option() -> None:
+    config = craft("targets:\n  - name: crates\n    noDevDeps: true\n")
+    (target,) = config.targets
+    assert target.name == "crates" and target.options == {}
+    (note,) = [n for n in config.notes if "noDevDeps" in n]
+    assert note.startswith("targets[0].noDevDeps: craft ran `cargo hack publish --no-dev-deps`")
+    assert "cargo hack package --no-dev-deps" in note
+    assert not [n for n in craft("targets:\n  - name: crates\n    noDevDeps: false\n").notes
+                if "noDevDeps" in n]
+
+
+def test_crates_no_dev_deps_takes_a_boolean() -> None:
+    with pytest.raises(ConfigError, match=r"targets\[0\]\.noDevDeps: got 'yes'"):
+        craft("targets:\n  - name: crates\n    noDevDeps: 'yes'\n")
+
+
+@pytest.mark.parametrize(("artifacts", "where"), [
+    ("{CI: ['/(x/']}", "artifactProvider.config.artifacts.CI"),
+    ("{'/(x/': npm-package}", r"artifactProvider.config.artifacts \(workflow name\)"),
+    ("['ok', '/a/g']", r"artifactProvider.config.artifacts\[1\]"),
+    ("[]", "artifactProvider.config.artifacts must name at least one artifact"),
+])
+def test_artifact_names_are_checked_when_the_file_loads(artifacts: str, where: str) -> None:
+    with pytest.raises(ConfigError, match=where):
+        craft(f"artifactProvider:\n  name: github\n  config:\n    artifacts: {artifacts}\n"
+              "targets:\n  - name: github\n")

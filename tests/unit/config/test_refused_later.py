@@ -229,8 +229,8 @@ LATER: dict[str, Later] = {
         accepted=(0o755,), refused=(0o644,)),
     "target id (request: issue_format.validate_request)": Later(
         lambda v: {"targets": [{"name": "npm", "id": v}]}, _target_id,
-        accepted=("@scope/pkg", "pkg.js", "a+b"),
-        refused=("my pkg", "pkg (beta)")),
+        accepted=("@scope/pkg", "pkg.js", "a+b", "my pkg", "pkg (beta)"),
+        refused=("my  pkg", "pkg_ (beta)", "www.pkg.example")),
     "pypi repository_url (publish: pypi.repository_url)": Later(
         lambda v: {"targets": [{"name": "pypi", "repository_url": v,
                                "index_url": "https://pypi.example/simple/"}]}, _pypi("repository_url"),

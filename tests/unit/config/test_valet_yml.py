@@ -200,3 +200,17 @@ def test_schema_keys_match_the_config_model() -> None:
     model = {f.name for f in fields(Config)}
     keys = set(schemas.load("config")["properties"])
     assert keys - model == set()
+
+
+def test_workflow_artifact_names_are_checked_when_the_file_loads() -> None:
+    from valet.config_load import parse_config
+
+    config = parse_config("artifact_store:\n  kind: workflow-artifacts\n  workflows:\n"
+                          "    CI: [npm-*, /^docs-/i]\ntargets: [{name: npm}]\n", ".valet.yml")
+    assert config.artifact_store.workflows == {"CI": ["npm-*", "/^docs-/i"]}
+    with pytest.raises(ConfigError) as info:
+        parse_config("artifact_store:\n  kind: workflow-artifacts\n  workflows:\n"
+                     "    '/(ci/': [ok, /a/g]\ntargets: [{name: github}]\n", ".valet.yml")
+    text = str(info.value)
+    assert "artifact_store.workflows./(ci/ (the workflow's name): '/(ci/' is not a valid" in text
+    assert "artifact_store.workflows./(ci/[1]: the regex flag(s) 'g'" in text

@@ -24,7 +24,8 @@ from valet.errors import EXIT_CODES
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
 SCHEMA_PATH = ROOT / "src" / "valet" / "schemas" / "config.schema.json"
-ACTIONS = ("action-prepare-release", "action-request-issue", "action-publish")
+ACTIONS = ("action-prepare-release", "action-prepare-release/build",
+           "action-prepare-release/bump", "action-request-issue", "action-publish")
 
 # Pages other engineers own that the docs link to before they land. A link to one
 # of these is checked as soon as the file exists.

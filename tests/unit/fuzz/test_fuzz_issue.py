@@ -75,7 +75,12 @@ hidden_blocks = st.one_of(
     json_values.map(lambda d: "<!-- valet-request " + json.dumps(d) + " -->"),
     hostile_text.map(lambda t: "<!-- valet-request " + t),
 )
-target_ids = st.one_of(st.sampled_from(["pypi", "npm", "npm[@scope/pkg]", "github", "x[y", "a]b"]),
+target_ids = st.one_of(st.sampled_from(["pypi", "npm", "npm[@scope/pkg]", "github", "x[y", "a]b",
+                                        "docker[Docker Hub (release)]", "docker[a] - [ ] pypi",
+                                        "docker[a] (b)", "docker[ a]", "docker[a  b]",
+                                        "docker[a\u200bb]", "docker[a\u202eb]", "docker[(a) [b]]",
+                                        "docker[https://e.x]", "docker[:x:]", "docker[a (b]"]),
+                       st.builds(lambda a, b: f"docker[{a} {b}]", hostile_text, hostile_text),
                        hostile_text)
 lines = st.one_of(
     st.sampled_from(["### Targets", "### Artifacts", "---", "<details>", "</details>", "",
@@ -97,7 +102,9 @@ lines = st.one_of(
 )
 checkbox_lines = st.builds(lambda lead, mark, tid: f"{lead}[{mark}] {tid}",
                            st.sampled_from([" - ", "- ", "* "]), st.sampled_from([" ", "x", "X"]),
-                           st.sampled_from(["pypi", "npm", "npm[@scope/pkg]", "github"]))
+                           st.sampled_from(["pypi", "npm", "npm[@scope/pkg]", "github",
+                                            "docker[Docker Hub (release)]",
+                                            "docker[Docker Hub (latest)]"]))
 header = st.one_of(
     st.just(["Requested by: @alice", "", "Merge target: main"]),
     st.lists(st.one_of(st.sampled_from(["Merge target: main", ""]), lines), max_size=3).map(
@@ -177,3 +184,15 @@ def test_set_target_checked_raises_only_valet_errors(body: str, target: str, che
     out = only_valet_errors(set_target_checked, body, target, checked)
     if not isinstance(out, ValetError):
         assert len(out) == len(body)  # only one mark character per line changes
+
+
+@FUZZ
+@given(laid_out, st.booleans())
+def test_ticking_a_parsed_target_changes_only_its_boxes(body: str, checked: bool) -> None:
+    before = only_valet_errors(targets_section, body)
+    if isinstance(before, ValetError):
+        return
+    for target in {t.id for t in before}:
+        after = targets_section(set_target_checked(body, target, checked))
+        assert [(t.id, t.checked) for t in after] == [
+            (t.id, checked if t.id == target else t.checked) for t in before]

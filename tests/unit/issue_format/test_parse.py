@@ -121,7 +121,8 @@ def test_odd_target_ids_parse(target_id: str) -> None:
 
 
 @pytest.mark.parametrize("line", [" - [ ] npm pypi", " - [ ] <img>", " - [ ] `x`", " - [ ] a[b",
-                                  " - [ ] [x](http://e)", " - [ ] a[b c]", " - [ ] -x"])
+                                  " - [ ] [x](http://e)", " - [ ] a[b  c]", " - [ ] a[b c ]",
+                                  " - [ ] a[b\tc]", " - [ ] a[b] c", " - [ ] -x"])
 def test_a_checkbox_line_with_an_id_outside_the_grammar_is_refused(line: str) -> None:
     with pytest.raises(NotARequestError, match="target line"):
         targets_section(body_with(line + "\n"))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from valet.errors import ArtifactError, NotARequestError, UsageError
+from valet.errors import ArtifactError, NotARequestError, RequestTooLargeError, UsageError
 from valet.issue_format import (
     GITHUB_BODY_LIMIT,
     ZWJ,
@@ -249,7 +249,8 @@ def test_changelog_task_items_are_plain_text() -> None:
         ("targets", []),
         ("targets", [TargetState("pypi"), TargetState("pypi")]),
         ("targets", [TargetState("pypi\n - [ ] crates")]),
-        ("targets", [TargetState("npm[a b]")]),
+        ("targets", [TargetState("npm[a  b]")]),
+        ("targets", [TargetState("npm[a] - [ ] crates")]),
     ],
 )
 def test_untrusted_fields_outside_their_grammar_are_refused_before_rendering(field: str, value) -> None:
@@ -293,7 +294,7 @@ def test_short_changelog_is_not_cut() -> None:
 
 def test_too_many_artifacts_for_one_issue_is_an_error() -> None:
     arts = [Artifact(f"pkg-{i:05d}-very-long-name-for-a-file.tar.gz", i, f"{i:064x}") for i in range(400)]
-    with pytest.raises(ArtifactError, match="too many files"):
+    with pytest.raises(RequestTooLargeError, match="400 file"):
         render(make(artifacts=arts))
 
 

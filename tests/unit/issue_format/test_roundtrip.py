@@ -7,7 +7,13 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valet.issue_format import parse_issue, render_body, set_target_checked, targets_section
+from valet.issue_format import (
+    TARGET_ID_RE,
+    parse_issue,
+    render_body,
+    set_target_checked,
+    targets_section,
+)
 from valet.manifest import Artifact
 from valet.request import Request, TargetState
 
@@ -24,7 +30,15 @@ version = st.one_of(
 login = st.from_regex(r"\A[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,15}(\[bot\])?\Z")
 branch_part = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_+-]{0,10}\Z")
 branch = st.lists(branch_part, min_size=1, max_size=3).map("/".join)
-target_id = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,10}(\[[A-Za-z0-9@/._:+=~-]{1,20}\])?\Z")
+# Target keys as craft writes them: `name`, `name[id]`, ids with single spaces and
+# parentheses (`docker[Docker Hub (release)]`); kept inside the grammar by its filter
+# (no autolink, emoji, emphasis or strikethrough).
+id_word = st.from_regex(r"\A[A-Za-z0-9@/._:+=~()-]{1,8}\Z")
+target_id = st.builds(
+    lambda name, words: name + (f"[{' '.join(words)}]" if words else ""),
+    st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,10}\Z"),
+    st.lists(id_word, max_size=4),
+).filter(lambda t: TARGET_ID_RE.fullmatch(t) is not None)
 sha = st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)
 artifact = st.builds(
     Artifact,

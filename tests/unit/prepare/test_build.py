@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from valet.build import build_env, collect_artifacts, run_build
-from valet.errors import ArtifactError, BuildError, ConfigError
+from valet.errors import ArtifactError, BuildError, ConfigError, UsageError
 
 
 def test_build_gets_values_through_env_and_no_token(tmp_path: Path) -> None:
@@ -100,3 +100,51 @@ def test_bad_artifact_name_is_refused(tmp_path: Path) -> None:
     _files(tmp_path, "dist/bad name.tgz")
     with pytest.raises(ArtifactError, match="is not allowed"):
         collect_artifacts(tmp_path, ["dist/*"])
+
+
+def test_valet_runtime_is_taken_off_the_build_path(tmp_path: Path) -> None:
+    runtime = tmp_path / "runtime" / "bin"
+    tools = tmp_path / "tools" / "bin"
+    for d in (runtime, tools):
+        d.mkdir(parents=True)
+        (d / "python").write_text("#!/bin/sh\necho from-" + d.parent.name + "\n")
+        (d / "python").chmod(0o755)
+    base = {"PATH": f"{runtime}:{tools}:/usr/bin:/bin", "VALET_RUNTIME_BIN": str(runtime),
+            "VALET_BIN": str(runtime / "valet"), "VIRTUAL_ENV": str(runtime.parent)}
+    env = build_env(base, {})
+    assert env["PATH"] == f"{tools}:/usr/bin:/bin"
+    assert "VIRTUAL_ENV" not in env and "VALET_BIN" not in env
+    run_build(["python > which.txt"], tmp_path, values={}, base_env=base)
+    assert (tmp_path / "which.txt").read_text() == "from-tools\n"
+    # Outside an action (no VALET_RUNTIME_BIN) the PATH is the user's, untouched.
+    assert build_env({"PATH": f"{runtime}:/bin", "VIRTUAL_ENV": "v"}, {}) == {
+        "PATH": f"{runtime}:/bin", "VIRTUAL_ENV": "v"}
+
+
+def test_only_files_the_build_wrote_are_collected(tmp_path: Path) -> None:
+    from valet.build import snapshot
+
+    _files(tmp_path, "dist/old-1.0.tar.gz", "dist/rewritten-1.1.tar.gz")
+    before = snapshot(tmp_path, ["dist/*"])
+    _files(tmp_path, "dist/new-1.1.tar.gz")
+    (tmp_path / "dist" / "rewritten-1.1.tar.gz").unlink()
+    _files(tmp_path, "dist/rewritten-1.1.tar.gz")
+    found = collect_artifacts(tmp_path, ["dist/*"], before=before)
+    assert [p.name for p in found] == ["new-1.1.tar.gz", "rewritten-1.1.tar.gz"]
+
+
+def test_build_release_copies_into_a_fresh_flat_directory(tmp_path: Path) -> None:
+    from valet.build import build_release
+    from valet.config import Config
+
+    project = tmp_path / "p"
+    project.mkdir()
+    config = Config(build=['mkdir -p dist/x && printf w > "dist/x/demo-$VALET_VERSION.tgz"'],
+                    artifacts=["dist/**/*.tgz"])
+    out, files = build_release(config, project, version="2.0.0",
+                               values={"VALET_VERSION": "2.0.0"}, out_dir=tmp_path / "out")
+    assert out == tmp_path / "out" and [f.name for f in files] == ["demo-2.0.0.tgz"]
+    assert (out / "demo-2.0.0.tgz").read_bytes() == b"w"
+    with pytest.raises(UsageError, match="not empty"):
+        build_release(config, project, version="2.0.0", values={"VALET_VERSION": "2.0.0"},
+                      out_dir=out)

@@ -11,7 +11,6 @@ import pytest
 from valet.cli import main
 from valet.errors import ArtifactError, BuildError, GitError, UsageError, VersionError
 from valet.prepare import PrepareOptions, apply_plan, compute_plan
-from valet.store import StoreRef
 
 from .conftest import commit_file, git, snapshot
 
@@ -120,27 +119,17 @@ def test_bad_merge_target_is_refused(make_repo: Any) -> None:
         compute_plan(PrepareOptions(spec="auto", cwd=repo, merge_target="nope", dry_run=True))
 
 
-class FakeStore:
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, dict[str, Path], str | None]] = []
-
-    def upload(self, manifest: Any, files: dict[str, Path], *,
-               notes: str | None = None) -> StoreRef:
-        self.calls.append((manifest, files, notes))
-        return StoreRef(kind="github-release", tag="1.3.0", release_id=42, url="u")
-
-
-def _apply(repo: Path, tmp_path: Path, store: FakeStore, **kw: Any) -> Any:
+def _apply(repo: Path, tmp_path: Path, **kw: Any) -> Any:
     opts = PrepareOptions(spec="auto", cwd=repo, token="t0ken-value", repo="o/r",
                           out_dir=tmp_path / "out", **kw)
     plan, ctx = compute_plan(opts)
-    return apply_plan(plan, ctx, opts, store_factory=lambda *a: store)
+    return apply_plan(plan, ctx, opts)
 
 
-def test_apply_commits_once_builds_pushes_and_uploads(make_repo: Any, tmp_path: Path) -> None:
+def test_apply_commits_once_and_pushes_and_runs_no_project_code(make_repo: Any,
+                                                                tmp_path: Path) -> None:
     repo = make_repo(BUILD_CONFIG, origin=True)
-    store = FakeStore()
-    result = _apply(repo, tmp_path, store)
+    result = _apply(repo, tmp_path)
     origin = tmp_path / "origin.git"
     assert git(origin, "rev-parse", "refs/heads/release/1.3.0").strip() == result.sha
     assert git(origin, "log", "--format=%s", "main..release/1.3.0").splitlines() == [
@@ -148,61 +137,112 @@ def test_apply_commits_once_builds_pushes_and_uploads(make_repo: Any, tmp_path: 
     changed = git(origin, "diff", "--name-only", "main", "release/1.3.0").split()
     assert sorted(changed) == ["CHANGELOG.md", "pyproject.toml"]
     assert 'version = "1.3.0"' in git(origin, "show", "release/1.3.0:pyproject.toml")
-    (manifest, files, notes) = store.calls[0]
-    assert [a.name for a in manifest.artifacts] == ["demo-1.3.0.tar.gz"]
-    assert manifest.sha == result.sha and manifest.repo == "o/r"
-    assert files["demo-1.3.0.tar.gz"].read_bytes() == b"1.3.0"
-    assert notes and "add a" in notes
-    assert json.loads(result.manifest_path.read_text())["files"][0]["size"] == 5
-    assert result.release_id == 42
+    # the build belongs to the token-free build job: nothing of it ran here
+    assert not (repo / "dist").exists()
+    assert (result.artifacts_dir, result.build_mode) == (None, "isolated")
     # the token never lands in the repo's config
     assert "t0ken" not in (repo / ".git" / "config").read_text()
 
 
+def test_same_job_build_builds_into_a_fresh_directory_before_the_push(make_repo: Any,
+                                                                       tmp_path: Path) -> None:
+    repo = make_repo(BUILD_CONFIG, origin=True)
+    result = _apply(repo, tmp_path, build_here=True)
+    assert result.build_mode == "same-job" and result.pushed
+    assert result.artifacts_dir == tmp_path / "out"
+    assert [a.name for a in result.artifacts] == ["demo-1.3.0.tar.gz"]
+    assert (tmp_path / "out" / "demo-1.3.0.tar.gz").read_bytes() == b"1.3.0"
+
+
 def test_build_failure_pushes_nothing(make_repo: Any, tmp_path: Path) -> None:
     repo = make_repo("build: exit 7\n", origin=True)
-    store = FakeStore()
     with pytest.raises(BuildError, match="exited with status 7"):
-        _apply(repo, tmp_path, store)
+        _apply(repo, tmp_path, build_here=True)
     assert "release/" not in git(tmp_path / "origin.git", "for-each-ref")
-    assert store.calls == []
 
 
-def test_no_artifacts_fails_before_upload(make_repo: Any, tmp_path: Path) -> None:
+def test_no_artifacts_fails_before_the_push(make_repo: Any, tmp_path: Path) -> None:
     repo = make_repo("build: 'true'\n", origin=True)
-    store = FakeStore()
     with pytest.raises(ArtifactError, match="the build produced no artifact matching dist/"):
-        _apply(repo, tmp_path, store)
-    assert store.calls == []
+        _apply(repo, tmp_path, build_here=True)
     assert "release/" not in git(tmp_path / "origin.git", "for-each-ref")
 
 
-def test_unmatched_require_names_fails_before_upload(make_repo: Any, tmp_path: Path) -> None:
+def test_unmatched_require_names_fails_before_the_push(make_repo: Any, tmp_path: Path) -> None:
     repo = make_repo(BUILD_CONFIG + "require_names: ['\\.whl$']\n", origin=True)
-    store = FakeStore()
     with pytest.raises(ArtifactError, match=r"no artifact matches the required name pattern"):
-        _apply(repo, tmp_path, store)
-    assert store.calls == []
+        _apply(repo, tmp_path, build_here=True)
+    assert "release/" not in git(tmp_path / "origin.git", "for-each-ref")
+
+
+def test_stale_files_are_left_out_and_another_version_is_refused(make_repo: Any,
+                                                                 tmp_path: Path) -> None:
+    repo = make_repo(BUILD_CONFIG, origin=True, extra={".gitignore": "dist/\n"})
+    git(repo, "push", "-q", "origin", "main")
+    (repo / "dist").mkdir()
+    (repo / "dist" / "demo-1.2.0.tar.gz").write_bytes(b"an old build")  # gitignored leftover
+    result = _apply(repo, tmp_path, build_here=True)
+    assert [a.name for a in result.artifacts] == ["demo-1.3.0.tar.gz"]
+    assert (repo / "dist" / "demo-1.2.0.tar.gz").exists()  # left alone, not shipped
+
+
+def test_a_build_writing_another_version_is_refused_naming_the_file(make_repo: Any,
+                                                                    tmp_path: Path) -> None:
+    config = BUILD_CONFIG.replace('"dist/demo-$VALET_VERSION.tar.gz"', '"dist/demo-1.2.9.tar.gz"')
+    repo = make_repo(config, origin=True)
+    with pytest.raises(ArtifactError) as info:
+        _apply(repo, tmp_path, build_here=True)
+    assert "demo-1.2.9.tar.gz (sdist of version 1.2.9)" in info.value.message
+    assert "release 1.3.0" in info.value.message
+    assert "release/" not in git(tmp_path / "origin.git", "for-each-ref")
 
 
 def test_outputs_and_summary_on_github(make_repo: Any, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    repo = make_repo(BUILD_CONFIG, origin=True)
+    repo = make_repo(BUILD_CONFIG + "targets:\n  - name: pypi\n", origin=True)
     out_file, summary = tmp_path / "out.txt", tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("INPUT_VERSION", "minor")
     monkeypatch.chdir(repo)
-    code = main(["prepare", "--no-push", "--out-dir", str(tmp_path / "m")])
+    code = main(["prepare", "--no-push", "--repo", "o/r"])
     assert code == 0, capsys.readouterr()
     text = out_file.read_text()
-    for name in ("version", "branch", "sha", "previous-tag", "changelog", "manifest",
-                 "release-id"):
+    for name in ("version", "branch", "tag", "sha", "previous-tag", "changelog",
+                 "artifact-name", "artifacts-dir", "prepared"):
         assert f"\n{name}<<ghadelimiter_" in "\n" + text
-    assert "1.3.0\n" in text and str(tmp_path / "m" / "manifest.json") in text
-    assert "demo-1.3.0.tar.gz" in summary.read_text()
+    prepared = json.loads(text.split("prepared<<", 1)[1].split("\n")[1])
+    assert (prepared["version"], prepared["targets"], prepared["build_mode"]) == (
+        "1.3.0", ["pypi"], "isolated")
+    assert prepared["artifact_name"] == prepared["sha"]
+    assert "build job builds this commit without a token" in summary.read_text()
     assert "release/1.3.0" not in git(tmp_path / "origin.git", "for-each-ref")
+
+
+def test_same_job_build_warns_in_the_summary(make_repo: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(BUILD_CONFIG, origin=True)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(repo)
+    assert main(["prepare", "minor", "--no-push", "--same-job-build", "--out-dir",
+                 str(tmp_path / "built")]) == 0, capsys.readouterr()
+    text = summary.read_text()
+    assert "The build ran in the same job as the token" in text
+    assert "demo-1.3.0.tar.gz" in text
+
+
+def test_a_pre_release_command_needs_the_bump_job(make_repo: Any, tmp_path: Path) -> None:
+    repo = make_repo(BUILD_CONFIG + "pre_release_command: bash scripts/bump.sh\n", origin=True,
+                     extra={"scripts/bump.sh": "touch pwned\n"})
+    before = git(repo, "for-each-ref")
+    with pytest.raises(UsageError) as info:
+        _apply(repo, tmp_path)
+    assert "is project code" in info.value.message
+    assert "action-prepare-release/bump" in (info.value.hint or "")
+    assert git(repo, "for-each-ref") == before and not (repo / "pwned").exists()
 
 
 def test_pre_release_command_changes_are_in_the_one_commit(make_repo: Any,
@@ -210,7 +250,7 @@ def test_pre_release_command_changes_are_in_the_one_commit(make_repo: Any,
     script = 'printf "%s -> %s" "$1" "$2" > VERSION\n'
     repo = make_repo(BUILD_CONFIG + "pre_release_command: bash scripts/bump.sh\n", origin=True,
                      extra={"scripts/bump.sh": script})
-    result = _apply(repo, tmp_path, FakeStore())
+    result = _apply(repo, tmp_path, build_here=True)
     origin = tmp_path / "origin.git"
     assert git(origin, "show", "release/1.3.0:VERSION") == "1.2.3 -> 1.3.0"
     assert git(origin, "rev-list", "--count", "main..release/1.3.0").strip() == "1"
@@ -226,13 +266,28 @@ def test_failed_build_restores_the_checkout_so_a_rerun_works(make_repo: Any,
     git(repo, "commit", "-q", "-m", "chore: ignore")
     git(repo, "push", "-q", "origin", "main")
     with pytest.raises(BuildError):
-        _apply(repo, tmp_path, FakeStore())
+        _apply(repo, tmp_path, build_here=True)
     assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == "main"
     assert "release/" not in git(repo, "for-each-ref")
     (repo / "ok-to-build").write_text("")
-    store = FakeStore()
-    result = _apply(repo, tmp_path, store)
-    assert result.pushed and [a.name for a in store.calls[0][0].artifacts] == ["x.tgz"]
+    result = _apply(repo, tmp_path, build_here=True)
+    assert result.pushed and [a.name for a in result.artifacts] == ["x.tgz"]
+
+
+def test_a_request_too_large_for_one_issue_is_refused_before_any_change(
+        make_repo: Any, tmp_path: Path) -> None:
+    from valet.errors import RequestTooLargeError
+
+    targets = "".join(f"  - name: npm\n    id: '@acme/package-number-{i:04d}'\n"
+                      for i in range(1200))
+    repo = make_repo(BUILD_CONFIG + "targets:\n" + targets, origin=True)
+    before = git(repo, "for-each-ref")
+    with pytest.raises(RequestTooLargeError) as info:
+        _apply(repo, tmp_path)
+    assert "1200 target(s)" in info.value.message and "65,536" in info.value.message
+    assert "own .valet.yml" in (info.value.hint or "")
+    assert git(repo, "for-each-ref") == before
+    assert "release/" not in git(tmp_path / "origin.git", "for-each-ref")
 
 
 def test_auth_env_carries_the_token_only_in_env() -> None:
@@ -249,13 +304,3 @@ def test_auth_env_carries_the_token_only_in_env() -> None:
     assert base64.b64decode(basic) == b"x-access-token:ghs_abc123"
     assert auth_env("/srv/git/o.git", "ghs_abc123") == {}
     assert auth_env("https://github.com/o/r.git", None) == {}
-
-
-def test_upload_without_a_token_fails_before_any_change(make_repo: Any, tmp_path: Path) -> None:
-    repo = make_repo(BUILD_CONFIG, origin=True)
-    opts = PrepareOptions(spec="auto", cwd=repo, repo="o/r", token=None)
-    plan, ctx = compute_plan(opts)
-    before = git(repo, "for-each-ref")
-    with pytest.raises(UsageError, match="needs a GitHub token"):
-        apply_plan(plan, ctx, opts)
-    assert git(repo, "for-each-ref") == before

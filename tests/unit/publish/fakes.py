@@ -198,9 +198,9 @@ class FakeIssues:
               body: str | None = None) -> dict[str, Any]:
         self.calls.append(("close", number))
         self.store[number]["state"] = "closed"
-        if body is not None:
+        if body is not None:  # an edit by the publish App, as GitHub records it
             self.body_patches += 1
-            self.store[number]["body"] = body
+            self.edit_body(number, body, BOT)
         if labels is not None:
             before = set(self.label_names(number))
             for label in labels:

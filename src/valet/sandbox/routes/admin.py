@@ -144,7 +144,11 @@ def register(app: App) -> None:
     @route("POST", "/repos/{owner}/{repo}/artifacts")
     def artifacts(req: Request, owner: str, repo: str) -> Response:
         b = req.json()
-        art = seed.add_workflow_artifact(app, f"{owner}/{repo}", b["name"], _files(b.get("files")))
+        run_id = b.get("run_id")
+        zip_data = base64.b64decode(b["zip"]) if b.get("zip") is not None else None
+        art = seed.add_workflow_artifact(app, f"{owner}/{repo}", b["name"], _files(b.get("files")),
+                                         run_id=int(run_id) if run_id is not None else None,
+                                         zip_data=zip_data, expired=bool(b.get("expired")))
         return Response(201, {"id": art})
 
     @route("POST", "/hooks/pre-receive")

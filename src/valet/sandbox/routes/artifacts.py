@@ -1,4 +1,5 @@
-"""Workflow-run artifacts: list (by name), get, and the zip download (302 to storage)."""
+"""Workflow-run artifacts: list (the repository's, or one run's; by name), get, and the zip
+download (302 to storage, 410 once expired)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def register(app: App) -> None:
                               "artifacts": [shapes.artifact(app.urls, rec, a) for a in chunk]},
                         headers)
 
+    @r.route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts")
+    def list_run_artifacts(req: Request, owner: str, repo: str, run_id: str) -> Response:
+        rec = app.repo_for(req, owner, repo)
+        if run_id not in rec.get("runs", {}):
+            raise not_found()
+        name = req.arg("name")
+        direction = req.arg("direction") or "desc"
+        if direction not in ("asc", "desc"):
+            raise ApiError(422, "direction must be asc or desc")
+        items = [a for a in rec["artifacts"].values()
+                 if str(a["run_id"]) == run_id and (not name or a["name"] == name)]
+        items.sort(key=lambda a: a["id"], reverse=direction == "desc")
+        chunk, headers = paginate(req, items)
+        return Response(200, {"total_count": len(items),
+                              "artifacts": [shapes.artifact(app.urls, rec, a) for a in chunk]},
+                        headers)
+
     @r.route("GET", "/repos/{owner}/{repo}/actions/artifacts/{aid}")
     def get_artifact(req: Request, owner: str, repo: str, aid: str) -> Response:
         rec = app.repo_for(req, owner, repo)
@@ -40,9 +58,11 @@ def register(app: App) -> None:
                           archive_format: str) -> Response:
         rec = app.repo_for(req, owner, repo)
         app.require_login(req)  # GitHub wants a token even on public repos
-        artifact_or_404(rec, aid)
+        art = artifact_or_404(rec, aid)
         if archive_format != "zip":
             raise not_found()
+        if art.get("expired"):
+            raise ApiError(410, "Artifact has expired")
         sig = app.sign(f"artifact:{aid}")
         return redirect(f"{app.urls.storage}/artifacts/{aid}.zip?sig={sig}")
 

@@ -1,4 +1,4 @@
-"""`valet request` against a small in-memory stub of the PyGithub calls it makes.
+"""The approval issue and `valet request` against a small in-memory stub of PyGithub.
 
 The sandbox tests (tests/sandbox/test_request.py) run the same flows against the
 HTTP fake; these keep the logic fast and cover the command's input handling.
@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from valet.approval_issue import carry_checks, pick_existing, submit
 from valet.cli import main
 from valet.errors import KillswitchError
 from valet.issue_format import parse_issue, set_target_checked
-from valet.manifest import Artifact, Manifest
+from valet.manifest import Artifact
 from valet.request import Request, TargetState
-from valet.requester import carry_checks, pick_existing, submit
 
 SHA = "5" * 40
 
@@ -175,20 +175,38 @@ def test_carry_checks_ignores_an_unreadable_old_body() -> None:
 
 # -- the command ------------------------------------------------------------------------
 
+ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_REPOSITORY", "o/sdk")
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
-    manifest = Manifest(version="1.0.0", artifacts=(Artifact("sdk-1.0.0.tgz", 3, "c" * 64),), sha=SHA)
-    (tmp_path / "manifest.json").write_text(manifest.dumps())
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "sdk-1.0.0.tgz").write_bytes(b"abc")
     return tmp_path
+
+
+@pytest.fixture
+def uploads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The draft-release uploads `valet request` makes, recorded instead of sent."""
+    from valet.store import StoreRef
+
+    made: list[dict[str, Any]] = []
+
+    def fake(gh: Any, token: Any, req: Any, inp: Any, manifest: Any, files: Any) -> StoreRef:
+        made.append({"tag": inp.tag, "names": sorted(files), "manifest": manifest})
+        return StoreRef(kind="github-release", tag=inp.tag, release_id=77)
+
+    monkeypatch.setattr("valet.commands.request._upload", fake)
+    return made
 
 
 def test_command_dry_run_prints_the_body_without_a_token(project: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["request", "--dry-run", "--version", "1.0.0", "--sha", SHA, "--targets", "pypi, npm[@s/p]",
-                 "--manifest", "manifest.json", "--changelog", "- fixed @everyone"])
+                 "--artifacts-dir", "built", "--changelog", "- fixed @everyone"])
     out = capsys.readouterr().out
     assert code == 0
     assert " - [ ] pypi" in out and " - [ ] npm[@s/p]" in out and "`sdk-1.0.0.tgz`" in out
@@ -196,14 +214,16 @@ def test_command_dry_run_prints_the_body_without_a_token(project: Path,
 
 
 def test_command_reads_action_inputs_and_writes_outputs(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        uploads: list[dict[str, Any]],
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     gh = GH()
     monkeypatch.setattr("valet.github_client.connect", lambda token, **kw: gh)
     out_file = project / "out.txt"
     summary = project / "summary.md"
-    for key, value in {"VERSION": "1.0.0", "SHA": SHA, "TARGETS": "pypi", "MANIFEST": "manifest.json",
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    for key, value in {"VERSION": "1.0.0", "SHA": SHA, "TARGETS": "pypi", "ARTIFACTS_DIR": "built",
                        "GITHUB_TOKEN": "t0ken-value", "MERGE_TARGET": "main", "BRANCH": "release/1.0.0",
-                       "RELEASE_ID": "77"}.items():
+                       "TAG": "v1.0.0"}.items():
         monkeypatch.setenv(f"INPUT_{key}", value)
     monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -211,34 +231,38 @@ def test_command_reads_action_inputs_and_writes_outputs(project: Path, monkeypat
     issue = gh.get_repo("o/publish").issues[0]
     req = parse_issue(issue.title, issue.body)
     assert (req.merge_target, req.branch, req.release_id) == ("main", "release/1.0.0", 77)
+    assert (req.run_id, req.build) == (4242, "isolated")
+    assert [(a.name, a.size, a.sha256) for a in req.artifacts] == [("sdk-1.0.0.tgz", 3, ABC_SHA256)]
+    assert [(u["tag"], u["names"]) for u in uploads] == [("v1.0.0", ["sdk-1.0.0.tgz"])]
     outputs = out_file.read_text()
     assert "issue-number<<" in outputs and "\n1\n" in outputs
     assert issue.html_url in outputs
     assert "1.0.0" in summary.read_text() and "#1" in summary.read_text()
 
 
-def test_command_publish_repo_defaults_to_owner_publish(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_publish_repo_defaults_to_owner_publish(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       uploads: list[dict[str, Any]]) -> None:
     gh = GH()
     monkeypatch.setattr("valet.github_client.connect", lambda token, **kw: gh)
     monkeypatch.setenv("GITHUB_TOKEN", "t0ken-value")
     assert main(["request", "--version", "1.0.0", "--sha", SHA, "--targets", "pypi",
-                 "--manifest", "manifest.json"]) == 0
+                 "--artifacts-dir", "built"]) == 0
     assert list(gh.repos) == ["o/sdk", "o/publish"] and gh.repos["o/publish"].issues
 
 
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["--version", "2.0.0"], 7, "manifest.json is for version"),
-        (["--sha", "6" * 40], 7, "was built from"),
+        (["--version", "2.0.0"], 7, "sdk-1.0.0.tgz (npm tarball of version 1.0.0)"),
+        (["--sha", "6" * 39], 2, "release commit"),
         (["--merge-target", "main\n - [ ] x"], 2, "merge target"),
         (["--targets", "a b c$(x)"], 2, "target id"),
-        (["--release-id", "abc"], 2, "release id"),
+        (["--artifacts-dir", "nowhere"], 7, "does not exist"),
     ],
 )
 def test_command_refuses_bad_inputs(project: Path, argv: list[str], code: int, message: str,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    base = {"--version": "1.0.0", "--sha": SHA, "--targets": "pypi", "--manifest": "manifest.json"}
+    base = {"--version": "1.0.0", "--sha": SHA, "--targets": "pypi", "--artifacts-dir": "built"}
     for flag, value in zip(argv[::2], argv[1::2]):
         base[flag] = value
     args = ["request", "--dry-run"] + [x for kv in base.items() for x in kv]
@@ -249,7 +273,7 @@ def test_command_refuses_bad_inputs(project: Path, argv: list[str], code: int, m
 def test_command_default_targets_come_from_the_config(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / ".valet.yml").write_text("targets:\n  - name: pypi\n  - name: github\n")
     assert main(["request", "--dry-run", "--version", "1.0.0", "--sha", SHA,
-                 "--manifest", "manifest.json"]) == 0
+                 "--artifacts-dir", "built"]) == 0
     out = capsys.readouterr().out
     assert " - [ ] pypi\n - [ ] github\n" in out
 
@@ -263,7 +287,7 @@ def test_command_changelog_file(project: Path, capsys: pytest.CaptureFixture[str
 
 def test_hidden_json_is_valid_for_a_command_dry_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["request", "--dry-run", "--version", "1.0.0", "--sha", SHA, "--targets", "pypi",
-                 "--manifest", "manifest.json"]) == 0
+                 "--artifacts-dir", "built"]) == 0
     out = capsys.readouterr().out
     block = out.split("<!-- valet-request ", 1)[1].split(" -->", 1)[0]
-    assert json.loads(block)["artifacts"] == [{"name": "sdk-1.0.0.tgz", "size": 3, "sha256": "c" * 64}]
+    assert json.loads(block)["artifacts"] == [{"name": "sdk-1.0.0.tgz", "size": 3, "sha256": ABC_SHA256}]

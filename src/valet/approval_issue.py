@@ -1,11 +1,11 @@
-"""The GitHub side of `valet request`: killswitch, find-or-create, update in place.
+"""The approval issue in the publish repository: killswitch, find-or-create, update in place.
 
-The flow is: build the Request (pure), stop if the SDK repo has an open
-``release-blocker`` issue (unless forced), look for an open issue with the
-exact same title in the publish repo, carry over the ticks of targets that
-still exist, then create the issue or edit it in place. Never a duplicate:
-the lookup lists every open issue (paginated) and compares titles exactly,
-because the search API is eventually consistent and matches words, not titles.
+The flow is: stop if the SDK repo has an open ``release-blocker`` issue (unless
+forced), look for an open issue with the exact same title in the publish repo,
+carry over the ticks of targets that still exist, then create the issue or
+edit it in place. Never a duplicate: the lookup lists every open issue
+(paginated) and compares titles exactly, because the search API is eventually
+consistent and matches words, not titles.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from valet.issue_format import render_body, targets_section
 from valet.request import Request, TargetState
 
 BLOCKER_LABEL = "release-blocker"
+SAME_JOB_NOTE = ("The files of this request were built in the same job as the token "
+                 "(rehearsal mode): project code could reach the token. Release with the "
+                 "three-job release.yml, whose build job holds no token.")
 ACCEPTED_LABEL = "accepted"
 
 
@@ -105,15 +108,18 @@ def find_open_issue(gh: Any, publish_repo: str, title: str) -> Any | None:
 
 
 def submit(gh: Any | None, req: Request, *, publish_repo: str, server_url: str,
-           force: bool = False, dry_run: bool = False) -> RequestResult:
+           force: bool = False, dry_run: bool = False,
+           check_blockers: bool = True) -> RequestResult:
     """Open or update the approval issue for ``req``; in a dry run only read.
 
     ``gh`` may be None in a dry run: nothing is read, the body is rendered as new.
+    ``check_blockers=False``: the caller has run `check_killswitch` already.
     """
     title = req.title
     existing = None
     if gh is not None:
-        check_killswitch(gh, req.repo, force=force)
+        if check_blockers:
+            check_killswitch(gh, req.repo, force=force)
         existing = find_open_issue(gh, publish_repo, title)
     old_body = existing.body if existing is not None else None
     req, kept = carry_checks(req, old_body)
@@ -170,6 +176,8 @@ def summary_markdown(req: Request, result: RequestResult) -> str:
         lines.append(f"- Artifacts: {len(req.artifacts)} file(s)")
     if result.unapproved:
         lines.append("- :warning: the request changed after approval; `accepted` was removed")
+    if req.build == "same-job":
+        lines += ["", "> [!WARNING]", f"> {SAME_JOB_NOTE}"]
     return "\n".join(lines)
 
 
