@@ -56,8 +56,10 @@ demo: setup
 bench: setup
 	$(PY) bench/run.py
 
+# make sandbox SANDBOX_ARGS="--all" (or --with crates,trusted-publishing, ...)
+SANDBOX_ARGS ?=
 sandbox: setup
-	$(PY) -m valet sandbox
+	$(PY) -m valet sandbox $(SANDBOX_ARGS)
 
 # Regenerate the hash-pinned locks after editing requirements/*.in. One universal
 # lock per file (Python 3.10-3.13, Linux and macOS: markers pick the pins), from the

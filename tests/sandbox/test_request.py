@@ -163,3 +163,35 @@ def test_dry_run_creates_nothing(setup: Setup, capsys: pytest.CaptureFixture[str
     assert setup.request("--targets", "pypi", "--dry-run") == 0
     assert "### Targets" in capsys.readouterr().out
     assert setup.publish_issues() == []
+
+
+def test_a_request_job_without_a_checkout_reads_the_docker_config_of_the_release_commit(
+        sandbox_env: Any, gh_repo_factory: Callable[..., Any], gh_client: Callable[[str], Any],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, container_registries: Any) -> None:
+    """The example request job checks nothing out: the docker target's image is still
+    resolved, from the .valet.yml of the release commit (read through the API), and its
+    digest is what the request approves."""
+    from tests.sandbox.oci_images import push_image
+
+    src, dst = container_registries
+    name = f"acme/app-{tmp_path.name[-8:]}"
+    config = (f"targets:\n  - name: docker\n    source: {src.host}/{name}\n"
+              f"    target: {dst.host}/{name}\nartifacts: []\n")
+    sdk = gh_repo_factory({".valet.yml": config, "README.md": "sdk\n"}, prefix="sdk")
+    sha = sdk.gh().get_branch("main").commit.sha
+    publish = f"{sdk.owner}/publish"
+    sandbox_env.admin.create_repo(publish, files={"README.md": "publish\n"})
+    digest = push_image(src, tmp_path, f"{name}:{sha}", "release")
+    empty = tmp_path / "no-checkout"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    for key, value in {**src.env(), "GITHUB_REPOSITORY": sdk.full_name,
+                       "GITHUB_ACTOR": sdk.owner, "GITHUB_TOKEN": sdk.token}.items():
+        monkeypatch.setenv(key, value)
+
+    assert main(["request", "--version", "1.0.0", "--sha", sha, "--targets", "docker"]) == 0
+
+    (issue,) = [i for i in gh_client(sdk.token).get_repo(publish).get_issues(state="all")
+                if i.title == f"publish: {sdk.full_name}@1.0.0"]
+    req = parse_issue(issue.title, issue.body)
+    assert req.images == [{"id": "docker", "source": f"{src.host}/{name}:{sha}", "digest": digest}]

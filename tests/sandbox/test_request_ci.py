@@ -279,10 +279,10 @@ def test_crates_with_no_dev_deps_loads_and_publishes_the_crate_ci_built(
     """craft packed with `cargo hack publish --no-dev-deps`; valet ships CI's .crate as it
     is. The publish side's steps, for real: the config from the merge target, the files
     from the draft the request filled (verified), the crates target to a crates.io fake."""
-    from tests.fixtures.fake_crates import FakeCrates
     from tests.unit.targets.ctx import CARGO_TOML, write_tar_gz
     from valet import github_client
     from valet.publish_api import Rest, SdkAPI
+    from valet.sandbox.crates_io import FakeCrates
     from valet.sdk_config import read_sdk_config
     from valet.store.github_release import GitHubReleaseStore
     from valet.targets.base import TargetContext

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.fake_crates import FakeCrates
 from tests.unit.targets.ctx import CARGO_TOML, make_crate, make_ctx, write_tar_gz
 from valet.errors import ConflictError, TargetError
+from valet.sandbox.crates_io import FakeCrates
 from valet.targets.base import State, TargetContext
 from valet.targets.crates import CratesTarget, read_crate
 
@@ -94,3 +94,20 @@ def test_a_refused_token_is_a_target_error_with_a_hint(tmp_path: Path,
     assert "HTTP 403" in info.value.message
     assert "CARGO_REGISTRY_TOKEN" in str(info.value.hint)
     assert crates_api.crates == {}
+
+
+def test_a_fake_with_a_root_remembers_its_crates_across_restarts(tmp_path: Path) -> None:
+    # `valet sandbox --state DIR --with crates`: a restarted sandbox still has the crate.
+    crate = make_crate(tmp_path)
+    first = FakeCrates(root=tmp_path / "crates").start()
+    try:
+        CratesTarget().publish(_ctx(tmp_path / "a", first, [crate]))
+    finally:
+        first.stop()
+    again = FakeCrates(root=tmp_path / "crates").start()
+    try:
+        ctx = _ctx(tmp_path / "b", again, [crate])
+        assert CratesTarget().status(ctx).state is State.PUBLISHED
+        assert again.crates[("acme_sdk", "1.2.3")].metadata == read_crate(crate)
+    finally:
+        again.stop()

@@ -292,6 +292,39 @@ def _minutes(text: str | None) -> float:
 
 
 
+class _ContentsAt:
+    """The SDK repository's files through the contents API (``sdk_config.ContentsAPI``)."""
+
+    def __init__(self, gh: Any, repo: str) -> None:
+        self.repo, self._repo = repo, gh.get_repo(repo)
+
+    def file(self, path: str, ref: str) -> str | None:
+        from github import GithubException
+
+        try:
+            found = self._repo.get_contents(path, ref=ref)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if isinstance(found, list) or found.type != "file":
+            return None
+        return str(found.decoded_content.decode("utf-8"))
+
+
+def release_config(req: Any, config_file: str | None, token: str | None) -> Any:
+    """The release's configuration: the checked-out project's when there is one, else
+    (the request job checks nothing out) the release commit's, read through the API."""
+    from valet.config_load import find_config_file, load_config
+
+    if config_file or find_config_file(Path.cwd(), req.path) is not None:
+        return load_config(Path.cwd(), req.path, config_file=config_file)
+    from valet.github_client import connect
+    from valet.sdk_config import read_sdk_config
+
+    return read_sdk_config(_ContentsAt(connect(token), req.repo), ref=req.sha, path=req.path)
+
+
 def run(args: argparse.Namespace) -> int:
     import os
     from dataclasses import replace
@@ -306,13 +339,14 @@ def run(args: argparse.Namespace) -> int:
 
     inp = gather(args)
     req = inp.req
-    # A docker target approves image digests: read now, from the registry the config names.
-    req = replace(req, images=request_images(req, env=os.environ, config_file=inp.config_file))
-    validate_request(req, server_url=server_url())  # bad data fails before any API call
     token = gha.get_input("github-token") or os.environ.get("GITHUB_TOKEN") \
         or os.environ.get("GH_TOKEN")
     if token:
         gha.add_mask(token)
+    # A docker target approves image digests: read now, from the registry the config names.
+    req = replace(req, images=request_images(
+        req, lambda: release_config(req, inp.config_file, token), env=os.environ))
+    validate_request(req, server_url=server_url())  # bad data fails before any API call
     source: Any = None
     if inp.from_ci:
         # CI may take a while: nothing to wait for when a release-blocker stops us anyway.

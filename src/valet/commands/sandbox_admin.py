@@ -2,7 +2,8 @@
 
 Each action is one call of the sandbox's admin API (``valet.sandbox.AdminClient``)
 against the sandbox named by ``--url`` or ``VALET_SANDBOX_ADMIN_URL`` (which
-``valet sandbox`` prints). Tokens are printed alone on stdout, so
+``valet sandbox`` prints); ``create-bucket`` asks the sandbox's fake-gcs-server
+(``STORAGE_EMULATOR_HOST``) instead. Tokens are printed alone on stdout, so
 ``TOKEN=$(valet sandbox admin create-token alice)`` works; other actions print
 one line saying what now exists.
 """
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 ADMIN_URL_ENV = "VALET_SANDBOX_ADMIN_URL"
+GCS_ENV = "STORAGE_EMULATOR_HOST"
 PERMISSIONS = ("admin", "maintain", "write", "triage", "read", "none")
 
 
 def register(sandbox_actions: argparse._SubParsersAction) -> None:
     p = sandbox_actions.add_parser(
-        "admin", help="seed a running sandbox: orgs, users, repos, apps, tokens, CI",
+        "admin", help="seed a running sandbox: orgs, users, repos, apps, tokens, CI, "
+                      "trusted publishers, buckets",
         description="Seed a running sandbox through its admin API.")
     p.add_argument("--url", default=None,
                    help=f"the sandbox's admin URL (default: ${ADMIN_URL_ENV})")
@@ -86,6 +89,35 @@ def register(sandbox_actions: argparse._SubParsersAction) -> None:
     a.add_argument("--head", default=None, help="its head branch (an open pull request)")
     a.add_argument("--merged-as", default=None, metavar="REF",
                    help="the commit it landed as on the base branch (a merged pull request)")
+    a = actions.add_parser("add-trusted-publisher",
+                           help="register a workflow as a package's trusted publisher "
+                                "(needs --with trusted-publishing)")
+    a.add_argument("registry", choices=("pypi", "npm", "crates"))
+    a.add_argument("package")
+    a.add_argument("full_name", metavar="OWNER/NAME", help="the publish repository")
+    a.add_argument("--workflow", default="publish.yml",
+                   help="the workflow's file name under .github/workflows (default publish.yml)")
+    env = a.add_mutually_exclusive_group()
+    env.add_argument("--environment", default="production",
+                     help="the environment the job runs in (default production)")
+    env.add_argument("--any-environment", action="store_true",
+                     help="any environment, or none (what the registries allow, and advise "
+                          "against)")
+    a = actions.add_parser("create-oidc-token",
+                           help="a publish job's ID-token request token (printed), for "
+                                "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    a.add_argument("full_name", metavar="OWNER/NAME", help="the repository the job runs in")
+    a.add_argument("--workflow", default="publish.yml",
+                   help="the workflow's file name under .github/workflows (default publish.yml)")
+    a.add_argument("--environment", default="production",
+                   help="the job's environment (default production; '' for none)")
+    a.add_argument("--ref", default="refs/heads/main", help="the ref the run is on")
+    a = actions.add_parser("create-bucket",
+                           help="a bucket on the sandbox's fake-gcs-server (needs --with gcs)")
+    a.add_argument("bucket")
+    a.add_argument("--gcs-url", default=None,
+                   help=f"the server (default: ${GCS_ENV}, which `valet sandbox --with gcs` "
+                        "exports)")
     a = actions.add_parser("requests", help="the sandbox's request log, oldest first")
     a.add_argument("--json", action="store_true", help="as JSON")
     a.add_argument("--clear", action="store_true", help="empty the log afterwards")
@@ -162,6 +194,18 @@ def _do(client: Any, args: argparse.Namespace) -> str:
         pull = client.create_pull(args.full_name, args.title, user=args.user, labels=args.label,
                                   head=args.head, merged_as=args.merged_as)
         return f"pull request #{pull['number']}: {pull['html_url']}"
+    if action == "add-trusted-publisher":
+        environment = None if args.any_environment else args.environment
+        pub = client.add_trusted_publisher(args.registry, args.package, args.full_name,
+                                           workflow=args.workflow, environment=environment)
+        where = (f"environment {pub['environment']}" if pub["environment"]
+                 else "any environment")
+        return (f"trusted publisher of {pub['registry']} {pub['package']}: "
+                f"{pub['repository']} .github/workflows/{pub['workflow']} ({where})")
+    if action == "create-oidc-token":
+        return str(client.create_oidc_request_token(
+            args.full_name, ref=args.ref, environment=args.environment or None,
+            workflow=args.workflow))
     assert action == "requests"
     log = client.request_log()
     if args.clear:
@@ -173,13 +217,15 @@ def _do(client: Any, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from valet import gha
     from valet.errors import SandboxError, UsageError
     from valet.sandbox.client import SandboxAdminError
 
     if not getattr(args, "admin_action", None):
         raise UsageError("valet sandbox admin needs an action",
                          hint="see `valet sandbox admin --help`")
+    if args.admin_action == "create-bucket":
+        _print(create_bucket(args.gcs_url or os.environ.get(GCS_ENV), args.bucket))
+        return 0
     client = _client(args.url)
     try:
         out = _do(client, args)
@@ -192,10 +238,44 @@ def run(args: argparse.Namespace) -> int:
                                 "the URL") from None
     finally:
         client.close()
+    _print(out)
+    return 0
+
+
+def _print(out: str) -> None:
+    from valet import gha
+
     if out:
         # names and tokens the sandbox made: data, fenced off from workflow commands
         if gha.on_github():
             gha.print_untrusted(out)
         else:
             sys.stdout.write(out + "\n")
-    return 0
+
+
+def create_bucket(url: str | None, bucket: str) -> str:
+    """A bucket on fake-gcs-server (the gcs target uploads into an existing bucket, as on
+    Google Cloud Storage)."""
+    import requests
+
+    from valet.errors import SandboxError, UsageError
+
+    if not url:
+        raise UsageError("no fake-gcs-server to talk to",
+                         hint=f"start one with `valet sandbox --with gcs` and paste its export "
+                              f"lines (they set {GCS_ENV}), or pass --gcs-url")
+    base = url.rstrip("/")
+    try:
+        with requests.Session() as http:
+            http.trust_env = False  # loopback: never through a proxy
+            resp = http.post(f"{base}/storage/v1/b", params={"project": "valet-sandbox"},
+                             json={"name": bucket}, timeout=30)
+    except OSError as exc:
+        raise SandboxError(f"cannot reach fake-gcs-server at {base}: {exc}",
+                           hint="is `valet sandbox --with gcs` still running?") from None
+    if resp.status_code >= 400:
+        raise SandboxError(f"fake-gcs-server refused bucket {bucket!r}: {resp.status_code} "
+                           f"{resp.text[:300]}",
+                           hint="bucket names are 3-63 lowercase letters, digits, '-', '_' "
+                                "and '.'; each exists once")
+    return f"bucket {resp.json().get('name', bucket)}: {base}/storage/v1/b/{bucket}"

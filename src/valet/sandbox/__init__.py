@@ -1,4 +1,6 @@
-"""The local sandbox: a stateful GitHub REST fake on real git, plus the registries.
+"""The local sandbox: a stateful GitHub REST fake on real git, plus the services asked for
+(``valet.sandbox.catalog``: the registries, a crates.io fake, trusted-publishing exchanges,
+container registries, GCS and AWS).
 
     with Sandbox() as sb:
         token = sb.admin.create_token("alice")

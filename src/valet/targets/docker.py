@@ -48,7 +48,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -377,17 +377,15 @@ def resolve_images(config: Any, version: str, revision: str, env: Mapping[str, s
     return out
 
 
-def request_images(request: Any, *, env: Mapping[str, str], config_file: str | None = None,
-                   project_dir: Path | None = None) -> list[dict[str, str]]:
+def request_images(request: Any, config: Callable[[], Any], *,
+                   env: Mapping[str, str]) -> list[dict[str, str]]:
     """``Request.images`` for a request about to be opened: empty unless it names a
-    docker target (then the project's config says which images to read)."""
+    docker target (then ``config()``, the release's configuration, says which images
+    to read; it is only loaded then)."""
     keys = [t.id for t in request.targets if t.id == NAME or t.id.startswith(f"{NAME}[")]
     if not keys:
         return []
-    from valet.config_load import load_config
-
-    config = load_config(project_dir or Path.cwd(), request.path, config_file=config_file)
-    return resolve_images(config, request.version, request.sha or "", env, keys)
+    return resolve_images(config(), request.version, request.sha or "", env, keys)
 
 
 # -- the target -----------------------------------------------------------------------

@@ -59,10 +59,10 @@ def test_valet_masks_keep_a_recorded_secret_out_of_annotations_and_summaries(
 
 
 def test_the_creators_of_secrets_are_wrapped():
-    from tests.fixtures.fake_crates import FakeCrates
     from valet.sandbox import registries, seed
     from valet.sandbox.act_runner import ActResult
     from valet.sandbox.client import AdminClient
+    from valet.sandbox.crates_io import FakeCrates
 
     for fn in (seed.create_token, AdminClient.create_token, AdminClient.create_app,
                registries.start_registries, registries.Registries.stop, ActResult.__init__,

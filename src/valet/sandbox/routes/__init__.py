@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 MODULES = (
     "admin", "users", "repos", "git_refs", "contents", "commits", "ci", "issues", "search",
     "access", "releases", "artifacts", "oidc", "graphql", "pulls", "runs", "apps",
+    "trusted_publishers",
 )
 
 
