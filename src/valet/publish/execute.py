@@ -6,9 +6,14 @@ uploaded anywhere until every target passed its preflight and its status:
 1. ``check``: each target's preflight (credentials, tools, its files) and status
    (already published? conflict?) start as soon as that target's own files are
    verified (``ready``), concurrently; the answers are handled in plan order.
-2. ``publish_first``: the independent targets concurrently, and the ``github``
+2. ``publish_first``: the other targets concurrently, and the ``github``
    target's preparation with them (``stage``: fill the draft with its assets),
-   which makes nothing public.
+   which makes nothing public. A target that declares it runs after a kind
+   (``Target.runs_after``; plan.prerequisites) starts once every target of that
+   kind in the release is out, with their receipts in ``ctx.earlier``; if one of
+   them failed, it does not run. A target found already published while one it
+   runs after publishes now is looked at again after it (the registry then adds
+   the new layers).
 3. ``publish_last``: ``github`` makes the release public, only when every other
    target succeeded.
 
@@ -20,15 +25,15 @@ the summary table.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 
 from valet import summary
 from valet.errors import ConflictError, TargetError, ValetError
 from valet.manifest import Artifact
-from valet.publish.plan import GITHUB, Plan, PlanItem, Resolve
-from valet.targets.base import Receipt, State, StatusResult, Target, TargetContext
+from valet.publish.plan import GITHUB, Plan, PlanItem, Resolve, prerequisites
+from valet.targets.base import Receipt, State, StatusResult, Target, TargetContext, runs_after
 
 
 @dataclass
@@ -81,6 +86,8 @@ class Execution:
         self.ready = ready
         self.make_ctx = make_ctx
         self.impls: dict[str, Target] = {i.key: resolve(i.name) for i in plan.run}
+        kinds = {i.name: runs_after(self.impls[i.key]) for i in plan.run}
+        self.waits = prerequisites(plan.run, lambda name: kinds.get(name, ()))
         self.ctxs: dict[str, TargetContext] = {}
         self.out = Outcome()
         self.absent: list[PlanItem] = []
@@ -108,6 +115,11 @@ class Execution:
                 out.results.setdefault(item.key, Result(
                     item.key, "not run", detail="another target failed its preflight"))
             return out
+        # Found published, but it runs after a target that publishes now: looked at again
+        # after that one (what it records of it may be missing), not ticked now.
+        absent = {item.key for item, (where, value) in answers
+                  if where == "ok" and isinstance(value, StatusResult)
+                  and value.state is State.ABSENT}
         # The answers, in plan order: already there (tick), conflict (fail), or absent.
         for item, (where, value) in answers:
             if where == "status":
@@ -115,7 +127,9 @@ class Execution:
                                                error=_as_error(value, item.key), detail="status")
                 continue
             assert isinstance(value, StatusResult)
-            if value.state is State.PUBLISHED:
+            if value.state is State.PUBLISHED and any(k in absent for k in self.waits[item.key]):
+                self.absent.append(item)
+            elif value.state is State.PUBLISHED:
                 out.results[item.key] = Result(item.key, "already published",
                                                receipt=value.receipt, detail=value.detail)
                 if not self.dry_run:
@@ -152,7 +166,8 @@ class Execution:
 
     # -- 2 ---------------------------------------------------------------------------
     def publish_first(self) -> None:
-        """The independent targets concurrently, github's preparation with them."""
+        """The other targets concurrently, github's preparation with them; a target
+        that runs after others starts once they are out."""
         first = [i for i in self.absent if i.name != GITHUB]
         last = [i for i in self.absent if i.name == GITHUB]
         if not first and not last:
@@ -163,9 +178,41 @@ class Execution:
                 stage = getattr(self.impls[item.key], "stage", None)
                 if stage is not None and not self.out.failed:
                     self._staged[item.key] = pool.submit(stage, self.ctxs[item.key])
-            futures = {pool.submit(self.impls[i.key].publish, self.ctxs[i.key]): i for i in first}
-            for fut in as_completed(futures):
-                _settle(self.out, futures[fut], self.tick, fut.result)
+            waiting = list(first)
+            running: dict[Future[Receipt], PlanItem] = {}
+            while waiting or running:
+                for item in self._startable(waiting):
+                    waiting.remove(item)
+                    if item.key in self.out.results:  # one it runs after failed
+                        continue
+                    running[pool.submit(self.impls[item.key].publish, self.ctxs[item.key])] = item
+                if not running:
+                    for item in waiting:  # waits for what never publishes before it
+                        self.out.results[item.key] = Result(item.key, "not run",
+                                                            detail="nothing it runs after ran")
+                    break
+                settled, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in settled:
+                    _settle(self.out, running.pop(fut), self.tick, fut.result)
+
+    def _startable(self, waiting: list[PlanItem]) -> list[PlanItem]:
+        """The waiting items whose prerequisites have all settled; one whose
+        prerequisite failed gets its result ("not run") here."""
+        out = []
+        for item in waiting:
+            before = [self.out.results.get(k) for k in self.waits[item.key]]
+            if any(r is None for r in before):
+                continue
+            failed = [r.key for r in before if r is not None and not r.ok]
+            if failed:
+                self.out.results[item.key] = Result(
+                    item.key, "not run", detail=f"it runs after {', '.join(failed)}, which "
+                    "did not publish")
+            else:
+                self.ctxs[item.key].earlier = {r.key: r.receipt for r in before
+                                               if r is not None and r.receipt is not None}
+            out.append(item)
+        return out
 
     @property
     def first_ok(self) -> bool:
