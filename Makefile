@@ -46,7 +46,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/zizmor --offline action-*/action.yml action-*/*/action.yml examples/ .github/
 
@@ -54,7 +54,7 @@ demo: setup
 	$(PY) -m valet demo
 
 bench: setup
-	$(PY) scripts/bench.py
+	$(PY) bench/run.py
 
 # make sandbox SANDBOX_ARGS="--all" (or --with crates,trusted-publishing, ...)
 SANDBOX_ARGS ?=

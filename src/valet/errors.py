@@ -146,6 +146,13 @@ class RequestTooLargeError(ValetError):
     title = "request too large"
 
 
+class MergeConflictError(ValetError):
+    """The release branch would not merge into its merge target: refused before publishing."""
+
+    exit_code = 20
+    title = "release would not merge"
+
+
 class SandboxError(ValetError):
     """The local sandbox could not start or a tool it needs is missing."""
 
@@ -176,5 +183,6 @@ EXIT_CODES: dict[str, int] = {
         KillswitchError,
         SandboxError,
         RequestTooLargeError,
+        MergeConflictError,
     ]
 }

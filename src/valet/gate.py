@@ -169,17 +169,27 @@ class GateAPI(Protocol):
 Reported = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
 
 
+def reads(repo: str, sha: str) -> tuple[tuple[str, dict[str, Any] | None], ...]:
+    """The paginated lists ``fetch`` reads, as ``(path, params)``: a run starts them ahead
+    (publish.ahead) and a sweep asks them conditionally (publish.sweep)."""
+    return ((f"/repos/{repo}/commits/{sha}/statuses", None),
+            (f"/repos/{repo}/commits/{sha}/check-runs", {"filter": "latest"}),
+            (f"/repos/{repo}/commits/{sha}/check-suites", None))
+
+
 def fetch(api: GateAPI, repo: str, sha: str) -> Reported:
     """(statuses, check runs, check suites) of a commit, every page of each. Statuses
     come from the list endpoint (each with its creator), not the combined status."""
+    (status_path, status_params), (runs_path, runs_params), (suites_path, suites_params) = \
+        reads(repo, sha)
     statuses: list[dict[str, Any]] = []
-    for page in api.pages(f"/repos/{repo}/commits/{sha}/statuses"):
+    for page in api.pages(status_path, status_params):
         statuses.extend(x for x in page or [] if isinstance(x, dict))
     runs: list[dict[str, Any]] = []
-    for page in api.pages(f"/repos/{repo}/commits/{sha}/check-runs", {"filter": "latest"}):
+    for page in api.pages(runs_path, runs_params):
         runs.extend(x for x in (page or {}).get("check_runs") or [] if isinstance(x, dict))
     suites: list[dict[str, Any]] = []
-    for page in api.pages(f"/repos/{repo}/commits/{sha}/check-suites"):
+    for page in api.pages(suites_path, suites_params):
         suites.extend(x for x in (page or {}).get("check_suites") or [] if isinstance(x, dict))
     return statuses, runs, suites
 

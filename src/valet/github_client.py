@@ -1,8 +1,17 @@
 """The GitHub connection: PyGithub for the API, one requests session for asset bytes.
 
 Everything that talks to GitHub gets its client from here so that the base
-URL (the sandbox, GHES or api.github.com), retries, timeouts and masking are
-decided once.
+URL (the sandbox, GHES or api.github.com), retries, timeouts, pacing and
+masking are decided once.
+
+Retries: a read, and a write that sets a state (PATCH, PUT, DELETE: repeating
+it lands in the same state), is retried on 5xx and timeouts with backoff; a
+rate-limit answer (403/429 with ``Retry-After``, or ``X-RateLimit-Remaining:
+0`` until ``X-RateLimit-Reset``) waits as GitHub asks. A POST creates
+something (a comment, a release, a dispatched run): it is never retried here
+after a timeout or a 5xx, because GitHub may have acted on it; the caller
+decides (publish_api.Rest re-reads before it tries again). Every write is paced
+(valet.pacing).
 """
 
 from __future__ import annotations
@@ -10,14 +19,13 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from valet import gha
+from valet import gha, pacing
 from valet.errors import GitHubError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -31,11 +39,6 @@ def api_url() -> str:
 
 def server_url() -> str:
     return (os.environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def timeout() -> float:
@@ -57,22 +60,27 @@ def require_token(token: str | None, what: str = "github-token") -> str:
     return token
 
 
+# Verbs retried after a timeout or a 5xx: they read, or set a state that a repeat sets again.
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
 def connect(token: str | None, *, base_url: str | None = None, what: str = "github-token"):  # type: ignore[no-untyped-def]
-    """A PyGithub client with retries on 5xx and rate limits."""
+    """A PyGithub client with retries on 5xx and rate limits (POST: rate limits only, see
+    the module docstring) and paced writes."""
     import github
     from github import Auth, GithubRetry
 
     token = require_token(token, what)
     url = (base_url or api_url()).rstrip("/")
-    loopback = _is_loopback(url)
     retry = GithubRetry(
         total=int(os.environ.get("VALET_RETRIES", "5")),
         backoff_factor=retry_backoff(),
         secondary_rate_wait=float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")),
-        status_forcelist=[500, 502, 503, 504],  # GithubRetry appends 403 to a list
-        allowed_methods=None,  # retried for every verb; our writes are idempotent or checked
+        # GithubRetry appends 403 (retried only for a rate limit); 429 waits for Retry-After.
+        status_forcelist=[429, 500, 502, 503, 504],
+        allowed_methods=RETRIED_METHODS,
     )
-    return github.Github(
+    gh = github.Github(
         auth=Auth.Token(token),
         base_url=url,
         timeout=int(timeout()),
@@ -80,19 +88,47 @@ def connect(token: str | None, *, base_url: str | None = None, what: str = "gith
         per_page=100,
         retry=retry,
         seconds_between_requests=None,
-        # GitHub asks for a pause between content-creating calls; not needed on loopback.
-        seconds_between_writes=None if loopback else 0.25,
+        seconds_between_writes=None,  # valet.pacing paces every client of the process at once
         lazy=True,
     )
+    _pace(gh.requester)
+    return gh
 
 
-class ReadRetry(Retry):
-    """Retries for the asset session's reads (GET/HEAD: always safe to repeat).
+def token_of(gh: Any) -> str | None:
+    """The token a PyGithub client of ``connect`` authenticates with (None: none)."""
+    auth = getattr(getattr(gh, "requester", None), "auth", None)
+    token = getattr(auth, "token", None)
+    return token if isinstance(token, str) else None
+
+
+def _pace(requester: Any) -> None:
+    """Route the requester's calls through the process's write pacer.
+
+    Every PyGithub object made from this client calls its requester's request
+    methods (``verb`` first); wrapping them on this one instance paces them all."""
+    for name in ("requestJsonAndCheck", "requestBlobAndCheck", "requestMultipartAndCheck",
+                 "requestMemoryBlobAndCheck"):
+        original = getattr(requester, name, None)
+        if original is None:
+            continue
+
+        def paced(verb: str, url: str, *args: Any, _original: Any = original,
+                  **kwargs: Any) -> Any:
+            pacing.before_write(verb, url)
+            return _original(verb, url, *args, **kwargs)
+
+        setattr(requester, name, paced)
+
+
+class ApiRetry(Retry):
+    """Retries for valet's own sessions (the asset session, publish_api.Rest).
 
     5xx answers and timeouts back off like the PyGithub client; a rate-limit 403/429
     waits for Retry-After or X-RateLimit-Reset; any other 403/429 is answered as is.
-    Uploads (POST) are never retried here: the store retries them itself, after
-    removing what a failed attempt left behind.
+    Only the methods it is built with are retried; a POST never is (the store retries
+    an upload itself after removing what a failed attempt left behind; Rest re-reads
+    before it repeats a POST).
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -102,7 +138,7 @@ class ReadRetry(Retry):
 
     def increment(self, method: str | None = None, url: str | None = None,
                   response: Any = None, error: Exception | None = None, _pool: Any = None,
-                  _stacktrace: Any = None) -> ReadRetry:
+                  _stacktrace: Any = None) -> ApiRetry:
         if response is not None and response.status in (403, 429) and not _rate_limited(response):
             # not a rate limit: a permissions answer the caller must see
             raise MaxRetryError(_pool, url or "", ResponseError(f"HTTP {response.status}"))
@@ -127,16 +163,29 @@ def _max_rate_wait() -> float:
     return float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")) * 5
 
 
-def session(token: str | None) -> requests.Session:
-    """A plain session for streaming asset downloads and uploads (reads are retried)."""
+def api_retry(methods: frozenset[str]) -> ApiRetry:
+    return ApiRetry(total=int(os.environ.get("VALET_RETRIES", "5")),
+                    backoff_factor=retry_backoff(), status_forcelist=[500, 502, 503, 504],
+                    allowed_methods=methods, raise_on_status=False,
+                    respect_retry_after_header=True)
+
+
+class PacedAdapter(HTTPAdapter):
+    """An adapter whose writes wait for the process's pacer (valet.pacing)."""
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        pacing.before_write(str(request.method or "GET"), str(request.url or ""))
+        return super().send(request, *args, **kwargs)
+
+
+def session(token: str | None, *, methods: frozenset[str] = frozenset({"GET", "HEAD"}),
+            pool: int = 10) -> requests.Session:
+    """A plain session for streaming asset downloads and uploads (reads are retried;
+    ``methods`` widens that); writes are paced."""
     s = requests.Session()
-    retry = ReadRetry(total=int(os.environ.get("VALET_RETRIES", "5")),
-                      backoff_factor=retry_backoff(),
-                      status_forcelist=[500, 502, 503, 504],
-                      allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False,
-                      respect_retry_after_header=True)
+    retry = api_retry(methods)
     for prefix in ("http://", "https://"):
-        s.mount(prefix, HTTPAdapter(max_retries=retry))
+        s.mount(prefix, PacedAdapter(max_retries=retry, pool_connections=pool, pool_maxsize=pool))
     s.headers["User-Agent"] = USER_AGENT
     s.headers["X-GitHub-Api-Version"] = "2022-11-28"
     if token:

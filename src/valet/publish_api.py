@@ -2,10 +2,11 @@
 
 Publish talks to exact REST endpoints (issues, labels, events, comments,
 collaborator permission, team membership, contents, statuses, check runs,
-merges, refs) through PyGithub's requester, which brings the retry policy and
-base URL chosen in github_client. Keeping the calls here lets the orchestration
-be tested against a stub with the same methods, and lets the sandbox see the
-same requests GitHub would.
+merges, refs) through ``Rest``: one token, the retry policy, pacing and base URL
+chosen in github_client, reads that can start ahead (``prefetch``) and
+conditional reads (``get_conditional``). Keeping the calls here lets the
+orchestration be tested against a stub with the same methods, and lets the
+sandbox see the same requests GitHub would.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -64,36 +67,240 @@ def graphql_url(api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{path}/graphql", "", ""))
 
 
+@dataclass(frozen=True)
+class Conditional:
+    """A conditional GET's answer: 304 (``data`` None, the ETag sent) or 200 with its ETag."""
+
+    status: int
+    etag: str | None
+    data: Any
+
+    @property
+    def changed(self) -> bool:
+        return self.status != 304
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a paginated list as read: where (``url`` and ``params``), its ETag, its
+    JSON. A later read of ``url`` with ``If-None-Match: etag`` tells whether it changed."""
+
+    url: str
+    params: dict[str, Any] | None
+    etag: str | None
+    data: Any
+
+
+# A POST's fate after a timeout or 5xx is unknown: ``Confirm`` looks (a read) and returns
+# what the POST would have answered when its effect is there, else None (then it is sent
+# again). ``SAFE`` marks a POST that reads (GraphQL) or sets a state (labels, merges).
+Confirm = Callable[[], Any]
+SAFE: Confirm = lambda: None  # noqa: E731 - a marker, compared by identity
+POST_ATTEMPTS = 3
+PREFETCH_WORKERS = 16  # GitHub asks for at most 100 requests at once
+
+
 class Rest:
-    """Raw REST over one PyGithub client (one token)."""
+    """Raw REST for one token: concurrent, paced, retried as github_client decides.
 
-    def __init__(self, gh: Any) -> None:
-        self._requester = gh.requester
-        # PyGithub keeps one connection per requester: serialize our own calls.
-        self._lock = threading.Lock()
+    Every thread gets its own session (a requests session is not shared across
+    threads safely). ``prefetch`` starts a GET in the background; the next ``call``
+    of that same GET takes its answer instead of asking again (once: a later call
+    reads afresh). Checks stay in their order; their reads are already under way.
+    """
 
-    def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
-             body: Any = None, doing: str = "") -> tuple[dict[str, Any], Any]:
-        from github import GithubException
+    def __init__(self, gh: Any = None, *, token: str | None = None,
+                 base_url: str | None = None) -> None:
+        from valet.github_client import api_url
+
+        if gh is not None:  # a PyGithub client: the same token and API URL
+            from valet.github_client import token_of
+
+            token = token or token_of(gh)
+            base_url = base_url or gh.requester.base_url
+        self.token = token
+        self.base_url = (base_url or api_url()).rstrip("/")
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._ahead: dict[tuple[Any, ...], Future[Any]] = {}
+        self._shared: dict[str, Future[Any]] = {}
+        self._ahead_lock = threading.Lock()
+
+    # -- transport ------------------------------------------------------------------
+    def _session(self) -> Any:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            from valet.github_client import RETRIED_METHODS, session
+
+            s = session(self.token, methods=RETRIED_METHODS)
+            s.headers["Accept"] = "application/vnd.github+json"
+            self._local.session = s
+        return s
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            a, b = urlsplit(path), urlsplit(self.base_url)
+            if (a.scheme, a.netloc) != (b.scheme, b.netloc):
+                # the token only ever goes to the API's own host
+                raise GitHubError(f"refusing to send the token to {a.scheme}://{a.netloc}, "
+                                  f"which is not the API host {b.netloc}")
+            return path
+        return f"{self.base_url}{path}"
+
+    def _send(self, verb: str, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None, doing: str) -> Any:
+        import requests
+
+        from valet.github_client import timeout
 
         try:
-            with self._lock:
-                return self._requester.requestJsonAndCheck(verb, path, parameters=params, input=body)
-        except GithubException as exc:
-            err = wrap(exc, doing or f"{verb} {path}")
-            if exc.status == 404:
-                raise NotFound(err.message, hint=err.hint) from None
-            raise err from None
-        except Exception as exc:  # noqa: BLE001 - network errors after retries
-            raise wrap(exc, doing or f"{verb} {path}") from None
+            return self._session().request(verb, self._url(path), params=params,
+                                           json=body if body is not None else None,
+                                           headers=headers, timeout=timeout(),
+                                           allow_redirects=True)
+        except requests.exceptions.RetryError as exc:
+            raise _Unsure(wrap(exc, doing)) from None
+        except requests.RequestException as exc:
+            raise _Unsure(wrap(exc, doing)) from None
+
+    @staticmethod
+    def _answer(resp: Any, doing: str) -> tuple[dict[str, Any], Any]:
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        if resp.status_code in (200, 201, 202, 204, 304):
+            if resp.status_code in (204, 304) or not resp.content:
+                return headers, None
+            try:
+                return headers, resp.json()
+            except ValueError:
+                raise GitHubError(f"{doing} failed: the answer is not JSON") from None
+        try:
+            message = resp.json().get("message", "")
+        except (ValueError, AttributeError):
+            message = resp.text[:200]
+        exc = Exception(message)
+        exc.status = resp.status_code  # type: ignore[attr-defined]
+        exc.data = {"message": message}  # type: ignore[attr-defined]
+        err = wrap(exc, doing)
+        if resp.status_code == 404:
+            raise NotFound(err.message, hint=err.hint)
+        if resp.status_code >= 500:
+            raise _Unsure(err)
+        if resp.status_code in (403, 429) and _rate_limited(headers):
+            raise _RateLimited(err, _rate_wait(headers))
+        raise err
+
+    # -- calls ----------------------------------------------------------------------
+    def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, doing: str = "", headers: dict[str, str] | None = None,
+             confirm: Confirm | None = None) -> tuple[dict[str, Any], Any]:
+        """``(headers, decoded JSON or None)``; NotFound for a 404, GitHubError otherwise.
+
+        A POST that timed out or got a 5xx is repeated only when ``confirm`` is given:
+        ``SAFE``, or a read that finds the POST's effect (then its answer is returned)."""
+        verb = verb.upper()
+        doing = doing or f"{verb} {path}"
+        if headers is None and (verb == "GET" and body is None or verb == "POST"):
+            ahead = self._take(("GET", *_key(path, params)) if verb == "GET"
+                               else ("POST", path, _body_key(body)))
+            if ahead is not None:
+                return ahead.result()  # type: ignore[no-any-return]
+        if verb != "POST":
+            try:
+                return self._answer(self._send(verb, path, params, body, headers, doing), doing)
+            except (_Unsure, _RateLimited) as exc:
+                raise exc.error from None  # the transport already retried what it may
+        return self._post(path, params, body, headers, doing, confirm)
+
+    def _post(self, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None, doing: str,
+              confirm: Confirm | None) -> tuple[dict[str, Any], Any]:
+        from valet.github_client import retry_backoff
+
+        last: GitHubError | None = None
+        for attempt in range(1, POST_ATTEMPTS + 1):
+            try:
+                return self._answer(self._send("POST", path, params, body, headers, doing),
+                                    doing)
+            except _RateLimited as exc:  # GitHub refused it: nothing happened, wait and resend
+                last = exc.error
+                if attempt == POST_ATTEMPTS or exc.wait is None:
+                    raise exc.error from None
+                time.sleep(exc.wait)
+            except _Unsure as exc:  # it may have happened: look before sending it again
+                last = exc.error
+                if confirm is None or attempt == POST_ATTEMPTS:
+                    raise GitHubError(
+                        f"{exc.error.message} (not repeated: GitHub may have acted on it)",
+                        hint=exc.error.hint) from None
+                if confirm is not SAFE:
+                    found = confirm()
+                    if found is not None:
+                        return {}, found
+                time.sleep(retry_backoff() * attempt)
+        assert last is not None
+        raise last
+
+    def prefetch(self, path: str, params: dict[str, Any] | None = None) -> Future[Any]:
+        """Start ``GET path`` now; the next identical ``call`` takes its answer. The future
+        (of ``(headers, data)``) lets a read that depends on this one start when it is in."""
+        return self._ahead_of(("GET", *_key(path, params)),
+                              lambda: self.call("GET", path, params=params, headers={},
+                                                doing=f"GET {path}"))
+
+    def prefetch_graphql(self, query: str, variables: dict[str, Any]) -> Future[Any]:
+        """Start a GraphQL query (a read) now; the next identical ``graphql`` takes it."""
+        body = {"query": query, "variables": variables}
+        url = graphql_url(self.base_url)
+        return self._ahead_of(("POST", url, _body_key(body)),
+                              lambda: self.call("POST", url, body=body, confirm=SAFE,
+                                                headers={}, doing="GraphQL query"))
+
+    def _ahead_of(self, key: tuple[Any, ...], fetch: Callable[[], Any]) -> Future[Any]:
+        with self._ahead_lock:
+            if key in self._ahead:
+                return self._ahead[key]
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS,
+                                                    thread_name_prefix="prefetch")
+                future = self._pool.submit(fetch)
+            self._ahead[key] = future
+            return future
+
+    def _take(self, key: tuple[Any, ...]) -> Future[Any] | None:
+        with self._ahead_lock:
+            return self._ahead.pop(key, None)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def get_conditional(self, path: str, params: dict[str, Any] | None = None, *,
+                        etag: str | None = None, doing: str = "") -> Conditional:
+        """GET with ``If-None-Match``: GitHub answers 304 (and does not count it against
+        the rate limit) when nothing changed since ``etag``."""
+        doing = doing or f"GET {path}"
+        headers = {"If-None-Match": etag} if etag else {}
+        try:
+            resp = self._send("GET", path, params, None, headers, doing)
+            if resp.status_code == 304:
+                return Conditional(304, etag, None)
+            got, data = self._answer(resp, doing)
+        except (_Unsure, _RateLimited) as exc:
+            raise exc.error from None
+        return Conditional(200, got.get("etag"), data)
 
     def graphql(self, query: str, variables: dict[str, Any], doing: str) -> dict[str, Any]:
         """``data`` of a GraphQL query; GitHubError for an error answer (sent with 200).
 
-        The token only ever goes to the REST API's host: PyGithub refuses any other
-        (a GITHUB_GRAPHQL_URL elsewhere is an error here, not a leak)."""
-        _, data = self.call("POST", graphql_url(self._requester.base_url),
-                            body={"query": query, "variables": variables}, doing=doing)
+        The token only ever goes to the REST API's host (``_url``): a GITHUB_GRAPHQL_URL
+        elsewhere is an error here, not a leak."""
+        _, data = self.call("POST", graphql_url(self.base_url),
+                            body={"query": query, "variables": variables}, doing=doing,
+                            confirm=SAFE)
         if not isinstance(data, dict):
             raise GitHubError(f"{doing}: GraphQL answered no JSON object")
         errors = data.get("errors")
@@ -109,6 +316,23 @@ class Rest:
     def get(self, path: str, params: dict[str, Any] | None = None, doing: str = "") -> Any:
         return self.call("GET", path, params=params, doing=doing)[1]
 
+    def get_shared(self, path: str, doing: str = "") -> Any:
+        """A GET several checks of one run ask, answered once for all of them (a compare of
+        two commits that each reads for its own question): a NotFound is shared too."""
+        with self._ahead_lock:
+            future = self._shared.get(path)
+            if future is None:
+                future = self._shared[path] = Future()
+                mine = True
+            else:
+                mine = False
+        if mine:
+            try:
+                future.set_result(self.get(path, doing=doing))
+            except BaseException as exc:  # noqa: BLE001 - every asker sees the same answer
+                future.set_exception(exc)
+        return future.result()
+
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         url: str | None = path
@@ -118,14 +342,109 @@ class Rest:
             yield data
             seen += 1
             query = None  # the next link carries the query
-            link = headers.get("link") or headers.get("Link") or ""
+            link = headers.get("link") or ""
             match = _NEXT_RE.search(link)
             url = match.group(1) if match and seen < 1000 else None
+
+    def read_pages(self, path: str, params: dict[str, Any] | None = None) -> list[Page]:
+        """Every page of a paginated GET, each with the ETag GitHub gave it."""
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        url: str | None = path
+        out: list[Page] = []
+        while url and len(out) < 1000:
+            headers, data = self.call("GET", url, params=query, headers={})
+            out.append(Page(url, query, headers.get("etag"), data))
+            query = None  # the next link carries the query
+            match = _NEXT_RE.search(headers.get("link") or "")
+            url = match.group(1) if match else None
+        return out
+
+    def unchanged(self, pages: list[Page]) -> bool:
+        """Whether every page still has its ETag: conditional GETs, each a 304 (free of rate
+        limit) while nothing changed; the first one that did change stops the look."""
+        if not pages or any(not p.etag for p in pages):
+            return False
+        for page in pages:
+            if self.get_conditional(page.url, page.params, etag=page.etag).changed:
+                return False
+        return True
+
+    def prefetch_pages(self, path: str, params: dict[str, Any] | None = None) -> Future[Any]:
+        """Start the first page of ``pages(path, params)``."""
+        return self.prefetch(path, {"per_page": 100, **(params or {})})
 
     def items(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         for page in self.pages(path, params):
             if isinstance(page, list):
                 yield from page
+
+
+class _Unsure(Exception):
+    """The request may or may not have reached GitHub (timeout, connection, 5xx)."""
+
+    def __init__(self, error: GitHubError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _RateLimited(Exception):
+    """GitHub refused the request for a rate limit (it did nothing); ``wait``: how long."""
+
+    def __init__(self, error: GitHubError, wait: float | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.wait = wait
+
+
+def _rate_limited(headers: dict[str, str]) -> bool:
+    return bool(headers.get("retry-after")) or headers.get("x-ratelimit-remaining") == "0"
+
+
+def _rate_wait(headers: dict[str, str]) -> float | None:
+    """Seconds GitHub asks to wait (Retry-After, else until X-RateLimit-Reset), capped."""
+    cap = float(os.environ.get("VALET_SECONDARY_RATE_WAIT", "60")) * 5
+    after = headers.get("retry-after", "")
+    if after.strip().isdigit():
+        return min(float(after), cap)
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        wait = int(reset) - time.time() + 1
+        return max(0.0, wait) if wait <= cap else None
+    return None
+
+
+def _key(path: str, params: dict[str, Any] | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return path, tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
+
+
+def _body_key(body: Any) -> str:
+    import json
+
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+class _Once:
+    """Call ``fn`` at most once, from whichever thread asks first."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn: Callable[[], Any] | None = fn
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            fn, self._fn = self._fn, None
+        if fn is not None:
+            fn()
+
+
+def _answered(done: Future[Any], key: str) -> str | None:
+    """``key`` of a read ahead's JSON answer, or None (it failed: the check will say why)."""
+    try:
+        _, data = done.result()
+    except Exception:  # noqa: BLE001 - the check that reads it raises it again
+        return None
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def seg(value: str) -> str:
@@ -144,6 +463,33 @@ class IssueAPI:
     def __init__(self, rest: Rest, repo: str) -> None:
         self.rest = rest
         self.repo = repo
+
+    def warm(self, number: int, *, approver: str | None = None,
+             teams: tuple[tuple[str, str], ...] = (), role: bool = False,
+             comments: bool = False) -> None:
+        """Start the reads a run of ``number`` makes (publish.ahead): the issue, its events
+        and edits, the approver's teams or role (``role``: no approvers configured), the
+        comments."""
+        self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
+        self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/events")
+        owner, _, name = self.repo.partition("/")
+        self.rest.prefetch_graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number})
+        if comments:
+            self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/comments")
+        if approver:
+            self.warm_approver(approver, teams=teams, role=role)
+
+    def warm_identity(self, request_app: str) -> None:
+        """Start what identity.learn reads: who this token is, and the request App."""
+        self.rest.prefetch_graphql(VIEWER_QUERY, {})
+        self.rest.prefetch(f"/apps/{seg(request_app)}")
+
+    def warm_approver(self, login: str, *, teams: tuple[tuple[str, str], ...] = (),
+                      role: bool = False) -> None:
+        for org, slug in teams:
+            self.rest.prefetch(f"/orgs/{seg(org)}/teams/{seg(slug)}/memberships/{seg(login)}")
+        if role:
+            self.rest.prefetch(f"/repos/{self.repo}/collaborators/{seg(login)}/permission")
 
     def issue(self, number: int) -> dict[str, Any]:
         return self.rest.get(f"/repos/{self.repo}/issues/{number}", doing=f"reading issue #{number}")
@@ -201,8 +547,33 @@ class IssueAPI:
         return edits
 
     def comment(self, number: int, body: str) -> None:
-        self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/comments", body={"body": body},
-                       doing=f"commenting on #{number}")
+        path = f"/repos/{self.repo}/issues/{number}/comments"
+        sent = time.time()
+
+        def landed() -> Any:
+            # The same text among the comments since just before we sent it: it is there.
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent - 600))
+            for item in self.rest.items(path, {"since": since}):
+                if isinstance(item, dict) and item.get("body") == body:
+                    return item
+            return None
+
+        self.rest.call("POST", path, body={"body": body}, doing=f"commenting on #{number}",
+                       confirm=landed)
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        self.rest.call("PATCH", f"/repos/{self.repo}/issues/comments/{int(comment_id)}",
+                       body={"body": body}, doing=f"updating comment {comment_id}")
+
+    def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> dict[str, Any]:
+        """Start a ``workflow_dispatch`` run of ``workflow`` (its file name) at ``ref``; the
+        run's id and URLs as GitHub answers them. Not sent again after a failure that
+        leaves it unknown whether the run started (the next sweep asks again)."""
+        _, data = self.rest.call(
+            "POST", f"/repos/{self.repo}/actions/workflows/{seg(workflow)}/dispatches",
+            body={"ref": ref, "inputs": inputs, "return_run_details": True},
+            doing=f"starting {workflow} for {inputs}")
+        return data if isinstance(data, dict) else {}
 
     def set_body(self, number: int, body: str) -> dict[str, Any]:
         """Write the body; returns the issue as GitHub answers it (labels included)."""
@@ -210,18 +581,25 @@ class IssueAPI:
                                  body={"body": body}, doing=f"updating the body of #{number}")
         return data if isinstance(data, dict) else {}
 
-    def close(self, number: int, labels: list[str] | None = None) -> None:
-        """Close as completed; with `labels`, set the final labels in the same call."""
+    def close(self, number: int, labels: list[str] | None = None,
+              body: str | None = None) -> dict[str, Any]:
+        """Close as completed; with `labels`, set the final labels in the same call, with
+        `body` the body too (the ticks not written yet). Returns the issue as GitHub
+        answers it."""
         payload: dict[str, Any] = {"state": "closed", "state_reason": "completed"}
         if labels is not None:
             payload["labels"] = labels
-        self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body=payload,
-                       doing=f"closing #{number}")
+        if body is not None:
+            payload["body"] = body
+        _, data = self.rest.call("PATCH", f"/repos/{self.repo}/issues/{number}", body=payload,
+                                 doing=f"closing #{number}")
+        return data if isinstance(data, dict) else {}
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         if labels:
+            # Adding labels twice leaves the same labels: safe to send again.
             self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/labels",
-                           body={"labels": labels}, doing=f"labelling #{number}")
+                           body={"labels": labels}, doing=f"labelling #{number}", confirm=SAFE)
 
     def remove_label(self, number: int, label: str) -> None:
         try:
@@ -284,6 +662,94 @@ class SdkAPI:
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         return self.rest.pages(path, params)
 
+    def ci_pages(self, reads: tuple[tuple[str, dict[str, Any] | None], ...]) -> list[Page]:
+        """Every page of the CI reports ``reads`` names (gate.reads), with their ETags."""
+        out: list[Page] = []
+        for path, params in reads:
+            out.extend(self.rest.read_pages(path, params))
+        return out
+
+    def ci_unchanged(self, pages: list[Page]) -> bool:
+        return self.rest.unchanged(pages)
+
+    def warm(self, *, sha: str | None, run_id: int | None, merge_target: str | None,
+             config_path: str, gate: tuple[tuple[str, dict[str, Any] | None], ...] = ()) -> None:
+        """Start the reads the checks make of this repository (publish.ahead): the prepare
+        run and then whether the release commit descends from its head, the merge
+        target (the default branch, when the request names none), its rules and, once
+        they make it a source of configuration, the configuration on it, and the CI
+        reports of the release commit (``gate``: ``(path, params)`` of each paginated
+        list the gate reads)."""
+        if run_id is not None and sha:
+            run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
+            run.add_done_callback(lambda f: self._after_run(f, sha))
+        if merge_target:
+            self._warm_branch(merge_target, config_path, sha)
+        else:
+            repo = self.rest.prefetch(f"/repos/{self.repo}")
+            repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
+        for path, params in gate:
+            self.rest.prefetch_pages(path, params)
+
+    def _warm_branch(self, branch: str, config_path: str, sha: str | None = None) -> None:
+        """What branch_rules.read asks of the merge target, then its configuration once
+        the answers make it a source of configuration (branch_rules.config_refusal: a
+        pull request with an approving review required): a branch refused as one is
+        never read from at all."""
+        if sha:  # does the release commit still merge into it, and what changed on either
+            # side since it was cut (checks.merges_cleanly, workflow_check)
+            self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
+            self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(sha)}...{ref_path(branch)}")
+        self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
+        config = _Once(lambda: self.rest.prefetch(
+            f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}", {"ref": branch}))
+        flag = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
+        flag.add_done_callback(lambda f: self._after_flag(f, branch, config))
+        rules = self.rest.prefetch_pages(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
+        rules.add_done_callback(lambda f: self._after_rules(f, config))
+
+    def _after_flag(self, done: Future[Any], branch: str, config: _Once) -> None:
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001 - the check that reads it raises it again
+            return
+        if isinstance(data, dict) and data.get("protected") is True:
+            rule = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection")
+            rule.add_done_callback(lambda f: self._after_protection(f, config))
+
+    def _after_protection(self, done: Future[Any], config: _Once) -> None:
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001 - 404/403: no rule readable; the check says so
+            return
+        reviews = (data or {}).get("required_pull_request_reviews") if isinstance(data, dict) \
+            else None
+        if isinstance(reviews, dict) and int(reviews.get("required_approving_review_count")
+                                             or 0) >= 1:
+            config()
+
+    def _after_rules(self, done: Future[Any], config: _Once) -> None:
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001
+            return
+        rules = [r for r in data or [] if isinstance(r, dict)] if isinstance(data, list) else []
+        for rid in sorted({r["ruleset_id"] for r in rules if isinstance(r.get("ruleset_id"), int)}):
+            self.rest.prefetch(f"/repos/{self.repo}/rulesets/{rid}")
+        if any(r.get("type") == "pull_request" and int((r.get("parameters") or {}).get(
+                "required_approving_review_count") or 0) >= 1 for r in rules):
+            config()
+
+    def _after_run(self, done: Future[Any], sha: str) -> None:
+        head = _answered(done, "head_sha")
+        if head:
+            self.rest.prefetch(f"/repos/{self.repo}/compare/{seg(head)}...{seg(sha)}")
+
+    def _after_repo(self, done: Future[Any], config_path: str, sha: str | None) -> None:
+        branch = _answered(done, "default_branch")
+        if branch:
+            self._warm_branch(branch, config_path, sha)
+
     def default_branch(self) -> str:
         data = self.rest.get(f"/repos/{self.repo}", doing=f"reading {self.repo}")
         branch = data.get("default_branch") if isinstance(data, dict) else None
@@ -308,6 +774,17 @@ class SdkAPI:
         except NotFound:
             return False
         return isinstance(data, dict) and data.get("status") in ("ahead", "identical")
+
+    def compare(self, base: str, head: str) -> dict[str, Any]:
+        """``GET /compare/{base}...{head}`` (no paging: the files, at most 300, are listed);
+        a NotFound when the two share no history. Read once per run: the merge check and
+        the workflows check ask the same one (``Rest.get_shared``)."""
+        data = self.rest.get_shared(
+            f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
+            doing=f"comparing {head} with {base} in {self.repo}")
+        if not isinstance(data, dict):
+            raise GitHubError(f"comparing {head} with {base} in {self.repo}: no JSON object")
+        return data
 
     def branch_protected(self, branch: str) -> bool | None:
         """Whether ``branch`` is protected (a rule or a ruleset); None when it does not exist.
@@ -354,9 +831,7 @@ class SdkAPI:
 
     def changed_files(self, base: str, head: str) -> list[str]:
         """Paths that differ between ``base`` and ``head`` from their merge base (compare)."""
-        data = self.rest.get(f"/repos/{self.repo}/compare/{ref_path(base)}...{ref_path(head)}",
-                             doing=f"comparing {base}...{head}")
-        files = data.get("files") if isinstance(data, dict) else None
+        files = self.compare(base, head).get("files")
         return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
 
     def already_in(self, base: str, sha: str) -> bool:
@@ -408,9 +883,11 @@ class SdkAPI:
 
     def merge(self, base: str, head: str, message: str) -> str:
         """Merge head into base with a merge commit: 'merged' or 'up-to-date'."""
+        # A merge sent twice: the second finds head already in base (204), the same state.
         headers, data = self.rest.call("POST", f"/repos/{self.repo}/merges",
                                        body={"base": base, "head": head, "commit_message": message},
-                                       doing=f"merging {head} into {base} in {self.repo}")
+                                       doing=f"merging {head} into {base} in {self.repo}",
+                                       confirm=SAFE)
         return "merged" if data else "up-to-date"
 
     def delete_branch(self, branch: str) -> bool:

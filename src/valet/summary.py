@@ -30,6 +30,7 @@ MARKERS: dict[str, str] = {
 }
 APPROVED_MARKER = "valet:approved"
 DONE_MARKER = "valet:done"
+CI_MARKER = "valet:ci"  # what the sweep last saw of CI (ETags), on its ci-pending comment
 _MARKER_RE = re.compile(r"<!-- (valet:[a-z]+) (\{[^<>]*\}) -->")
 
 
@@ -55,6 +56,22 @@ def read_markers(text: str, kind: str) -> list[dict[str, object]]:
         if isinstance(data, dict):
             found.append(data)
     return found
+
+
+def with_marker(text: str, kind: str, data: dict[str, object]) -> str:
+    """``text`` with its ``kind`` marker replaced by this one (or added at the end)."""
+    kept = "".join(part for part in _split_markers(text, kind)).rstrip()
+    return f"{kept}\n\n{marker(kind, data)}" if kept else marker(kind, data)
+
+
+def _split_markers(text: str, kind: str) -> list[str]:
+    out, last = [], 0
+    for m in _MARKER_RE.finditer(text or ""):
+        if m.group(1) == kind:
+            out.append(text[last:m.start()])
+            last = m.end()
+    out.append((text or "")[last:])
+    return out
 
 
 def _e(text: object) -> str:

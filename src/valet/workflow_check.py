@@ -3,10 +3,10 @@
 GitHub refuses to create or edit a release (publishing a draft is an edit) whose
 commit adds or modifies files under ``.github/workflows/`` relative to the default
 branch, unless the token has Workflows: write; it answers 404. ``needs_workflows``
-is pure; ``check`` asks GitHub before anything is published with one empty edit
-of the draft, which gets that 404, and only then which workflow files differ
-(both ways round: the release branch's changes, and the default branch's since it
-was cut) to name them.
+is pure; ``check`` first reads which files differ (both ways round: the release
+branch's changes, and the default branch's since it was cut; reads the merge
+check makes too); only when workflow files are among them does it ask GitHub
+with one empty edit of the draft, which gets that 404 without the permission.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ def needs_workflows(changed: Iterable[str]) -> list[str]:
 
 def check(sdk: Any, *, default_branch: str, sha: str, release_id: int | None) -> None:
     """Raise ConfigError naming Workflows: write when the release cannot be published."""
-    if release_id is None or sdk.touch_release(release_id):
+    if release_id is None:
         return
     paths = needs_workflows([*sdk.changed_files(default_branch, sha),
                              *sdk.changed_files(sha, default_branch)])
-    if not paths:
-        return  # the draft is gone or hidden for another reason: the store says which
+    if not paths or sdk.touch_release(release_id):
+        return  # nothing GitHub asks Workflows for, or the token has it
     raise ConfigError(
         f"the release commit {sha[:12]} changes workflow files relative to {default_branch} "
         f"({', '.join(paths)}); GitHub lets only a token with the Workflows permission "

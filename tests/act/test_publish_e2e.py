@@ -33,10 +33,25 @@ def test_ci_pending_then_green_publishes_everything(world: World) -> None:
     assert not [n for n in world.pypi_digests() if f"-{v}" in n]
     assert world.npm_tarball_sha256(v) is None
     world.set_ci(v, "completed", "success")
-    from valet.sandbox.webhooks import schedule_event
+    from valet.sandbox.webhooks import dispatch_event, schedule_event
 
+    def dispatched() -> set[int]:
+        return {r.id for r in world.gh().get_repo(world.publish).get_workflow_runs(
+            event="workflow_dispatch") if r.path == ".github/workflows/publish.yml"}
+
+    before = dispatched()
     sweep = world.run_publish("schedule", schedule_event())
     assert sweep.ok, sweep.describe()
+    # The sweep publishes nothing itself: it started the issue's own run, which GitHub
+    # runs in the issue's concurrency group; here act runs it.
+    assert world.npm_tarball_sha256(v) is None
+    started = dispatched() - before
+    assert len(started) == 1, "the sweep did not start the issue's run"
+    own = world.run_publish("workflow_dispatch", dispatch_event(
+        {"issue": str(world.issue(v).number)},
+        repo=world.gh().get_repo(world.publish).raw_data,
+        sender={"login": "github-actions[bot]", "type": "Bot", "id": 41898282}))
+    assert own.ok, own.describe()
     manifest = world.manifest(v)
     pypi = world.pypi_digests()
     for name in (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz"):

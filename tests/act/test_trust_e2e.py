@@ -263,8 +263,10 @@ def test_hole7_an_approver_removed_while_ci_pends_cannot_release(world: World) -
     while the request waits in ci-pending; then the sweep runs."""
     workflow = ".github/workflows/publish-by-login.yml"
     text = (world.publish_dir / ".github/workflows/publish.yml").read_text()
-    (world.publish_dir / workflow).write_text(
-        text.replace(f"{world.org}/release-engineers", world.approver[0]))
+    by_login = text.replace(f"{world.org}/release-engineers", world.approver[0])
+    (world.publish_dir / workflow).write_text(by_login)
+    # in the repository too: the sweep starts the issue's run of this workflow by its name
+    world.gh().get_repo(world.publish).create_file(workflow, "publish by login", by_login)
     v = "3.7.0"
     world.release(v)
     world.set_ci(v, "in_progress", None)

@@ -72,6 +72,24 @@ def git(cwd: Path, *args: str) -> str:
 
 
 @dataclass
+class Runs:
+    """A sweep and the runs it started, read as one result (act results, in order)."""
+
+    results: list[Any]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def stdout(self) -> str:
+        return "\n".join(r.stdout for r in self.results)
+
+    def describe(self) -> str:
+        return "\n\n".join(r.describe() for r in self.results)
+
+
+@dataclass
 class World:
     """``request_app`` is the SDK side's App (what release.yml mints: any SDK committer
     could act as it), ``publish_app`` the publish side's (its key only in `production`);
@@ -215,10 +233,30 @@ class World:
                            issue=fresh.raw_data, sender=sender, label=found.raw_data)
 
     def sweep(self, workflow: str = ".github/workflows/publish.yml") -> Any:
-        """publish.yml on its schedule: re-check every request waiting in ci-pending."""
-        from valet.sandbox.webhooks import schedule_event
+        """publish.yml on its schedule, then every run it started, as GitHub starts them: the
+        sweep looks at the requests waiting in ci-pending and hands each whose CI finished
+        to its own run (workflow_dispatch with the issue number), which re-checks it."""
+        from valet.sandbox.webhooks import dispatch_event, schedule_event
 
-        return self.run_publish("schedule", schedule_event(), workflow=workflow)
+        before = set(self._dispatched(workflow))
+        results = [self.run_publish("schedule", schedule_event(), workflow=workflow)]
+        repo = self.gh().get_repo(self.publish).raw_data
+        for run_id, inputs in self._dispatched(workflow).items():
+            if run_id in before:
+                continue
+            results.append(self.run_publish(
+                "workflow_dispatch", dispatch_event(inputs, repo=repo, sender={
+                    "login": "github-actions[bot]", "type": "Bot", "id": 41898282},
+                    workflow=workflow), workflow=workflow))
+        return Runs(results)
+
+    def _dispatched(self, workflow: str) -> dict[str, dict[str, str]]:
+        """run id -> inputs of the workflow_dispatch runs a sweep started (a run the harness
+        records itself has no inputs)."""
+        rec = self.sb.admin.state()["repos"][self.publish.lower()]
+        return {rid: run["inputs"] for rid, run in (rec.get("runs") or {}).items()
+                if run.get("event") == "workflow_dispatch" and run.get("path") == workflow
+                and isinstance(run.get("inputs"), dict)}
 
     def run_publish(self, event_name: str, event: dict[str, Any], *,
                     npm_token: str | None = None, secrets: dict[str, str] | None = None,

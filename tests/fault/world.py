@@ -201,7 +201,9 @@ class FaultWorld:
 
     # -- a release ready to publish -----------------------------------------------
     def new_release(self, targets: tuple[str, ...] = ALL_TARGETS,
-                    store: str = "github-release") -> Release:
+                    store: str = "github-release", shared: str | None = None) -> Release:
+        """An approved-to-be release; ``shared``: a file it also writes, as every release
+        writes its changelog (two releases cut from one main then collide on it)."""
         from valet import github_client
         from valet.issue_format import render_body
         from valet.manifest import Artifact, Manifest
@@ -225,6 +227,9 @@ class FaultWorld:
         # One file per release: branches merge into main without touching each other.
         commit = repo.create_file(f"releases/{version}.txt", f"release: {version}",
                                   f"{version}\n", branch=branch)
+        if shared is not None:
+            commit = repo.create_file(shared, f"release: {version} ({shared})",
+                                      f"## {version}\n", branch=branch)
         sha = commit["commit"].sha
         self.sb.admin.set_ci(sdk, sha, check_runs=[
             {"name": "tests", "status": "completed", "conclusion": "success"}])

@@ -23,6 +23,14 @@ pytestmark = pytest.mark.sandbox
 
 SPEC = (Path(__file__).resolve().parents[2] / "tools/node/node_modules/@octokit/openapi/"
         "generated/api.github.com.json")
+PUBLISH_YML = """on:
+  workflow_dispatch:
+    inputs:
+      issue:
+        required: false
+        default: ""
+jobs: {}
+"""
 
 
 class Recorder:
@@ -79,7 +87,9 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     owner = unique("conf-owner")
     T = admin.create_token(owner)
     R = f"{owner}/{unique('conf')}"
-    admin.create_repo(R, files={"README.md": "# conf\n", "dir/a.txt": "a\n"})
+    admin.create_repo(R, files={"README.md": "# conf\n", "dir/a.txt": "a\n",
+                                ".github/workflows/publish.yml": PUBLISH_YML,
+                                ".github/workflows/ci.yml": "on: push\njobs: {}\n"})
     org = unique("conf-org")
     member = unique("conf-member")
     admin.create_team(org, "releasers", [member])
@@ -311,6 +321,24 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/actions/runs/{ci_run['id']}/artifacts", T, 200)
     call("GET", f"{p}/actions/artifacts/{of_run}/zip", T, 302)
     call("GET", f"{p}/actions/artifacts/{gone}/zip", T, 410)
+    # workflow_dispatch, as the sweep sends it
+    dispatches = f"{p}/actions/workflows/publish.yml/dispatches"
+    call("POST", dispatches, T, 204, json_body={"ref": "main", "inputs": {"issue": "7"}})
+    call("POST", dispatches, T, 200, json_body={"ref": "main", "inputs": {"issue": "7"},
+                                                "return_run_details": True})
+    call("POST", dispatches, T, 422, json_body={"ref": "main", "inputs": {"nope": "1"}})
+    call("POST", dispatches, T, 422, json_body={"ref": "no-such-branch"})
+    call("POST", dispatches, T, 422, json_body={"inputs": {}})
+    call("POST", f"{p}/actions/workflows/ci.yml/dispatches", T, 422, json_body={"ref": "main"})
+    call("POST", f"{p}/actions/workflows/gone.yml/dispatches", T, 404, json_body={"ref": "main"})
+    call("POST", dispatches, admin.create_token(reader), 403, json_body={"ref": "main"})
+    # conditional requests: the ETag of an answer gets 304 and no body, on any GET
+    etag = call.http.get(f"{sandbox.api_url}{p}/issues/{n}", headers={
+        "Authorization": f"token {T}"}, timeout=30).headers["ETag"]
+    call("GET", f"{p}/issues/{n}", T, 304, headers={"If-None-Match": etag})
+    runs_etag = call.http.get(f"{sandbox.api_url}{p}/commits/{head}/check-runs", headers={
+        "Authorization": f"token {T}"}, timeout=30).headers["ETag"]
+    call("GET", f"{p}/commits/{head}/check-runs", T, 304, headers={"If-None-Match": runs_etag})
     return call
 
 
@@ -359,6 +387,35 @@ def test_checker_catches_broken_bodies(exercised: Recorder, sandbox: Any,
     branches[0]["protected"] = "no"
     with pytest.raises(Nonconformant):
         checker.check("GET", "/repos/{owner}/{repo}/branches", 200, branches)
+
+
+def test_a_304_costs_no_rate_limit_and_a_change_gets_a_new_etag(sandbox: Any) -> None:
+    admin = sandbox.admin
+    owner = unique("etag")
+    token = admin.create_token(owner)
+    repo = f"{owner}/{unique('etag')}"
+    admin.create_repo(repo, files={"README.md": "x\n"})
+    http = requests.Session()
+    http.trust_env = False
+    http.headers["Authorization"] = f"token {token}"
+    sha = http.get(f"{sandbox.api_url}/repos/{repo}/branches/main", timeout=30).json()[
+        "commit"]["sha"]
+    url = f"{sandbox.api_url}/repos/{repo}/commits/{sha}/check-runs"
+    first = http.get(url, timeout=30)
+    etag, used = first.headers["ETag"], int(first.headers["X-RateLimit-Used"])
+    again = http.get(url, headers={"If-None-Match": etag}, timeout=30)
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["ETag"] == etag
+    assert int(again.headers["X-RateLimit-Used"]) == used  # not counted
+    also = http.get(url, headers={"If-None-Match": etag.removeprefix("W/")}, timeout=30)
+    assert also.status_code == 304  # If-None-Match compares weakly
+    admin.set_ci(repo, sha, check_runs=[{"name": "tests", "status": "in_progress"}])
+    changed = http.get(url, headers={"If-None-Match": etag}, timeout=30)
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert int(changed.headers["X-RateLimit-Used"]) == used + 1
+    logged = [e for e in admin.request_log() if e["path"] == f"/repos/{repo}/commits/{sha}/check-runs"]
+    assert [(e["status"], e["counted"]) for e in logged] == [
+        (200, True), (304, False), (304, False), (200, True)]
 
 
 @pytest.mark.skipif(not SPEC.exists(), reason="@octokit/openapi is not installed")

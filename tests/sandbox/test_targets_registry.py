@@ -180,3 +180,50 @@ def test_a_registry_that_moves_meanwhile_is_fetched_again_not_overwritten(
     log = git(checkout, "log", "--format=%s", "-3").splitlines()
     assert log[:2] == [log[0], "other"] and log[0].startswith("valet: release")
     assert (checkout / "other.txt").exists() and (checkout / SDK_DIR / "1.2.0.json").exists()
+
+
+def test_the_registry_waits_for_the_lambda_layers_and_lists_their_arns(
+        scene: Scene, tmp_path: Path, moto_server: Any) -> None:
+    """Both real targets through execute: moto's layer versions, then the registry's
+    aws-lambda-layers/<runtime>/<version>.json with their ARNs, in one release."""
+    import uuid
+
+    from tests.sandbox.test_targets_aws_lambda_layer import REGIONS, _ctx, _zip
+    from valet.publish import PlanItem, execute
+    from valet.publish.plan import Plan
+    from valet.targets import get_target
+
+    registry = _registry(scene)
+    layer = f"ValetTest{uuid.uuid4().hex[:8]}"
+    zip_path = _zip(tmp_path, "one")
+    ctxs = {
+        "registry": scene.ctx(tmp_path / "reg", [zip_path], name="registry", version="1.2.3",
+                              options={"repository": registry,
+                                       "sdks": {"pypi:acme": {"only_if_present": r"\.whl$"}}}),
+        "aws-lambda-layer": _ctx(tmp_path / "lam", moto_server, layer, zip_path),
+    }
+    # The registry first in the plan: the order comes from its declaration, not the list.
+    plan = Plan(run=[PlanItem(k, c.target, [zip_path.name]) for k, c in ctxs.items()])
+    ticks: list[str] = []
+    out = execute(plan, get_target, lambda item: ctxs[item.key], tick=ticks.append)
+    assert ticks == ["aws-lambda-layer", "registry"], out.results
+    layers = out.results["aws-lambda-layer"].receipt.extra["layers"]  # type: ignore[union-attr]
+
+    checkout = scene.clone(registry)
+    data = json.loads((checkout / "aws-lambda-layers/python/1.2.3.json").read_text())
+    assert data["canonical"] == "aws-layer:python" and data["sdk_version"] == "1.2.3"
+    assert data["layer_name"] == layer
+    assert data["account_number"] == layers[0]["arn"].split(":")[4]
+    assert data["regions"] == sorted(({"region": x["region"], "version": str(x["version"]),
+                                       "arn": x["arn"]} for x in layers),
+                                     key=lambda r: r["region"])
+    assert {r["region"] for r in data["regions"]} == set(REGIONS)
+    assert _link(checkout, "aws-lambda-layers/python/latest.json") == "1.2.3.json"
+
+    # A second run finds both done and writes nothing to the registry.
+    scene.sb.admin.clear_request_log()
+    ctxs["registry"].earlier = {}
+    again = execute(plan, get_target, lambda item: ctxs[item.key], tick=lambda key: None)
+    assert {k: r.outcome for k, r in again.results.items()} == {
+        "aws-lambda-layer": "already published", "registry": "already published"}
+    assert scene.writes(registry) == []

@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+from typing import Any
 
 from valet.errors import UsageError
 
@@ -82,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"release-workflow {workflow!r} is not a workflow file",
                          hint="name the SDK's release workflow by its path, for example "
                          "release-workflow: .github/workflows/release.yml")
+    dispatch_workflow, dispatch_ref = _own_workflow(os.environ.get("GITHUB_WORKFLOW_REF"),
+                                                    os.environ.get("GITHUB_REF"))
     settings = Settings(publish_repo=repo, policy=policy, dry_run=dry_run,
-                        release_workflow=workflow,
+                        release_workflow=workflow, dispatch_workflow=dispatch_workflow,
+                        dispatch_ref=dispatch_ref,
                         max_parallel=max_parallel, ignore_checks=tuple(x.strip() for x in ignore),
                         allow_unprotected_merge_target=gha.get_bool_input(
                             "allow-unprotected-merge-target", False),
@@ -91,6 +95,13 @@ def run(args: argparse.Namespace) -> int:
     gh = github_client.connect(token, what="github-token")
     sdk_gh = gh if sdk_token == token else github_client.connect(sdk_token, what="sdk-token")
     sdk_rest = Rest(sdk_gh)
+    indexes: dict[str, Any] = {}
+
+    def releases_of(sdk_repo: str) -> Any:
+        from valet.releases import ReleaseIndex
+
+        # One per SDK repository for the run: the store and the github target share it.
+        return indexes.setdefault(sdk_repo.lower(), ReleaseIndex(sdk_rest, sdk_repo, sdk_gh))
 
     def store_for(request, config):  # type: ignore[no-untyped-def]
         from valet.store import open_store
@@ -102,16 +113,26 @@ def run(args: argparse.Namespace) -> int:
                           tag=tag_name(config, request.version), version=request.version,
                           release_id=request.release_id,
                           # unnamed: the release commit's sha, as prepare's notice says
-                          artifact_name=config.artifact_store.name or request.sha)
+                          artifact_name=config.artifact_store.name or request.sha,
+                          index=releases_of(request.repo))
 
     issues = IssueAPI(Rest(gh), repo)
+    # A sweep starts an issue's own run with this token: the job's GITHUB_TOKEN (given
+    # `actions: write`, and a workflow_dispatch it sends does start a run) keeps that right
+    # off the publish App; default: github-token.
+    dispatch_token = gha.get_input("dispatch-token") or token
+    gha.add_mask(dispatch_token)
+    dispatcher = issues if dispatch_token == token else IssueAPI(
+        Rest(token=dispatch_token, base_url=github_client.api_url()), repo)
     # Who publish is (its token's bot) and who opens requests: configured up front,
     # checked against GitHub before the first issue is read.
     request_app = request_app_slug(args.request_app or gha.get_input("request-app"))
     app_slug = gha.get_input("app-slug")
     deps = Deps(issues=issues, sdk=lambda r: SdkAPI(sdk_rest, r),
                 store=store_for, resolve=get_target, sdk_github=sdk_gh,
-                identify=lambda: learn(issues, app_slug=app_slug, request_app=request_app))
+                identify=lambda: learn(issues, app_slug=app_slug, request_app=request_app),
+                warm_identity=lambda: issues.warm_identity(request_app), releases=releases_of,
+                dispatch=lambda wf, ref, inputs: dispatcher.dispatch(wf, ref, inputs))
     publisher = Publisher(settings, deps)
     if args.sweep:
         return publisher.sweep()
@@ -124,6 +145,18 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(event, Sweep) and event.repo.lower() != repo.lower():
         raise UsageError(f"the event belongs to {event.repo}, not {repo}")
     return publisher.handle(event)
+
+
+def _own_workflow(workflow_ref: str | None, ref: str | None) -> tuple[str | None, str | None]:
+    """(file name, ref) of the running workflow from GITHUB_WORKFLOW_REF
+    (``owner/repo/.github/workflows/publish.yml@refs/heads/main``); (None, None) outside one."""
+    if not workflow_ref or "@" not in workflow_ref:
+        return None, None
+    path, _, at = workflow_ref.rpartition("@")
+    match = re.fullmatch(r"[^/]+/[^/]+/\.github/workflows/([A-Za-z0-9._-]+\.ya?ml)", path)
+    if match is None:
+        return None, None
+    return match.group(1), (at or ref or None)
 
 
 def _int_input(name: str, default: int) -> int:

@@ -9,7 +9,9 @@ the plan, a failure says what to do, and success merges and closes (``finish``).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 from valet import gha, summary
 from valet.errors import IntegrityError, ValetError
@@ -17,8 +19,8 @@ from valet.gate import Verdict, check_gate
 from valet.labels import Label
 from valet.publish import checks
 from valet.publish.context import Deps, Run, Settings
-from valet.publish.execute import execute, rows_for
-from valet.publish.finish import finish
+from valet.publish.execute import Execution, rows_for
+from valet.publish.finish import finish, start_landing
 from valet.publish.identity import Identities
 from valet.publish.plan import Plan, PlanItem
 from valet.publish.report import Report, ci_text
@@ -30,6 +32,11 @@ def apply(run: Run, deps: Deps, settings: Settings, report: Report, ticker: Tick
           ids: Identities) -> int:
     assert run.config is not None and run.plan is not None
     request, config, plan = run.request, run.config, run.plan
+    index = deps.releases(request.repo) if deps.releases is not None else None
+    if index is not None and any(i.name == "github" for i in plan.run):
+        from valet.version import tag_name
+
+        index.warm_tag(tag_name(config, request.version))  # with the CI reads, ahead
     if not run.dry_run:
         report.transition(run, "resume")
     _mask_credentials(plan, deps, settings)
@@ -48,33 +55,50 @@ def apply(run: Run, deps: Deps, settings: Settings, report: Report, ticker: Tick
     if str(Label.CI_PENDING) in run.labels and not run.dry_run:
         report.transition(run, "ci-green")
 
-    # Every artifact, verified, before any target sees one.
-    files: dict[str, Path] = {}
+    # Every artifact is downloaded and verified (in the background, a few at once); a
+    # target's checks start once its own files are in, and nothing is uploaded before
+    # every file is verified and every target passed its checks (execute).
+    downloads: Downloads | None = None
     if plan.run:
         dest = settings.workdir / f"valet-{run.number}"
         dest.mkdir(parents=True, exist_ok=True)
         store = deps.store(request, config)
         run.store = store
-        with gha.group("download and verify artifacts"):
-            try:
-                files = store.download_verified(list(request.artifacts), dest / "artifacts")
-            except IntegrityError as exc:
-                return report.fail(run, _tampered(request.repo, exc), resume=False)
+        gha.info("download and verify artifacts")
+        downloads = Downloads(store, list(request.artifacts), dest / "artifacts")
     by_name = {a.name: a for a in request.artifacts}
 
     def make_ctx(item: PlanItem) -> TargetContext:
         work = settings.workdir / f"valet-{run.number}" / "work" / safe_dir(item.key)
         work.mkdir(parents=True, exist_ok=True)
+        files = downloads.files if downloads is not None else {}
         return TargetContext(request=request, config=config, target=item.target,
                              files={n: files[n] for n in item.files if n in files},
                              artifacts={n: by_name[n] for n in item.files if n in by_name},
                              workdir=work, env=settings.env, github=deps.sdk_github,
-                             dry_run=run.dry_run)
+                             dry_run=run.dry_run, releases=index)
 
-    with gha.group("publish targets"):
-        outcome = execute(plan, deps.resolve, make_ctx, tick=lambda k: ticker.tick(run, k),
-                          max_parallel=settings.max_parallel, dry_run=run.dry_run)
-    run.outcome = outcome
+    exe = Execution(plan, deps.resolve, make_ctx, tick=lambda k: ticker.tick(run, k),
+                    max_parallel=settings.max_parallel, dry_run=run.dry_run,
+                    ready=downloads.ready if downloads is not None else None)
+    run.outcome = exe.out
+    with gha.group("check targets"):
+        exe.check()
+    if downloads is not None:
+        try:
+            downloads.wait_all()
+        except IntegrityError as exc:
+            return report.fail(run, _tampered(request.repo, exc), resume=False)
+    if not exe.out.preflight_failed and not run.dry_run:
+        with gha.group("publish targets"):
+            exe.publish_first()
+            # Once every other target is out, the release lands on the merge target while
+            # github makes the release public (finish waits for both).
+            landing = start_landing(run, deps) if exe.first_ok else None
+            exe.publish_last()
+    else:
+        landing = None
+    outcome = exe.out
     run.rows = rows_for(outcome, plan, by_name, run.ticked_by)
     if run.dry_run:
         deps.issues.comment(run.number, summary.plan(request.title, run.rows, ci_text(gate),
@@ -83,8 +107,57 @@ def apply(run: Run, deps: Deps, settings: Settings, report: Report, ticker: Tick
         run.result = "dry run"
         return 0
     if outcome.failed:
+        ticker.flush(run)
+        if landing is not None:
+            landing.result()  # merged (or tried): the failure comment says so
         return report.targets_failed(run, outcome)
-    return finish(run, deps, report)
+    return finish(run, deps, report, ticker, landing)
+
+
+class Downloads:
+    """The store's download of every approved artifact, in the background.
+
+    ``ready(item)`` waits for that target's own files (a target's checks start on
+    them); ``wait_all()`` for every file, raising the store's error (IntegrityError:
+    a file is not the approved one)."""
+
+    def __init__(self, store: Any, artifacts: list[Any], dest: Path) -> None:
+        self.files: dict[str, Path] = {}
+        self._cond = threading.Condition()
+        self._error: BaseException | None = None
+        self._done = False
+        self._thread = threading.Thread(target=self._run, args=(store, artifacts, dest),
+                                        name="downloads", daemon=True)
+        self._thread.start()
+
+    def _run(self, store: Any, artifacts: list[Any], dest: Path) -> None:
+        try:
+            store.download_verified(artifacts, dest, on_file=self._one)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def _one(self, name: str, path: Path) -> None:
+        with self._cond:
+            self.files[name] = path
+            self._cond.notify_all()
+
+    def ready(self, item: PlanItem) -> None:
+        with self._cond:
+            while not all(n in self.files for n in item.files):
+                if self._done:
+                    raise self._error or IntegrityError(
+                        f"{item.key}: its files were not downloaded")
+                self._cond.wait()
+
+    def wait_all(self) -> dict[str, Path]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return dict(self.files)
 
 
 def _mask_credentials(plan: Plan, deps: Deps, settings: Settings) -> None:

@@ -98,6 +98,60 @@ def config_and_plan(run: Run, sdk: Any, resolve: Resolve) -> None:
     require_known(plan, config)
 
 
+def merges_cleanly(run: Run, sdk: Any) -> None:
+    """Before anything is published: the release commit will merge into the merge target.
+
+    Publish merges the approved commit once every target is out; a merge that
+    conflicts would leave a version on the registries whose release cannot land (two
+    releases cut from one main: the second's version bump and changelog conflict with
+    the first's, merged meanwhile). GitHub has no dry-run merge; its compare says
+    whether the merge target moved since the release was cut and what each side
+    changed. Not moved, or no file changed on both sides: the merge is clean. A file
+    changed on both sides: refused now, before any download or upload."""
+    from valet.errors import MergeConflictError
+
+    request, target = run.request, run.merge_target
+    if not request.sha or not target or not request.branch:
+        return
+    ahead = sdk.compare(target, request.sha)
+    if ahead.get("status") != "diverged":  # ahead, identical, behind: nothing can conflict
+        return
+    base = (ahead.get("merge_base_commit") or {}).get("sha")
+    if not isinstance(base, str):
+        return
+    moved = sdk.compare(base, target)
+    ours, theirs = _changed(ahead), _changed(moved)
+    both = sorted(ours & theirs)
+    if not both:
+        if len(ahead.get("files") or []) >= COMPARE_FILES or \
+                len(moved.get("files") or []) >= COMPARE_FILES:
+            gha.warning(f"{target} moved since {request.branch} was cut and one side changed "
+                        f"more than {COMPARE_FILES} files: whether the merge is clean is "
+                        "only known when it is made", title="merge not checked")
+        return
+    shown = ", ".join(both[:5]) + (f" and {len(both) - 5} more" if len(both) > 5 else "")
+    raise MergeConflictError(
+        f"{target} moved since {request.branch} was cut ({moved.get('ahead_by', '?')} "
+        f"commit(s), another release perhaps) and both changed {shown}: the release could "
+        "not be merged, so nothing was published",
+        hint=f"run the release workflow again from the current {target} for a new request "
+        "(close this one): a release is merged into the branch it was cut from, and this "
+        "one's changes collide with what landed there since")
+
+
+COMPARE_FILES = 300  # GitHub lists at most this many files in a compare
+
+
+def _changed(compare: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for item in compare.get("files") or []:
+        if isinstance(item, dict):
+            for key in ("filename", "previous_filename"):
+                if isinstance(item.get(key), str):
+                    out.add(item[key])
+    return out
+
+
 def release_commit(run: Run) -> str:
     if not run.request.sha:
         raise ConfigError("the request names no release commit (sha)",

@@ -46,6 +46,9 @@ class Settings:
     # and publish refuses to run.
     identities: Identities | None = None
     release_workflow: str = DEFAULT_RELEASE_WORKFLOW  # in the SDK repos
+    # The publish workflow (its file name) and ref a sweep starts an issue's own run of.
+    dispatch_workflow: str | None = None
+    dispatch_ref: str | None = None
 
 
 @dataclass
@@ -60,6 +63,13 @@ class Deps:
     # Learns both identities from GitHub (identity.learn) when Settings has none yet:
     # only a run that acts on an issue asks.
     identify: Callable[[], Identities] | None = None
+    # Starts the reads ``identify`` makes, so they run with the others (publish.ahead).
+    warm_identity: Callable[[], None] | None = None
+    # SDK repo -> its valet.releases.ReleaseIndex for this run (shared by the store and
+    # the github target); None: each reads for itself.
+    releases: Callable[[str], Any] | None = None
+    # (workflow, ref, inputs) -> the started run: a sweep hands an issue to its own run.
+    dispatch: Callable[[str, str, dict[str, str]], Any] | None = None
 
 
 @dataclass

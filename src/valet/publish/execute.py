@@ -1,22 +1,39 @@
 """Applying the plan: preflight every target, ask each registry, publish the absent ones.
 
-``github`` (which makes the release public) runs last and only when every other
-target succeeded; each success ticks its checkbox through the ``tick`` callback.
-``rows_for`` turns the outcome into the summary table.
+Three steps, each over every target before the next begins, so nothing is
+uploaded anywhere until every target passed its preflight and its status:
+
+1. ``check``: each target's preflight (credentials, tools, its files) and status
+   (already published? conflict?) start as soon as that target's own files are
+   verified (``ready``), concurrently; the answers are handled in plan order.
+2. ``publish_first``: the other targets concurrently, and the ``github``
+   target's preparation with them (``stage``: fill the draft with its assets),
+   which makes nothing public. A target that declares it runs after a kind
+   (``Target.runs_after``; plan.prerequisites) starts once every target of that
+   kind in the release is out, with their receipts in ``ctx.earlier``; if one of
+   them failed, it does not run. A target found already published while one it
+   runs after publishes now is looked at again after it (the registry then adds
+   the new layers).
+3. ``publish_last``: ``github`` makes the release public, only when every other
+   target succeeded.
+
+Each success ticks its checkbox through the ``tick`` callback (a batch of ticks
+is one write of the issue: publish.ticks). ``rows_for`` turns the outcome into
+the summary table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 
 from valet import summary
 from valet.errors import ConflictError, TargetError, ValetError
 from valet.manifest import Artifact
-from valet.publish.plan import GITHUB, Plan, PlanItem, Resolve
-from valet.targets.base import Receipt, State, TargetContext
+from valet.publish.plan import GITHUB, Plan, PlanItem, Resolve, prerequisites
+from valet.targets.base import Receipt, State, StatusResult, Target, TargetContext, runs_after
 
 
 @dataclass
@@ -46,81 +63,199 @@ class Outcome:
         return [k for k, r in self.results.items() if r.outcome in ("published", "already published")]
 
 
-def _as_error(exc: BaseException, key: str) -> ValetError:
+def _as_error(exc: object, key: str) -> ValetError:
     if isinstance(exc, ValetError):
         return exc
     return TargetError(f"{key}: unexpected {type(exc).__name__}: {exc}",
                        hint="this is a bug in valet or the target; the log of the run has details")
 
 
-def execute(plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetContext], *,
-            tick: Callable[[str], None], max_parallel: int = 4, dry_run: bool = False) -> Outcome:
-    """Preflight all, status each, publish the absent ones (github last), tick each success."""
-    out = Outcome()
-    impls = {i.key: resolve(i.name) for i in plan.run}
-    ctxs = {i.key: make_ctx(i) for i in plan.run}
+Ready = Callable[[PlanItem], None]  # blocks until the item's files are verified; raises if not
 
-    # 1. Preflight every target before anything is uploaded anywhere.
-    for item in plan.run:
-        try:
-            impls[item.key].preflight(ctxs[item.key])
-        except Exception as exc:  # noqa: BLE001 - one target's failure is reported, not raised
-            out.results[item.key] = Result(item.key, "failed", error=_as_error(exc, item.key),
-                                           detail="preflight")
-    if out.results:
-        out.preflight_failed = True
-        for item in plan.run:
-            out.results.setdefault(item.key, Result(item.key, "not run",
-                                                    detail="another target failed its preflight"))
+
+class Execution:
+    """One plan being applied, step by step (``execute`` runs all three)."""
+
+    def __init__(self, plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetContext],
+                 *, tick: Callable[[str], None], max_parallel: int = 4, dry_run: bool = False,
+                 ready: Ready | None = None) -> None:
+        self.plan = plan
+        self.tick = tick
+        self.max_parallel = max(1, max_parallel)
+        self.dry_run = dry_run
+        self.ready = ready
+        self.make_ctx = make_ctx
+        self.impls: dict[str, Target] = {i.key: resolve(i.name) for i in plan.run}
+        kinds = {i.name: runs_after(self.impls[i.key]) for i in plan.run}
+        self.waits = prerequisites(plan.run, lambda name: kinds.get(name, ()))
+        self.ctxs: dict[str, TargetContext] = {}
+        self.out = Outcome()
+        self.absent: list[PlanItem] = []
+        self._staged: dict[str, Future[None]] = {}
+
+    # -- 1 ---------------------------------------------------------------------------
+    def check(self) -> Outcome:
+        """Preflight and status of every target, each once its files are verified."""
+        out = self.out
+        if not self.plan.run:
+            return out
+        # Checks only read (a registry's index, a local file): more at once than uploads.
+        workers = min(len(self.plan.run), max(self.max_parallel, 8))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
+            asked = [(item, pool.submit(self._check_one, item)) for item in self.plan.run]
+            answers = [(item, _settled(f)) for item, f in asked]
+        for item, (where, value) in answers:
+            if where in ("ready", "preflight"):
+                out.results[item.key] = Result(item.key, "failed",
+                                               error=_as_error(value, item.key),
+                                               detail="preflight")
+        if out.results:
+            out.preflight_failed = True
+            for item in self.plan.run:
+                out.results.setdefault(item.key, Result(
+                    item.key, "not run", detail="another target failed its preflight"))
+            return out
+        # Found published, but it runs after a target that publishes now: looked at again
+        # after that one (what it records of it may be missing), not ticked now.
+        absent = {item.key for item, (where, value) in answers
+                  if where == "ok" and isinstance(value, StatusResult)
+                  and value.state is State.ABSENT}
+        # The answers, in plan order: already there (tick), conflict (fail), or absent.
+        for item, (where, value) in answers:
+            if where == "status":
+                out.results[item.key] = Result(item.key, "failed",
+                                               error=_as_error(value, item.key), detail="status")
+                continue
+            assert isinstance(value, StatusResult)
+            if value.state is State.PUBLISHED and any(k in absent for k in self.waits[item.key]):
+                self.absent.append(item)
+            elif value.state is State.PUBLISHED:
+                out.results[item.key] = Result(item.key, "already published",
+                                               receipt=value.receipt, detail=value.detail)
+                if not self.dry_run:
+                    _tick(self.tick, out, item.key)
+            elif value.state is State.CONFLICT:
+                out.results[item.key] = Result(
+                    item.key, "conflict", detail=value.detail,
+                    error=ConflictError(f"{item.key}: {value.detail or 'published with other content'}",
+                                        hint="a version is never overwritten: release a new version"))
+            else:
+                self.absent.append(item)
+        if self.dry_run:
+            for item in self.absent:
+                out.results[item.key] = Result(item.key, "planned", detail=_files_detail(item))
+            self.absent = []
         return out
 
-    # 2. Ask every registry first: already there (tick), conflict (fail), or absent.
-    # The questions go out concurrently (they only read); the answers are handled
-    # here, in plan order, so ticks stay on this thread.
-    with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="status") as pool:
-        asked = [(item, pool.submit(impls[item.key].status, ctxs[item.key])) for item in plan.run]
-    absent: list[PlanItem] = []
-    for item, answer in asked:
+    def _check_one(self, item: PlanItem) -> tuple[str, object]:
+        """("ok", StatusResult), or where it failed and the exception."""
         try:
-            st = answer.result()
+            if self.ready is not None:
+                self.ready(item)
+            ctx = self.ctxs[item.key] = self.make_ctx(item)
+        except Exception as exc:  # noqa: BLE001 - reported as this target's failure
+            return "ready", exc
+        try:
+            self.impls[item.key].preflight(ctx)
         except Exception as exc:  # noqa: BLE001
-            out.results[item.key] = Result(item.key, "failed", error=_as_error(exc, item.key),
-                                           detail="status")
-            continue
-        if st.state is State.PUBLISHED:
-            out.results[item.key] = Result(item.key, "already published", receipt=st.receipt,
-                                           detail=st.detail)
-            if not dry_run:
-                _tick(tick, out, item.key)
-        elif st.state is State.CONFLICT:
-            out.results[item.key] = Result(
-                item.key, "conflict", detail=st.detail,
-                error=ConflictError(f"{item.key}: {st.detail or 'published with other content'}",
-                                    hint="a version is never overwritten: release a new version"))
-        else:
-            absent.append(item)
-    if dry_run:
-        for item in absent:
-            out.results[item.key] = Result(item.key, "planned", detail=_files_detail(item))
+            return "preflight", exc
+        try:
+            return "ok", self.impls[item.key].status(ctx)
+        except Exception as exc:  # noqa: BLE001
+            return "status", exc
+
+    # -- 2 ---------------------------------------------------------------------------
+    def publish_first(self) -> None:
+        """The other targets concurrently, github's preparation with them; a target
+        that runs after others starts once they are out."""
+        first = [i for i in self.absent if i.name != GITHUB]
+        last = [i for i in self.absent if i.name == GITHUB]
+        if not first and not last:
+            return
+        with ThreadPoolExecutor(max_workers=self.max_parallel + len(last),
+                                thread_name_prefix="target") as pool:
+            for item in last:
+                stage = getattr(self.impls[item.key], "stage", None)
+                if stage is not None and not self.out.failed:
+                    self._staged[item.key] = pool.submit(stage, self.ctxs[item.key])
+            waiting = list(first)
+            running: dict[Future[Receipt], PlanItem] = {}
+            while waiting or running:
+                for item in self._startable(waiting):
+                    waiting.remove(item)
+                    if item.key in self.out.results:  # one it runs after failed
+                        continue
+                    running[pool.submit(self.impls[item.key].publish, self.ctxs[item.key])] = item
+                if not running:
+                    for item in waiting:  # waits for what never publishes before it
+                        self.out.results[item.key] = Result(item.key, "not run",
+                                                            detail="nothing it runs after ran")
+                    break
+                settled, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in settled:
+                    _settle(self.out, running.pop(fut), self.tick, fut.result)
+
+    def _startable(self, waiting: list[PlanItem]) -> list[PlanItem]:
+        """The waiting items whose prerequisites have all settled; one whose
+        prerequisite failed gets its result ("not run") here."""
+        out = []
+        for item in waiting:
+            before = [self.out.results.get(k) for k in self.waits[item.key]]
+            if any(r is None for r in before):
+                continue
+            failed = [r.key for r in before if r is not None and not r.ok]
+            if failed:
+                self.out.results[item.key] = Result(
+                    item.key, "not run", detail=f"it runs after {', '.join(failed)}, which "
+                    "did not publish")
+            else:
+                self.ctxs[item.key].earlier = {r.key: r.receipt for r in before
+                                               if r is not None and r.receipt is not None}
+            out.append(item)
         return out
 
-    # 3. Independent targets concurrently; ticks happen here, on this thread, one at a time.
-    first = [i for i in absent if i.name != GITHUB]
-    last = [i for i in absent if i.name == GITHUB]
-    if first:
-        with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="target") as pool:
-            futures = {pool.submit(impls[i.key].publish, ctxs[i.key]): i for i in first}
-            for fut in as_completed(futures):
-                _settle(out, futures[fut], tick, fut.result)
+    @property
+    def first_ok(self) -> bool:
+        """Every target but github is out (or was already): github may make it public."""
+        return not self.out.failed
 
-    # 4. github makes the release public: only when everything else is out.
-    for item in last:
-        if out.failed:
-            out.results[item.key] = Result(item.key, "not run",
-                                           detail="another target failed: the release stays a draft")
-            continue
-        _settle(out, item, tick, partial(impls[item.key].publish, ctxs[item.key]))
+    # -- 3 ---------------------------------------------------------------------------
+    def publish_last(self) -> None:
+        """github makes the release public: only when everything else is out."""
+        for item in (i for i in self.absent if i.name == GITHUB):
+            if self.out.failed:
+                self.out.results[item.key] = Result(
+                    item.key, "not run", detail="another target failed: the release stays a draft")
+                continue
+            staged = self._staged.get(item.key)
+            if staged is not None:
+                try:
+                    staged.result()
+                except Exception as exc:  # noqa: BLE001 - its preparation failed: the target did
+                    self.out.results[item.key] = Result(item.key, "failed",
+                                                        error=_as_error(exc, item.key),
+                                                        detail="publish")
+                    continue
+            _settle(self.out, item, self.tick,
+                    partial(self.impls[item.key].publish, self.ctxs[item.key]))
+
+
+def execute(plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetContext], *,
+            tick: Callable[[str], None], max_parallel: int = 4, dry_run: bool = False,
+            ready: Ready | None = None) -> Outcome:
+    """Preflight all, status each, publish the absent ones (github last), tick each success."""
+    run = Execution(plan, resolve, make_ctx, tick=tick, max_parallel=max_parallel,
+                    dry_run=dry_run, ready=ready)
+    out = run.check()
+    if out.preflight_failed or dry_run:
+        return out
+    run.publish_first()
+    run.publish_last()
     return out
+
+
+def _settled(fut: Future[tuple[str, object]]) -> tuple[str, object]:
+    return fut.result()
 
 
 def _settle(out: Outcome, item: PlanItem, tick: Callable[[str], None],
@@ -156,7 +291,9 @@ def rows_for(outcome: Outcome, plan: Plan, artifacts: Mapping[str, Artifact],
     rows = [summary.Row(k, f"skipped: {ticked_by.get(k, 'ticked before approval')}")
             for k in plan.ticked]
     by_key = {i.key: i for i in plan.run}
-    for key, res in outcome.results.items():
+    # In plan order (targets settle in any order; the summary lists them as the issue does).
+    order = {k: n for n, k in enumerate(plan.keys)}
+    for key, res in sorted(outcome.results.items(), key=lambda kv: order.get(kv[0], len(order))):
         item = by_key.get(key)
         digests = dict(res.receipt.digests) if res.receipt and res.receipt.digests else {}
         if not digests and item is not None and res.outcome in ("published", "planned",

@@ -1,7 +1,14 @@
-"""The end of a successful run: every box ticked, the approved commit merged, the issue closed."""
+"""The end of a successful run: every box ticked, the approved commit merged, the issue closed.
+
+The merge starts as soon as every target but github is out (``start_landing``),
+while github makes the release public; then the summary comment (the labels as
+they stand are read meanwhile) and one closing PATCH: the body with every tick
+not written yet, the final labels, the state.
+"""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from valet import gha, labels, summary
@@ -9,22 +16,34 @@ from valet.errors import GitHubError, TargetError, ValetError
 from valet.publish.context import Deps, Run
 from valet.publish.plan import GITHUB
 from valet.publish.report import Report
+from valet.publish.ticks import Ticker
 from valet.publish.timeline import label_names
 
 
-def finish(run: Run, deps: Deps, report: Report) -> int:
+def start_landing(run: Run, deps: Deps) -> Future[str]:
+    """Merge (and delete the branch) in the background; the future's result is the note
+    for the summary (``run.merge_error`` when it failed)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge")
+    future = pool.submit(merge, run, deps.sdk(run.request.repo))
+    pool.shutdown(wait=False)
+    return future
+
+
+def finish(run: Run, deps: Deps, report: Report, ticker: Ticker,
+           landing: Future[str] | None = None) -> int:
     from valet.issue_format import parse_issue
 
     request = run.request
-    fresh = run.last_issue or deps.issues.issue(run.number)
-    current = parse_issue(fresh.get("title") or request.title, fresh.get("body") or "")
+    ticker.wait()
+    body = ticker.body(run)  # every tick so far, written or not
+    current = parse_issue(request.title, body)
     left = [t.id for t in current.targets if not t.checked]
-    if left:  # someone unticked a box meanwhile, or a target was never in the plan
+    if left:  # a target of the request was never in the plan
+        ticker.flush(run)
         return report.fail(run, TargetError(
             f"targets still unticked after the run: {', '.join(left)}",
             hint="add `accepted` again to publish them"))
-    sdk = deps.sdk(request.repo)
-    merge_note = merge(run, sdk)
+    merge_note = landing.result() if landing is not None else merge(run, deps.sdk(request.repo))
     if run.config is not None and not any(t.name == GITHUB for t in run.config.targets
                                           if t.key in {x.id for x in request.targets}):
         store = run.store or deps.store(request, run.config)
@@ -33,15 +52,27 @@ def finish(run: Run, deps: Deps, report: Report) -> int:
         except ValetError as exc:
             gha.warning(f"could not delete the draft release: {exc}")
     if run.merge_error is not None:
+        ticker.flush(run)
         return report.fail(run, run.merge_error)
-    deps.issues.comment(run.number, summary.published(
-        request.title, run.rows, run.approval.login, merge_note, report.run_url,
-        done=run.outcome.done if run.outcome else (), approval=run.approval_event,
-        body=run.body))
-    # Final labels and close in one call (labels replace: computed from the
-    # issue as it stands, so labels people added are kept).
-    final = labels.transition("publish").apply(label_names(fresh) | run.labels)
-    deps.issues.close(run.number, labels=sorted(final))
+    # The labels as they stand now (people may have added some while it published) are
+    # read while the summary is posted; the close sets the final ones from them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labels") as pool:
+        now = pool.submit(deps.issues.issue, run.number)
+        deps.issues.comment(run.number, summary.published(
+            request.title, run.rows, run.approval.login, merge_note, report.run_url,
+            done=run.outcome.done if run.outcome else (), approval=run.approval_event,
+            body=run.body))
+        try:
+            seen = label_names(now.result())
+        except ValetError as exc:
+            gha.warning(f"reading the labels of #{run.number} failed ({exc.message}): the "
+                        "final labels are computed from the ones this run saw")
+            seen = label_names(run.last_issue or {})
+    final = labels.transition("publish").apply(seen | run.labels)
+    pending = ticker.pending(run)
+    closed = deps.issues.close(run.number, labels=sorted(final),
+                               body=body if body != ticker.known(run) else None)
+    ticker.wrote(run, closed if isinstance(closed, dict) else None, pending)
     run.labels = final
     run.result = "published"
     return 0

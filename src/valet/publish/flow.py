@@ -16,7 +16,7 @@ from valet import gha
 from valet.errors import NotAuthorizedError, UsageError, ValetError
 from valet.events import Actor, Ignored, Labeled, Sweep
 from valet.labels import Label
-from valet.publish import checks, review
+from valet.publish import ahead, checks, review
 from valet.publish.apply import apply
 from valet.publish.approval import Approved, approval_id, approved_digest
 from valet.publish.context import Deps, Refused, Review, Run, Settings
@@ -71,50 +71,61 @@ class Publisher:
         if ev.is_pull_request:
             gha.notice(f"#{ev.number} is not an issue", title="nothing to publish")
             return 0
+        ahead.start(self.d, self.s, ev.number, title=ev.title, body=ev.body,
+                    approver=ev.sender.login)
         return self.process(ev.number, approver=ev.sender, approved=Approved(text=ev.body),
                             event=ev)
 
     def sweep(self, only: int | None = None) -> int:
-        """Re-check issues waiting in ci-pending (schedule / workflow_dispatch)."""
-        waiting = self.d.issues.open_issues_with([str(Label.CI_PENDING), str(Label.ACCEPTED)])
+        """A schedule run looks at every issue waiting in ci-pending and hands those whose CI
+        decided to their own run (publish.sweep: it publishes nothing itself); the run it
+        starts (workflow_dispatch with ``issue``) re-checks and publishes that one issue."""
         if only is not None:
-            waiting = [i for i in waiting if i.get("number") == only]
-        if not waiting:
-            gha.info("no approved issue is waiting for CI")
-            return 0
-        worst = 0
-        for item in waiting:
-            number = int(item["number"])
-            with gha.group(f"#{number}"):
-                try:
-                    code = self.resume(number, strict=True)
-                except ValetError as exc:
-                    gha.error(f"#{number}: {exc}", title=exc.title)
-                    code = exc.exit_code
-            worst = worst or code
-        return worst
+            return self.resume(only, strict=True, waiting=True)
+        if self.d.warm_identity is not None and self.s.identities is None:
+            self.d.warm_identity()
+        from valet.publish.sweep import sweep
 
-    def resume(self, number: int, *, strict: bool = True) -> int:
-        """Act on an issue without its label event (sweep, or `--issue N`).
+        return sweep(self.d, self.s, self.ids)
+
+    def resume(self, number: int, *, strict: bool = True, waiting: bool = False) -> int:
+        """Act on an issue without its label event (its sweep-started run, or `--issue N`).
 
         The approver is the actor of the latest `labeled accepted` event; the body is
         compared with the digest the publish App recorded for that approval when it put
         the issue in ci-pending (``strict``: refuse when there is none; `--issue` by hand
         only warns).
         """
+        ahead.start(self.d, self.s, number, title="", body="", approver=None, resume=True)
         ids = self.ids
         issue = self._issue(number)
         names = label_names(issue)
         if issue.get("state") != "open" or str(Label.ACCEPTED) not in names:
             gha.notice(f"#{number} is not open with `accepted`", title="nothing to publish")
             return 0
+        if waiting and str(Label.CI_PENDING) not in names:
+            # a run the sweep started, after another run of this issue acted on it
+            gha.notice(f"#{number} is not waiting for CI (any more)", title="nothing to publish")
+            return 0
+        ahead.sdk_side(self.d, str(issue.get("title") or ""), str(issue.get("body") or ""))
         events = self.d.issues.events(number)
         actor = latest_label_actor(events, str(Label.ACCEPTED))
+        if actor is not None:
+            ahead.approver(self.d, self.s, actor.login)
         if actor is None:
             return self.report.refuse(number, names, NotAuthorizedError(
                 "no `labeled accepted` event found for this issue",
                 hint="remove the `accepted` label and add it again"))
         digest = approved_digest(self.d.issues, number, events, ids)
+        if digest is None and waiting and _earlier_record(self.d.issues, number, ids):
+            # Approved again since it went to ci-pending: that approval's own run (queued in
+            # this issue's group, after this one) acts on it; refusing here would retract it.
+            # Said on the issue too: should GitHub have dropped that run (a newer pending run
+            # of a group replaces an older one), a person sees what to do.
+            return self.report.stale(number, (
+                f"The run the scheduled sweep started once CI finished found an approval by "
+                f"{actor.login} newer than the one the request waited with; the run of that "
+                "approval publishes it."))
         return self.process(number, approver=actor,
                             approved=Approved(digest=digest, required=strict),
                             issue=issue, events=events)
@@ -215,9 +226,18 @@ class Publisher:
             lambda run: checks.merge_target(run, sdk(run.request.repo), self.s),
             lambda run: checks.landing(run, sdk(run.request.repo)),
             lambda run: checks.config_and_plan(run, sdk(run.request.repo), self.d.resolve),
+            lambda run: checks.merges_cleanly(run, sdk(run.request.repo)),
         ]
 
     def _publish(self, run: Run) -> int:
         for check in self.checks():
             check(run)
         return apply(run, self.d, self.s, self.report, self.ticker, self.ids)
+
+
+def _earlier_record(issues: Any, number: int, ids: Identities) -> bool:
+    """The publish App recorded an approval of this issue, just not the latest one."""
+    from valet import summary
+    from valet.publish.approval import own_comments
+
+    return bool(own_comments(issues, number, ids, summary.APPROVED_MARKER))

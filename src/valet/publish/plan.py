@@ -56,6 +56,33 @@ def make_plan(request: Request, config: Config, resolve: Resolve) -> Plan:
     return plan
 
 
+def prerequisites(items: list[PlanItem],
+                  runs_after: Callable[[str], tuple[str, ...]]) -> dict[str, list[str]]:
+    """Which items each item waits for: those of a kind it declares it runs after.
+
+    ``runs_after(name)`` is a target kind's declaration (``Target.runs_after``): the
+    registry runs after every ``aws-lambda-layer`` target of the release, to list the
+    layers they made. An item that declares nothing waits for nothing, so everything
+    else stays concurrent. Declarations that wait on each other in a circle are a
+    bug in the targets, refused here rather than left to hang a publish.
+    """
+    waits = {i.key: [j.key for j in items if j.key != i.key and j.name in runs_after(i.name)]
+             for i in items}
+    done: set[str] = set()
+    left = dict(waits)
+    while left:
+        free = [k for k, w in left.items() if all(d in done for d in w)]
+        if not free:
+            raise ConfigError(f"the targets {', '.join(sorted(left))} each run after another "
+                              "of them",
+                              hint="this is a bug in valet's targets: report it with the "
+                                   "configuration")
+        for k in free:
+            done.add(k)
+            del left[k]
+    return waits
+
+
 def require_known(plan: Plan, config: Config) -> None:
     if plan.unknown:
         configured = ", ".join(t.key for t in config.targets) or "none"

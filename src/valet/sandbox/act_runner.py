@@ -33,6 +33,8 @@ Invocation (built by :func:`act_argv`)::
   ``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH`` (a copy of our event file),
   ``GITHUB_REF``/``GITHUB_REF_NAME``/``GITHUB_SHA`` = the *checked-out branch
   and HEAD of repo_dir* (not the event's), ``GITHUB_ACTOR`` = ``--actor``
+  (``GITHUB_WORKFLOW_REF``, which act does not set, we pass for a recorded run:
+  ``owner/repo/.github/workflows/x.yml@refs/heads/BRANCH``)
   (we pass the event's ``sender.login``), ``GITHUB_RUN_ID=1``,
   ``GITHUB_RUN_NUMBER=1``, ``GITHUB_JOB``, ``GITHUB_WORKFLOW`` (the file name
   when the workflow has no ``name:``), ``GITHUB_OUTPUT``/``GITHUB_ENV``/
@@ -542,6 +544,21 @@ def _record_run(server: str | None, repo_dir: Path, workflow: Path, event_name: 
     return _RunRecord(admin, repo, run)
 
 
+def _workflow_ref(event: Mapping[str, Any], repo_dir: Path, workflow: Path,
+                  default_branch: Any) -> str | None:
+    """``owner/repo/.github/workflows/x.yml@refs/heads/BRANCH``, as GitHub sets it."""
+    repo = _repository(event, repo_dir)
+    try:
+        path = str(workflow.resolve().relative_to(repo_dir.resolve()))
+        branch = subprocess.run(["git", "-C", str(repo_dir), "branch", "--show-current"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return None
+    if repo is None:
+        return None
+    return f"{repo}/{path}@refs/heads/{branch or default_branch or 'main'}"
+
+
 # --------------------------------------------------------------------------- the runner
 def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: Mapping[str, Any],
                  *, env: Mapping[str, str], secrets: Mapping[str, str],
@@ -613,6 +630,12 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
     if record is not None:
         step_env.setdefault("GITHUB_RUN_ID", str(record.run["id"]))
         step_env.setdefault("GITHUB_RUN_ATTEMPT", str(record.run["run_attempt"]))
+        _write_private(env_file, "".join(dotenv_line(k, v) for k, v in step_env.items()))
+
+    # GitHub names the running workflow file (act does not): what a run dispatches.
+    own = _workflow_ref(event, repo_dir, wf, default_branch)
+    if own and "GITHUB_WORKFLOW_REF" not in step_env:
+        step_env["GITHUB_WORKFLOW_REF"] = own
         _write_private(env_file, "".join(dotenv_line(k, v) for k, v in step_env.items()))
 
     argv = act_argv(act=act_binary(), event_name=event_name, workflow=wf,

@@ -124,7 +124,10 @@ class App:
         with self._log_lock:
             self._log.clear()
 
-    def rate_headers(self, login: str | None, resource: str = "core") -> dict[str, str]:
+    def rate_headers(self, login: str | None, resource: str = "core", *,
+                     count: bool = True) -> dict[str, str]:
+        """The X-RateLimit-* headers of an answer; ``count`` False: an answer GitHub does
+        not count (a 304 to a conditional request)."""
         key = login or "-anonymous"
         limit = RATE_LIMIT if login else 60
         now = int(time.time())
@@ -132,7 +135,8 @@ class App:
             start, used = self._rate.get(key, (now, 0))
             if now - start >= 3600:
                 start, used = now, 0
-            used += 1
+            if count:
+                used += 1
             self._rate[key] = (start, used)
         return {"X-RateLimit-Limit": str(limit),
                 "X-RateLimit-Remaining": str(max(0, limit - used)),

@@ -252,8 +252,9 @@ class AdminClient:
 
         kind: ``status`` (answer ``status``), ``hang`` (sleep ``seconds``, default 60, then
         drop the connection), ``ratelimit`` (403, X-RateLimit-Remaining: 0, reset in
-        ``seconds``), ``secondary_ratelimit`` (403 with Retry-After: ``seconds``) or
-        ``latency`` (add ``seconds`` then answer normally). ``count`` answers are affected
+        ``seconds``), ``secondary_ratelimit`` (403 with Retry-After: ``seconds``),
+        ``latency`` (add ``seconds`` then answer normally) or ``lost`` (carry the request
+        out, then drop the connection before answering). ``count`` answers are affected
         (default 1; latency: every match); ``count=0`` means forever.
         """
         body = {"path": path, "method": method, "kind": kind, "status": status, "count": count,

@@ -1,5 +1,9 @@
 """Fault injection: a path pattern answers N errors (or hangs, or is slow) first.
 
+``lost`` is the case a client cannot tell from a hang: the request is carried
+out, then the connection drops before the answer (a comment is posted, its
+201 never arrives).
+
 Used by the reliability tests and the benchmarks through the admin API.
 """
 
@@ -10,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("status", "hang", "ratelimit", "secondary_ratelimit", "latency")
+KINDS = ("status", "hang", "ratelimit", "secondary_ratelimit", "latency", "lost")
 
 
 @dataclass
@@ -76,6 +80,6 @@ class Faults:
                     f.count -= 1
                     if f.count == 0:
                         self._faults.remove(f)
-        # Latency first, then at most one failing answer.
-        hit.sort(key=lambda f: f.kind != "latency")
+        # Latency first, then at most one failing answer (``lost`` acts after the handler).
+        hit.sort(key=lambda f: (f.kind != "latency", f.kind == "lost"))
         return hit

@@ -17,6 +17,7 @@ the API's only for github.com.)
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import socket
@@ -50,6 +51,28 @@ def _classify(path: str) -> tuple[str, str]:
     if path.startswith("/_sandbox/oidc/"):
         return "oidc", path
     return "web", path
+
+
+def _etag(payload: bytes) -> str:
+    return 'W/"' + hashlib.sha256(payload).hexdigest() + '"'
+
+
+def _conditional(resp: Response, headers: dict[str, str]) -> tuple[Response, bool]:
+    """GitHub's conditional requests: every 200 JSON answer of a GET carries an ETag of its
+    content; a request whose If-None-Match names it gets 304 with no body (and costs no
+    rate limit). Weak comparison, as HTTP has it for If-None-Match."""
+    if resp.status != 200 or resp.stream is not None or resp.body is None \
+            or isinstance(resp.body, bytes):
+        return resp, False
+    etag = _etag(resp.encoded())
+    cache = {"ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60",
+             "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP"}
+    resp.headers.update(cache)
+    wanted = headers.get("if-none-match", "")
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",") if t.strip()}
+    if "*" in tags or etag.removeprefix("W/") in tags:
+        return Response(304, None, dict(cache)), True
+    return resp, False
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -118,7 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         # ``full_path`` is what was requested. Faults match ``full_path``.
         entry: dict[str, Any] = {"method": method, "path": rel, "query": parts.query,
                                  "status": 0, "user": None, "ms": 0.0, "kind": kind,
-                                 "full_path": path}
+                                 "full_path": path, "at": round(time.time(), 4)}
         # The issuer's endpoints are what jobs and registries call (logged, faultable);
         # making a job's request token is seeding, like the rest of the admin API.
         admin = path.startswith("/_sandbox/") and (
@@ -128,10 +151,13 @@ class Handler(BaseHTTPRequestHandler):
             entry["kind"], entry["path"] = kind, rel
         req: Request | None = None
         logged = False
+        lost = False
         try:
             if not admin:
                 for fault in app.faults.take(method, path):
-                    if self._fault(fault, entry):
+                    if fault.kind == "lost":
+                        lost = True
+                    elif self._fault(fault, entry):
                         return
             git = _GIT_PATH.match(path) if self.server.role == "main" else None
             if git:
@@ -160,16 +186,26 @@ class Handler(BaseHTTPRequestHandler):
                 resp = Response(500, {"message": "Server Error", "documentation_url": ""})
             if not req.consumed:
                 self._drain(headers)
+            not_modified = False
+            if router is app.api and method in ("GET", "HEAD"):
+                resp, not_modified = _conditional(resp, headers)
             if router is not None and router not in (app.admin, app.storage):
-                resp.headers.update(app.rate_headers(req.login))
+                # GitHub does not count a 304 against the rate limit
+                resp.headers.update(app.rate_headers(req.login, count=not not_modified))
+                entry["counted"] = not not_modified  # against the rate limit
             entry["status"] = resp.status
             # Log before answering: a client that reads the log right after its
             # own call returns must find that call there (the demo counts calls
             # per phase this way).
             entry["ms"] = round((time.monotonic() - start) * 1000, 2)
+            if lost:
+                entry["lost"] = True
             if not admin:
                 app.log(entry)
             logged = True
+            if lost:  # carried out; the answer never reaches the client
+                self.close_connection = True
+                return
             self._send(resp, method)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True

@@ -32,6 +32,9 @@ STORE_KINDS = ("github-release", "workflow-artifacts")
 CHUNK = 1024 * 1024
 
 ProgressFactory = Callable[[str, "int | None"], Progress]
+# Called as each file is verified (from the thread that downloaded it): name, local path.
+OnFile = Callable[[str, Path], None]
+DOWNLOADS_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,18 @@ class ArtifactStore(Protocol):
         """name -> what the store holds."""
 
     def download_verified(self, expected: Sequence[Artifact], dest: Path, *,
-                          progress: ProgressFactory | None = None) -> dict[str, Path]:
-        """Download the expected files into dest, verified; name -> path."""
+                          progress: ProgressFactory | None = None,
+                          on_file: OnFile | None = None) -> dict[str, Path]:
+        """Download the expected files into dest, verified; name -> path. ``on_file`` hears
+        of each file as soon as it is verified (a target may start its checks)."""
 
     def delete(self) -> None:
         """Drop what the store holds for this release (a draft release, for instance)."""
 
 
 def open_store(kind: str, *, gh: Any, session: Any, repo: str, tag: str, version: str,
-               release_id: int | None = None, artifact_name: str | None = None) -> ArtifactStore:
+               release_id: int | None = None, artifact_name: str | None = None,
+               index: Any = None) -> ArtifactStore:
     from valet.progress import default_factory
     from valet.refs import validate_repo, validate_tag
 
@@ -79,7 +85,7 @@ def open_store(kind: str, *, gh: Any, session: Any, repo: str, tag: str, version
         from valet.store.github_release import GitHubReleaseStore
 
         return GitHubReleaseStore(gh=gh, session=session, repo=repo, tag=tag, version=version,
-                                  release_id=release_id, progress=default_factory)
+                                  release_id=release_id, progress=default_factory, index=index)
     if kind == "workflow-artifacts":
         from valet.store.workflow_artifacts import WorkflowArtifactsStore
 
@@ -155,6 +161,40 @@ def write_verified(blocks: Iterable[bytes], art: Artifact, dest: Path, *,
     if progress is not None:
         progress.done()
     return final
+
+
+def download_all(jobs: Sequence[tuple[Artifact, Callable[[], Iterable[bytes]]]], dest: Path, *,
+                 progress: ProgressFactory | None = None, on_file: OnFile | None = None,
+                 at_once: int = DOWNLOADS_AT_ONCE) -> dict[str, Path]:
+    """Stream each (artifact, blocks) through ``write_verified``, ``at_once`` at a time.
+
+    The first failure stops what has not started and is raised; a file is only ever
+    renamed into place verified, so what was already written stays trustworthy."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    def one(art: Artifact, blocks: Callable[[], Iterable[bytes]]) -> Path:
+        path = write_verified(blocks(), art, dest,
+                              progress=progress(f"download {art.name}", art.size)
+                              if progress else None)
+        if on_file is not None:
+            on_file(art.name, path)
+        return path
+
+    out: dict[str, Path] = {}
+    if not jobs:
+        return out
+    with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(jobs))),
+                            thread_name_prefix="download") as pool:
+        futures = {pool.submit(one, art, blocks): art.name for art, blocks in jobs}
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for fut in done:
+            if fut.exception() is not None:
+                for other in futures:
+                    other.cancel()
+                raise fut.exception()  # type: ignore[misc]
+        for fut, name in futures.items():
+            out[name] = fut.result()
+    return {a.name: out[a.name] for a, _ in jobs}
 
 
 def parse_digest(value: object) -> str | None:

@@ -30,12 +30,13 @@ from valet.manifest import MANIFEST_NAME, Artifact, Manifest, validate_name
 from valet.progress import Progress
 from valet.store import (
     CHUNK,
+    OnFile,
     ProgressFactory,
     RemoteFile,
     StoreRef,
+    download_all,
     expected_by_name,
     parse_digest,
-    write_verified,
 )
 
 UPLOAD_ATTEMPTS = 3
@@ -122,7 +123,7 @@ class GitHubReleaseStore:
 
     def __init__(self, *, gh: Any, session: requests.Session, repo: str, tag: str,
                  version: str, release_id: int | None = None,
-                 progress: ProgressFactory | None = None) -> None:
+                 progress: ProgressFactory | None = None, index: Any = None) -> None:
         self.gh = gh
         self.session = session
         self.repo = repo
@@ -130,7 +131,11 @@ class GitHubReleaseStore:
         self.version = version
         self.release_id = release_id
         self.progress = progress
+        # The run's valet.releases.ReleaseIndex (publish side): the draft and its assets as
+        # the github target sees them too, read once.
+        self.index = index
         self._release: Any = None
+        self._raw: dict[str, Any] | None = None
 
     # -- the release --------------------------------------------------------
 
@@ -143,6 +148,8 @@ class GitHubReleaseStore:
 
         if self._release is not None:
             return self._release
+        if self.index is not None:
+            return self._find_listed()
         try:
             if self.release_id is not None:
                 rel = self._gh_repo().get_release(int(self.release_id))
@@ -168,6 +175,32 @@ class GitHubReleaseStore:
             gha.warning(f"{len(drafts)} draft releases exist for {self.tag}; using the oldest "
                         f"(id {drafts[0].id})")
         self._release = published[0] if published else drafts[0]
+        return self._release
+
+    def _find_listed(self) -> Any | None:
+        """find_release through the run's release index (same choices, no extra read)."""
+        if self.release_id is not None:
+            raw = self.index.release(int(self.release_id))
+            if raw is None:
+                return None
+            if raw.get("tag_name") != self.tag:
+                raise IntegrityError(
+                    f"release {self.release_id} of {self.repo} is for tag "
+                    f"{raw.get('tag_name')!r}, not {self.tag!r}",
+                    hint="the request names another release than the one prepared: re-run "
+                    "prepare")
+        else:
+            matches = self.index.with_tag(self.tag)
+            if not matches:
+                return None
+            drafts = sorted((r for r in matches if r.get("draft")), key=lambda r: int(r["id"]))
+            published = [r for r in matches if not r.get("draft")]
+            if len(drafts) > 1:
+                gha.warning(f"{len(drafts)} draft releases exist for {self.tag}; using the "
+                            f"oldest (id {drafts[0]['id']})")
+            raw = published[0] if published else drafts[0]
+        self._raw = raw
+        self._release = self.index.obj(raw)
         return self._release
 
     def _ensure_draft(self, manifest: Manifest, notes: str | None) -> Any:
@@ -204,6 +237,8 @@ class GitHubReleaseStore:
     # -- assets -------------------------------------------------------------
 
     def _assets(self, release_id: int) -> list[dict[str, Any]]:
+        if self.index is not None and self._raw is not None and self._raw.get("id") == release_id:
+            return self.index.assets(self._raw)  # type: ignore[no-any-return]
         url = f"{api_url()}/repos/{self.repo}/releases/{release_id}/assets"
         out: list[dict[str, Any]] = []
         for page in get_pages(self.session, url, {"per_page": 100},
@@ -295,6 +330,11 @@ class GitHubReleaseStore:
         assert last is not None
         raise last
 
+    def upload_asset(self, release: Any, name: str, path: Path, size: int) -> dict[str, Any]:
+        """One file onto ``release`` (a PyGithub release): streamed, retried after removing
+        what a failed attempt left; the asset as GitHub answers it."""
+        return self._upload_one(release, name, path, None, size)
+
     def upload(self, manifest: Manifest, files: dict[str, Path], *,
                notes: str | None = None) -> StoreRef:
         expected = expected_by_name(manifest.artifacts)
@@ -366,7 +406,8 @@ class GitHubReleaseStore:
                               f"{missing}, duplicated: {dupes})")
 
     def download_verified(self, expected: Sequence[Artifact], dest: Path, *,
-                          progress: ProgressFactory | None = None) -> dict[str, Path]:
+                          progress: ProgressFactory | None = None,
+                          on_file: OnFile | None = None) -> dict[str, Path]:
         want = expected_by_name(expected)
         rel = self.find_release()
         if rel is None:
@@ -389,14 +430,21 @@ class GitHubReleaseStore:
                     f"{art.size} bytes",
                     hint="the stored file is not the approved one: re-run prepare",
                 )
-        out: dict[str, Path] = {}
+            # GitHub lists each asset's sha256: a replaced file is refused before any
+            # download, so no target starts on a release that cannot go out whole.
+            listed = parse_digest(assets[name].get("digest"))
+            if listed is not None and listed != art.sha256:
+                raise IntegrityError(
+                    f"{name}: sha256 {listed} (as GitHub lists it) differs from the approved "
+                    f"{art.sha256}",
+                    hint="the stored file was changed after approval: re-run prepare and "
+                    "request approval again")
+        jobs = []
         for name, art in want.items():
             validate_name(name)
-            prog = (progress or self.progress)
-            out[name] = write_verified(self._asset_blocks(int(assets[name]["id"])), art, dest,
-                                       progress=prog(f"download {name}", art.size) if prog
-                                       else None)
-        return out
+            asset_id = int(assets[name]["id"])
+            jobs.append((art, lambda asset_id=asset_id: self._asset_blocks(asset_id)))
+        return download_all(jobs, dest, progress=progress or self.progress, on_file=on_file)
 
     def download_manifest(self) -> Manifest:
         """The manifest.json stored with the release (what prepare uploaded)."""

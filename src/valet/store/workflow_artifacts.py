@@ -24,6 +24,7 @@ from valet.github_client import api_url, timeout
 from valet.manifest import MANIFEST_NAME, Artifact, Manifest, validate_name
 from valet.store import (
     CHUNK,
+    OnFile,
     ProgressFactory,
     RemoteFile,
     StoreRef,
@@ -136,7 +137,8 @@ class WorkflowArtifactsStore:
         return out
 
     def download_verified(self, expected: Sequence[Artifact], dest: Path, *,
-                          progress: ProgressFactory | None = None) -> dict[str, Path]:
+                          progress: ProgressFactory | None = None,
+                          on_file: OnFile | None = None) -> dict[str, Path]:
         want = expected_by_name(expected)
         out: dict[str, Path] = {}
         prog_factory = progress or self.progress
@@ -164,6 +166,8 @@ class WorkflowArtifactsStore:
                         _blocks(fh), art, dest,
                         progress=prog_factory(f"extract {name}", art.size)
                         if prog_factory else None)
+                if on_file is not None:
+                    on_file(name, out[name])
         return out
 
     def download_manifest(self) -> Manifest:

@@ -56,6 +56,12 @@ class TargetContext:
     env: Mapping[str, str]  # the process environment (credentials come from here)
     github: Any = None  # PyGithub client authenticated for the SDK repo (sdk-token)
     dry_run: bool = False
+    # The run's valet.releases.ReleaseIndex of the SDK repo: the releases, the draft and
+    # the tag as the store read them (the github target acts on the same answers).
+    releases: Any = None
+    # The receipts of the targets this one runs after (``runs_after``), by key, set
+    # before its publish: the registry reads the layer ARNs of aws-lambda-layer here.
+    earlier: dict[str, Receipt] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -100,6 +106,12 @@ def host_of(url: str) -> str:
         host = f"[{host}]"
     default = {"https": 443, "http": 80}.get(parts.scheme)
     return host if port is None or port == default else f"{host}:{port}"
+
+
+def runs_after(target: object) -> tuple[str, ...]:
+    """The target kinds whose publish this target waits for (its ``runs_after``
+    class attribute; none by default: a target publishes concurrently with the rest)."""
+    return tuple(getattr(target, "runs_after", ()))
 
 
 class Target(Protocol):

@@ -79,6 +79,7 @@ class GitHubTarget:
         # caught after the publishing PATCH (its answer lists the assets with
         # their digests) and by the tag check.
         self._looked: dict[str, _Seen] = {}
+        self._staged: dict[str, _Staged] = {}  # what stage() left for publish()
 
     def destinations(self, ctx: TargetContext) -> list[Destination]:
         """The GitHub API it writes through, and the SDK repository whose release it publishes
@@ -98,7 +99,7 @@ class GitHubTarget:
         tag = release_tag(ctx)
         names = self._names(ctx)
         seen = _Seen(StatusResult(State.ABSENT))
-        tag_sha = self._tag_commit(repo, tag)
+        tag_sha = self._tag_commit(repo, tag, ctx)
         if tag_sha is not None and tag_sha != ctx.request.sha:
             seen.status = StatusResult(State.CONFLICT, f"tag {tag} already points at "
                                        f"{tag_sha[:12]}, not the release commit "
@@ -107,7 +108,7 @@ class GitHubTarget:
         published, draft = self._find(ctx, repo, tag, seen)
         seen.published, seen.draft = published, draft
         if published is not None:
-            seen.assets = self._assets(published)
+            seen.assets = self._assets(published, ctx)
             remote = self._asset_digests(seen.assets)
             result = decide(ctx, names, remote, url=published.html_url)
             if not names:
@@ -122,7 +123,7 @@ class GitHubTarget:
                 seen.status = result
             return seen
         if draft is not None:
-            seen.assets = self._assets(draft)
+            seen.assets = self._assets(draft, ctx)
             # A cut-off upload leaves a short asset on the draft: missing, not a conflict
             # (publish replaces it with the verified file).
             whole = {n: a for n, a in seen.assets.items() if not _partial(ctx, a)}
@@ -137,29 +138,51 @@ class GitHubTarget:
         seen.status = StatusResult(State.ABSENT, f"no release for {tag} yet")
         return seen
 
+    def stage(self, ctx: TargetContext) -> None:
+        """Everything publishing needs that makes nothing public: the draft (created if
+        the store kept the files elsewhere) holding every approved asset. The executor
+        runs it while the other targets publish; ``publish`` then only makes it public."""
+        from github import GithubException
+
+        tag = release_tag(ctx)
+        try:
+            self._staged[ctx.key] = self._fill(ctx, self._repo(ctx), tag)
+        except GithubException as exc:
+            raise TargetError(str(wrap(exc, f"{ctx.key}: preparing the release {tag}"))) from None
+        except requests.RequestException as exc:  # retries used up on 5xx, or a network error
+            raise TargetError(f"{ctx.key}: preparing the release {tag} failed: {exc}",
+                              hint="GitHub did not answer: add `accepted` again to resume (the "
+                                   "draft and its assets are checked and finished)") from None
+
+    def _fill(self, ctx: TargetContext, repo: Any, tag: str) -> _Staged:
+        # One look (tag, releases, assets) decides and is then acted on: the one
+        # status() made when there is one, else a fresh one.
+        seen = self._looked.pop(ctx.key, None) or self._look(ctx, repo)
+        if seen.status.state is State.CONFLICT:
+            raise ConflictError(f"{ctx.key}: {seen.status.detail}", hint=_CONFLICT_HINT)
+        release = seen.published or seen.draft
+        existing = seen.assets
+        if release is None:
+            release = repo.create_git_release(tag, tag, ctx.request.changelog or "",
+                                              draft=True, prerelease=prerelease(ctx),
+                                              target_commitish=ctx.request.sha)
+            gha.info(f"{ctx.key}: created draft release {release.id} for {tag}")
+            existing = {}
+        uploaded = self._fill_assets(ctx, release, self._names(ctx), existing)
+        return _Staged(seen, release, uploaded)
+
     def publish(self, ctx: TargetContext) -> Receipt:
         from github import GithubException
 
         repo = self._repo(ctx)
         tag = release_tag(ctx)
         names = self._names(ctx)
-        # One look (tag, releases, assets) decides and is then acted on: the one
-        # status() made when there is one, else a fresh one.
-        seen = self._looked.pop(ctx.key, None) or self._look(ctx, repo)
-        if seen.status.state is State.CONFLICT:
-            raise ConflictError(f"{ctx.key}: {seen.status.detail}", hint=_CONFLICT_HINT)
         try:
-            release = seen.published or seen.draft
-            existing = seen.assets
-            if release is None:
-                release = repo.create_git_release(tag, tag, ctx.request.changelog or "",
-                                                  draft=True, prerelease=prerelease(ctx),
-                                                  target_commitish=ctx.request.sha)
-                gha.info(f"{ctx.key}: created draft release {release.id} for {tag}")
-                existing = {}
-            uploaded = self._fill_assets(ctx, release, names, existing)
+            staged = self._staged.pop(ctx.key, None) or self._fill(ctx, repo, tag)
+            release, uploaded = staged.release, staged.uploaded
             if release.draft:
-                make_latest = self._make_latest(ctx, seen.releases, release.id)
+                self._own_tag(ctx, repo, tag)
+                make_latest = self._make_latest(ctx, staged.seen.releases, release.id)
                 body = with_checksums(ctx, ctx.request.changelog or release.body or "")
                 release = release.update_release(
                     name=release.name or tag, message=body, draft=False,
@@ -174,11 +197,6 @@ class GitHubTarget:
             raise TargetError(f"{ctx.key}: publishing the release {tag} failed: {exc}",
                               hint="GitHub did not answer: add `accepted` again to resume (the "
                                    "draft and its assets are checked and finished)") from None
-        tag_sha = self._tag_commit(repo, tag)
-        if tag_sha is not None and tag_sha != ctx.request.sha:
-            # GitHub keeps an existing tag and ignores target_commitish: say so loudly.
-            raise ConflictError(f"{ctx.key}: tag {tag} points at {tag_sha[:12]}, not the release "
-                                f"commit {str(ctx.request.sha)[:12]}", hint=_CONFLICT_HINT)
         detail = f"release {tag}" + (f", uploaded {len(uploaded)} asset(s)" if uploaded else "")
         return Receipt(target=ctx.key, url=release.html_url,
                        digests={n: ctx.artifacts[n].sha256 for n in names}, detail=detail)
@@ -210,6 +228,32 @@ class GitHubTarget:
             hint="someone changed the draft's assets after the check: find out who, delete "
                  "the draft and run prepare again")
 
+    def _own_tag(self, ctx: TargetContext, repo: Any, tag: str) -> None:
+        """The tag at the release commit before the release goes public.
+
+        GitHub publishes a release on an existing tag as it is and ignores
+        target_commitish: a tag someone made at another commit since the status check
+        would carry the public release (and its source archives). So the tag is created
+        here, at the release commit; if it exists, it must point there already."""
+        from github import GithubException
+
+        sha = str(ctx.request.sha)
+        if self._tag_commit(repo, tag, ctx) == sha:
+            return
+        try:
+            repo.create_git_ref(f"refs/tags/{tag}", sha)
+            return
+        except GithubException as exc:
+            if exc.status != 422:  # 422: it exists (made meanwhile): see where it points
+                raise
+        if ctx.releases is not None:
+            ctx.releases.forget_tag(tag)
+        now = self._tag_commit(repo, tag, ctx)
+        if now != sha:
+            # say so loudly, before anything is public
+            raise ConflictError(f"{ctx.key}: tag {tag} points at {str(now)[:12]}, not the "
+                                f"release commit {sha[:12]}", hint=_CONFLICT_HINT)
+
     def _names(self, ctx: TargetContext) -> list[str]:
         return select_files(ctx.target, self.default_include, list(ctx.files))
 
@@ -226,15 +270,25 @@ class GitHubTarget:
         """(the published release for the tag or None, our draft or None)."""
         from github import GithubException
 
+        index = ctx.releases
         try:
-            releases = list(repo.get_releases())
+            if index is not None:
+                releases = [index.obj(r) for r in index.releases()]
+            else:
+                releases = list(repo.get_releases())
             if seen is not None:
                 seen.releases = releases
             matches = [r for r in releases if r.tag_name == tag]
             if ctx.request.release_id is not None and not any(
                     r.id == ctx.request.release_id for r in matches):
                 try:
-                    rel = repo.get_release(int(ctx.request.release_id))
+                    if index is not None:
+                        raw = index.release(int(ctx.request.release_id))
+                        if raw is None:
+                            raise GithubException(404, {"message": "Not Found"}, None)
+                        rel = index.obj(raw)
+                    else:
+                        rel = repo.get_release(int(ctx.request.release_id))
                 except GithubException as exc:
                     if exc.status != 404:
                         raise
@@ -256,10 +310,15 @@ class GitHubTarget:
         drafts.sort(key=lambda r: r.id)
         return (published[0] if published else None), (drafts[0] if drafts else None)
 
-    def _tag_commit(self, repo: Any, tag: str) -> str | None:
+    def _tag_commit(self, repo: Any, tag: str, ctx: TargetContext | None = None) -> str | None:
         """The commit the tag points at (annotated tags followed), None if no such tag."""
         from github import GithubException
 
+        if ctx is not None and ctx.releases is not None:
+            try:
+                return ctx.releases.tag_commit(tag)  # type: ignore[no-any-return]
+            except GitHubError as exc:
+                raise TargetError(f"{ctx.key}: {exc.message}", hint=exc.hint) from None
         try:
             ref = repo.get_git_ref(f"tags/{tag}")
             obj_type, sha = ref.object.type, ref.object.sha
@@ -274,7 +333,9 @@ class GitHubTarget:
                 return None
             raise TargetError(str(wrap(exc, f"reading the tag {tag}"))) from None
 
-    def _assets(self, release: Any) -> dict[str, Any]:
+    def _assets(self, release: Any, ctx: TargetContext | None = None) -> dict[str, Any]:
+        if ctx is not None and ctx.releases is not None:
+            return {a.name: a for a in release.assets}  # listed with the release
         return {a.name: a for a in release.get_assets()}
 
     def _asset_digests(self, assets: dict[str, Any]) -> dict[str, str | None]:
@@ -287,7 +348,7 @@ class GitHubTarget:
 
     def _fill_assets(self, ctx: TargetContext, release: Any, names: list[str],
                      existing: dict[str, Any]) -> list[str]:
-        uploaded = []
+        missing = []
         for n in names:
             asset = existing.get(n)
             if asset is not None and (getattr(asset, "state", "uploaded") not in (None, "uploaded")
@@ -299,16 +360,49 @@ class GitHubTarget:
                     raise ConflictError(f"{ctx.key}: release asset {n} differs from the "
                                         "approved file", hint=_CONFLICT_HINT)
                 continue
-            gha.info(f"{ctx.key}: uploading release asset {n}")
-            release.upload_asset(str(ctx.files[n]), name=n,
-                                 content_type="application/octet-stream")
-            uploaded.append(n)
-        return uploaded
+            missing.append(n)
+        if missing:
+            upload_assets(ctx, release, missing)
+        return missing
 
     def _make_latest(self, ctx: TargetContext, releases: list[Any], own_id: int) -> str:
         others = [r.tag_name for r in releases
                   if not r.draft and not r.prerelease and r.id != own_id]
         return make_latest(ctx.request.version, others, prefix=tag_prefix(ctx.config))
+
+
+def upload_assets(ctx: TargetContext, release: Any, names: list[str]) -> None:
+    """Upload ``names`` (verified local files) to the draft, a few at once, streamed.
+
+    Each upload is the store's: a failed attempt's leftover is removed before the
+    next, so a name is never held twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from valet import github_client
+    from valet.store import DOWNLOADS_AT_ONCE
+    from valet.store.github_release import GitHubReleaseStore
+
+    uploader = GitHubReleaseStore(gh=ctx.github, repo=ctx.request.repo, tag=release_tag(ctx),
+                                  version=ctx.request.version,
+                                  session=github_client.session(github_client.token_of(ctx.github)))
+
+    def one(name: str) -> None:
+        gha.info(f"{ctx.key}: uploading release asset {name}")
+        uploader.upload_asset(release, name, ctx.files[name], ctx.artifacts[name].size)
+
+    with ThreadPoolExecutor(max_workers=min(DOWNLOADS_AT_ONCE, len(names)),
+                            thread_name_prefix="asset") as pool:
+        for done in [pool.submit(one, n) for n in names]:
+            done.result()
+
+
+@dataclass
+class _Staged:
+    """The draft as stage() left it: ready to be made public."""
+
+    seen: _Seen
+    release: Any
+    uploaded: list[str]
 
 
 @dataclass

@@ -22,6 +22,14 @@ the target lands in one commit ``valet: release "<repo>", version "<v>"`` on
 the registry's branch, pushed as a fast-forward (a moved branch is fetched and
 looked at again, never overwritten).
 
+The registry runs after every ``aws-lambda-layer`` target of the release
+(``runs_after``) and, as craft does for its layers, adds per runtime of each
+layer it published ``aws-lambda-layers/<runtime>/<version>.json``: the
+runtime's previous ``latest.json`` with ``canonical`` (``aws-layer:<runtime>``),
+``sdk_version``, ``account_number``, ``layer_name`` and ``regions`` (each
+``region``, layer ``version`` and ``arn``), its links moved as above, in the
+same commit. A layer file already there with other regions is a conflict.
+
 Status, per package: ``<version>.json`` absent -> publish it; present with the
 same files, URLs and checksums -> done; present with others -> conflict.
 Checksums are computed from the verified files (the approved bytes).
@@ -64,6 +72,8 @@ from valet.template import check, render
 from valet.version import Version, parse_version
 
 DEFAULT_REPOSITORY = "getsentry/sentry-release-registry"
+LAYERS_DIR = "aws-lambda-layers"
+LAYER_TARGET = "aws-lambda-layer"
 ALGORITHMS = ("sha256", "sha384", "sha512")
 FORMATS = ("hex", "base64")
 _PART_RE = re.compile(r"^[A-Za-z0-9@_+-][A-Za-z0-9@._+-]*$")
@@ -77,7 +87,7 @@ _METADATA = (("name", "name"), ("package_url", "package_url"),
 
 @dataclass(frozen=True)
 class Package:
-    kind: str  # sdk | app
+    kind: str  # sdk | app | layer (an aws-lambda-layer runtime, from that target's receipt)
     canonical: str
     url_template: str | None = None
     checksums: tuple[tuple[str, str], ...] = ()
@@ -90,6 +100,8 @@ class Package:
     @property
     def directory(self) -> str:
         parts = parse_canonical(self.canonical)
+        if self.kind == "layer":
+            return "/".join([LAYERS_DIR, *parts[1:]])
         if self.kind == "app":
             if parts[0] != "app":
                 raise TargetError(f"the app {self.canonical!r} must be named app:<name>")
@@ -102,6 +114,8 @@ class RegistryTarget:
     # The registry lists every artifact of the release unless includeNames narrows it.
     default_include: ClassVar[re.Pattern[str]] = re.compile(r".")
     credentials: ClassVar[tuple[str, ...]] = ("REGISTRY_GITHUB_TOKEN",)
+    # It lists the layer versions those targets made (their receipts' extra["layers"]).
+    runs_after: ClassVar[tuple[str, ...]] = (LAYER_TARGET,)
 
     def __init__(self) -> None:
         self._repos: dict[str, RemoteRepo] = {}
@@ -189,6 +203,8 @@ class RegistryTarget:
                 continue
             mine = [n for n in names if pkg.include_names is None or pkg.include_names.search(n)]
             look.add(ctx, repo, pkg, version, mine, digests)
+        for data in layer_manifests(ctx.earlier.values(), ctx.request.version):
+            look.add_layer(ctx, repo, version, data)
         return look
 
 
@@ -256,6 +272,28 @@ class _Look:
             entries.append(Entry(f"{directory}/{link}", f"{ctx.request.version}.json".encode(),
                                  symlink=True))
         self.items.append(_Item(pkg, State.ABSENT, f"{path} not there yet", entries, names))
+
+    def add_layer(self, ctx: TargetContext, repo: RemoteRepo, version: Version,
+                  data: dict[str, Any]) -> None:
+        pkg = Package("layer", data["canonical"])
+        directory = pkg.directory
+        path = f"{directory}/{ctx.request.version}.json"
+        existing = repo.read(self.tip, path)
+        if existing is not None:
+            same, why = same_layer(existing, data)
+            self.items.append(_Item(pkg, State.PUBLISHED if same else State.CONFLICT, why))
+            return
+        previous_raw = read_followed(repo, self.tip, f"{directory}/latest.json")
+        previous = {} if previous_raw is None else _json(previous_raw,
+                                                         f"{directory}/latest.json", repo)
+        text = json.dumps({**previous, **data}, indent=2, ensure_ascii=False) + "\n"
+        entries = [Entry(path, text.encode("utf-8"))]
+        current = {link: linked_version(repo, self.tip, f"{directory}/{link}")
+                   for link in link_names(version)}
+        for link in links_to_move(version, current):
+            entries.append(Entry(f"{directory}/{link}", f"{ctx.request.version}.json".encode(),
+                                 symlink=True))
+        self.items.append(_Item(pkg, State.ABSENT, f"{path} not there yet", entries))
 
     def status(self, ctx: TargetContext) -> StatusResult:
         conflicts = [i for i in self.items if i.state is State.CONFLICT]
@@ -548,6 +586,40 @@ def same_release(existing: bytes, pkg: Package, version: str, files: dict[str, A
     if (data.get("file_urls") or None) != urls:
         return False, "its file_urls differ"
     return True, "already there with the approved content"
+
+
+def layer_manifests(receipts: Any, version: str) -> list[dict[str, Any]]:
+    """The registry's data of each runtime of the aws-lambda-layer receipts given:
+    what ``aws-lambda-layers/<runtime>/<version>.json`` holds on top of its previous
+    latest.json. A receipt without layers (a skipped pre-release) gives none."""
+    out: dict[str, dict[str, Any]] = {}
+    for receipt in receipts:
+        extra = receipt.extra or {}
+        for layer in extra.get("layers") or []:
+            runtime = str(layer["runtime"])
+            data = out.setdefault(runtime, {
+                "canonical": f"aws-layer:{runtime}", "sdk_version": version,
+                "account_number": extra.get("account"), "layer_name": extra.get("layer_name"),
+                "regions": []})
+            data["regions"].append({"region": layer["region"], "version": str(layer["version"]),
+                                    "arn": layer["arn"]})
+    for data in out.values():
+        data["regions"].sort(key=lambda r: r["region"])
+    return [out[k] for k in sorted(out)]
+
+
+def same_layer(existing: bytes, data: Mapping[str, Any]) -> tuple[bool, str]:
+    """Does an existing layer file list the same layer versions? (same, why not)."""
+    try:
+        have = json.loads(existing.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False, "the existing layer file is not valid JSON"
+    if not isinstance(have, dict):
+        return False, "the existing layer file is not a JSON object"
+    for key in ("canonical", "sdk_version", "account_number", "layer_name", "regions"):
+        if have.get(key) != data[key]:
+            return False, f"its {key} differs from the layer versions published"
+    return True, "already there with the published layer versions"
 
 
 def link_names(version: Version) -> list[str]:

@@ -118,34 +118,50 @@ def test_empty_audit_renders_in_every_format() -> None:
 
 class StubRequester:
     """Answers GET calls from a dict of path -> pages (lists), with Link headers; GraphQL
-    with an empty edit history; `GET /apps/{slug}` for the two Apps."""
+    with an empty edit history; `GET /apps/{slug}` for the two Apps. It is the session
+    publish_api.Rest gets from github_client.session (``install``)."""
 
     base_url = "https://api.github.com"
 
     def __init__(self, pages: dict[str, list[Any]]) -> None:
         self.pages = pages
         self.calls: list[tuple[str, dict[str, Any] | None]] = []
+        self.headers: dict[str, str] = {}
 
-    def requestJsonAndCheck(self, verb: str, url: str, parameters: Any = None,  # noqa: N802
-                            input: Any = None) -> tuple[dict[str, str], Any]:
-        from github import GithubException
+    def request(self, verb: str, url: str, params: Any = None, **_: Any) -> Any:
+        import requests
 
-        if verb == "POST" and url.endswith("/graphql"):
-            return {}, {"data": {"repository": {"issue": {"userContentEdits": {
-                "totalCount": 0, "nodes": []}}}}}
+        path = url.removeprefix(self.base_url)
+        if verb == "POST" and path.endswith("/graphql"):
+            return _answer(200, {"data": {"repository": {"issue": {"userContentEdits": {
+                "totalCount": 0, "nodes": []}}}}})
         assert verb == "GET"
-        self.calls.append((url, parameters))
-        if url in ("/apps/pub", "/apps/req"):
-            return {}, {"slug": url.rsplit("/", 1)[1]}
-        path, _, page = url.partition("?page=")
+        self.calls.append((path, params))
+        if path in ("/apps/pub", "/apps/req"):
+            return _answer(200, {"slug": path.rsplit("/", 1)[1]})
+        path, _, page = path.partition("?page=")
         if path not in self.pages:
-            raise GithubException(404, {"message": "Not Found"}, {})
+            return _answer(404, {"message": "Not Found"})
         index = int(page or 1) - 1
         pages = self.pages[path]
-        headers = {}
+        resp: requests.Response = _answer(200, pages[index])
         if index + 1 < len(pages):
-            headers["link"] = f'<{path}?page={index + 2}>; rel="next"'
-        return headers, pages[index]
+            resp.headers["link"] = f'<{self.base_url}{path}?page={index + 2}>; rel="next"'
+        return resp
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import valet.github_client
+
+        monkeypatch.setattr(valet.github_client, "session", lambda token, **kw: self)
+
+
+def _answer(status: int, data: Any) -> Any:
+    import requests
+
+    resp = requests.Response()
+    resp.status_code = status
+    resp._content = json.dumps(data).encode()
+    return resp
 
 
 class StubGithub:
@@ -160,7 +176,8 @@ def _issue(number: int, title: str, **extra: Any) -> dict[str, Any]:
             "user": {"login": "req[bot]", "type": "Bot"}, **extra}
 
 
-def test_collect_reads_every_page_and_only_publish_issues() -> None:
+def test_collect_reads_every_page_and_only_publish_issues(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from valet.publish.identity import named
     from valet.publish_api import IssueAPI, Rest
 
@@ -182,6 +199,7 @@ def test_collect_reads_every_page_and_only_publish_issues() -> None:
         f"{base}/1/comments": [[]],
         "/repos/o/p/collaborators/bob/permission": [{"role_name": "maintain"}],
     })
+    requester.install(monkeypatch)
     issues = IssueAPI(Rest(StubGithub(requester)), "o/p")
     ids = named(issues, app_slug="pub", request_app="req")
     since = datetime(2024, 4, 1, tzinfo=timezone.utc)
@@ -214,6 +232,7 @@ def _cli_stub(monkeypatch: pytest.MonkeyPatch) -> StubRequester:
         return StubGithub(requester)
 
     monkeypatch.setattr(valet.github_client, "connect", connect)
+    requester.install(monkeypatch)
     return requester
 
 

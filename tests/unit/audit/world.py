@@ -59,9 +59,11 @@ class ClockIssues(FakeIssues):
     def edit_body(self, number: int, body: str, login: str, at: str | None = None) -> None:
         super().edit_body(number, body, login, at or self.now())
 
-    def close(self, number: int, labels: list[str] | None = None) -> None:
-        super().close(number, labels)
+    def close(self, number: int, labels: list[str] | None = None,
+              body: str | None = None) -> dict[str, Any]:
+        closed = super().close(number, labels, body)
         self.event(number, "closed", BOT, "Bot")
+        return closed
 
     def body_edits(self, number: int) -> list[Any]:
         if self.fail_edits:

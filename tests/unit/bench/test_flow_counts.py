@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from valet.bench.flow import WATCHER, api_counts, classify, is_api
+from bench.flow import WATCHER, api_counts, classify, is_api
 
 SDK, PUB = "acme/widget-sdk", "acme/publish"
 

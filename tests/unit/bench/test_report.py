@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from valet.bench.report import (
+from bench.report import (
     FIGURES,
     Goal,
     figure,
@@ -49,7 +49,11 @@ def test_document_has_every_key_of_the_issue_and_nests_variants() -> None:
                             figure("verify_throughput_ratio", [0.7, 0.9, 1.1])], meta={"runs": 3})
     assert set(doc["figures"]) == {"targets_concurrency_ratio", "api_calls_per_release",
                                    "peak_rss_mib_1gib", "verify_throughput_ratio",
-                                   "label_to_published_s", "action_setup_s"}
+                                   "label_to_published_s", "action_setup_s",
+                                   "publish_api_calls", "publish_sequential_round_trips",
+                                   "upload_latency_ratio", "calls_per_extra_target",
+                                   "issue_writes", "sweep_calls"}
+    assert set(doc["figures"]["issue_writes"]) == {"n1", "n32"}
     assert set(doc["figures"]["action_setup_s"]) == {"cold", "warm"}
     warm = doc["figures"]["action_setup_s"]["warm"]
     assert (warm["median"], warm["min"], warm["max"], warm["runs"]) == (0.02, 0.01, 0.03, 3)
@@ -78,8 +82,8 @@ def test_table_shows_figures_goals_and_misses() -> None:
     doc = results_document([figure("targets_concurrency_ratio", [0.42, 0.35, 0.4]),
                             figure("api_calls_per_release", [31, 33, 32])], meta={})
     lines = render_table(doc).splitlines()
-    assert lines[0].split("|")[1:-1] == [" figure                              ", " median ",
-                                         " min  ", " max  ", " runs ", " goal    ", " met    "]
+    assert [c.strip() for c in lines[0].split("|")[1:-1]] == [
+        "figure", "median", "min", "max", "runs", "goal", "met"]
     row = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
            for line in lines[2:]}
     assert row["`targets_concurrency_ratio` (ratio)"] == ["0.40", "0.35", "0.42", "3", "<= 0.30",

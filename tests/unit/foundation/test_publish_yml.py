@@ -19,5 +19,8 @@ def test_publish_yml_concurrency_is_on_the_job_after_its_if() -> None:
     job = workflow["jobs"]["publish"]
     keys = list(job)
     assert keys.index("if") < keys.index("concurrency")
-    assert job["concurrency"] == {"group": "publish-${{ github.event.issue.number || 'sweep' }}",
-                                  "cancel-in-progress": False}
+    # the issue's own group for its approval's run and for the run a sweep starts for it
+    # (tests/unit/publish/test_concurrency_group.py evaluates it)
+    assert job["concurrency"] == {
+        "group": "publish-${{ github.event.issue.number || github.event.inputs.issue || 'sweep' }}",
+        "cancel-in-progress": False}

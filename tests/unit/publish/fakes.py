@@ -76,6 +76,13 @@ CONFIG = """targets:
 """
 
 
+def _etag(data: Any) -> str:
+    import hashlib
+    import json
+
+    return 'W/"' + hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest() + '"'
+
+
 class FakeIssues:
     def __init__(self, repo: str = PUBLISH_REPO) -> None:
         self.repo = repo
@@ -165,7 +172,21 @@ class FakeIssues:
 
     def comment(self, number: int, body: str) -> None:
         self.calls.append(("comment", number))
-        self._comments[number].append({"user": {"login": BOT, "type": "Bot"}, "body": body})
+        self._comments[number].append({"id": self._next_comment(), "body": body,
+                                       "user": {"login": BOT, "type": "Bot"}})
+
+    def _next_comment(self) -> int:
+        self._comment_ids = getattr(self, "_comment_ids", 9000) + 1
+        return self._comment_ids
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        self.calls.append(("edit_comment", comment_id))
+        for comments in self._comments.values():
+            for c in comments:
+                if c.get("id") == comment_id:
+                    c["body"] = body
+                    return
+        raise NotFound(f"no comment {comment_id}")
 
     def set_body(self, number: int, body: str) -> dict[str, Any]:
         self.calls.append(("set_body", number))
@@ -173,15 +194,20 @@ class FakeIssues:
         self.edit_body(number, body, BOT)
         return copy.deepcopy(self.store[number])
 
-    def close(self, number: int, labels: list[str] | None = None) -> None:
+    def close(self, number: int, labels: list[str] | None = None,
+              body: str | None = None) -> dict[str, Any]:
         self.calls.append(("close", number))
         self.store[number]["state"] = "closed"
+        if body is not None:  # an edit by the publish App, as GitHub records it
+            self.body_patches += 1
+            self.edit_body(number, body, BOT)
         if labels is not None:
             before = set(self.label_names(number))
             for label in labels:
                 if label not in before:
                     self._add_label(number, label, BOT, "Bot")
             self.store[number]["labels"] = [{"name": x} for x in labels]
+        return copy.deepcopy(self.store[number])
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         for label in labels:
@@ -221,6 +247,10 @@ class FakeSdk:
         self.protected: set[str] | None = None
         self.missing: set[str] = set()
         self.branch_reads: list[str] = []
+        self.ci_reads = 0  # full reads of the CI reports by a sweep
+        self.compares: list[tuple[str, str]] = []
+        self.diverged: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ci_conditional = 0  # conditional looks (304s on GitHub)
         # The rules of a protected branch (GET /rules/branches): by default a ruleset that
         # requires a reviewed pull request, which the publish App may bypass.
         self.rules: list[dict[str, Any]] = [
@@ -243,6 +273,34 @@ class FakeSdk:
                 yield {"total_count": sum(map(len, self.check_pages)), "check_runs": page}
         else:
             raise AssertionError(path)
+
+    def compare(self, base: str, head: str) -> dict[str, Any]:
+        """GitHub's compare: ``diverged`` answers from ``self.diverged`` ({(base, head):
+        answer}); otherwise the release commit is simply ahead of its merge target."""
+        self.compares.append((base, head))
+        return copy.deepcopy(self.diverged.get((base, head), {"status": "ahead", "files": []}))
+
+    def ci_pages(self, reads: Any) -> list[Any]:
+        """The CI pages with an ETag each (of their content), as publish_api reads them."""
+        from valet.publish_api import Page
+
+        self.ci_reads += 1
+        out = []
+        for path, params in reads:
+            for i, data in enumerate(self.pages(path, params)):
+                out.append(Page(path if i == 0 else f"{path}?page={i + 1}",
+                                {"per_page": 100, **(params or {})} if i == 0 else None,
+                                _etag(data), data))
+        return out
+
+    def ci_unchanged(self, pages: list[Any]) -> bool:
+        """Conditional reads of the recorded pages: unchanged while every ETag holds."""
+        self.ci_conditional += 1
+        firsts = tuple((p.url, {k: v for k, v in (p.params or {}).items() if k != "per_page"}
+                        or None) for p in pages if p.params is not None)
+        now = {p.url: p.etag for p in self.ci_pages(firsts)}
+        self.ci_reads -= 1  # that was the conditional look, not a read
+        return all(now.get(p.url) == p.etag for p in pages)
 
     def default_branch(self) -> str:
         return self.default
@@ -305,7 +363,8 @@ class FakeStore:
         self.downloads = 0
         self.deleted = False
 
-    def download_verified(self, expected: list[Artifact], dest: Path) -> dict[str, Path]:
+    def download_verified(self, expected: list[Artifact], dest: Path, *,
+                          on_file: Any = None) -> dict[str, Path]:
         import hashlib
 
         self.downloads += 1
@@ -317,6 +376,8 @@ class FakeStore:
                 raise IntegrityError(f"{art.name}: sha256 differs from the approved digest")
             (dest / art.name).write_bytes(data)
             out[art.name] = dest / art.name
+            if on_file is not None:
+                on_file(art.name, out[art.name])
         return out
 
     def delete(self) -> None:

@@ -87,7 +87,7 @@ def test_a_sweep_refuses_when_protection_was_lifted_while_ci_ran(tmp_path):
     assert w.label() == 0 and str(Label.CI_PENDING) in w.labels
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
     w.sdk.protected = set()
-    assert w.publisher.sweep() == 0
+    assert w.sweep_then_its_run() == 0
     assert w.reg.calls == [] and "not a protected branch" in w.comments[-1]
     assert w.labels == set()  # accepted and ci-pending removed
 

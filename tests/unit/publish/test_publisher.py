@@ -41,10 +41,21 @@ class World:
         self.settings = Settings(publish_repo="org/publish", policy=parse_policy(approvers),
                                  dry_run=dry_run, workdir=tmp_path,
                                  env={"STUB_TOKEN": "s3cret-token"}, run_url="https://github.com/org/publish/actions/runs/1",
-                                 identities=identities())
+                                 identities=identities(), dispatch_workflow="publish.yml",
+                                 dispatch_ref="refs/heads/main")
+        self.dispatched: list[tuple[str, str, dict[str, str]]] = []
         self.publisher = Publisher(self.settings, Deps(
             issues=self.issues, sdk=lambda repo: self.sdk, store=lambda req, cfg: self.store,
-            resolve=self.reg.resolve))
+            resolve=self.reg.resolve,
+            dispatch=lambda wf, ref, inputs: self.dispatched.append((wf, ref, inputs))))
+
+    def sweep_then_its_run(self) -> int:
+        """A scheduled sweep, then the runs it started (as GitHub would start them)."""
+        before = len(self.dispatched)
+        assert self.publisher.sweep() == 0
+        codes = [self.publisher.sweep(int(inputs["issue"]))
+                 for _, _, inputs in self.dispatched[before:]]
+        return max(codes, default=0)
 
     def label(self, who="alice", kind="User", label="accepted"):
         ev = self.issues.label_by(N, label, who, kind)
@@ -139,13 +150,24 @@ def test_ci_pending_then_green_via_sweep(tmp_path):
     assert w.label() == 0
     assert w.labels == {"accepted", "ci-pending"} and w.reg.calls == []
     assert len(w.comments) == 1 and "Waiting for CI" in w.comments[0]
-    # a scheduled run while still pending: no new comment
+    # a scheduled run while still pending: no new comment, nothing handed on
     assert w.publisher.sweep() == 0
-    assert len(w.comments) == 1 and w.reg.calls == []
+    assert len(w.comments) == 1 and w.reg.calls == [] and w.dispatched == []
+    # nothing changed: the next sweep only asks whether CI changed (304s on GitHub)
+    reads = w.sdk.ci_reads
+    assert w.publisher.sweep() == 0
+    assert w.sdk.ci_reads == reads and w.dispatched == []
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
+    # green: the sweep publishes nothing itself, it starts the issue's own run
     assert w.publisher.sweep() == 0
+    assert w.dispatched == [("publish.yml", "refs/heads/main", {"issue": str(N)})]
+    assert w.reg.calls == [] and "ci-pending" in w.labels
+    assert w.publisher.sweep(N) == 0  # that run
     assert sorted(w.uploads()) == ["github", "npm", "pypi"]
     assert w.labels == {"published"} and w.issues.store[N]["state"] == "closed"
+    # the same run started twice (a sweep raced an approval): the second does nothing
+    assert w.publisher.sweep(N) == 0
+    assert sorted(w.uploads()) == ["github", "npm", "pypi"]
 
 
 def test_sweep_refuses_when_body_changed_while_waiting(tmp_path):
@@ -154,7 +176,7 @@ def test_sweep_refuses_when_body_changed_while_waiting(tmp_path):
     w.label()
     w.issues.edit_body(N, w.issues.store[N]["body"].replace("- [ ] npm", "- [x] npm"), "mallory")
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
-    assert w.publisher.sweep() == 0
+    assert w.sweep_then_its_run() == 0
     assert w.reg.calls == [] and "accepted" not in w.labels and "ci-pending" not in w.labels
     assert "changed after it was approved" in w.comments[-1]
 
@@ -164,10 +186,13 @@ def test_sweep_reauthorizes_the_latest_labeler(tmp_path):
     w.sdk.check_pages = [[{"name": "tests", "status": "queued"}]]
     w.label()
     # someone not allowed re-labels while waiting: they become the approver, and are refused
-    w.issues._events[N].append({"event": "labeled", "label": {"name": "accepted"},
-                                "actor": {"login": "mallory", "type": "User"}})
+    mallory = w.issues.label_by(N, "accepted", "mallory")
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
-    assert w.publisher.sweep() == 0
+    # the run the sweep starts leaves the newer approval to its own run ...
+    assert w.sweep_then_its_run() == 0
+    assert w.reg.calls == []
+    # ... which refuses it (GitHub starts it for the label, in the same group)
+    assert w.publisher.handle(mallory) == 0
     assert w.reg.calls == [] and "mallory" in w.comments[-1]
 
 
@@ -191,7 +216,10 @@ def test_replaced_artifact_publishes_nothing_anywhere(tmp_path):
     w = World(tmp_path)
     w.store.content["pkg-1.2.3.tgz"] = b"evil"
     assert w.label() == 8
-    assert w.reg.calls == [] and w.labels == {"failed"}
+    # A target whose own files are verified may already have asked its registry (reads);
+    # nothing is uploaded anywhere until every file is verified.
+    assert [c for c in w.reg.calls if c[0] == "publish"] == [] and w.labels == {"failed"}
+    assert ("preflight", "npm") not in w.reg.calls  # its file is the replaced one
     assert "pkg-1.2.3.tgz" in w.comments[-1]
 
 

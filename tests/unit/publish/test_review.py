@@ -140,7 +140,7 @@ def test_a_record_by_another_author_is_ignored_with_a_warning(tmp_path, capsys):
     w.issues.comment_as(N, "valet-request[bot]", "<!-- valet:approved "
                         '{"body_sha256":"0","approver":"alice","event":1} -->', "Bot")
     w.sdk.check_pages = [[{"name": "tests", "status": "completed", "conclusion": "success"}]]
-    assert w.publisher.sweep() == 0
+    assert w.sweep_then_its_run() == 0
     assert w.labels == {"published"}  # the publish App's own record decided
     out = capsys.readouterr()
     assert "not written by the publish App" in out.out + out.err

@@ -128,6 +128,14 @@ class StubRepo:
             raise GithubException(404, {"message": "Not Found"}, None)
         return SimpleNamespace(object=SimpleNamespace(type="commit", sha=sha))
 
+    def create_git_ref(self, ref: str, sha: str) -> Any:
+        tag = ref.removeprefix("refs/tags/")
+        if tag in self.tags:
+            raise GithubException(422, {"message": "Reference already exists"}, None)
+        self.tags[tag] = sha
+        self.calls.append(("tag", tag))
+        return SimpleNamespace(ref=ref, object=SimpleNamespace(type="commit", sha=sha))
+
     def create_git_release(self, tag: str, name: str, message: str, **kw: Any) -> StubRelease:
         rel = StubRelease(self, tag, draft=kw["draft"], body=message, title=name)
         self.releases.append(rel)
@@ -143,6 +151,20 @@ class StubRepo:
         if not draft:
             self.tags[tag] = "f" * 40
         return rel
+
+
+@pytest.fixture(autouse=True)
+def _uploads_through_the_stub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The target streams assets over its own session (tests/sandbox covers that); here
+    each lands on the stub release, one by one."""
+    import valet.targets.github as target
+
+    def upload(ctx: Any, release: StubRelease, names: list[str]) -> None:
+        for name in names:
+            release.upload_asset(str(ctx.files[name]), name=name,
+                                 content_type="application/octet-stream")
+
+    monkeypatch.setattr(target, "upload_assets", upload)
 
 
 class StubGithub:
@@ -214,7 +236,7 @@ def test_missing_assets_are_uploaded_and_no_draft_means_one_is_created(tmp_path:
     ctx = _ctx(tmp_path, repo)  # no release_id, no draft: the workflow-artifacts store
     assert GitHubTarget().status(ctx).state is State.ABSENT
     GitHubTarget().publish(ctx)
-    assert [c[0] for c in repo.calls] == ["create", "upload", "upload", "update"]
+    assert [c[0] for c in repo.calls] == ["create", "upload", "upload", "tag", "update"]
     (rel,) = repo.releases
     assert rel.draft is False and sorted(a.name for a in rel.assets) == sorted(ctx.files)
 
@@ -246,6 +268,43 @@ def test_tag_at_another_commit_is_conflict(tmp_path: Path) -> None:
     repo.tags["v1.2.3"] = "d" * 40
     result = GitHubTarget().status(_ctx(tmp_path, repo, release_id=draft.id))
     assert result.state is State.CONFLICT and "dddddddddddd" in result.detail
+
+
+def test_a_tag_made_at_another_commit_after_the_status_is_refused_before_going_public(
+        tmp_path: Path) -> None:
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True)
+    ctx = _ctx(tmp_path, repo, release_id=draft.id)
+    target = GitHubTarget()
+    assert target.status(ctx).state is State.ABSENT  # no tag yet
+    repo.tags["v1.2.3"] = "d" * 40  # someone with push access, while the others publish
+    with pytest.raises(ConflictError, match="dddddddddddd"):
+        target.publish(ctx)
+    assert draft.draft and draft.updates == []  # never public on their commit
+
+
+def test_the_tag_is_made_at_the_release_commit_then_the_release_goes_public(
+        tmp_path: Path) -> None:
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True)
+    GitHubTarget().publish(_ctx(tmp_path, repo, release_id=draft.id))
+    assert [c for c in repo.calls if c[0] in ("tag", "update")] == [("tag", "v1.2.3"),
+                                                                      ("update", "v1.2.3")]
+    assert repo.tags["v1.2.3"] == SHA
+
+
+def test_stage_fills_the_draft_and_publish_only_makes_it_public(tmp_path: Path) -> None:
+    repo = StubRepo()
+    ctx = _ctx(tmp_path, repo)  # the workflow-artifacts store: no draft yet
+    target = GitHubTarget()
+    assert target.status(ctx).state is State.ABSENT
+    target.stage(ctx)
+    assert [c[0] for c in repo.calls] == ["create", "upload", "upload"]
+    (rel,) = repo.releases
+    assert rel.draft  # nothing public yet
+    target.publish(ctx)
+    assert [c[0] for c in repo.calls] == ["create", "upload", "upload", "tag", "update"]
+    assert rel.draft is False
 
 
 def test_a_draft_holding_other_bytes_is_conflict(tmp_path: Path) -> None:

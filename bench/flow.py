@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from valet.bench.report import Figure, figure
+from bench.report import Figure, figure
 
 _IDS = re.compile(r"/[0-9a-f]{40}|/\d+")
 WATCHER = "bench-watch"  # the login polling the issue; its calls are not counted

@@ -20,7 +20,7 @@ from valet.config import Config, TargetConfig
 from valet.manifest import artifact_for
 from valet.request import Request, TargetState
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
 
 
@@ -127,7 +127,7 @@ def default_max_parallel() -> int:
 
 def run_child(what: str, spec: Mapping[str, Any], work: Path, env: Mapping[str, str],
               log: Path) -> tuple[dict[str, Any], int]:
-    """Run valet.bench.children ``what``; (its JSON result, peak RSS KiB of its descendants).
+    """Run bench.children ``what``; (its JSON result, peak RSS KiB of its descendants).
 
     wait4's rusage of the child covers the child and every descendant it waited
     for (twine, npm): ru_maxrss is the largest of them.
@@ -136,8 +136,8 @@ def run_child(what: str, spec: Mapping[str, Any], work: Path, env: Mapping[str, 
     spec_path.write_text(json.dumps(dict(spec)))
     with open(log, "ab") as err:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "valet.bench.children", what, str(spec_path)],
-            stdout=subprocess.PIPE, stderr=err, env=dict(env), cwd=str(work))
+            [sys.executable, "-m", "bench.children", what, str(spec_path)],
+            stdout=subprocess.PIPE, stderr=err, env=_with_bench_path(env), cwd=str(work))
         assert proc.stdout is not None
         output = proc.stdout.read().decode(errors="replace")
         _pid, status, usage = os.wait4(proc.pid, 0)
@@ -150,6 +150,14 @@ def run_child(what: str, spec: Mapping[str, Any], work: Path, env: Mapping[str, 
         raise RuntimeError(f"children {what} failed (exit {proc.returncode}); see {log}\n"
                            + output[-2000:])
     return result, int(usage.ru_maxrss)
+
+
+def _with_bench_path(env: Mapping[str, str]) -> dict[str, str]:
+    """The child imports ``bench`` from this checkout (it is not installed with valet)."""
+    out = dict(env)
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), out.get("PYTHONPATH", ""))
+                                        if p)
+    return out
 
 
 def sandbox_repo(admin: Any, api_url: str, repo: str, login: str = "bench") -> tuple[str, str]:

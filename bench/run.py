@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`: measure the figures of issue 8 and write bench/results.json.
+"""`make bench`: measure the performance figures and write bench/results.json.
 
 Not part of `make test`. Every figure is the median of --runs runs (default 3),
 with min and max. See bench/README.md for what each figure measures exactly.
@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # `bench` is this directory, not part of the package
 
-from valet.bench import flow  # noqa: E402
-from valet.bench import measures as m  # noqa: E402
-from valet.bench.env import LatencyProxy, SandboxProcess  # noqa: E402
-from valet.bench.report import (  # noqa: E402
+from bench import flow  # noqa: E402
+from bench import measures as m  # noqa: E402
+from bench import publish as pub  # noqa: E402
+from bench.env import LatencyProxy, SandboxProcess  # noqa: E402
+from bench.report import (  # noqa: E402
     Figure,
     figure,
     flat_figures,
@@ -40,6 +41,9 @@ LATENCY_S = 2.0
 EVERY_REQUEST_S = 0.5
 TARGETS = 6
 PART_FIGURES = {
+    "publish": ["publish_api_calls", "publish_sequential_round_trips", "upload_latency_ratio"],
+    "scale": ["calls_per_extra_target", "issue_writes.n1", "issue_writes.n32"],
+    "sweep": ["sweep_calls"],
     "concurrency": ["targets_concurrency_ratio"],
     "bigfiles": ["peak_rss_mib_1gib", "verify_throughput_ratio"],
     "setup": ["action_setup_s.cold", "action_setup_s.warm"],
@@ -195,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
     p.add_argument("--only", action="append", default=[],
-                   choices=["concurrency", "bigfiles", "setup", "scenario"])
+                   choices=list(PART_FIGURES))
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = p.parse_args(argv)
-    parts = args.only or ["concurrency", "bigfiles", "setup", "scenario"]
+    parts = args.only or list(PART_FIGURES)
     free = shutil.disk_usage(tempfile.gettempdir()).free
     if "bigfiles" in parts and free < 6 * GIB:
         say(f"only {free / GIB:.1f} GiB free in {tempfile.gettempdir()}: skipping the 1 GiB figures")
@@ -226,8 +230,11 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{name}: {time.monotonic() - t:.0f}s")
 
         step("setup", lambda: setup(work / "setup", args.runs, log))
-        if {"concurrency", "bigfiles"} & set(parts):
+        if {"concurrency", "bigfiles", "publish", "scale", "sweep"} & set(parts):
             with SandboxProcess(work / "sandbox.log") as sb:
+                step("publish", lambda: pub.three_targets(sb, work / "pub", args.runs, say))
+                step("scale", lambda: pub.scale(sb, work / "scale", args.runs, say))
+                step("sweep", lambda: pub.sweep(sb, work / "sweep", args.runs, say))
                 step("concurrency", lambda: [concurrency(sb, work / "conc", args.runs)])
                 step("bigfiles", lambda: big_files(sb, work / "big", args.runs, log))
         # The scenario starts its own sandbox and registries (and act).

@@ -1,7 +1,7 @@
 """Work the benchmark runs in a child process, so its memory is measured alone.
 
-    python -m valet.bench.children upload  SPEC.json   # prepare's store upload
-    python -m valet.bench.children publish SPEC.json   # download + verify + pypi + github
+    python -m bench.children upload  SPEC.json   # prepare's store upload
+    python -m bench.children publish SPEC.json   # download + verify + pypi + github
 
 Prints one JSON line: timings and the process's own VmHWM. The parent adds the
 peak of the children (twine) from wait4's rusage.
