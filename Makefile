@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 NODE_DIR := tools/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
+# Two workers, one test file each at a time: the act modules share a world per file,
+# and most of a run waits on act, git and the registries rather than on a core.
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup test unit lint demo bench sandbox clean lock system-tools
 
@@ -40,7 +43,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	touch $@
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
