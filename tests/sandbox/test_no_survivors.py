@@ -178,7 +178,12 @@ def test_survivor_scan_sees_this_sessions_children() -> None:
     marker = f"{9000 + uuid.uuid4().int % 1000}.{os.getpid()}"
     child = subprocess.Popen(["sleep", marker])
     try:
-        assert child.pid in {pid for pid, _ in session_survivors()}
+        # Under load /proc may show the child before its exec'd environment: look until
+        # it is seen (or a generous deadline passes), as the session's own scan would.
+        deadline = time.monotonic() + WAIT
+        while child.pid not in {pid for pid, _ in session_survivors()}:
+            assert time.monotonic() < deadline, "the scan never saw this session's child"
+            time.sleep(0.05)
     finally:
         child.kill()
         child.wait()
