@@ -292,26 +292,6 @@ def _minutes(text: str | None) -> float:
 
 
 
-class _ContentsAt:
-    """The SDK repository's files through the contents API (``sdk_config.ContentsAPI``)."""
-
-    def __init__(self, gh: Any, repo: str) -> None:
-        self.repo, self._repo = repo, gh.get_repo(repo)
-
-    def file(self, path: str, ref: str) -> str | None:
-        from github import GithubException
-
-        try:
-            found = self._repo.get_contents(path, ref=ref)
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        if isinstance(found, list) or found.type != "file":
-            return None
-        return str(found.decoded_content.decode("utf-8"))
-
-
 def release_config(req: Any, config_file: str | None, token: str | None) -> Any:
     """The release's configuration: the checked-out project's when there is one, else
     (the request job checks nothing out) the release commit's, read through the API."""
@@ -319,10 +299,12 @@ def release_config(req: Any, config_file: str | None, token: str | None) -> Any:
 
     if config_file or find_config_file(Path.cwd(), req.path) is not None:
         return load_config(Path.cwd(), req.path, config_file=config_file)
-    from valet.github_client import connect
+    from valet.github_client import require_token
+    from valet.publish_api import Rest, SdkAPI
     from valet.sdk_config import read_sdk_config
 
-    return read_sdk_config(_ContentsAt(connect(token), req.repo), ref=req.sha, path=req.path)
+    sdk = SdkAPI(Rest(token=require_token(token, "github-token")), req.repo)
+    return read_sdk_config(sdk, ref=req.sha, path=req.path)
 
 
 def run(args: argparse.Namespace) -> int:

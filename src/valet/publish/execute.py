@@ -103,7 +103,7 @@ class Execution:
         workers = min(len(self.plan.run), max(self.max_parallel, 8))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
             asked = [(item, pool.submit(self._check_one, item)) for item in self.plan.run]
-            answers = [(item, _settled(f)) for item, f in asked]
+            answers = [(item, f.result()) for item, f in asked]  # _check_one never raises
         for item, (where, value) in answers:
             if where in ("ready", "preflight"):
                 out.results[item.key] = Result(item.key, "failed",
@@ -252,10 +252,6 @@ def execute(plan: Plan, resolve: Resolve, make_ctx: Callable[[PlanItem], TargetC
     run.publish_first()
     run.publish_last()
     return out
-
-
-def _settled(fut: Future[tuple[str, object]]) -> tuple[str, object]:
-    return fut.result()
 
 
 def _settle(out: Outcome, item: PlanItem, tick: Callable[[str], None],

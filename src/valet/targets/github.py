@@ -23,8 +23,10 @@ users see.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -142,17 +144,9 @@ class GitHubTarget:
         """Everything publishing needs that makes nothing public: the draft (created if
         the store kept the files elsewhere) holding every approved asset. The executor
         runs it while the other targets publish; ``publish`` then only makes it public."""
-        from github import GithubException
-
         tag = release_tag(ctx)
-        try:
+        with _api_errors(f"{ctx.key}: preparing the release {tag}"):
             self._staged[ctx.key] = self._fill(ctx, self._repo(ctx), tag)
-        except GithubException as exc:
-            raise TargetError(str(wrap(exc, f"{ctx.key}: preparing the release {tag}"))) from None
-        except requests.RequestException as exc:  # retries used up on 5xx, or a network error
-            raise TargetError(f"{ctx.key}: preparing the release {tag} failed: {exc}",
-                              hint="GitHub did not answer: add `accepted` again to resume (the "
-                                   "draft and its assets are checked and finished)") from None
 
     def _fill(self, ctx: TargetContext, repo: Any, tag: str) -> _Staged:
         # One look (tag, releases, assets) decides and is then acted on: the one
@@ -172,12 +166,10 @@ class GitHubTarget:
         return _Staged(seen, release, uploaded)
 
     def publish(self, ctx: TargetContext) -> Receipt:
-        from github import GithubException
-
         repo = self._repo(ctx)
         tag = release_tag(ctx)
         names = self._names(ctx)
-        try:
+        with _api_errors(f"{ctx.key}: publishing the release {tag}"):
             staged = self._staged.pop(ctx.key, None) or self._fill(ctx, repo, tag)
             release, uploaded = staged.release, staged.uploaded
             if release.draft:
@@ -191,12 +183,6 @@ class GitHubTarget:
                 gha.info(f"{ctx.key}: published release {tag} (prerelease={prerelease(ctx)}, "
                          f"make_latest={make_latest})")
                 self._verify_published(ctx, release, names)
-        except GithubException as exc:
-            raise TargetError(str(wrap(exc, f"{ctx.key}: publishing the release {tag}"))) from None
-        except requests.RequestException as exc:  # retries used up on 5xx, or a network error
-            raise TargetError(f"{ctx.key}: publishing the release {tag} failed: {exc}",
-                              hint="GitHub did not answer: add `accepted` again to resume (the "
-                                   "draft and its assets are checked and finished)") from None
         detail = f"release {tag}" + (f", uploaded {len(uploaded)} asset(s)" if uploaded else "")
         return Receipt(target=ctx.key, url=release.html_url,
                        digests={n: ctx.artifacts[n].sha256 for n in names}, detail=detail)
@@ -414,6 +400,21 @@ class _Seen:
     draft: Any = None
     releases: list[Any] = field(default_factory=list)  # every release of the repo
     assets: dict[str, Any] = field(default_factory=dict)  # name -> asset of published/draft
+
+
+@contextlib.contextmanager
+def _api_errors(doing: str) -> Iterator[None]:
+    """GitHub's refusals and silences while ``doing`` as the target's errors."""
+    from github import GithubException
+
+    try:
+        yield
+    except GithubException as exc:
+        raise TargetError(str(wrap(exc, doing))) from None
+    except requests.RequestException as exc:  # retries used up on 5xx, or a network error
+        raise TargetError(f"{doing} failed: {exc}",
+                          hint="GitHub did not answer: add `accepted` again to resume (the "
+                               "draft and its assets are checked and finished)") from None
 
 
 _CONFLICT_HINT = ("a published release is never changed by valet: delete or fix the release/tag "

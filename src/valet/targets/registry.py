@@ -569,15 +569,21 @@ def version_manifest(previous: Mapping[str, Any], pkg: Package, *, version: str,
     return out
 
 
+def _json_object(raw: bytes) -> dict[str, Any] | str:
+    """The JSON object ``raw`` holds, or what it is instead ("not valid JSON", ...)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return "not valid JSON"
+    return data if isinstance(data, dict) else "not a JSON object"
+
+
 def same_release(existing: bytes, pkg: Package, version: str, files: dict[str, Any] | None,
                  urls: dict[str, str] | None) -> tuple[bool, str]:
     """Does an existing version file describe the same release? (same, why not)."""
-    try:
-        data = json.loads(existing.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return False, "the existing version file is not valid JSON"
-    if not isinstance(data, dict):
-        return False, "the existing version file is not a JSON object"
+    data = _json_object(existing)
+    if isinstance(data, str):
+        return False, f"the existing version file is {data}"
     for key, ours in (("canonical", pkg.canonical), ("version", version)):
         if data.get(key) != ours:
             return False, f"its {key} is {data.get(key)!r}, not {ours!r}"
@@ -610,12 +616,9 @@ def layer_manifests(receipts: Any, version: str) -> list[dict[str, Any]]:
 
 def same_layer(existing: bytes, data: Mapping[str, Any]) -> tuple[bool, str]:
     """Does an existing layer file list the same layer versions? (same, why not)."""
-    try:
-        have = json.loads(existing.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return False, "the existing layer file is not valid JSON"
-    if not isinstance(have, dict):
-        return False, "the existing layer file is not a JSON object"
+    have = _json_object(existing)
+    if isinstance(have, str):
+        return False, f"the existing layer file is {have}"
     for key in ("canonical", "sdk_version", "account_number", "layer_name", "regions"):
         if have.get(key) != data[key]:
             return False, f"its {key} differs from the layer versions published"
