@@ -158,10 +158,18 @@ def test_session_hook_reports_and_kills_a_leaked_process(tmp_path: Path) -> None
     # session, name the process and kill it.
     marker = f"{7200 + uuid.uuid4().int % 1000}.{os.getpid()}"
     (tmp_path / "test_leak.py").write_text(textwrap.dedent(f"""\
+        import pathlib
         import subprocess
+        import time
 
         def test_leaks():
-            subprocess.Popen(["sleep", "{marker}"])
+            child = subprocess.Popen(["sleep", "{marker}"])
+            # Popen (vfork) may return before the kernel has written the child's new command
+            # line and environment: wait until /proc shows its exec done, as it would for any
+            # leak that lived a moment longer, so the hook has something to find.
+            cmdline = pathlib.Path(f"/proc/{{child.pid}}/cmdline")
+            while b"{marker}" not in cmdline.read_bytes():
+                time.sleep(0.01)
         """))
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -178,8 +186,9 @@ def test_survivor_scan_sees_this_sessions_children() -> None:
     marker = f"{9000 + uuid.uuid4().int % 1000}.{os.getpid()}"
     child = subprocess.Popen(["sleep", marker])
     try:
-        # Under load /proc may show the child before its exec'd environment: look until
-        # it is seen (or a generous deadline passes), as the session's own scan would.
+        # Popen (vfork) may return before the kernel has written the child's new command
+        # line and environment to /proc, a window that widens under load: look until the
+        # exec is visible (or a generous deadline passes).
         deadline = time.monotonic() + WAIT
         while child.pid not in {pid for pid, _ in session_survivors()}:
             assert time.monotonic() < deadline, "the scan never saw this session's child"
