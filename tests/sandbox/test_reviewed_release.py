@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.sandbox.helpers import clone, git
-from tests.sandbox.test_trust_attacks import BRANCH, Org, org  # noqa: F401 - the fixture
+from tests.sandbox.test_trust_attacks import BRANCH, Org, org_fixture  # noqa: F401 - a fixture
 from valet import summary
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.adversarial]

@@ -133,8 +133,8 @@ class Org:
         assert "accepted" not in self.labels()
 
 
-@pytest.fixture
-def org(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Org:
+@pytest.fixture(name="org")
+def org_fixture(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Org:
     sb = sandbox_env
     sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT},
                           prefix="sdk")
