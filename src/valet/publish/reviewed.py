@@ -16,12 +16,12 @@ checkout, no other read), whether the release commit is exactly that:
    added, removed or renamed, and every change in it is a version substitution: each
    removed line and the added line in its place are equal once the new version in the
    added line is replaced by one old version, and the old version parses as a version.
-   In the files valet's own bump writes (the configuration's ``bump_files``; without
-   them and without a ``pre_release_command``, the files valet detects by name) the old
-   version may be any version (valet replaces whatever the file held: a first release,
-   a stale file). In any other file, which only a ``pre_release_command`` such as craft's
-   ``scripts/bump-version.sh`` can have changed, it must be the previous release's
-   version, read from the request's previous tag and parsed with the version grammar
+   In the configuration's ``bump_files`` and in the files valet knows as version files
+   by name (``valet.bump.is_version_file``: pyproject.toml, package.json, Cargo.toml,
+   their lock files, a .py file) the old version may be any version (a bump replaces
+   whatever the file held: a first release, a stale file). In any other file, which
+   only a ``pre_release_command`` such as craft's ``scripts/bump-version.sh`` can have
+   changed, it must be the previous release's version, read from the request's previous tag and parsed with the version grammar
    (request data, so it can only narrow what passes); with no previous release, such a
    file is refused.
 
@@ -48,8 +48,8 @@ class ReleaseFiles:
     """What the merge target's configuration says prepare writes."""
 
     changelog: str | None  # repo-relative path; None: the changelog policy is none
-    version_files: frozenset[str]  # repo-relative paths valet's own bump writes (explicit)
-    detect_in: str | None  # the project directory whose version files valet detects by name
+    version_files: frozenset[str]  # repo-relative: the configuration's bump_files
+    project: str  # the project directory, whose version files valet knows by name
 
 
 def release_files(config: Any, path: str) -> ReleaseFiles:
@@ -59,9 +59,7 @@ def release_files(config: Any, path: str) -> ReleaseFiles:
 
     changelog = None if config.changelog_policy == "none" else rel(config.changelog_file)
     named = frozenset(rel(f) for f in config.bump_files)
-    detect = None if (config.bump_files or config.pre_release_command) else \
-        posixpath.normpath(path or ".")
-    return ReleaseFiles(changelog, named, detect)
+    return ReleaseFiles(changelog, named, posixpath.normpath(path or "."))
 
 
 def previous_version(previous_tag: str | None, tag_prefix: str) -> str | None:
@@ -140,8 +138,7 @@ def _file_problem(item: Any, *, version: str, previous: str | None,
     patch = item.get("patch")
     if not isinstance(patch, str):
         return f"{name}: GitHub shows no patch (a binary file, or too large to show)"
-    own = name in files.version_files or (
-        files.detect_in is not None and _detected(name, files.detect_in))
+    own = name in files.version_files or _version_file(name, files.project)
     allowed = None if own else previous
     if not own and previous is None:
         return (f"{name} changed, and with no previous release only the changelog and the "
@@ -158,8 +155,8 @@ def _file_problem(item: Any, *, version: str, previous: str | None,
     return None
 
 
-def _detected(name: str, project: str) -> bool:
-    """A file valet's bump finds by itself (valet.bump.is_version_file) in the project."""
+def _version_file(name: str, project: str) -> bool:
+    """A file of the project valet knows as a version file by its name."""
     from valet.bump import is_version_file
 
     if project not in ("", ".") and not name.startswith(project.rstrip("/") + "/"):

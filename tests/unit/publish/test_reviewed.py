@@ -208,11 +208,24 @@ def test_valets_own_version_files_may_hold_any_old_version():
     assert problems(named, bump_files=["src/pkg/_version.py"], previous=None) == []
 
 
-def test_with_no_previous_release_only_the_configs_files_may_change():
-    compare = release_compare([modified("sdk/consts.py", CONSTS)])
+def test_with_no_previous_release_only_the_changelog_and_version_files_may_change():
+    compare = release_compare([modified("docs/conf.yml", CONSTS)])
     found = problems(compare, previous=None, pre_release_command="./bump.sh")
-    assert found and "no previous release" in found[0] and "sdk/consts.py" in found[0]
+    assert found and "no previous release" in found[0] and "docs/conf.yml" in found[0]
     assert problems(compare, pre_release_command="./bump.sh") == []
+    assert problems(compare, previous=None, pre_release_command="./bump.sh",
+                    bump_files=["docs/conf.yml"]) == []
+
+
+def test_a_first_release_whose_pre_release_command_bumps_package_json_files():
+    """craft's dotagents: the bump script sets both packages (and a dependency) from 0.0.0."""
+    host = ('@@ -1,6 +1,6 @@\n {\n   "name": "@acme/host",\n-  "version": "0.0.0",\n'
+            '+  "version": "2.0.0",\n   "dependencies": {\n-    "@acme/lib": "0.0.0"\n'
+            '+    "@acme/lib": "2.0.0"\n   }')
+    compare = release_compare([modified("packages/host/package.json", host),
+                               modified("CHANGELOG.md", CHANGELOG)])
+    assert rule.problems(compare, sha=SHA, version="2.0.0", previous=None, files=files(
+        pre_release_command="node scripts/bump-version.mjs", changelog_policy="auto")) == []
 
 
 def test_the_old_version_must_parse_as_a_version():
