@@ -35,8 +35,8 @@ from valet.store import (
     RemoteFile,
     StoreRef,
     download_all,
-    expected_by_name,
     exact_set,
+    expected_by_name,
     parse_digest,
 )
 
