@@ -190,8 +190,14 @@ def refused_as_changed(s: Scene, *names: str) -> str:
 
 
 def test_the_draft_as_requested_publishes_exactly_the_approved_files(scene: Scene) -> None:
-    """The baseline the attacks depart from."""
+    """The baseline the attacks depart from. The set is checked on the releases listing
+    the run reads anyway; the github target's listing right before the PATCH is the one
+    read of the draft's assets."""
+    scene.sb.admin.clear_request_log()
     assert scene.approve() == 0
+    reads = [e for e in scene.sb.admin.request_log() if e["method"] == "GET"
+             and e["path"].endswith(f"/releases/{scene.release_id}/assets")]
+    assert len(reads) == 1
     assert sorted(scene.on_pypi()) == sorted(n for n in scene.files if not n.endswith(".tgz"))
     assert scene.on_npm()
     (release,) = scene.releases()
