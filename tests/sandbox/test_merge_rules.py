@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import open_request, two_apps
+from tests.sandbox.helpers import PYPROJECT, bump, open_request, two_apps
 from tests.sandbox.test_publish import BRANCH, Scene
 from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
 from valet.request import Request, TargetState
@@ -22,7 +22,10 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
                app_workflows: bool = False) -> tuple[Scene, str]:
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
-    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
+    files = {".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT}
+    if workflow:  # a workflow that names the version: prepare's pre-release command bumps it
+        files[".github/workflows/ci.yml"] = "on: push\nenv:\n  SDK_VERSION: 1.2.2\n"
+    sdk = gh_repo_factory(files, prefix="sdk")
     publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
     sb.admin.set_permission(publish.full_name, approver.login, "maintain")
     slug = f"publish-{sdk.name}"
@@ -33,17 +36,12 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
-    path = ".github/workflows/ci.yml" if workflow else "README.md"
-    if workflow:
-        sha = repo.create_file(path, "release 1.2.3", "on: push\n", branch=BRANCH)["commit"].sha
-    else:
-        current = repo.get_contents(path, ref=BRANCH)
-        sha = repo.update_file(path, "release 1.2.3", "sdk 1.2.3", current.sha,
-                               branch=BRANCH)["commit"].sha
+    sha = bump(repo, BRANCH, ".github/workflows/ci.yml" if workflow else "pyproject.toml")
     sb.admin.set_ci(sdk.full_name, sha, statuses=[{"context": "ci", "state": "success"}])
     release = repo.create_git_release("1.2.3", "1.2.3", "", draft=True, target_commitish=sha)
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=release.id,
+                      previous="1.2.2",
                       targets=[TargetState(t) for t in ("pypi", "npm", "github")])
     number = open_request(sb, request, publish=publish, request_app=request_app,
                           requester=requester.login, head=main_sha)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
+from tests.sandbox.helpers import PYPROJECT, bump
 from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts
 from valet import github_client
 from valet.authz import parse_policy
@@ -96,18 +97,17 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
     sb = sandbox_env
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
-    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
+    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT},
+                          prefix="sdk")
     publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
     for user, perm in ((approver, "maintain"), (requester, "triage")):
         sb.admin.set_permission(publish.full_name, user.login, perm)
-    # The release branch carries a config that adds a target: publish must not read it.
+    # The release commit, as prepare makes it: the version bumped. (One that changed the
+    # configuration too is refused: tests/sandbox/test_reviewed_release.py.)
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
-    evil = CONFIG + "  - name: crates\n"
-    current = repo.get_contents(".valet.yml", ref=BRANCH)
-    sha = repo.update_file(".valet.yml", "release 1.2.3", evil, current.sha,
-                           branch=BRANCH)["commit"].sha
+    sha = bump(repo, BRANCH)
     sb.admin.set_ci(sdk.full_name, sha, check_runs=[
         {"name": "tests", "status": "completed", "conclusion": "success"}])
     # Two Apps: the request App opens the issue, the publish App runs publish.

@@ -226,6 +226,7 @@ class Publisher:
             lambda run: checks.merge_target(run, sdk(run.request.repo), self.s),
             lambda run: checks.landing(run, sdk(run.request.repo)),
             lambda run: checks.config_and_plan(run, sdk(run.request.repo), self.d.resolve),
+            lambda run: checks.reviewed(run, sdk(run.request.repo)),
             lambda run: checks.merges_cleanly(run, sdk(run.request.repo)),
         ]
 

@@ -58,11 +58,11 @@ def artifacts() -> list[Artifact]:
 
 
 def make_request(targets: list[str] | None = None, requested_by: str = "requester",
-                 merge_target: str | None = None) -> Request:
+                 merge_target: str | None = None, previous: str | None = None) -> Request:
     return Request(repo=SDK_REPO, version="1.2.3", requested_by=requested_by,
                    merge_target=merge_target, sha=SHA, branch="release/1.2.3",
                    targets=[TargetState(t) for t in (targets or ["pypi", "npm", "github"])],
-                   artifacts=artifacts(), release_id=7, run_id=RUN_ID)
+                   artifacts=artifacts(), release_id=7, run_id=RUN_ID, previous=previous)
 
 
 def make_body(**kw: Any) -> str:
@@ -74,6 +74,21 @@ CONFIG = """targets:
   - name: npm
   - name: github
 """
+
+
+BUMP = '@@ -1,3 +1,3 @@\n [project]\n name = "pkg"\n-version = "1.2.2"\n+version = "1.2.3"'
+
+
+def release_compare(files: list[dict[str, Any]] | None = None, *, status: str = "ahead",
+                    parents: tuple[str, ...] = (BASE,), ahead_by: int = 1,
+                    behind_by: int = 0) -> dict[str, Any]:
+    """GitHub's compare of the merge target with the release commit SHA: by default what
+    valet prepare makes (one commit on BASE, the version in pyproject.toml bumped)."""
+    return {"status": status, "ahead_by": ahead_by, "behind_by": behind_by,
+            "total_commits": ahead_by, "merge_base_commit": {"sha": BASE},
+            "commits": [{"sha": SHA, "parents": [{"sha": p} for p in parents]}],
+            "files": files if files is not None else [
+                {"filename": "pyproject.toml", "status": "modified", "patch": BUMP}]}
 
 
 def _etag(data: Any) -> str:
@@ -276,9 +291,10 @@ class FakeSdk:
 
     def compare(self, base: str, head: str) -> dict[str, Any]:
         """GitHub's compare: ``diverged`` answers from ``self.diverged`` ({(base, head):
-        answer}); otherwise the release commit is simply ahead of its merge target."""
+        answer}); otherwise the release commit is prepare's: one commit on its merge target
+        that bumps pyproject.toml (``release_compare``)."""
         self.compares.append((base, head))
-        return copy.deepcopy(self.diverged.get((base, head), {"status": "ahead", "files": []}))
+        return copy.deepcopy(self.diverged.get((base, head), release_compare()))
 
     def ci_pages(self, reads: Any) -> list[Any]:
         """The CI pages with an ETag each (of their content), as publish_api reads them."""
