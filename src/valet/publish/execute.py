@@ -127,7 +127,7 @@ class Execution:
                 before.update((d.key, asked[d.key]) for d in self.rereads.get(item.key, []))
                 asked[item.key] = pool.submit(self._check_one, item, before)
             answers = [(item, asked[item.key].result()) for item in self.plan.run]
-        for key, item in self.reread_items.items():
+        for key in self.reread_items:
             where, value = asked[key].result()
             if where == "ok" and isinstance(value, StatusResult) and value.receipt is not None \
                     and value.state is State.PUBLISHED:
