@@ -405,6 +405,7 @@ class Behaviour:
     preflight_error: str | None = None
     state: State = State.ABSENT
     publish_error: str | None = None
+    status_error: str | None = None
 
 
 @dataclass
@@ -443,6 +444,8 @@ class StubTarget:
 
     def status(self, ctx: TargetContext) -> StatusResult:
         self.registry.calls.append(("status", ctx.key))
+        if self._b(ctx).status_error:
+            raise TargetError(self._b(ctx).status_error or "")
         state = self._b(ctx).state
         if ctx.key in self.registry.published:
             state = State.PUBLISHED
