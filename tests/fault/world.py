@@ -45,7 +45,7 @@ targets:
   - name: npm
   - name: github
 """
-SLOTS = 64  # releases a world can cut
+SLOTS = 256  # releases a world can cut: every fault module of a worker shares one world
 
 
 def release_slots() -> dict[str, str]:
@@ -240,6 +240,7 @@ class FaultWorld:
         from valet.store.github_release import GitHubReleaseStore
 
         self._minor += 1
+        assert self._minor <= SLOTS, f"the world has version files for {SLOTS} releases: raise SLOTS"
         version = f"1.{self._minor}.0"
         branch = f"release/{version}"
         sdk = self.sdk
