@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts
+from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts, policy_for
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
@@ -33,6 +33,7 @@ if _MISSING:
     pytest.skip(f"the sandbox has no {', '.join(_MISSING)} routes yet", allow_module_level=True)
 
 BRANCH = "release/1.2.3"
+
 
 
 @dataclass
@@ -97,7 +98,9 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
     sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     for user, perm in ((approver, "maintain"), (requester, "triage")):
         sb.admin.set_permission(publish.full_name, user.login, perm)
     # The release branch carries a config that adds a target: publish must not read it.

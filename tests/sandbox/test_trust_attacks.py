@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
+from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts, policy_for
 from valet import github_client, summary
 from valet.authz import parse_policy
 from valet.errors import UsageError
@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.adversarial]
 
 RELEASE = ".github/workflows/release.yml"
 BRANCH = "release/1.2.3"
+
 
 
 @dataclass
@@ -136,7 +137,9 @@ class Org:
 def org(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Org:
     sb = sandbox_env
     sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     sb.admin.protect_branch(sdk.full_name, "main")
     people = [sandbox_user_factory(p) for p in ("approver", "requester", "mallory")]
     approver, requester, mallory = people
