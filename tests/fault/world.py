@@ -141,7 +141,14 @@ class FaultWorld:
         self.approver = self._user(f"approver-{tag}")
         self.requester = self._user(f"requester-{tag}")
         admin.create_repo(self.sdk, files={".valet.yml": VALET_YML, "README.md": "sdk\n"})
-        admin.create_repo(self.publish, files={"README.md": "publish\n"})
+        # valet-publish.yml: the SDK repos of this org (sdk and the sdk-wa-N ones), the
+        # world's package, on the loopback proxies in front of the registries.
+        admin.create_repo(self.publish, files={"README.md": "publish\n", "valet-publish.yml": (
+            f"repos:\n" + "".join(
+                f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
+                f"      pypi: [{self.pkg}]\n      npm: [{self.pkg}]\n"
+                for repo in [self.sdk, *(f"{self.org}/sdk-wa-{i}" for i in range(1, 30))])
+            + 'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n')})
         self.app_token = admin.create_app(f"valet-{self.org}", repos=[self.sdk, self.publish],
                                           permission="admin")
         # The request App opens the requests (the publish App's token is app_token).
