@@ -144,7 +144,7 @@ class FaultWorld:
         # valet-publish.yml: the SDK repos of this org (sdk and the sdk-wa-N ones), the
         # world's package, on the loopback proxies in front of the registries.
         admin.create_repo(self.publish, files={"README.md": "publish\n", "valet-publish.yml": (
-            f"repos:\n" + "".join(
+            "repos:\n" + "".join(
                 f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
                 f"      pypi: [{self.pkg}]\n      npm: [{self.pkg}]\n"
                 for repo in [self.sdk, *(f"{self.org}/sdk-wa-{i}" for i in range(1, 30))])
