@@ -141,14 +141,9 @@ class FaultWorld:
         self.approver = self._user(f"approver-{tag}")
         self.requester = self._user(f"requester-{tag}")
         admin.create_repo(self.sdk, files={".valet.yml": VALET_YML, "README.md": "sdk\n"})
-        # valet-publish.yml: the SDK repos of this org (sdk and the sdk-wa-N ones), the
-        # world's package, on the loopback proxies in front of the registries.
-        admin.create_repo(self.publish, files={"README.md": "publish\n", "valet-publish.yml": (
-            "repos:\n" + "".join(
-                f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
-                f"      pypi: [{self.pkg}]\n      npm: [{self.pkg}]\n"
-                for repo in [self.sdk, *(f"{self.org}/sdk-wa-{i}" for i in range(1, 30))])
-            + 'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n')})
+        self.served = [self.sdk]
+        admin.create_repo(self.publish, files={"README.md": "publish\n",
+                                               "valet-publish.yml": self._policy()})
         self.app_token = admin.create_app(f"valet-{self.org}", repos=[self.sdk, self.publish],
                                           permission="admin")
         # The request App opens the requests (the publish App's token is app_token).
@@ -164,6 +159,21 @@ class FaultWorld:
         self.pypi = FaultProxy(regs.pypi_url).start()
         self.npm = FaultProxy(regs.npm_url).start()
         self._minor = 0
+
+    def _policy(self) -> str:
+        """valet-publish.yml: the SDK repos of this world (sdk and each sdk-wa-N), the
+        world's package, on the loopback proxies in front of the registries."""
+        return ("repos:\n" + "".join(
+            f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
+            f"      pypi: [{self.pkg}]\n      npm: [{self.pkg}]\n" for repo in self.served)
+            + 'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n')
+
+    def serve(self, sdk: str) -> None:
+        """Add ``sdk`` to valet-publish.yml (a commit on the publish repo's default branch)."""
+        self.served.append(sdk)
+        repo = self.gh().get_repo(self.publish)
+        current = repo.get_contents("valet-publish.yml")
+        repo.update_file("valet-publish.yml", f"serve {sdk}", self._policy(), current.sha)
 
     def stop(self) -> None:
         self.pypi.stop()
@@ -228,6 +238,7 @@ class FaultWorld:
             self.sb.admin.set_permission(sdk, f"valet-{self.org}[bot]", "admin")
             self.sb.admin.set_permission(sdk, f"{self.request_slug}[bot]", "write")
             self.sb.admin.protect_branch(sdk, "main", bypass=[f"valet-{self.org}"])
+            self.serve(sdk)
         repo = self.gh().get_repo(sdk)
         main_sha = repo.get_branch("main").commit.sha
         repo.create_git_ref(f"refs/heads/{branch}", main_sha)
