@@ -97,6 +97,14 @@ class NotAuthorizedError(ValetError):
     title = "approval refused"
 
 
+class NotServedError(NotAuthorizedError):
+    """The publish repository's valet-publish.yml does not allow this release: the SDK
+    repository, a target kind, a package, a repository or a registry host."""
+
+    exit_code = 19
+    title = "not served by this publish repository"
+
+
 class CIFailedError(ValetError):
     """CI on the release commit failed."""
 
@@ -183,6 +191,7 @@ EXIT_CODES: dict[str, int] = {
         IntegrityError,
         GitHubError,
         NotAuthorizedError,
+        NotServedError,
         CIFailedError,
         CIPendingError,
         TargetError,

@@ -457,6 +457,28 @@ def ref_path(branch: str) -> str:
     return quote(branch, safe="/")
 
 
+def read_file(rest: Rest, repo: str, path: str, ref: str | None) -> str | None:
+    """A file's text through the contents API (``ref`` None: the default branch, in the
+    same one GET); None when absent."""
+    import base64
+
+    where = f"at {ref} " if ref else "on the default branch "
+    try:
+        data = rest.get(f"/repos/{repo}/contents/{quote(path, safe='/')}",
+                        {"ref": ref} if ref else None, doing=f"reading {path} {where}in {repo}")
+    except NotFound:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "file":
+        return None
+    content = data.get("content") or ""
+    if data.get("encoding", "base64") != "base64":
+        raise GitHubError(f"{path} in {repo} came back in an unexpected encoding")
+    try:
+        return base64.b64decode(content).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise GitHubError(f"{path} in {repo} {where.strip()} is not UTF-8 text") from None
+
+
 class IssueAPI:
     """Calls on the publish repository (github-token)."""
 
@@ -478,6 +500,19 @@ class IssueAPI:
             self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/comments")
         if approver:
             self.warm_approver(approver, teams=teams, role=role)
+
+    def warm_policy(self) -> None:
+        """Start the read of the publish repository's valet-publish.yml (``policy_text``)."""
+        from valet.publish_policy import POLICY_FILE
+
+        self.rest.prefetch(f"/repos/{self.repo}/contents/{POLICY_FILE}")
+
+    def policy_text(self) -> str | None:
+        """valet-publish.yml from the default branch of the publish repository (None: there
+        is none): one GET, never of a ref an event or an issue names."""
+        from valet.publish_policy import POLICY_FILE
+
+        return read_file(self.rest, self.repo, POLICY_FILE, None)
 
     def warm_identity(self, request_app: str) -> None:
         """Start what identity.learn reads: who this token is, and the request App."""
@@ -864,22 +899,7 @@ class SdkAPI:
 
     def file(self, path: str, ref: str) -> str | None:
         """A file's text at ref through the contents API; None when absent."""
-        import base64
-
-        try:
-            data = self.rest.get(f"/repos/{self.repo}/contents/{quote(path, safe='/')}",
-                                 {"ref": ref}, doing=f"reading {path} at {ref} in {self.repo}")
-        except NotFound:
-            return None
-        if not isinstance(data, dict) or data.get("type") != "file":
-            return None
-        content = data.get("content") or ""
-        if data.get("encoding", "base64") != "base64":
-            raise GitHubError(f"{path} in {self.repo} came back in an unexpected encoding")
-        try:
-            return base64.b64decode(content).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise GitHubError(f"{path} in {self.repo} at {ref} is not UTF-8 text") from None
+        return read_file(self.rest, self.repo, path, ref)
 
     def merge(self, base: str, head: str, message: str) -> str:
         """Merge head into base with a merge commit: 'merged' or 'up-to-date'."""

@@ -278,6 +278,48 @@ def test_hole4_a_closed_and_reopened_request_needs_a_new_approval(world: World) 
         refused(world, v, "closed", "after it was approved")
 
 
+# -- hole 6: a repository the publish repository does not serve -----------------------
+
+
+def test_hole6_a_repository_the_publish_repo_does_not_serve_publishes_nothing(
+        world: World, ci_green: Any) -> None:
+    """Another repository of the org, with both Apps installed (as an org installs them on
+    all its repositories), its own protected main, green CI and the release workflow; its
+    build writes the org's package. valet-publish.yml does not list it: a careless
+    approval publishes nothing, and the issue says how to add it."""
+    from tests.act.world import VALET_YML, build_py_for, git
+
+    admin = world.sb.admin
+    other = f"{world.org}/tools"
+    release_yml = (world.sdk_dir / ".github/workflows/release.yml").read_text()
+    admin.create_repo(other, files={".valet.yml": VALET_YML, "build.py": build_py_for(world.pkg),
+                                    ".gitignore": "dist/\n",
+                                    ".github/workflows/release.yml": release_yml})
+    admin.set_permission(other, f"{world.request_app[0]}[bot]", "write")
+    admin.set_permission(other, f"{world.publish_app[0]}[bot]", "admin")
+    admin.set_permission(other, world.requester[0], "write")
+    admin.protect_branch(other, "main", bypass=[world.publish_app[0]])
+    dest = world.work / "tools"
+    git(world.work, "clone", "-q", world.sb.git_url(other, world.app_token), str(dest))
+    git(dest, "remote", "set-url", "origin", world.sb.git_url(other))
+    tools = replace(world, sdk=other, sdk_dir=dest, issues={})
+
+    v = "3.11.0"
+    tools.release(v)
+    tools.set_ci(v, "completed", "success")
+    world.sb.admin.clear_request_log()
+    pub = tools.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    # publish never read the repository it does not serve: not its run, config or CI
+    # (read before this test's own reads below, which use the publish App's token too)
+    log = world.sb.admin.request_log()
+    assert not [r for r in log if r["path"].lower().startswith(f"/repos/{other.lower()}/")]
+    nothing_published(tools, v)
+    body = refused(tools, v, f"{other} is not served by {world.publish}", "valet-publish.yml",
+                   f"repos:\n  {other}:\n    targets: [github, npm, pypi]")
+    assert "```yaml" in body  # the entry to paste, as a code block
+
+
 # -- hole 7: the approver list is re-checked when the run acts --------------------------
 
 

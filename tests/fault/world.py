@@ -48,10 +48,11 @@ targets:
 SLOTS = 256  # releases a world can cut: every fault module of a worker shares one world
 
 
-def release_slots() -> dict[str, str]:
-    """A version file for each release the world cuts (releases/N/package.json at 0.0.0)."""
+def release_slots(*only: int) -> dict[str, str]:
+    """A version file for each release the world cuts (releases/N/package.json at 0.0.0),
+    or for the releases ``only`` names."""
     return {f"releases/{n}/package.json": '{\n  "version": "0.0.0"\n}\n'
-            for n in range(1, SLOTS + 1)}
+            for n in (only or range(1, SLOTS + 1))}
 
 
 # The github target then creates the release and uploads every asset itself.
@@ -152,7 +153,9 @@ class FaultWorld:
         self.requester = self._user(f"requester-{tag}")
         admin.create_repo(self.sdk, files={".valet.yml": VALET_YML, "README.md": "sdk\n",
                                            **release_slots()})
-        admin.create_repo(self.publish, files={"README.md": "publish\n"})
+        self.served = [self.sdk]
+        admin.create_repo(self.publish, files={"README.md": "publish\n",
+                                               "valet-publish.yml": self._policy()})
         self.app_token = admin.create_app(f"valet-{self.org}", repos=[self.sdk, self.publish],
                                           permission="admin")
         # The request App opens the requests (the publish App's token is app_token).
@@ -168,6 +171,21 @@ class FaultWorld:
         self.pypi = FaultProxy(regs.pypi_url).start()
         self.npm = FaultProxy(regs.npm_url).start()
         self._minor = 0
+
+    def _policy(self) -> str:
+        """valet-publish.yml: the SDK repos of this world (sdk and each sdk-wa-N), the
+        world's package, on the loopback proxies in front of the registries."""
+        return ("repos:\n" + "".join(
+            f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
+            f"      pypi: [{self.pkg}]\n      npm: [{self.pkg}]\n" for repo in self.served)
+            + 'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n')
+
+    def serve(self, sdk: str) -> None:
+        """Add ``sdk`` to valet-publish.yml (a commit on the publish repo's default branch)."""
+        self.served.append(sdk)
+        repo = self.gh().get_repo(self.publish)
+        current = repo.get_contents("valet-publish.yml")
+        repo.update_file("valet-publish.yml", f"serve {sdk}", self._policy(), current.sha)
 
     def stop(self) -> None:
         self.pypi.stop()
@@ -247,10 +265,12 @@ class FaultWorld:
         if store == "workflow-artifacts":
             # One repo per such release: its artifact name (`dist`) is then unambiguous.
             sdk = f"{self.org}/sdk-wa-{self._minor}"
-            self.sb.admin.create_repo(sdk, files={".valet.yml": VALET_YML_WA, **release_slots()})
+            self.sb.admin.create_repo(sdk, files={".valet.yml": VALET_YML_WA,
+                                                     **release_slots(self._minor)})
             self.sb.admin.set_permission(sdk, f"valet-{self.org}[bot]", "admin")
             self.sb.admin.set_permission(sdk, f"{self.request_slug}[bot]", "write")
             self.sb.admin.protect_branch(sdk, "main", bypass=[f"valet-{self.org}"])
+            self.serve(sdk)
         repo = self.gh().get_repo(sdk)
         main_sha = repo.get_branch("main").commit.sha
         repo.create_git_ref(f"refs/heads/{branch}", main_sha)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fixtures.sandbox import SandboxUser
 from tests.sandbox.helpers import PYPROJECT, bump
-from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts
+from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts, policy_for
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
@@ -34,6 +34,7 @@ if _MISSING:
     pytest.skip(f"the sandbox has no {', '.join(_MISSING)} routes yet", allow_module_level=True)
 
 BRANCH = "release/1.2.3"
+
 
 
 @dataclass
@@ -99,7 +100,9 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
     requester = sandbox_user_factory("requester")
     sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT},
                           prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     for user, perm in ((approver, "maintain"), (requester, "triage")):
         sb.admin.set_permission(publish.full_name, user.login, perm)
     # The release commit, as prepare makes it: the version bumped. (One that changed the

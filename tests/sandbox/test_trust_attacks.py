@@ -21,7 +21,7 @@ import pytest
 
 from tests.fixtures.sandbox import SandboxUser
 from tests.sandbox.helpers import PYPROJECT, bump
-from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
+from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts, policy_for
 from valet import github_client, summary
 from valet.authz import parse_policy
 from valet.errors import UsageError
@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.adversarial]
 
 RELEASE = ".github/workflows/release.yml"
 BRANCH = "release/1.2.3"
+
 
 
 @dataclass
@@ -138,7 +139,9 @@ def org_fixture(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) ->
     sb = sandbox_env
     sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT},
                           prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     sb.admin.protect_branch(sdk.full_name, "main")
     people = [sandbox_user_factory(p) for p in ("approver", "requester", "mallory")]
     approver, requester, mallory = people

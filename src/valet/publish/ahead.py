@@ -27,12 +27,15 @@ def start(deps: Deps, settings: Settings, number: int, *, title: str, body: str,
     event, which reads the comments for the approval record first)."""
     if deps.warm_identity is not None and settings.identities is None:
         deps.warm_identity()
+    warm_policy = getattr(deps.issues, "warm_policy", None)
+    if warm_policy is not None and settings.served is None:
+        warm_policy()
     warm = getattr(deps.issues, "warm", None)
     if warm is not None:
         policy = settings.policy
         warm(number, approver=approver, teams=tuple((t.org, t.slug) for t in policy.teams),
              role=not policy.configured, comments=resume)
-    sdk_side(deps, title, body)
+    sdk_side(deps, settings, title, body)
 
 
 def approver(deps: Deps, settings: Settings, login: str) -> None:
@@ -44,8 +47,10 @@ def approver(deps: Deps, settings: Settings, login: str) -> None:
              role=not policy.configured)
 
 
-def sdk_side(deps: Deps, title: str, body: str) -> None:
-    """The SDK repository's reads the checks make for the request the body describes."""
+def sdk_side(deps: Deps, settings: Settings, title: str, body: str) -> None:
+    """The SDK repository's reads the checks make for the request the body describes,
+    once valet-publish.yml (read with the issue's reads) says it serves that repository:
+    one it does not serve is never read."""
     from valet.issue_format import parse_issue
     from valet.sdk_config import candidates
 
@@ -54,6 +59,10 @@ def sdk_side(deps: Deps, title: str, body: str) -> None:
         config_path = candidates(request.path)[0]
     except ValetError:
         return  # the checks refuse it, with the reason
+    from valet.publish import served
+
+    if not served.serves(deps, settings, request.repo):
+        return
     sdk: Any = deps.sdk(request.repo)
     warm = getattr(sdk, "warm", None)
     if warm is not None:

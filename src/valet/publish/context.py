@@ -49,6 +49,9 @@ class Settings:
     # The publish workflow (its file name) and ref a sweep starts an issue's own run of.
     dispatch_workflow: str | None = None
     dispatch_ref: str | None = None
+    # The publish repository's valet-publish.yml (publish_policy.PublishPolicy) once read:
+    # one GET per run (publish.served.load).
+    served: Any = None
 
 
 @dataclass

@@ -69,6 +69,17 @@ def make_body(**kw: Any) -> str:
     return render_body(make_request(**kw), server_url="https://github.com")
 
 
+# valet-publish.yml of the publish repo: serves org/sdk with every target kind (the stub
+# targets name no destinations, so their kind is what is checked).
+POLICY = ("repos:\n  org/sdk:\n    targets: [github, pypi, npm, crates, docker, gcs, "
+          "aws-lambda-layer, registry, gh-pages, commit-on-git-repository, brew, upm]\n")
+
+def policy_for(sdk: str) -> str:
+    """valet-publish.yml serving ``sdk`` with the target kinds of CONFIG (and crates), for
+    a publish repo in the sandbox."""
+    return f"repos:\n  {sdk}:\n    targets: [pypi, npm, github, crates]\n"
+
+
 CONFIG = """targets:
   - name: pypi
   - name: npm
@@ -111,6 +122,8 @@ class FakeIssues:
         self.edits: dict[int, list[Any]] = {}  # number -> publish_api.Edit, oldest first
         self._next_event = 100
         self.apps = {"valet-app", "valet-request"}
+        self.policy: str | None = POLICY  # valet-publish.yml on the default branch
+        self.policy_reads = 0
 
     # seeding
     def create(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
@@ -181,6 +194,10 @@ class FakeIssues:
 
     def viewer_login(self) -> str:
         return BOT
+
+    def policy_text(self) -> str | None:
+        self.policy_reads += 1
+        return self.policy
 
     def app(self, slug: str) -> dict[str, Any] | None:
         return {"slug": slug} if slug in self.apps else None
