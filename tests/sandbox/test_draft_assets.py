@@ -150,6 +150,10 @@ def scene(sandbox_env: Any, gh_repo_factory: Any, sandbox_user_factory: Any, reg
         {"name": "tests", "status": "completed", "conclusion": "success"}])
     # The build (a real wheel, sdist and npm tarball of a package of this test's own).
     pkg = f"valet-da-{uuid.uuid4().hex[:8]}"
+    publish.gh().create_file("valet-publish.yml", "serve the sdk", (
+        f"repos:\n  {sdk.full_name}:\n    targets: [pypi, npm, github]\n    packages:\n"
+        f"      pypi: [{pkg}]\n      npm: [{pkg}]\n"
+        'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n'))
     build = tmp_path / "build"
     build.mkdir()
     (build / "build.py").write_text(build_py_for(pkg))

@@ -12,7 +12,7 @@ import pytest
 from tests.fixtures.sandbox import SandboxUser
 from tests.sandbox.helpers import PYPROJECT, bump, open_request, two_apps
 from tests.sandbox.test_publish import BRANCH, Scene
-from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
+from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts, policy_for
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
@@ -26,7 +26,9 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
     if workflow:  # a workflow that names the version: prepare's pre-release command bumps it
         files[".github/workflows/ci.yml"] = "on: push\nenv:\n  SDK_VERSION: 1.2.2\n"
     sdk = gh_repo_factory(files, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     sb.admin.set_permission(publish.full_name, approver.login, "maintain")
     slug = f"publish-{sdk.name}"
     # The publish App (what publish runs as, on both repositories) and the request App.
@@ -97,7 +99,10 @@ def test_a_branch_whose_only_rule_blocks_force_push_is_refused_as_the_config_sou
     assert "accepted" not in scene.labels()
     refusal = scene.comments()[-1].replace("\\", "")
     assert "(non_fast_forward) do not require a pull request" in refusal
-    assert not any("/contents/" in r["path"] for r in scene.sb.admin.request_log())
+    # Nothing of the SDK repository's contents was read (the publish repository's own
+    # valet-publish.yml is, first).
+    assert not any(f"/repos/{scene.sdk.full_name}/contents/" in r["path"]
+                   for r in scene.sb.admin.request_log())
 
 
 def test_a_workflow_changing_release_without_workflows_permission_is_named_in_preflight(

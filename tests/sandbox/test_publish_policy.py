@@ -26,6 +26,7 @@ import requests
 
 from tests.fault.world import build_artifacts
 from tests.fixtures.sandbox import SandboxUser
+from tests.sandbox.helpers import PYPROJECT, bump
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
@@ -253,11 +254,12 @@ class Org:
 
 def _sdk_repo(org: Org, gh_repo_factory: Any, name: str, config: str) -> None:
     sb = org.sb
-    repo = gh_repo_factory({".valet.yml": config, "README.md": name}, prefix=name)
+    repo = gh_repo_factory({".valet.yml": config, "README.md": name, "pyproject.toml": PYPROJECT},
+                           prefix=name)
     gh = repo.gh()
     base = gh.get_branch("main").commit.sha
     gh.create_git_ref(f"refs/heads/{BRANCH}", base)
-    sha = gh.create_file("version.txt", "release: 1.2.3", "1.2.3\n", branch=BRANCH)["commit"].sha
+    sha = bump(gh, BRANCH)  # the release commit, as prepare makes it
     sb.admin.set_ci(repo.full_name, sha, check_runs=[
         {"name": "tests", "status": "completed", "conclusion": "success"}])
     org.repos[name], org.shas[name] = repo, (base, sha)
