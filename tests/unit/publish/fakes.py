@@ -276,9 +276,13 @@ class FakeSdk:
 
     def compare(self, base: str, head: str) -> dict[str, Any]:
         """GitHub's compare: ``diverged`` answers from ``self.diverged`` ({(base, head):
-        answer}); otherwise the release commit is simply ahead of its merge target."""
-        self.compares.append((base, head))
-        return copy.deepcopy(self.diverged.get((base, head), {"status": "ahead", "files": []}))
+        answer}); otherwise the release commit is simply ahead of its merge target (its
+        files: ``self.changed``)."""
+        if (base, head) not in self.compares:  # read once per run (Rest.get_shared)
+            self.compares.append((base, head))
+        files = [{"filename": f} for f in self.changed.get((base, head), [])]
+        return copy.deepcopy(self.diverged.get((base, head), {"status": "ahead",
+                                                              "files": files}))
 
     def ci_pages(self, reads: Any) -> list[Any]:
         """The CI pages with an ETag each (of their content), as publish_api reads them."""
@@ -308,7 +312,7 @@ class FakeSdk:
     def workflow_run(self, run_id: int) -> dict[str, Any] | None:
         return copy.deepcopy(self.runs.get(run_id))
 
-    def contains(self, ancestor: str, sha: str) -> bool:
+    def contains(self, ancestor: str, sha: str, via: str | None = None) -> bool:
         return ancestor == sha or (ancestor, sha) in self.ancestors
 
     def branch_protected(self, branch: str) -> bool | None:
@@ -325,6 +329,8 @@ class FakeSdk:
         return {"id": ruleset_id, "current_user_can_bypass": self.can_bypass}
 
     def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        if branch in self.missing:  # GitHub's bare 404 "Branch not found"
+            return (False, None)
         return self.protection
 
     def changed_files(self, base: str, head: str) -> list[str]:
