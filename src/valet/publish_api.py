@@ -495,6 +495,7 @@ class IssueAPI:
         # ("edits", number) each take its answer once; a later read asks GitHub again.
         self._joint: dict[Any, Future[Any]] = {}
         self._joint_lock = threading.Lock()
+        self._issue_ahead: Future[Any] | None = None  # the issue ``warm`` started reading
 
     def warm(self, number: int, *, approver: str | None = None,
              teams: tuple[tuple[str, str], ...] = (), role: bool = False,
@@ -502,7 +503,7 @@ class IssueAPI:
         """Start the reads a run of ``number`` makes (publish.ahead): the issue, its events
         and edits, the approver's teams or role (``role``: no approvers configured), the
         comments; ``viewer``: who this token is, asked in the edits' query."""
-        self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
+        self._issue_ahead = self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
         self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/events")
         owner, _, name = self.repo.partition("/")
         variables = {"owner": owner, "name": name, "number": number}
@@ -524,7 +525,8 @@ class IssueAPI:
             joint = "viewer" in self._joint
         if not joint:
             self.rest.prefetch_graphql(VIEWER_QUERY, {})
-        self.rest.prefetch(f"/apps/{seg(request_app)}")
+        if self._issue_ahead is None:  # else its author may answer (``app``)
+            self.rest.prefetch(f"/apps/{seg(request_app)}")
 
     def _take_joint(self, key: Any) -> Future[Any] | None:
         with self._joint_lock:
@@ -569,12 +571,35 @@ class IssueAPI:
         return login
 
     def app(self, slug: str) -> dict[str, Any] | None:
-        """The GitHub App ``slug`` (``GET /apps/{slug}``); None when there is none."""
+        """The GitHub App ``slug`` (``GET /apps/{slug}``); None when there is none.
+
+        When the issue this run reads (``warm``) was opened by ``{slug}[bot]``, a Bot,
+        GitHub has answered already: only a GitHub App has a ``[bot]`` account, and
+        that one is the App's own (what is known then: its slug)."""
+        author = self._issue_author()
+        if author is not None and author.lower() == f"{slug}[bot]".lower():
+            return {"slug": slug}
         try:
             data = self.rest.get(f"/apps/{seg(slug)}", doing=f"looking up the GitHub App {slug}")
         except NotFound:
             return None
         return data if isinstance(data, dict) else None
+
+    def _issue_author(self) -> str | None:
+        """The login of the Bot that opened the issue ``warm`` reads (None: not a Bot, or
+        no such read, or it failed: then the App is asked for itself)."""
+        ahead = self._issue_ahead
+        if ahead is None:
+            return None
+        try:
+            _, data = ahead.result()
+        except Exception:  # noqa: BLE001 - the run's own read of the issue says why
+            return None
+        user = data.get("user") if isinstance(data, dict) else None
+        if not isinstance(user, dict) or user.get("type") != "Bot":
+            return None
+        login = user.get("login")
+        return login if isinstance(login, str) and login.endswith("[bot]") else None
 
     def body_edits(self, number: int) -> EditHistory:
         """The edits of the issue body, oldest first (GraphQL: REST has no edit history).
