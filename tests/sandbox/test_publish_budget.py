@@ -4,7 +4,7 @@ The same world and counting as ``make bench``'s ``publish_api_calls`` (bench/wor
 bench/publish.py): ``valet publish`` as the action runs it, the real targets and
 store, the sandbox in its own process with pypiserver and verdaccio. The budget is
 the figure the README states; what each remaining call is for is listed in
-docs/performance.md.
+bench/README.md.
 """
 
 from __future__ import annotations
