@@ -202,5 +202,8 @@ def test_an_unprotected_merge_target_is_refused_before_its_config_is_read(scene)
     assert "main of " in scene.comments()[-1] and "not a protected branch" in scene.comments()[-1]
     sdk_calls = [r["path"] for r in scene.sb.admin.request_log()
                  if r["path"].startswith(f"/repos/{scene.sdk.full_name}")]
-    assert f"/repos/{scene.sdk.full_name}/branches/main" in sdk_calls
+    # the protection rule's "Branch not protected" and the rulesets decided it (an admin
+    # token reads the rule; the branch's own flag is read only when the rule cannot be)
+    assert f"/repos/{scene.sdk.full_name}/branches/main/protection" in sdk_calls
+    assert f"/repos/{scene.sdk.full_name}/rules/branches/main" in sdk_calls
     assert not any("/contents/" in p or "/merges" in p for p in sdk_calls)

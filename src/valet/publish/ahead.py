@@ -25,16 +25,18 @@ def start(deps: Deps, settings: Settings, number: int, *, title: str, body: str,
           approver: str | None, resume: bool = False) -> None:
     """Start the reads of a run of issue ``number`` (``resume``: a run without its label
     event, which reads the comments for the approval record first)."""
-    if deps.warm_identity is not None and settings.identities is None:
-        deps.warm_identity()
+    learning = deps.warm_identity is not None and settings.identities is None
     warm_policy = getattr(deps.issues, "warm_policy", None)
     if warm_policy is not None and settings.served is None:
         warm_policy()
     warm = getattr(deps.issues, "warm", None)
     if warm is not None:
         policy = settings.policy
+        # who the token is goes with the edits' GraphQL query: one request for both
         warm(number, approver=approver, teams=tuple((t.org, t.slug) for t in policy.teams),
-             role=not policy.configured, comments=resume)
+             role=not policy.configured, comments=resume, viewer=learning)
+    if learning:
+        deps.warm_identity()  # type: ignore[misc]
     sdk_side(deps, settings, title, body)
 
 

@@ -309,9 +309,14 @@ class FakeSdk:
     def compare(self, base: str, head: str) -> dict[str, Any]:
         """GitHub's compare: ``diverged`` answers from ``self.diverged`` ({(base, head):
         answer}); otherwise the release commit is prepare's: one commit on its merge target
-        that bumps pyproject.toml (``release_compare``)."""
-        self.compares.append((base, head))
-        return copy.deepcopy(self.diverged.get((base, head), release_compare()))
+        that bumps pyproject.toml (``release_compare``), or bumps the version in each of the
+        files ``self.changed`` names."""
+        if (base, head) not in self.compares:  # read once per run (Rest.get_shared)
+            self.compares.append((base, head))
+        listed = self.changed.get((base, head))
+        files = None if listed is None else [
+            {"filename": f, "status": "modified", "patch": BUMP} for f in listed]
+        return copy.deepcopy(self.diverged.get((base, head), release_compare(files)))
 
     def ci_pages(self, reads: Any) -> list[Any]:
         """The CI pages with an ETag each (of their content), as publish_api reads them."""
@@ -341,7 +346,7 @@ class FakeSdk:
     def workflow_run(self, run_id: int) -> dict[str, Any] | None:
         return copy.deepcopy(self.runs.get(run_id))
 
-    def contains(self, ancestor: str, sha: str) -> bool:
+    def contains(self, ancestor: str, sha: str, via: str | None = None) -> bool:
         return ancestor == sha or (ancestor, sha) in self.ancestors
 
     def branch_protected(self, branch: str) -> bool | None:
@@ -358,6 +363,8 @@ class FakeSdk:
         return {"id": ruleset_id, "current_user_can_bypass": self.can_bypass}
 
     def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        if branch in self.missing:  # GitHub's bare 404 "Branch not found"
+            return (False, None)
         return self.protection
 
     def changed_files(self, base: str, head: str) -> list[str]:
