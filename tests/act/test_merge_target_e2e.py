@@ -40,9 +40,10 @@ def test_an_unprotected_merge_target_is_refused_and_nothing_is_published(world: 
     assert "refused" in refusal and "not a protected branch" in refusal
     assert "main is not protected" in refusal
     assert "allow-unprotected-merge-target" in refusal
-    # one look at the branch, then nothing read from it and nothing sent anywhere
+    # one look at the branch's rules (GitHub's "Branch not protected" answers for a branch
+    # that exists), then nothing read from it and nothing sent anywhere
     sdk_paths = [e["path"] for e in log if e["path"].startswith(f"/repos/{world.sdk}/")]
-    assert f"/repos/{world.sdk}/branches/main" in sdk_paths
+    assert f"/repos/{world.sdk}/branches/main/protection" in sdk_paths
     assert not any("/contents/" in p or p.endswith("/merges") for p in sdk_paths)
     assert not any(n.startswith(f"{world.dist}-{v}") for n in world.pypi_digests())
     assert world.npm_tarball_sha256(v) is None
