@@ -333,6 +333,32 @@ class Rest:
                 future.set_exception(exc)
         return future.result()
 
+    def get_bytes(self, path: str, limit: int, doing: str) -> bytes | None:
+        """The body of a GET that answers a file (an artifact's zip: a redirect to storage,
+        which requests follows without the token); None for 404 or 410 (expired).
+        GitHubError when it is larger than ``limit`` bytes or the call fails."""
+        import requests
+
+        from valet.github_client import timeout
+
+        try:
+            resp = self._session().get(self._url(path), stream=True, allow_redirects=True,
+                                       timeout=timeout())
+        except requests.RequestException as exc:
+            raise wrap(exc, doing) from None
+        with resp:
+            if resp.status_code in (404, 410):
+                return None
+            if resp.status_code != 200:
+                self._answer(resp, doing)  # raises GitHub's error, said as usual
+                raise GitHubError(f"{doing} failed: HTTP {resp.status_code}")
+            data = b""
+            for block in resp.iter_content(16 * 1024):
+                data += block
+                if len(data) > limit:
+                    raise GitHubError(f"{doing}: the answer is larger than {limit} bytes")
+            return data
+
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         url: str | None = path
@@ -683,6 +709,11 @@ class SdkAPI:
         if run_id is not None and sha:
             run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
             run.add_done_callback(lambda f: self._after_run(f, sha))
+            # the run's seal (publish.seal_check): the same query run_artifacts sends
+            from valet.seal import ARTIFACT
+
+            self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}/artifacts",
+                               {"name": ARTIFACT, "per_page": 100})
         if merge_target:
             self._warm_branch(merge_target, config_path, sha)
         else:
@@ -765,6 +796,24 @@ class SdkAPI:
         except NotFound:
             return None
         return data if isinstance(data, dict) else None
+
+    def run_artifacts(self, run_id: int, name: str) -> list[dict[str, Any]]:
+        """The artifacts named ``name`` of a workflow run (one page: a run that uploads
+        one name more than 100 times is no release run); [] when the run is gone."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/actions/runs/{int(run_id)}/artifacts",
+                                 {"name": name, "per_page": 100},
+                                 doing=f"listing the artifacts of run {run_id} of {self.repo}")
+        except NotFound:
+            return []
+        items = data.get("artifacts") if isinstance(data, dict) else None
+        return [a for a in items if isinstance(a, dict)] if isinstance(items, list) else []
+
+    def artifact_zip(self, artifact_id: int, limit: int) -> bytes | None:
+        """An artifact's zip, at most ``limit`` bytes; None when gone or expired."""
+        return self.rest.get_bytes(
+            f"/repos/{self.repo}/actions/artifacts/{int(artifact_id)}/zip", limit,
+            doing=f"downloading artifact {artifact_id} of {self.repo}")
 
     def contains(self, ancestor: str, sha: str) -> bool:
         """Whether commit ``sha`` has ``ancestor`` in its history (or is it)."""
