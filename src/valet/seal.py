@@ -108,6 +108,16 @@ def from_zip(data: bytes) -> Seal:
         raise SealError(f"the artifact is not a zip: {exc}") from None
 
 
+def newest(artifacts: Any) -> dict[str, Any] | None:
+    """Of a run's artifacts (GitHub's list), the newest unexpired seal: with
+    ``overwrite: true`` there is one; should there be more, the run's last word counts."""
+    found = [a for a in artifacts if isinstance(a, dict) and a.get("name") == ARTIFACT
+             and not a.get("expired") and isinstance(a.get("id"), int)] \
+        if isinstance(artifacts, list) else []
+    return max(found, key=lambda a: (str(a.get("created_at") or ""), int(a["id"]))) \
+        if found else None
+
+
 def mismatch(seal: Seal, expected: Seal) -> str | None:
     """What ``seal`` says otherwise than ``expected`` (None: it is the same request)."""
     for key in ("publish_repo", "issue", "repo", "version", "sha", "body_sha256"):

@@ -14,6 +14,7 @@ their number (tests/unit/docs checks it).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -477,3 +478,33 @@ def test_attack_request_app_that_is_no_app(org: Org) -> None:
     with pytest.raises(UsageError, match="is not a GitHub App"):
         org.label(request_app=org.mallory.login)
     assert org.reg.calls == []
+
+
+def test_the_seal_costs_two_reads_both_started_ahead(org: Org) -> None:
+    """The seal check reads the run's `valet-request` list and its zip once each, and
+    SdkAPI.warm starts both with the prepare run's read: the check itself waits on none."""
+    from valet.issue_format import parse_issue
+    from valet.publish import seal_check
+
+    number = org.request()
+    issue = org.publish.gh(org.approver.token).get_issue(number)
+    request = parse_issue(issue.title, issue.body)
+    assert request.run_id is not None
+    sdk = SdkAPI(Rest(github_client.connect(org.publish_app.token)), org.sdk.full_name)
+    zips = f"/repos/{org.sdk.full_name}/actions/artifacts/"
+    listing = f"/repos/{org.sdk.full_name}/actions/runs/{request.run_id}/artifacts"
+
+    def seal_reads() -> list[str]:
+        return [e["path"] for e in org.sb.admin.request_log() if e["method"] == "GET"
+                and (e["path"] == listing or e["path"].startswith(zips))]
+
+    org.sb.admin.clear_request_log()
+    sdk.warm(sha=org.sha, run_id=request.run_id, merge_target="main", config_path=".valet.yml")
+    deadline = time.monotonic() + 30
+    while len(seal_reads()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(seal_reads()) == 2, seal_reads()
+    seal_check.check(sdk, request, publish_repo=org.publish.full_name, number=number,
+                     body=issue.body)
+    assert len(seal_reads()) == 2, seal_reads()  # both answers came from what warm started
+    sdk.rest.close()

@@ -5,7 +5,8 @@ App wrote the body; it cannot prove *that* run wrote it: any holder of the reque
 App's token can name a run someone else started. Only the run itself can add an
 artifact to it, so its ``valet-request`` artifact must name this publish repository,
 this issue, this release, and the body the request App last wrote (ticks aside).
-Two calls: the run's artifacts of that name, and the newest one's zip.
+Two calls: the run's artifacts of that name and the newest one's zip, both started
+ahead with the prepare run's read (SdkAPI.warm).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from valet import seal
 from valet.errors import NotAuthorizedError
 from valet.publish.context import Refused
 from valet.publish.identity import Identities
-from valet.publish_api import Edit
+from valet.publish_api import SEAL_ZIP_LIMIT, Edit
 from valet.request import Request
 
 # One line: refusal comments say their hint as one paragraph. Flow-style YAML, a step
@@ -48,14 +49,10 @@ def check(sdk: Any, request: Request, *, publish_repo: str, number: int, body: s
     seals this request (``body``: ``written_body``)."""
     assert request.run_id is not None  # origin.requesters refused a request without one
     where = f"the prepare run {request.run_id} of {request.repo}"
-    found = [a for a in sdk.run_artifacts(request.run_id, seal.ARTIFACT)
-             if a.get("name") == seal.ARTIFACT and not a.get("expired")
-             and isinstance(a.get("id"), int)]
-    if not found:
+    found = seal.newest(sdk.run_artifacts(request.run_id, seal.ARTIFACT))
+    if found is None:
         raise _refuse(where, f"it has no unexpired `{seal.ARTIFACT}` artifact (its seal)")
-    # overwrite: true leaves one; should there be more, the run's last word counts
-    newest = max(found, key=lambda a: (str(a.get("created_at") or ""), int(a["id"])))
-    data = sdk.artifact_zip(int(newest["id"]), limit=seal.MAX_BYTES * 4)
+    data = sdk.artifact_zip(int(found["id"]), limit=SEAL_ZIP_LIMIT)
     if data is None:
         raise _refuse(where, f"its `{seal.ARTIFACT}` artifact is gone or expired")
     try:
