@@ -361,7 +361,10 @@ class Rest:
             if resp.status_code in (404, 410):
                 return None
             if resp.status_code != 200:
-                self._answer(resp, doing)  # raises GitHub's error, said as usual
+                try:
+                    self._answer(resp, doing)  # raises GitHub's error, said as usual
+                except (_Unsure, _RateLimited) as exc:
+                    raise exc.error from None  # the transport already retried what it may
                 raise GitHubError(f"{doing} failed: HTTP {resp.status_code}")
             data = b""
             for block in resp.iter_content(16 * 1024):
