@@ -194,11 +194,16 @@ def sweep(sb: SandboxProcess, work: Path, runs: int, say: Say) -> list[Figure]:
         world.set_ci(pending[0])
         res = world.publish_run("schedule", world.schedule_event())
         c = counts(res.log, world.publish)
+        dispatched = any(e.get("method") == "POST" and str(e.get("path", "")).endswith(
+            "/dispatches") and e.get("status") in (200, 204) for e in res.log)
         det["changed_one"] = {"calls": c["calls"], "not_modified": c["not_modified"],
-                              "shapes": c["shapes"],
+                              "shapes": c["shapes"], "dispatched": dispatched,
                               "published_in_sweep": any(
                                   e.get("method") == "PATCH" and "/releases/" in str(e["path"])
                                   for e in res.log)}
+        if not dispatched:
+            raise RuntimeError(f"the sweep did not start the run of #{pending[0].number}, whose "
+                               "CI turned green")
     return [figure("sweep_calls", samples, details={
         **det, "k": SWEEP_K, "calls_last_run": shapes,
         "what": f"one scheduled publish run over {SWEEP_K} approved requests waiting in "

@@ -39,6 +39,50 @@ UPLOADS = r"^/api/uploads/"
 # figure; everything else is the action's default.
 BASE_ENV = {"VALET_HTTP_TIMEOUT": "60"}
 
+# The publish repo's workflow, as far as GitHub checks it for a dispatch: the sweep
+# hands a request whose CI decided to its own run (workflow_dispatch with `issue`).
+POLICY = "valet-publish.yml"  # what the publish repo releases (docs/publish-policy.md)
+
+PUBLISH_YML = """name: publish
+on:
+  issues:
+    types: [labeled]
+  schedule:
+    - cron: "*/15 * * * *"
+  workflow_dispatch:
+    inputs:
+      issue:
+        description: the request to publish
+        required: false
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - run: "true"
+"""
+
+
+@contextlib.contextmanager
+def own_pacer(enabled: bool) -> Iterator[None]:
+    """The process's write pacer (valet.pacing) for one stretch of the bench, then the old
+    one back. Each publish run is a job of its own in production, with a pacer of its own
+    (``enabled``); the world's set-up is prepare and request, other jobs with other tokens
+    (not paced here). One pacer for the whole bench process counted every write of every
+    earlier part against one hour: past 500, a run waited up to an hour, silently (its
+    output is captured), which is how the sweep part looked hung."""
+    from valet import pacing
+
+    with pacing._default_lock:
+        saved = pacing._default
+        pacing._default = pacing.WritePacer(enabled=enabled, on_wait=pacing._say_waiting)
+    try:
+        # every write asks VALET_PACE_WRITES again (pacing.before_write)
+        with mock.patch.dict(os.environ, {} if enabled else {"VALET_PACE_WRITES": "0"}):
+            yield
+    finally:
+        with pacing._default_lock:
+            pacing._default = saved
+
 
 @dataclass
 class Release:
@@ -133,7 +177,8 @@ class PublishWorld:
         env = sb.env
         self.approver = self._user(f"riley-{tag}")
         self.requester = self._user(f"dana-{tag}")
-        self.admin.create_repo(self.publish, files={"README.md": "publish\n"})
+        self.admin.create_repo(self.publish, files={"README.md": "publish\n",
+                                                    ".github/workflows/publish.yml": PUBLISH_YML})
         self.admin.set_permission(self.publish, self.approver[0], "maintain")
         self.admin.create_team(self.org, "release-engineers", [self.approver[0]])
         self.request_app = f"request-{self.org}"
@@ -188,11 +233,33 @@ class PublishWorld:
             self.admin.set_permission(repo, f"{self.publish_app}[bot]", "admin")
             self.admin.set_permission(repo, self.requester[0], "write")
             self._repos[shape] = repo
+            self._serve()
         return self._repos[shape]
+
+    def _serve(self) -> None:
+        """valet-publish.yml of the publish repo: every SDK repo of the bench, its packages,
+        on the loopback registries (a commit on the publish repo's default branch)."""
+        text = "repos:\n" + "".join(
+            f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
+            f"      pypi: [{self.pkg}]\n      npm: [\"{self.pkg}-*\"]\n"
+            for repo in self._repos.values()) + \
+            'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n'
+        repo = self.gh().get_repo(self.publish)
+        try:
+            current = repo.get_contents(POLICY)
+        except Exception:  # noqa: BLE001 - the first SDK repo: the file is new
+            repo.create_file(POLICY, "serve the bench's SDK repos", text)
+        else:
+            repo.update_file(POLICY, "serve the bench's SDK repos", text, current.sha)
 
     def new_release(self, *, pypi: bool = True, npm: int = 1, github: bool = True,
                     store: str = "github-release", ci: str = "success") -> Release:
         """An approved-to-be release in the SDK repo of its shape (one repo per shape)."""
+        with own_pacer(False):  # prepare's and request's writes: not the run measured
+            return self._new_release(pypi=pypi, npm=npm, github=github, store=store, ci=ci)
+
+    def _new_release(self, *, pypi: bool, npm: int, github: bool, store: str,
+                     ci: str) -> Release:
         from valet import github_client
         from valet.issue_format import render_body
         from valet.manifest import Artifact, Manifest
@@ -209,11 +276,17 @@ class PublishWorld:
         version = f"1.{self._minor}.0"
         branch = f"release/{version}"
         repo = self.gh().get_repo(sdk)
+        # The release commit is prepare's: one version file bumped on a commit of main. A
+        # version file of its own per release (added to main first, as a reviewed change
+        # would) keeps releases cut from one main from colliding when they merge.
+        slot = f"releases/{self._minor}/package.json"
+        repo.create_file(slot, f"add {slot}", '{\n  "version": "0.0.0"\n}\n', branch="main")
         main_sha = repo.get_branch("main").commit.sha
         repo.create_git_ref(f"refs/heads/{branch}", main_sha)
-        commit = repo.create_file(f"releases/{version}.txt", f"release: {version}",
-                                  f"{version}\n", branch=branch)
-        sha = commit["commit"].sha
+        current = repo.get_contents(slot, ref=branch)
+        sha = repo.update_file(slot, f"release: {version}",
+                               current.decoded_content.decode().replace("0.0.0", version),
+                               current.sha, branch=branch)["commit"].sha
         if ci == "success":
             self.admin.set_ci(sdk, sha, check_runs=[
                 {"name": "tests", "status": "completed", "conclusion": "success"}])
@@ -232,7 +305,7 @@ class PublishWorld:
             files["notes.txt"] = dest / "notes.txt"
         arts = tuple(Artifact(n, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
                      for n, p in sorted(files.items()))
-        manifest = Manifest(version=version, artifacts=arts, sha=sha)
+        manifest = Manifest(version=version, artifacts=arts, repo=sdk, sha=sha)  # as `valet request`
         release_id: int | None = None
         if store == "github-release":
             with self._env():
@@ -320,11 +393,13 @@ class PublishWorld:
     def publish_run(self, event_name: str, event: Path,
                     extra: Mapping[str, str] | None = None) -> Run:
         """``valet publish`` on one event, in this process; its wall time and request log."""
+        from valet import pacing
         from valet.cli import main
 
         mark = len(self.admin.request_log())
-        with self._env({"GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(event),
-                        **(extra or {})}), \
+        with own_pacer(pacing.enabled_by_env()), \
+                self._env({"GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(event),
+                           **(extra or {})}), \
                 contextlib.redirect_stdout(io.StringIO()):
             start = time.monotonic()
             code = main(["publish"])

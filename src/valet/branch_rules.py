@@ -172,18 +172,25 @@ class RulesAPI(Protocol):
 
 
 def read(api: RulesAPI, branch: str, app_slug: str | None = None) -> BranchRules | None:
-    """The rules of ``branch`` (None: the branch does not exist)."""
-    protected = api.branch_protected(branch)
-    if protected is None:
-        return None
+    """The rules of ``branch`` (None: the branch does not exist).
+
+    The protection rule is asked first: GitHub answers it (the rule, or "Branch not
+    protected") only for a branch that exists, so that answer and the rulesets' rules
+    say what ``GET /branches/{b}``'s ``protected`` flag would (any rule or active
+    ruleset), and the branch is not read too. A token that may not read the rule
+    (no Administration: 403) reads the branch for the flag and its existence."""
     rules = [Rule(str(r.get("type")), dict(r.get("parameters") or {}),
                   r.get("ruleset_id") if isinstance(r.get("ruleset_id"), int) else None)
              for r in api.branch_rules(branch) if isinstance(r, dict)]
+    readable, protection = api.protection_rule(branch)
+    if readable:
+        protected: bool | None = protection is not None or bool(rules)
+    else:
+        protected = api.branch_protected(branch)
+        if protected is None:
+            return None
     bypass: dict[int, str] = {}
     for rid in sorted({r.ruleset_id for r in rules if r.ruleset_id is not None}):
         answer = api.ruleset(rid)
         bypass[rid] = str(answer.get("current_user_can_bypass") or "never")
-    readable, protection = (True, None)
-    if protected:
-        readable, protection = api.protection_rule(branch)
     return BranchRules(branch, bool(protected), rules, bypass, protection, readable, app_slug)

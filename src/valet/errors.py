@@ -97,6 +97,14 @@ class NotAuthorizedError(ValetError):
     title = "approval refused"
 
 
+class NotServedError(NotAuthorizedError):
+    """The publish repository's valet-publish.yml does not allow this release: the SDK
+    repository, a target kind, a package, a repository or a registry host."""
+
+    exit_code = 19
+    title = "not served by this publish repository"
+
+
 class CIFailedError(ValetError):
     """CI on the release commit failed."""
 
@@ -153,6 +161,14 @@ class MergeConflictError(ValetError):
     title = "release would not merge"
 
 
+class UnreviewedCommitError(NotAuthorizedError):
+    """The release commit is not prepare's own commit on the merge target: it sits on
+    commits the merge target never had, or changes more than versions and the changelog."""
+
+    exit_code = 21
+    title = "release commit not reviewed"
+
+
 class SandboxError(ValetError):
     """The local sandbox could not start or a tool it needs is missing."""
 
@@ -175,6 +191,7 @@ EXIT_CODES: dict[str, int] = {
         IntegrityError,
         GitHubError,
         NotAuthorizedError,
+        NotServedError,
         CIFailedError,
         CIPendingError,
         TargetError,
@@ -184,5 +201,6 @@ EXIT_CODES: dict[str, int] = {
         SandboxError,
         RequestTooLargeError,
         MergeConflictError,
+        UnreviewedCommitError,
     ]
 }

@@ -47,6 +47,9 @@ EDITS_QUERY = (
     f" userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor {{ login }} diff }} }}"
     " } } }")
 VIEWER_QUERY = "query { viewer { login } }"
+# Both in one request: a run that learns who its token is and checks an issue's edits
+# asks GitHub once for the two (IssueAPI.warm with ``viewer``).
+VIEWER_EDITS_QUERY = EDITS_QUERY.replace(" repository(", " viewer { login } repository(", 1)
 
 
 class EditHistory(list[Edit]):
@@ -301,17 +304,7 @@ class Rest:
         _, data = self.call("POST", graphql_url(self.base_url),
                             body={"query": query, "variables": variables}, doing=doing,
                             confirm=SAFE)
-        if not isinstance(data, dict):
-            raise GitHubError(f"{doing}: GraphQL answered no JSON object")
-        errors = data.get("errors")
-        if errors:
-            first = errors[0] if isinstance(errors, list) and errors else {}
-            message = first.get("message") if isinstance(first, dict) else None
-            raise GitHubError(f"{doing}: GraphQL error: {message or errors!r}")
-        out = data.get("data")
-        if not isinstance(out, dict):
-            raise GitHubError(f"{doing}: GraphQL answered no data")
-        return out
+        return graphql_data(data, doing)
 
     def get(self, path: str, params: dict[str, Any] | None = None, doing: str = "") -> Any:
         return self.call("GET", path, params=params, doing=doing)[1]
@@ -419,6 +412,21 @@ class Rest:
                 yield from page
 
 
+def graphql_data(data: Any, doing: str) -> dict[str, Any]:
+    """``data`` of a GraphQL answer; GitHubError for an error answer (sent with 200)."""
+    if not isinstance(data, dict):
+        raise GitHubError(f"{doing}: GraphQL answered no JSON object")
+    errors = data.get("errors")
+    if errors:
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        message = first.get("message") if isinstance(first, dict) else None
+        raise GitHubError(f"{doing}: GraphQL error: {message or errors!r}")
+    out = data.get("data")
+    if not isinstance(out, dict):
+        raise GitHubError(f"{doing}: GraphQL answered no data")
+    return out
+
+
 class _Unsure(Exception):
     """The request may or may not have reached GitHub (timeout, connection, 5xx)."""
 
@@ -502,6 +510,26 @@ def _answered(done: Future[Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _answer_of(done: Future[Any]) -> Any:
+    try:
+        return done.result()[1]
+    except Exception:  # noqa: BLE001 - the check that reads it raises it again
+        return None
+
+
+def _lists_ancestor(compare: Any, commit: str) -> bool:
+    """Whether a compare ``X...sha`` names ``commit`` as its merge base or among its
+    commits: every one of those is in ``sha``'s history (a 250-commit list may be cut
+    short, so only a match counts, never an absence)."""
+    if not isinstance(compare, dict):
+        return False
+    base = compare.get("merge_base_commit")
+    if isinstance(base, dict) and base.get("sha") == commit:
+        return True
+    return any(isinstance(c, dict) and c.get("sha") == commit
+               for c in compare.get("commits") or [])
+
+
 def seg(value: str) -> str:
     """One URL path segment (a label name, a login)."""
     return quote(value, safe="")
@@ -512,32 +540,87 @@ def ref_path(branch: str) -> str:
     return quote(branch, safe="/")
 
 
+def read_file(rest: Rest, repo: str, path: str, ref: str | None) -> str | None:
+    """A file's text through the contents API (``ref`` None: the default branch, in the
+    same one GET); None when absent."""
+    import base64
+
+    where = f"at {ref} " if ref else "on the default branch "
+    try:
+        data = rest.get(f"/repos/{repo}/contents/{quote(path, safe='/')}",
+                        {"ref": ref} if ref else None, doing=f"reading {path} {where}in {repo}")
+    except NotFound:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "file":
+        return None
+    content = data.get("content") or ""
+    if data.get("encoding", "base64") != "base64":
+        raise GitHubError(f"{path} in {repo} came back in an unexpected encoding")
+    try:
+        return base64.b64decode(content).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise GitHubError(f"{path} in {repo} {where.strip()} is not UTF-8 text") from None
+
+
 class IssueAPI:
     """Calls on the publish repository (github-token)."""
 
     def __init__(self, rest: Rest, repo: str) -> None:
         self.rest = rest
         self.repo = repo
+        # The joint viewer + edits query started by ``warm(viewer=True)``: "viewer" and
+        # ("edits", number) each take its answer once; a later read asks GitHub again.
+        self._joint: dict[Any, Future[Any]] = {}
+        self._joint_lock = threading.Lock()
+        self._issue_ahead: Future[Any] | None = None  # the issue ``warm`` started reading
 
     def warm(self, number: int, *, approver: str | None = None,
              teams: tuple[tuple[str, str], ...] = (), role: bool = False,
-             comments: bool = False) -> None:
+             comments: bool = False, viewer: bool = False) -> None:
         """Start the reads a run of ``number`` makes (publish.ahead): the issue, its events
         and edits, the approver's teams or role (``role``: no approvers configured), the
-        comments."""
-        self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
+        comments; ``viewer``: who this token is, asked in the edits' query."""
+        self._issue_ahead = self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
         self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/events")
         owner, _, name = self.repo.partition("/")
-        self.rest.prefetch_graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number})
+        variables = {"owner": owner, "name": name, "number": number}
+        if viewer:
+            joint = self.rest.prefetch_graphql(VIEWER_EDITS_QUERY, variables)
+            with self._joint_lock:
+                self._joint["viewer"] = self._joint[("edits", number)] = joint
+        else:
+            self.rest.prefetch_graphql(EDITS_QUERY, variables)
         if comments:
             self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/comments")
         if approver:
             self.warm_approver(approver, teams=teams, role=role)
 
+    def warm_policy(self) -> None:
+        """Start the read of the publish repository's valet-publish.yml (``policy_text``)."""
+        from valet.publish_policy import POLICY_FILE
+
+        self.rest.prefetch(f"/repos/{self.repo}/contents/{POLICY_FILE}")
+
+    def policy_text(self) -> str | None:
+        """valet-publish.yml from the default branch of the publish repository (None: there
+        is none): one GET, never of a ref an event or an issue names."""
+        from valet.publish_policy import POLICY_FILE
+
+        return read_file(self.rest, self.repo, POLICY_FILE, None)
+
     def warm_identity(self, request_app: str) -> None:
-        """Start what identity.learn reads: who this token is, and the request App."""
-        self.rest.prefetch_graphql(VIEWER_QUERY, {})
-        self.rest.prefetch(f"/apps/{seg(request_app)}")
+        """Start what identity.learn reads: who this token is (unless the joint query of
+        ``warm`` asks already), and the request App."""
+        with self._joint_lock:
+            joint = "viewer" in self._joint
+        if not joint:
+            self.rest.prefetch_graphql(VIEWER_QUERY, {})
+        if self._issue_ahead is None:  # else its author may answer (``app``)
+            self.rest.prefetch(f"/apps/{seg(request_app)}")
+
+    def _take_joint(self, key: Any) -> Future[Any] | None:
+        with self._joint_lock:
+            return self._joint.pop(key, None)
 
     def warm_approver(self, login: str, *, teams: tuple[tuple[str, str], ...] = (),
                       role: bool = False) -> None:
@@ -559,19 +642,54 @@ class IssueAPI:
         """Who this token acts as: an App installation token is the App's bot.
 
         GraphQL's ``viewer``: REST's ``GET /user`` answers 403 to an installation token."""
-        data = self.rest.graphql(VIEWER_QUERY, {}, "asking GitHub who the github-token is")
+        doing = "asking GitHub who the github-token is"
+        data: Any = None
+        joint = self._take_joint("viewer")
+        if joint is not None:
+            try:
+                _, answer = joint.result()
+                data = answer.get("data") if isinstance(answer, dict) else None
+            except GitHubError:
+                data = None  # asked again on its own below
+            if not isinstance((data or {}).get("viewer"), dict):
+                data = None  # the issue part failed (its own check says so): ask alone
+        if data is None:
+            data = self.rest.graphql(VIEWER_QUERY, {}, doing)
         login = (data.get("viewer") or {}).get("login") if isinstance(data, dict) else None
         if not isinstance(login, str) or not login:
             raise GitHubError("GitHub did not say who the github-token is (GraphQL viewer)")
         return login
 
     def app(self, slug: str) -> dict[str, Any] | None:
-        """The GitHub App ``slug`` (``GET /apps/{slug}``); None when there is none."""
+        """The GitHub App ``slug`` (``GET /apps/{slug}``); None when there is none.
+
+        When the issue this run reads (``warm``) was opened by ``{slug}[bot]``, a Bot,
+        GitHub has answered already: only a GitHub App has a ``[bot]`` account, and
+        that one is the App's own (what is known then: its slug)."""
+        author = self._issue_author()
+        if author is not None and author.lower() == f"{slug}[bot]".lower():
+            return {"slug": slug}
         try:
             data = self.rest.get(f"/apps/{seg(slug)}", doing=f"looking up the GitHub App {slug}")
         except NotFound:
             return None
         return data if isinstance(data, dict) else None
+
+    def _issue_author(self) -> str | None:
+        """The login of the Bot that opened the issue ``warm`` reads (None: not a Bot, or
+        no such read, or it failed: then the App is asked for itself)."""
+        ahead = self._issue_ahead
+        if ahead is None:
+            return None
+        try:
+            _, data = ahead.result()
+        except Exception:  # noqa: BLE001 - the run's own read of the issue says why
+            return None
+        user = data.get("user") if isinstance(data, dict) else None
+        if not isinstance(user, dict) or user.get("type") != "Bot":
+            return None
+        login = user.get("login")
+        return login if isinstance(login, str) and login.endswith("[bot]") else None
 
     def body_edits(self, number: int) -> EditHistory:
         """The edits of the issue body, oldest first (GraphQL: REST has no edit history).
@@ -581,8 +699,12 @@ class IssueAPI:
         the author). Raises GitHubError when GraphQL fails or answers something else."""
         owner, _, name = self.repo.partition("/")
         doing = f"reading the edit history of #{number}"
-        data = self.rest.graphql(EDITS_QUERY, {"owner": owner, "name": name, "number": number},
-                                 doing)
+        joint = self._take_joint(("edits", number))
+        if joint is not None:
+            data = graphql_data(joint.result()[1], doing)
+        else:
+            data = self.rest.graphql(EDITS_QUERY, {"owner": owner, "name": name,
+                                                   "number": number}, doing)
         try:
             history = data["repository"]["issue"]["userContentEdits"]
             nodes = history["nodes"]
@@ -713,6 +835,7 @@ class SdkAPI:
     def __init__(self, rest: Rest, repo: str) -> None:
         self.rest = rest
         self.repo = repo
+        self._release_compare: Future[Any] | None = None  # merge target...sha, read ahead
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         return self.rest.pages(path, params)
@@ -735,6 +858,11 @@ class SdkAPI:
         they make it a source of configuration, the configuration on it, and the CI
         reports of the release commit (``gate``: ``(path, params)`` of each paginated
         list the gate reads)."""
+        if merge_target:  # first: the run's follow-up looks at its compare (_after_run)
+            self._warm_branch(merge_target, config_path, sha)
+        else:
+            repo = self.rest.prefetch(f"/repos/{self.repo}")
+            repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
         if run_id is not None and sha:
             run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
             run.add_done_callback(lambda f: self._after_run(f, sha))
@@ -742,11 +870,6 @@ class SdkAPI:
             # the newest seal's zip, so that the check waits on no trip of its own
             seals = self.rest.prefetch(*_seal_list(self.repo, int(run_id)))
             seals.add_done_callback(self._after_seals)
-        if merge_target:
-            self._warm_branch(merge_target, config_path, sha)
-        else:
-            repo = self.rest.prefetch(f"/repos/{self.repo}")
-            repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
         for path, params in gate:
             self.rest.prefetch_pages(path, params)
 
@@ -755,31 +878,30 @@ class SdkAPI:
         the answers make it a source of configuration (branch_rules.config_refusal: a
         pull request with an approving review required): a branch refused as one is
         never read from at all."""
-        if sha:  # does the release commit still merge into it, and what changed on either
-            # side since it was cut (checks.merges_cleanly, workflow_check)
-            self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
-            self.rest.prefetch(f"/repos/{self.repo}/compare/{ref_path(sha)}...{ref_path(branch)}")
+        if sha:  # does the release commit still merge into it, and what changed on its
+            # side since it was cut (checks.merges_cleanly, workflow_check; the prepare
+            # run's commit is often among its commits: contains)
+            self._release_compare = self.rest.prefetch(
+                f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
         self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
         config = _Once(lambda: self.rest.prefetch(
             f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}", {"ref": branch}))
-        flag = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
-        flag.add_done_callback(lambda f: self._after_flag(f, branch, config))
+        # branch_rules.read: the protection rule first; the branch itself only when the
+        # rule cannot be read
+        rule = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection")
+        rule.add_done_callback(lambda f: self._after_protection(f, branch, config))
         rules = self.rest.prefetch_pages(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
         rules.add_done_callback(lambda f: self._after_rules(f, config))
 
-    def _after_flag(self, done: Future[Any], branch: str, config: _Once) -> None:
+    def _after_protection(self, done: Future[Any], branch: str, config: _Once) -> None:
         try:
             _, data = done.result()
-        except Exception:  # noqa: BLE001 - the check that reads it raises it again
+        except NotFound as exc:
+            if "not protected" not in exc.message.lower():  # hidden, or no such branch
+                self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
             return
-        if isinstance(data, dict) and data.get("protected") is True:
-            rule = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection")
-            rule.add_done_callback(lambda f: self._after_protection(f, config))
-
-    def _after_protection(self, done: Future[Any], config: _Once) -> None:
-        try:
-            _, data = done.result()
-        except Exception:  # noqa: BLE001 - 404/403: no rule readable; the check says so
+        except Exception:  # noqa: BLE001 - 403: not readable; the branch says if protected
+            self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}")
             return
         reviews = (data or {}).get("required_pull_request_reviews") if isinstance(data, dict) \
             else None
@@ -812,8 +934,17 @@ class SdkAPI:
 
     def _after_run(self, done: Future[Any], sha: str) -> None:
         head = _answered(done, "head_sha")
-        if head:
-            self.rest.prefetch(f"/repos/{self.repo}/compare/{seg(head)}...{seg(sha)}")
+        if not head:
+            return
+        compare = self._release_compare
+        if compare is None:
+            self._warm_contains(head, sha)
+        else:  # asked only when the merge target's compare does not answer it (contains)
+            compare.add_done_callback(lambda f: None if _lists_ancestor(
+                _answer_of(f), head) else self._warm_contains(head, sha))
+
+    def _warm_contains(self, head: str, sha: str) -> None:
+        self.rest.prefetch(f"/repos/{self.repo}/compare/{seg(head)}...{seg(sha)}")
 
     def _after_repo(self, done: Future[Any], config_path: str, sha: str | None) -> None:
         branch = _answered(done, "default_branch")
@@ -853,8 +984,21 @@ class SdkAPI:
         return self.rest.get_bytes(_artifact_zip(self.repo, artifact_id), limit,
                                    doing=f"downloading artifact {artifact_id} of {self.repo}")
 
-    def contains(self, ancestor: str, sha: str) -> bool:
-        """Whether commit ``sha`` has ``ancestor`` in its history (or is it)."""
+    def contains(self, ancestor: str, sha: str, via: str | None = None) -> bool:
+        """Whether commit ``sha`` has ``ancestor`` in its history (or is it).
+
+        ``via``: a branch whose compare with ``sha`` the run reads anyway (the merge
+        target, ``compare``): its merge base and the commits it lists are all in
+        ``sha``'s history, so when ``ancestor`` is one of them GitHub has answered
+        already; otherwise (or when that compare fails) ``ancestor...sha`` is asked."""
+        if ancestor == sha:
+            return True
+        if via:
+            try:
+                if _lists_ancestor(self.compare(via, sha), ancestor):
+                    return True
+            except GitHubError:
+                pass  # asked directly below
         try:
             data = self.rest.get(f"/repos/{self.repo}/compare/{seg(ancestor)}...{seg(sha)}",
                                  doing=f"comparing {ancestor} with {sha} in {self.repo}")
@@ -951,22 +1095,7 @@ class SdkAPI:
 
     def file(self, path: str, ref: str) -> str | None:
         """A file's text at ref through the contents API; None when absent."""
-        import base64
-
-        try:
-            data = self.rest.get(f"/repos/{self.repo}/contents/{quote(path, safe='/')}",
-                                 {"ref": ref}, doing=f"reading {path} at {ref} in {self.repo}")
-        except NotFound:
-            return None
-        if not isinstance(data, dict) or data.get("type") != "file":
-            return None
-        content = data.get("content") or ""
-        if data.get("encoding", "base64") != "base64":
-            raise GitHubError(f"{path} in {self.repo} came back in an unexpected encoding")
-        try:
-            return base64.b64decode(content).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise GitHubError(f"{path} in {self.repo} at {ref} is not UTF-8 text") from None
+        return read_file(self.rest, self.repo, path, ref)
 
     def merge(self, base: str, head: str, message: str) -> str:
         """Merge head into base with a merge commit: 'merged' or 'up-to-date'."""

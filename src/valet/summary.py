@@ -96,6 +96,17 @@ def _link(label: str, url: str | None) -> str:
     return _e(label)
 
 
+def _hint(hint: str) -> str:
+    """A hint's words, escaped; the YAML it ends with (its lines indented by four spaces
+    or more) as a code block, so it can be pasted as it is (nothing renders in there)."""
+    lines = hint.split("\n")
+    start = next((i for i, line in enumerate(lines) if i and line.startswith("    ")), None)
+    if start is None or not all(not x.strip() or x.startswith("    ") for x in lines[start:]):
+        return _e(hint)
+    block = "\n".join(x[4:] for x in lines[start:]).replace("`", "'")
+    return f"{_e(' '.join(lines[:start]))}\n\n```yaml\n{block}\n```"
+
+
 def _run(run_url: str | None) -> str:
     return f"\n\n{_link('workflow run', run_url)}" if run_url else ""
 
@@ -103,7 +114,7 @@ def _run(run_url: str | None) -> str:
 def refused(reason: str, hint: str | None, run_url: str | None) -> str:
     text = f"{MARKER_REFUSED}\n:no_entry: **Approval refused — nothing was published.**\n\n{_e(reason)}"
     if hint:
-        text += f"\n\n**What to do:** {_e(hint)}"
+        text += f"\n\n**What to do:** {_hint(hint)}"
     text += "\n\nThe `accepted` label was removed."
     return text + _run(run_url)
 
@@ -147,7 +158,7 @@ def failure(title: str, message: str, hint: str | None, run_url: str | None, *,
     where = f" on target {_code(target)}" if target else ""
     text = f"{MARKER_FAILED}\n:x: **{_e(title)}{where}.**\n\n{_e(message)}"
     if hint:
-        text += f"\n\n**How to fix:** {_e(hint)}"
+        text += f"\n\n**How to fix:** {_hint(hint)}"
     done = list(done)
     if done:
         text += ("\n\nAlready published (ticked, never uploaded again): "

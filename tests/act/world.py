@@ -66,6 +66,35 @@ targets:
 
 
 
+def world_policy(sdk: str, org: str, pkg: str) -> str:
+    """The publish repo's valet-publish.yml of a world: it serves the world's SDK repo with
+    every target kind, the world's package (and the org's npm scope) and the repositories
+    of its org, on the loopback registries the session runs (their ports differ per
+    session, and a trusted-publishing front sits on a port of its own)."""
+    kinds = ", ".join(["github", "pypi", "npm", "crates", "docker", "gcs", "aws-lambda-layer",
+                       "registry", "gh-pages", "commit-on-git-repository", "brew", "upm"])
+    loopback = '["127.0.0.1:*", "localhost:*"]'
+    return textwrap.dedent(f"""\
+        repos:
+          {sdk}:
+            targets: [{kinds}]
+            packages:
+              pypi: [{pkg}]
+              npm: [{pkg}, "@{org}/*"]
+              crates: [{pkg}]
+            repositories:
+              registry: ["{org}/*"]
+              gh-pages: ["{org}/*"]
+              commit-on-git-repository: ["{org}/*"]
+              brew: ["{org}/*"]
+              upm: ["{org}/*"]
+        hosts:
+          pypi: {loopback}
+          npm: {loopback}
+          crates: {loopback}
+        """)
+
+
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                           text=True).stdout
@@ -333,6 +362,7 @@ def build_world(sandbox: Any, registries: Any, work: Path, *, valet_yml: str = V
     files.update(sdk_files or {})
     admin.create_repo(sdk, files={k: v for k, v in files.items() if v is not None})
     admin.create_repo(publish, files={"README.md": "publish",
+                                      "valet-publish.yml": world_policy(sdk, org, pkg),
                                       ".github/workflows/publish.yml": publish_yml})
     # Two Apps, as the README sets them up: the request App writes the SDK repo and
     # opens issues; the publish App does everything publish does.

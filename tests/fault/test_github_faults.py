@@ -35,7 +35,9 @@ CALLS = [
     Call("issue get", "GET", R + r"publish/issues/\d+$"),
     Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
     Call("GraphQL (who the token is, the body's edit history)", "POST", r"^/api/graphql$"),
-    Call("app by slug (the request App)", "GET", r"^/api/v3/apps/[^/]+$"),
+    # No `GET /apps/{slug}`: the issue's recorded author (the request App's bot) says
+    # the App exists. A run on an issue someone else opened asks, through the same
+    # retrying client.
     Call("workflow run (the prepare run)", "GET", R + r"sdk(-wa-\d+)?/actions/runs/\d+$"),
     Call("run artifacts (the prepare run's seal)", "GET",
          R + r"sdk(-wa-\d+)?/actions/runs/\d+/artifacts$"),
@@ -45,7 +47,9 @@ CALLS = [
     Call("collaborator permission", "GET", R + r"publish/collaborators/[^/]+/permission$",
          env=(("INPUT_APPROVERS", ""),)),
     Call("repo get (default branch)", "GET", R + r"sdk$"),
-    Call("branch (protected?)", "GET", R + r"sdk/branches/main$"),
+    # No `GET /branches/main`: the publish App here reads the protection rule, whose
+    # answer says whether main exists and is protected; a token without Administration
+    # reads the branch instead, through the same retrying client.
     Call("branch rules", "GET", R + r"sdk/rules/branches/main$"),
     Call("ruleset (bypass?)", "GET", R + r"sdk/rulesets/\d+$"),
     Call("protection rule", "GET", R + r"sdk/branches/main/protection$"),

@@ -39,11 +39,22 @@ from tests.fault.proxy import FaultProxy
 
 VALET_YML = """\
 artifacts: [dist/*]
+changelog_policy: auto
 targets:
   - name: pypi
   - name: npm
   - name: github
 """
+SLOTS = 256  # releases a world can cut: every fault module of a worker shares one world
+
+
+def release_slots(*only: int) -> dict[str, str]:
+    """A version file for each release the world cuts (releases/N/package.json at 0.0.0),
+    or for the releases ``only`` names."""
+    return {f"releases/{n}/package.json": '{\n  "version": "0.0.0"\n}\n'
+            for n in (only or range(1, SLOTS + 1))}
+
+
 # The github target then creates the release and uploads every asset itself.
 VALET_YML_WA = VALET_YML + """\
 artifact_store:
@@ -140,8 +151,11 @@ class FaultWorld:
         admin = sb.admin
         self.approver = self._user(f"approver-{tag}")
         self.requester = self._user(f"requester-{tag}")
-        admin.create_repo(self.sdk, files={".valet.yml": VALET_YML, "README.md": "sdk\n"})
-        admin.create_repo(self.publish, files={"README.md": "publish\n"})
+        admin.create_repo(self.sdk, files={".valet.yml": VALET_YML, "README.md": "sdk\n",
+                                           **release_slots()})
+        self.served = [self.sdk]
+        admin.create_repo(self.publish, files={"README.md": "publish\n",
+                                               "valet-publish.yml": self._policy()})
         self.app_token = admin.create_app(f"valet-{self.org}", repos=[self.sdk, self.publish],
                                           permission="admin")
         # The request App opens the requests (the publish App's token is app_token).
@@ -158,6 +172,21 @@ class FaultWorld:
         self.npm = FaultProxy(regs.npm_url).start()
         self._minor = 0
 
+    def _policy(self) -> str:
+        """valet-publish.yml: the SDK repos of this world (sdk and each sdk-wa-N), the
+        world's package, on the loopback proxies in front of the registries."""
+        return ("repos:\n" + "".join(
+            f"  {repo}:\n    targets: [pypi, npm, github]\n    packages:\n"
+            f"      pypi: [{self.pkg}]\n      npm: [{self.pkg}]\n" for repo in self.served)
+            + 'hosts:\n  pypi: ["127.0.0.1:*"]\n  npm: ["127.0.0.1:*"]\n')
+
+    def serve(self, sdk: str) -> None:
+        """Add ``sdk`` to valet-publish.yml (a commit on the publish repo's default branch)."""
+        self.served.append(sdk)
+        repo = self.gh().get_repo(self.publish)
+        current = repo.get_contents("valet-publish.yml")
+        repo.update_file("valet-publish.yml", f"serve {sdk}", self._policy(), current.sha)
+
     def stop(self) -> None:
         self.pypi.stop()
         self.npm.stop()
@@ -168,6 +197,24 @@ class FaultWorld:
         return User(login, self.sb.admin.create_token(login))
 
     # -- clients ------------------------------------------------------------------
+    def _commit_release(self, sdk: str, branch: str, version: str, slot: str,
+                        changelog: str) -> str:
+        """The release commit on ``branch`` through git: ``slot`` bumped and ``changelog``
+        given the release's section, in one commit. Its sha."""
+        from tests.sandbox.helpers import git
+
+        work = self.work / f"checkout-{version}"
+        git(self.work, "clone", "-q", "-b", branch, self.sb.git_url(sdk, self.app_token),
+            str(work))
+        git(work, "config", "user.name", "release")
+        git(work, "config", "user.email", "release@valet.invalid")
+        (work / slot).write_text((work / slot).read_text().replace("0.0.0", version))
+        (work / changelog).write_text(f"## {version}\n")
+        git(work, "add", slot, changelog)
+        git(work, "commit", "-q", "-m", f"release: {version}")
+        git(work, "push", "-q", "origin", branch)
+        return git(work, "rev-parse", "HEAD").strip()
+
     def gh(self, token: str | None = None) -> Any:
         import github
 
@@ -211,31 +258,37 @@ class FaultWorld:
         from valet.store.github_release import GitHubReleaseStore
 
         self._minor += 1
+        assert self._minor <= SLOTS, f"the world has version files for {SLOTS} releases: raise SLOTS"
         version = f"1.{self._minor}.0"
         branch = f"release/{version}"
         sdk = self.sdk
         if store == "workflow-artifacts":
             # One repo per such release: its artifact name (`dist`) is then unambiguous.
             sdk = f"{self.org}/sdk-wa-{self._minor}"
-            self.sb.admin.create_repo(sdk, files={".valet.yml": VALET_YML_WA})
+            self.sb.admin.create_repo(sdk, files={".valet.yml": VALET_YML_WA,
+                                                     **release_slots(self._minor)})
             self.sb.admin.set_permission(sdk, f"valet-{self.org}[bot]", "admin")
             self.sb.admin.set_permission(sdk, f"{self.request_slug}[bot]", "write")
             self.sb.admin.protect_branch(sdk, "main", bypass=[f"valet-{self.org}"])
+            self.serve(sdk)
         repo = self.gh().get_repo(sdk)
         main_sha = repo.get_branch("main").commit.sha
         repo.create_git_ref(f"refs/heads/{branch}", main_sha)
-        # One file per release: branches merge into main without touching each other.
-        commit = repo.create_file(f"releases/{version}.txt", f"release: {version}",
-                                  f"{version}\n", branch=branch)
-        if shared is not None:
-            commit = repo.create_file(shared, f"release: {version} ({shared})",
-                                      f"## {version}\n", branch=branch)
-        sha = commit["commit"].sha
+        # One version file per release, bumped as prepare bumps one: branches merge into
+        # main without touching each other, and publish sees a release commit of prepare's.
+        slot = f"releases/{self._minor}/package.json"
+        if shared is None:
+            current = repo.get_contents(slot, ref=branch)
+            sha = repo.update_file(slot, f"release: {version}",
+                                   current.decoded_content.decode().replace("0.0.0", version),
+                                   current.sha, branch=branch)["commit"].sha
+        else:  # one commit for both files, as prepare makes it
+            sha = self._commit_release(sdk, branch, version, slot, shared)
         self.sb.admin.set_ci(sdk, sha, check_runs=[
             {"name": "tests", "status": "completed", "conclusion": "success"}])
         files = build_artifacts(self.work / "dist" / version, self.pkg, version)
         arts = tuple(Artifact(n, p.stat().st_size, sha256(p)) for n, p in sorted(files.items()))
-        manifest = Manifest(version=version, artifacts=arts, sha=sha)
+        manifest = Manifest(version=version, artifacts=arts, repo=sdk, sha=sha)  # as `valet request`
         release_id: int | None = None
         if store == "github-release":
             with self.patched():

@@ -90,3 +90,18 @@ def identify(issues: Any, request_app: Any) -> Any:
     from valet.publish.identity import learn
 
     return lambda: learn(issues, app_slug=None, request_app=request_app.login[: -len("[bot]")])
+
+
+# What an SDK repository holds before its release 1.2.3: valet prepare's release commit
+# bumps the version in it (``bump``), which is all publish lets a release commit change.
+PYPROJECT = '[project]\nname = "pkg"\nversion = "1.2.2"\n'
+
+
+def bump(repo: Any, branch: str, path: str = "pyproject.toml", version: str = "1.2.3",
+         old: str = "1.2.2") -> str:
+    """The release commit prepare makes on ``branch`` (a PyGithub repository): the version
+    in ``path`` from ``old`` to ``version``, nothing else. Its sha."""
+    current = repo.get_contents(path, ref=branch)
+    text = current.decoded_content.decode().replace(old, version)
+    return str(repo.update_file(path, f"release: {version}", text, current.sha,
+                                branch=branch)["commit"].sha)

@@ -62,22 +62,23 @@ def test_ci_none_publishes_a_repository_without_ci(sandbox_env, gh_repo_factory,
 
 
 def _scene_without_ci(sb, gh_repo_factory, sandbox_user_factory, tmp_path, config):
-    from tests.sandbox.helpers import open_request, two_apps
+    from tests.sandbox.helpers import PYPROJECT, bump, open_request, two_apps
     from tests.sandbox.test_publish import BRANCH, Scene
-    from tests.unit.publish.fakes import FakeStore, Registry, artifacts
+    from tests.unit.publish.fakes import FakeStore, Registry, artifacts, policy_for
     from valet.request import Request, TargetState
 
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
-    sdk = gh_repo_factory({".valet.yml": config, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    sdk = gh_repo_factory({".valet.yml": config, "README.md": "sdk", "pyproject.toml": PYPROJECT},
+                          prefix="sdk")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     sb.admin.set_permission(publish.full_name, approver.login, "maintain")
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
-    current = repo.get_contents("README.md", ref=BRANCH)
-    sha = repo.update_file("README.md", "release 1.2.3", "sdk 1.2.3", current.sha,
-                           branch=BRANCH)["commit"].sha
+    sha = bump(repo, BRANCH)
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=1,
                       targets=[TargetState(t) for t in ("pypi", "npm", "github")])

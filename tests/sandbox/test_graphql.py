@@ -98,3 +98,29 @@ def test_errors_are_graphql_errors_with_200(gh_repo_factory, sandbox_user_factor
     api = IssueAPI(Rest(make_github(sandbox, outsider.token)), repo.full_name)
     with pytest.raises(GitHubError, match="edit history of #"):
         api.body_edits(issue.number)
+
+
+def test_who_the_token_is_and_the_edits_come_in_one_query(
+        gh_repo_factory, sandbox_user_factory, sandbox):
+    from valet.publish_api import VIEWER_EDITS_QUERY
+
+    repo = gh_repo_factory()
+    reader = sandbox_user_factory("reader")
+    issue = repo.gh().create_issue("publish: org/sdk@1.0.0", body="first")
+    repo.gh().get_issue(issue.number).edit(body="second")
+    sandbox.admin.clear_request_log()
+    issues = IssueAPI(Rest(make_github(sandbox, reader.token)), repo.full_name)
+    issues.warm(issue.number, viewer=True)
+    assert issues.viewer_login() == reader.login
+    assert [e.body for e in issues.body_edits(issue.number)] == ["first", "second"]
+    asked = [e for e in sandbox.admin.request_log() if e.get("kind") == "graphql"]
+    assert len(asked) == 1
+    # a missing issue fails the edits, not who the token is
+    data = ask(sandbox, reader.token, VIEWER_EDITS_QUERY, owner=repo.owner, name=repo.name,
+               number=999).json()
+    assert data["data"]["viewer"] == {"login": reader.login} and data["errors"]
+    gone = IssueAPI(Rest(make_github(sandbox, reader.token)), repo.full_name)
+    gone.warm(999, viewer=True)
+    assert gone.viewer_login() == reader.login
+    with pytest.raises(GitHubError, match="Could not resolve to an Issue"):
+        gone.body_edits(999)

@@ -80,3 +80,53 @@ def test_access_can_be_taken_away(gh_repo_factory, sandbox_user_factory, sandbox
     assert requests.get(perm, headers=auth, timeout=30).json()["role_name"] == "read"  # public
     with pytest.raises(SandboxAdminError):
         sandbox.admin.remove_team_member(org, "no-such-team", alice.login)
+
+
+def test_the_issue_a_run_reads_answers_for_the_app_that_opened_it(gh_repo_factory, sandbox):
+    from tests.fixtures.sandbox import make_github
+    from valet.publish_api import IssueAPI, Rest
+
+    repo = gh_repo_factory()
+    slug = f"{repo.name}-req"
+    token = sandbox.admin.create_app(slug, repos=[repo.full_name], permission="write")
+    by_app = make_github(sandbox, token).get_repo(repo.full_name).create_issue("by the App")
+    by_person = repo.gh().create_issue("by a person")
+
+    sandbox.admin.clear_request_log()
+    issues = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
+    issues.warm(by_app.number)
+    assert issues.app(slug) == {"slug": slug}  # GitHub recorded its bot as the author
+    assert issues.issue(by_app.number)["user"]["login"] == f"{slug}[bot]"
+    paths = [e["path"] for e in sandbox.admin.request_log()]
+    assert not any(p.startswith("/apps/") for p in paths)
+    # An issue opened by anyone else proves nothing: the App is asked for, and a slug
+    # that is no App is none.
+    other = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
+    other.warm(by_person.number)
+    assert other.app(f"{slug}-nope") is None
+    assert other.app(slug)["slug"] == slug
+    assert any(e["path"] == f"/apps/{slug}-nope" for e in sandbox.admin.request_log())
+
+
+def test_the_merge_targets_compare_answers_whether_the_release_descends_from_the_run(
+        gh_repo_factory, sandbox):
+    from tests.fixtures.sandbox import make_github
+    from valet.publish_api import Rest, SdkAPI
+
+    repo = gh_repo_factory()
+    gh = repo.gh()
+    base = gh.get_branch("main").commit.sha
+    gh.create_git_ref("refs/heads/release/1.0.0", base)
+    one = gh.create_file("a.txt", "one", "1\n", branch="release/1.0.0")["commit"].sha
+    two = gh.create_file("b.txt", "two", "2\n", branch="release/1.0.0")["commit"].sha
+    other = gh.create_file("c.txt", "elsewhere", "3\n", branch="main")["commit"].sha
+    sandbox.admin.clear_request_log()
+    sdk = SdkAPI(Rest(make_github(sandbox, repo.token)), repo.full_name)
+    # the merge base, and a commit the compare lists: no compare of their own
+    assert sdk.contains(base, two, via="main") and sdk.contains(one, two, via="main")
+    compares = [e["path"] for e in sandbox.admin.request_log() if "/compare/" in e["path"]]
+    assert compares == [f"/repos/{repo.full_name}/compare/main...{two}"]
+    # not among them: asked directly, and GitHub's answer decides (main moved on)
+    assert not sdk.contains(other, two, via="main")
+    assert any(p.endswith(f"/compare/{other}...{two}") for p in
+               (e["path"] for e in sandbox.admin.request_log()))

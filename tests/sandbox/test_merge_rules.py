@@ -10,9 +10,9 @@ import dataclasses
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import open_request, two_apps
+from tests.sandbox.helpers import PYPROJECT, bump, open_request, two_apps
 from tests.sandbox.test_publish import BRANCH, Scene
-from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
+from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts, policy_for
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
@@ -22,8 +22,13 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
                app_workflows: bool = False) -> tuple[Scene, str]:
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
-    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    files = {".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT}
+    if workflow:  # a workflow that names the version: prepare's pre-release command bumps it
+        files[".github/workflows/ci.yml"] = "on: push\nenv:\n  SDK_VERSION: 1.2.2\n"
+    sdk = gh_repo_factory(files, prefix="sdk")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     sb.admin.set_permission(publish.full_name, approver.login, "maintain")
     slug = f"publish-{sdk.name}"
     # The publish App (what publish runs as, on both repositories) and the request App.
@@ -33,17 +38,12 @@ def make_scene(sb, gh_repo_factory, sandbox_user_factory, tmp_path, *, workflow:
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
-    path = ".github/workflows/ci.yml" if workflow else "README.md"
-    if workflow:
-        sha = repo.create_file(path, "release 1.2.3", "on: push\n", branch=BRANCH)["commit"].sha
-    else:
-        current = repo.get_contents(path, ref=BRANCH)
-        sha = repo.update_file(path, "release 1.2.3", "sdk 1.2.3", current.sha,
-                               branch=BRANCH)["commit"].sha
+    sha = bump(repo, BRANCH, ".github/workflows/ci.yml" if workflow else "pyproject.toml")
     sb.admin.set_ci(sdk.full_name, sha, statuses=[{"context": "ci", "state": "success"}])
     release = repo.create_git_release("1.2.3", "1.2.3", "", draft=True, target_commitish=sha)
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=release.id,
+                      previous="1.2.2",
                       targets=[TargetState(t) for t in ("pypi", "npm", "github")])
     number = open_request(sb, request, publish=publish, request_app=request_app,
                           requester=requester.login, head=main_sha)
@@ -99,7 +99,10 @@ def test_a_branch_whose_only_rule_blocks_force_push_is_refused_as_the_config_sou
     assert "accepted" not in scene.labels()
     refusal = scene.comments()[-1].replace("\\", "")
     assert "(non_fast_forward) do not require a pull request" in refusal
-    assert not any("/contents/" in r["path"] for r in scene.sb.admin.request_log())
+    # Nothing of the SDK repository's contents was read (the publish repository's own
+    # valet-publish.yml is, first).
+    assert not any(f"/repos/{scene.sdk.full_name}/contents/" in r["path"]
+                   for r in scene.sb.admin.request_log())
 
 
 def test_a_workflow_changing_release_without_workflows_permission_is_named_in_preflight(

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import open_request
-from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts
+from tests.sandbox.helpers import PYPROJECT, bump, open_request
+from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts, policy_for
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
@@ -34,6 +34,7 @@ if _MISSING:
     pytest.skip(f"the sandbox has no {', '.join(_MISSING)} routes yet", allow_module_level=True)
 
 BRANCH = "release/1.2.3"
+
 
 
 @dataclass
@@ -97,18 +98,19 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
     sb = sandbox_env
     approver = sandbox_user_factory("approver")
     requester = sandbox_user_factory("requester")
-    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT},
+                          prefix="sdk")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     for user, perm in ((approver, "maintain"), (requester, "triage")):
         sb.admin.set_permission(publish.full_name, user.login, perm)
-    # The release branch carries a config that adds a target: publish must not read it.
+    # The release commit, as prepare makes it: the version bumped. (One that changed the
+    # configuration too is refused: tests/sandbox/test_reviewed_release.py.)
     repo = sdk.gh()
     main_sha = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", main_sha)
-    evil = CONFIG + "  - name: crates\n"
-    current = repo.get_contents(".valet.yml", ref=BRANCH)
-    sha = repo.update_file(".valet.yml", "release 1.2.3", evil, current.sha,
-                           branch=BRANCH)["commit"].sha
+    sha = bump(repo, BRANCH)
     sb.admin.set_ci(sdk.full_name, sha, check_runs=[
         {"name": "tests", "status": "completed", "conclusion": "success"}])
     # Two Apps: the request App opens the issue, the publish App runs publish.
@@ -195,5 +197,8 @@ def test_an_unprotected_merge_target_is_refused_before_its_config_is_read(scene)
     assert "main of " in scene.comments()[-1] and "not a protected branch" in scene.comments()[-1]
     sdk_calls = [r["path"] for r in scene.sb.admin.request_log()
                  if r["path"].startswith(f"/repos/{scene.sdk.full_name}")]
-    assert f"/repos/{scene.sdk.full_name}/branches/main" in sdk_calls
+    # the protection rule's "Branch not protected" and the rulesets decided it (an admin
+    # token reads the rule; the branch's own flag is read only when the rule cannot be)
+    assert f"/repos/{scene.sdk.full_name}/branches/main/protection" in sdk_calls
+    assert f"/repos/{scene.sdk.full_name}/rules/branches/main" in sdk_calls
     assert not any("/contents/" in p or "/merges" in p for p in sdk_calls)

@@ -34,13 +34,16 @@ if importlib.util.find_spec("valet.sandbox.routes.issues") is None:  # pragma: n
     pytest.skip("the sandbox has no issues routes", allow_module_level=True)
 
 BRANCH = "release/1.2.3"
+LOOPBACK = "127.0.0.1:*"  # the emulators' hosts (fake-gcs-server, moto), in valet-publish.yml
 
 
 def _scene(sb: Any, gh_repo_factory: Any, user_factory: Any, config: str,
-           images: Any, artifacts: list[Artifact]) -> dict[str, Any]:
+           images: Any, artifacts: list[Artifact], policy: str) -> dict[str, Any]:
+    """``policy``: the entry of valet-publish.yml for the SDK repo (SDK stands for its name)."""
     approver, requester = user_factory("approver"), user_factory("requester")
     sdk = gh_repo_factory({".valet.yml": config, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    publish = gh_repo_factory({"README.md": "publish", "valet-publish.yml":
+                               policy.replace("SDK", sdk.full_name)}, prefix="publish")
     sb.admin.protect_branch(sdk.full_name, "main")
     for user, perm in ((approver, "maintain"), (requester, "triage")):
         sb.admin.set_permission(publish.full_name, user.login, perm)
@@ -110,7 +113,14 @@ def test_an_approved_release_reaches_the_registry_bucket_and_lambda(
         pushed["digest"] = push_image(src, tmp_path, f"{name}:{sha}", "release", arches=("amd64", "arm64"))
         return resolve_images(cfg, "1.2.3", sha, src.env())
 
-    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, arts)
+    policy = (f"repos:\n  SDK:\n    targets: [docker, gcs, aws-lambda-layer]\n"
+              f"    packages:\n      docker: [\"{dst.host}/{name}\"]\n"
+              f"      aws-lambda-layer: [{layer}]\n"
+              f"    buckets:\n      gcs: [\"gs://{bucket}\"]\n"
+              f"hosts:\n  docker: [\"{dst.host}\"]\n  gcs: [\"{LOOPBACK}\"]\n"
+              f"  aws-lambda-layer: [\"{LOOPBACK}\"]\n")
+    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, arts,
+               policy)
     env = {**src.env(), **dst.env(), **gcs_server.env(), **moto_server.env()}
     assert _approve(s, env, tmp_path, store) == 0
 
@@ -150,7 +160,12 @@ def test_a_deleted_approved_image_stops_the_whole_release_before_any_upload(
         approved["sha"] = sha
         return resolve_images(cfg, "1.2.3", sha, src.env())
 
-    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, arts)
+    policy = (f"repos:\n  SDK:\n    targets: [docker, gcs]\n"
+              f"    packages:\n      docker: [\"{dst.host}/{name}\"]\n"
+              f"    buckets:\n      gcs: [\"gs://{bucket}\"]\n"
+              f"hosts:\n  docker: [\"{dst.host}\"]\n  gcs: [\"{LOOPBACK}\"]\n")
+    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, arts,
+               policy)
     # After the approval the tag is pushed again and the approved image deleted.
     push_image(src, tmp_path, f"{name}:{approved['sha']}", "swapped")
     delete_manifest(src, tmp_path, name, approved["digest"])
@@ -184,7 +199,10 @@ def test_sentry_clis_docker_targets_with_spaced_ids_publish_and_tick(
         pushed["digest"] = push_image(src, tmp_path, f"{name}:{sha}", "cli")
         return resolve_images(cfg, "1.2.3", sha, src.env())
 
-    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, [])
+    policy = (f"repos:\n  SDK:\n    targets: [docker]\n"
+              f"    packages:\n      docker: [\"{dst.host}/{name}\"]\n"
+              f"hosts:\n  docker: [\"{dst.host}\"]\n")
+    s = _scene(sandbox_env, gh_repo_factory, sandbox_user_factory, config, images, [], policy)
     body = _issue(s).body
     assert " - [ ] docker[Docker Hub (release)]" in body.splitlines()
     assert _approve(s, {**src.env(), **dst.env()}, tmp_path, FakeStore()) == 0

@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.targets.ctx import make_ctx
 from valet.config import Config
-from valet.errors import ConflictError
+from valet.errors import ConflictError, IntegrityError
 from valet.targets.base import State, TargetContext
 from valet.targets.github import GitHubTarget
 
@@ -118,24 +118,47 @@ def test_a_swapped_asset_in_a_published_release_is_conflict(
     assert _writes(sandbox, repo.full_name) == []
 
 
-def test_asset_swapped_after_the_check_goes_back_to_draft(
+def _swap(repo: Any, draft: Any, tmp_path: Path, name: str) -> None:
+    fresh = repo.gh().get_release(draft.id)
+    asset = next(a for a in fresh.get_assets() if a.name == name)
+    asset.delete_asset()
+    evil = tmp_path / "evil" / name
+    evil.parent.mkdir(exist_ok=True)
+    evil.write_bytes(b"not what was approved")
+    fresh.upload_asset(str(evil), name=name, content_type="application/octet-stream")
+
+
+def test_asset_swapped_after_the_check_is_refused_before_going_public(
         tmp_path: Path, gh_repo_factory: Callable[..., Any],
         gh_client: Callable[[str], Any]) -> None:
-    # status() is read once and publish() acts on it: a swap in between must be
-    # caught by the publishing PATCH's own answer, not go public.
+    # status() is read once and publish() acts on it: a swap in between is caught by
+    # the listing right before the publishing PATCH, and nothing goes public.
     repo, draft, ctx = _scene(tmp_path, gh_repo_factory, gh_client, "4.0.0")
     target = GitHubTarget()
     target.preflight(ctx)
     assert target.status(ctx).state is State.ABSENT
-    name = "acme-4.0.0.tgz"
-    fresh = repo.gh().get_release(draft.id)
-    fresh.update_release(name=fresh.name or "v4.0.0", message=fresh.body or "", draft=True)
-    asset = next(a for a in fresh.get_assets() if a.name == name)
-    asset.delete_asset()
-    evil = tmp_path / "evil" / name
-    evil.parent.mkdir()
-    evil.write_bytes(b"not what was approved")
-    fresh.upload_asset(str(evil), name=name, content_type="application/octet-stream")
+    _swap(repo, draft, tmp_path, "acme-4.0.0.tgz")
+    with pytest.raises(IntegrityError, match="other content than approved for acme-4.0.0.tgz"):
+        target.publish(ctx)
+    rel = repo.gh().get_release(draft.id)
+    assert rel.draft is True and rel.published_at is None
+
+
+def test_asset_swapped_after_the_last_listing_goes_back_to_draft(
+        tmp_path: Path, gh_repo_factory: Callable[..., Any],
+        gh_client: Callable[[str], Any]) -> None:
+    # GitHub has no check-and-publish in one step: a swap between the last listing and
+    # the PATCH shows in the PATCH's answer, and the release goes back to draft.
+    repo, draft, ctx = _scene(tmp_path, gh_repo_factory, gh_client, "4.0.1")
+
+    class Raced(GitHubTarget):
+        def _still_exact(self, ctx: Any, release: Any, names: list[str]) -> None:
+            super()._still_exact(ctx, release, names)
+            _swap(repo, draft, tmp_path, "acme-4.0.1.tgz")
+
+    target = Raced()
+    target.preflight(ctx)
+    assert target.status(ctx).state is State.ABSENT
     with pytest.raises(ConflictError, match="turned back into a draft"):
         target.publish(ctx)
     assert repo.gh().get_release(draft.id).draft is True

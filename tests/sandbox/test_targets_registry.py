@@ -227,3 +227,104 @@ def test_the_registry_waits_for_the_lambda_layers_and_lists_their_arns(
     assert {k: r.outcome for k, r in again.results.items()} == {
         "aws-lambda-layer": "already published", "registry": "already published"}
     assert scene.writes(registry) == []
+
+
+def test_a_resumed_release_writes_the_layer_file_of_a_lambda_target_ticked_before(
+        scene: Scene, tmp_path: Path, moto_server: Any) -> None:
+    """The registry fails once after the lambda target published and was ticked; the
+    re-run (the lambda target ticked, so not in the run) still writes the layer file,
+    once, with the ARNs, and publishes no layer version twice."""
+    import uuid
+
+    from tests.sandbox.test_targets_aws_lambda_layer import REGIONS, _ctx, _lambda, _zip
+    from valet.publish import PlanItem, execute
+    from valet.publish.plan import Plan
+    from valet.targets import get_target
+
+    registry = _registry(scene)
+    layer = f"ValetTest{uuid.uuid4().hex[:8]}"
+    zip_path = _zip(tmp_path, "one")
+    reg_options = {"repository": registry, "sdks": {"pypi:acme": {"only_if_present": r"\.whl$"}}}
+
+    def contexts(run: str) -> dict[str, Any]:  # each run starts from nothing, as a job does
+        return {"registry": scene.ctx(tmp_path / run / "reg", [zip_path], name="registry",
+                                      version="1.2.3", options=reg_options),
+                "aws-lambda-layer": _ctx(tmp_path / run / "lam", moto_server, layer, zip_path)}
+
+    # Run 1: the registry refuses the push (a pull request rule on its branch).
+    scene.sb.admin.protect_branch(registry, "master", reviews=1)
+    first = contexts("one")
+    items = {k: PlanItem(k, c.target, [zip_path.name]) for k, c in first.items()}
+    ticks: list[str] = []
+    out = execute(Plan(run=list(items.values())), get_target, lambda item: first[item.key],
+                  tick=ticks.append)
+    assert ticks == ["aws-lambda-layer"], out.results
+    assert out.results["registry"].outcome == "failed"
+    layers = out.results["aws-lambda-layer"].receipt.extra["layers"]  # type: ignore[union-attr]
+    assert not (scene.clone(registry) / "aws-lambda-layers").exists()
+
+    # Run 2, as the issue now reads: the lambda box ticked, the registry's not.
+    scene.sb.admin.protect_branch(registry, "master", protected=False)
+    again = contexts("two")
+    resumed = Plan(run=[items["registry"]], ticked=["aws-lambda-layer"],
+                   done=[items["aws-lambda-layer"]])
+    ticks2: list[str] = []
+    out2 = execute(resumed, get_target, lambda item: again[item.key], tick=ticks2.append)
+    assert ticks2 == ["registry"], out2.results
+    assert {k: r.outcome for k, r in out2.results.items()} == {"registry": "published"}
+
+    checkout = scene.clone(registry)
+    path = "aws-lambda-layers/python/1.2.3.json"
+    data = json.loads((checkout / path).read_text())
+    assert data["layer_name"] == layer
+    assert data["regions"] == sorted(({"region": x["region"], "version": str(x["version"]),
+                                       "arn": x["arn"]} for x in layers),
+                                     key=lambda r: r["region"])
+    assert git(checkout, "log", "--format=%H", "--", path).split() == [
+        git(checkout, "rev-parse", "HEAD").strip()]  # written once, by this run
+    for region in REGIONS:  # one layer version per region: nothing published twice
+        versions = _lambda(moto_server, region).list_layer_versions(LayerName=layer)
+        assert [v["Version"] for v in versions["LayerVersions"]] == [1]
+
+    # Run 3, the same resume again: all there, nothing written.
+    scene.sb.admin.clear_request_log()
+    third = contexts("three")
+    out3 = execute(resumed, get_target, lambda item: third[item.key], tick=lambda key: None)
+    assert {k: r.outcome for k, r in out3.results.items()} == {"registry": "already published"}
+    assert scene.writes(registry) == []
+
+
+def test_a_resumed_release_whose_ticked_layers_were_deleted_lists_nothing(
+        scene: Scene, tmp_path: Path, moto_server: Any) -> None:
+    import uuid
+
+    from tests.sandbox.test_targets_aws_lambda_layer import REGIONS, _ctx, _lambda, _zip
+    from valet.publish import PlanItem, execute
+    from valet.publish.plan import Plan
+    from valet.targets import get_target
+
+    registry = _registry(scene)
+    layer = f"ValetTest{uuid.uuid4().hex[:8]}"
+    zip_path = _zip(tmp_path, "one")
+    lam = _ctx(tmp_path / "lam", moto_server, layer, zip_path)
+    get_target("aws-lambda-layer").publish(lam)  # the earlier run, ticked
+    for region in REGIONS:  # deleted since
+        _lambda(moto_server, region).delete_layer_version(LayerName=layer, VersionNumber=1)
+    ctxs = {"registry": scene.ctx(tmp_path / "reg", [zip_path], name="registry",
+                                  version="1.2.3", options={
+                                      "repository": registry,
+                                      "sdks": {"pypi:acme": {"only_if_present": r"\.whl$"}}}),
+            "aws-lambda-layer": _ctx(tmp_path / "lam2", moto_server, layer, zip_path)}
+    items = {k: PlanItem(k, c.target, [zip_path.name]) for k, c in ctxs.items()}
+    scene.sb.admin.clear_request_log()
+    ticks: list[str] = []
+    out = execute(Plan(run=[items["registry"]], ticked=["aws-lambda-layer"],
+                       done=[items["aws-lambda-layer"]]),
+                  get_target, lambda item: ctxs[item.key], tick=ticks.append)
+    res = out.results["registry"]
+    assert res.outcome == "failed" and res.error is not None and ticks == []
+    assert "not published any more" in res.error.message
+    assert "uncheck" in res.error.hint
+    assert scene.writes(registry) == []
+    assert _lambda(moto_server, REGIONS[0]).list_layer_versions(
+        LayerName=layer)["LayerVersions"] == []  # publish republished nothing

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts
+from tests.sandbox.helpers import PYPROJECT, bump
+from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts, policy_for
 from valet import github_client, summary
 from valet.authz import parse_policy
 from valet.errors import UsageError
@@ -36,6 +37,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.adversarial]
 
 RELEASE = ".github/workflows/release.yml"
 BRANCH = "release/1.2.3"
+
 
 
 @dataclass
@@ -146,11 +148,14 @@ class Org:
         assert "accepted" not in self.labels()
 
 
-@pytest.fixture
-def org(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Org:
+@pytest.fixture(name="org")
+def org_fixture(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Org:
     sb = sandbox_env
-    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk"}, prefix="sdk")
-    publish = gh_repo_factory({"README.md": "publish"}, prefix="publish")
+    sdk = gh_repo_factory({".valet.yml": CONFIG, "README.md": "sdk", "pyproject.toml": PYPROJECT},
+                          prefix="sdk")
+    publish = gh_repo_factory({"README.md": "publish",
+                               "valet-publish.yml": policy_for(sdk.full_name)},
+                              prefix="publish")
     sb.admin.protect_branch(sdk.full_name, "main")
     people = [sandbox_user_factory(p) for p in ("approver", "requester", "mallory")]
     approver, requester, mallory = people
@@ -166,8 +171,7 @@ def org(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Org:
     repo = sdk.gh()
     base = repo.get_branch("main").commit.sha
     repo.create_git_ref(f"refs/heads/{BRANCH}", base)
-    sha = repo.create_file("version.txt", "release: 1.2.3", "1.2.3\n",
-                           branch=BRANCH)["commit"].sha
+    sha = bump(repo, BRANCH)
     sb.admin.set_ci(sdk.full_name, sha, check_runs=[
         {"name": "tests", "status": "completed", "conclusion": "success"}])
     return Org(sb, sdk, publish, approver, requester, mallory, request_app, publish_app,

@@ -208,7 +208,7 @@ def _phases(out: Out, sc: Any) -> None:
              f"npm (verdaccio) {p.facts['npm']}")
     p = sc.seed()
     out.step(f"org acme, repos {sc.sdk} (the sample SDK + release.yml) and {sc.publish} "
-             "(publish.yml, the registry secrets)")
+             "(publish.yml, valet-publish.yml naming what it releases, the registry secrets)")
     for login, role in p.facts["users"].items():
         out.line(f"    {login:<20} {role}")
 

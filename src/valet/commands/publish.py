@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         return open_store(request.store or config.artifact_store.kind, gh=sdk_gh,
                           session=github_client.session(sdk_token), repo=request.repo,
                           tag=tag_name(config, request.version), version=request.version,
-                          release_id=request.release_id,
+                          release_id=request.release_id, sha=request.sha,
                           # unnamed: the release commit's sha, as prepare's notice says
                           artifact_name=config.artifact_store.name or request.sha,
                           index=releases_of(request.repo))

@@ -25,14 +25,19 @@ def start(deps: Deps, settings: Settings, number: int, *, title: str, body: str,
           approver: str | None, resume: bool = False) -> None:
     """Start the reads of a run of issue ``number`` (``resume``: a run without its label
     event, which reads the comments for the approval record first)."""
-    if deps.warm_identity is not None and settings.identities is None:
-        deps.warm_identity()
+    learning = deps.warm_identity is not None and settings.identities is None
+    warm_policy = getattr(deps.issues, "warm_policy", None)
+    if warm_policy is not None and settings.served is None:
+        warm_policy()
     warm = getattr(deps.issues, "warm", None)
     if warm is not None:
         policy = settings.policy
+        # who the token is goes with the edits' GraphQL query: one request for both
         warm(number, approver=approver, teams=tuple((t.org, t.slug) for t in policy.teams),
-             role=not policy.configured, comments=resume)
-    sdk_side(deps, title, body)
+             role=not policy.configured, comments=resume, viewer=learning)
+    if learning:
+        deps.warm_identity()  # type: ignore[misc]
+    sdk_side(deps, settings, title, body)
 
 
 def approver(deps: Deps, settings: Settings, login: str) -> None:
@@ -44,8 +49,10 @@ def approver(deps: Deps, settings: Settings, login: str) -> None:
              role=not policy.configured)
 
 
-def sdk_side(deps: Deps, title: str, body: str) -> None:
-    """The SDK repository's reads the checks make for the request the body describes."""
+def sdk_side(deps: Deps, settings: Settings, title: str, body: str) -> None:
+    """The SDK repository's reads the checks make for the request the body describes,
+    once valet-publish.yml (read with the issue's reads) says it serves that repository:
+    one it does not serve is never read."""
     from valet.issue_format import parse_issue
     from valet.sdk_config import candidates
 
@@ -54,6 +61,10 @@ def sdk_side(deps: Deps, title: str, body: str) -> None:
         config_path = candidates(request.path)[0]
     except ValetError:
         return  # the checks refuse it, with the reason
+    from valet.publish import served
+
+    if not served.serves(deps, settings, request.repo):
+        return
     sdk: Any = deps.sdk(request.repo)
     warm = getattr(sdk, "warm", None)
     if warm is not None:

@@ -161,7 +161,7 @@ class Downloads:
 
 
 def _mask_credentials(plan: Plan, deps: Deps, settings: Settings) -> None:
-    for item in plan.run:
+    for item in [*plan.run, *plan.done]:  # a ticked one may be read again (plan.rereads)
         try:
             names = deps.resolve(item.name).credentials
         except ValetError:

@@ -13,8 +13,9 @@ from valet import gha
 from valet.errors import ConfigError, NotAuthorizedError
 from valet.publish.context import Refused, Run, Settings
 from valet.publish.plan import GITHUB, Resolve, make_plan, require_known
+from valet.publish.reviewed import COMPARE_FILES
 
-__all__ = ["Refused", "config_and_plan", "merge_target", "release_commit"]
+__all__ = ["Refused", "config_and_plan", "merge_target", "release_commit", "reviewed"]
 
 
 def merge_target(run: Run, sdk: Any, settings: Settings) -> None:
@@ -98,6 +99,42 @@ def config_and_plan(run: Run, sdk: Any, resolve: Resolve) -> None:
     require_known(plan, config)
 
 
+def release_compare(run: Run, sdk: Any) -> dict[str, Any]:
+    """``<merge target>...<release commit>``, read once per run and kept on it."""
+    assert run.merge_target is not None and run.request.sha
+    if run.release_compare is None:
+        run.release_compare = sdk.compare(run.merge_target, run.request.sha)
+    return run.release_compare
+
+
+def reviewed(run: Run, sdk: Any) -> None:
+    """The release commit is prepare's own commit on the merge target (publish.reviewed):
+    one commit whose parent is in the merge target's history, changing only the
+    changelog and version numbers. An SDK committer holding the request App's token can
+    push a branch of their own; only the merge target's history was reviewed."""
+    from valet.errors import UnreviewedCommitError
+    from valet.publish import reviewed as rule
+    from valet.version import tag_prefix
+
+    request, target, config = run.request, run.merge_target, run.config
+    assert target is not None and config is not None
+    sha = release_commit(run)
+    previous = rule.previous_version(request.previous, tag_prefix(config))
+    found = rule.problems(release_compare(run, sdk), sha=sha, version=request.version,
+                          previous=previous, files=rule.release_files(config, request.path))
+    if not found:
+        return
+    run.result = "refused: release commit not reviewed"
+    raise Refused(UnreviewedCommitError(
+        f"the release commit {sha[:12]} is not only valet prepare's version bump and "
+        f"changelog on {target}: {rule.describe(found)}. Anything else it carries was never "
+        f"reviewed on {target}, so nothing was downloaded or published",
+        hint=f"merge the change into {target} through a reviewed pull request, then run the "
+        "release workflow again (it cuts the release commit from the current "
+        f"{target}); a file a pre_release_command rewrites may only change the version "
+        "in it"))
+
+
 def merges_cleanly(run: Run, sdk: Any) -> None:
     """Before anything is published: the release commit will merge into the merge target.
 
@@ -113,7 +150,7 @@ def merges_cleanly(run: Run, sdk: Any) -> None:
     request, target = run.request, run.merge_target
     if not request.sha or not target or not request.branch:
         return
-    ahead = sdk.compare(target, request.sha)
+    ahead = release_compare(run, sdk)
     if ahead.get("status") != "diverged":  # ahead, identical, behind: nothing can conflict
         return
     base = (ahead.get("merge_base_commit") or {}).get("sha")
@@ -139,7 +176,6 @@ def merges_cleanly(run: Run, sdk: Any) -> None:
         "one's changes collide with what landed there since")
 
 
-COMPARE_FILES = 300  # GitHub lists at most this many files in a compare
 
 
 def _changed(compare: dict[str, Any]) -> set[str]:

@@ -49,6 +49,9 @@ class Settings:
     # The publish workflow (its file name) and ref a sweep starts an issue's own run of.
     dispatch_workflow: str | None = None
     dispatch_ref: str | None = None
+    # The publish repository's valet-publish.yml (publish_policy.PublishPolicy) once read:
+    # one GET per run (publish.served.load).
+    served: Any = None
 
 
 @dataclass
@@ -116,6 +119,9 @@ class Run:
     merge_error: ValetError | None = None
     branch_rules: Any = None  # branch_rules.BranchRules of the merge target
     merge_plan: Any = None  # branch_rules.MergePlan, decided before anything publishes
+    # GitHub's compare of the merge target with the release commit, read once: the review
+    # check and the merge check both answer from it (checks.release_compare).
+    release_compare: dict[str, Any] | None = None
     result: str = "started"
     last_issue: dict[str, Any] | None = None  # the issue as our last tick left it
     approval_event: int | None = None  # the id of the `labeled accepted` event approved

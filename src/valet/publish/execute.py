@@ -12,8 +12,16 @@ uploaded anywhere until every target passed its preflight and its status:
    (``Target.runs_after``; plan.prerequisites) starts once every target of that
    kind in the release is out, with their receipts in ``ctx.earlier``; if one of
    them failed, it does not run. A target found already published while one it
-   runs after publishes now is looked at again after it (the registry then adds
-   the new layers).
+   runs after publishes now (or failed its status) is looked at again after it
+   (the registry then adds the new layers).
+
+A target's status is asked after the statuses of the targets it runs after,
+with the receipts of those found published in ``ctx.earlier``, so the registry
+sees a layer file that is missing. One ticked in an earlier run is not
+published again, so it gives no receipt: its read-only preflight and status
+are asked instead (plan.rereads), once, only when a target runs after it. Found
+no longer published (its layers deleted), the target that runs after it fails
+rather than list what is not there; the tick stays as it was.
 3. ``publish_last``: ``github`` makes the release public, only when every other
    target succeeded.
 
@@ -32,7 +40,7 @@ from functools import partial
 from valet import summary
 from valet.errors import ConflictError, TargetError, ValetError
 from valet.manifest import Artifact
-from valet.publish.plan import GITHUB, Plan, PlanItem, Resolve, prerequisites
+from valet.publish.plan import GITHUB, Plan, PlanItem, Resolve, prerequisites, rereads
 from valet.targets.base import Receipt, State, StatusResult, Target, TargetContext, runs_after
 
 
@@ -88,6 +96,12 @@ class Execution:
         self.impls: dict[str, Target] = {i.key: resolve(i.name) for i in plan.run}
         kinds = {i.name: runs_after(self.impls[i.key]) for i in plan.run}
         self.waits = prerequisites(plan.run, lambda name: kinds.get(name, ()))
+        # Ticked targets a target that runs now runs after: re-read for their receipt.
+        self.rereads = rereads(plan, lambda name: kinds.get(name, ()))
+        self.reread_items = {d.key: d for ds in self.rereads.values() for d in ds}
+        for key, d in self.reread_items.items():
+            self.impls[key] = resolve(d.name)
+        self.reread: dict[str, Receipt] = {}  # their receipts, by key
         self.ctxs: dict[str, TargetContext] = {}
         self.out = Outcome()
         self.absent: list[PlanItem] = []
@@ -100,10 +114,24 @@ class Execution:
         if not self.plan.run:
             return out
         # Checks only read (a registry's index, a local file): more at once than uploads.
-        workers = min(len(self.plan.run), max(self.max_parallel, 8))
+        workers = min(len(self.plan.run) + len(self.reread_items), max(self.max_parallel, 8))
+        asked: dict[str, Future[tuple[str, object]]] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
-            asked = [(item, pool.submit(self._check_one, item)) for item in self.plan.run]
-            answers = [(item, f.result()) for item, f in asked]  # _check_one never raises
+            # Those waited for first: a worker takes the queue in order, so whatever a
+            # check waits for was taken before it (running or done): no worker waits
+            # on a check still queued behind it.
+            for item in self.reread_items.values():
+                asked[item.key] = pool.submit(self._check_one, item, {})
+            for item in self._in_order():
+                before = {k: asked[k] for k in self.waits[item.key]}
+                before.update((d.key, asked[d.key]) for d in self.rereads.get(item.key, []))
+                asked[item.key] = pool.submit(self._check_one, item, before)
+            answers = [(item, asked[item.key].result()) for item in self.plan.run]
+        for key in self.reread_items:
+            where, value = asked[key].result()
+            if where == "ok" and isinstance(value, StatusResult) and value.receipt is not None \
+                    and value.state is State.PUBLISHED:
+                self.reread[key] = value.receipt
         for item, (where, value) in answers:
             if where in ("ready", "preflight"):
                 out.results[item.key] = Result(item.key, "failed",
@@ -115,11 +143,12 @@ class Execution:
                 out.results.setdefault(item.key, Result(
                     item.key, "not run", detail="another target failed its preflight"))
             return out
-        # Found published, but it runs after a target that publishes now: looked at again
-        # after that one (what it records of it may be missing), not ticked now.
+        # Found published, but it runs after a target that publishes now (or whose status
+        # failed): looked at again after that one (what it records of it may be missing,
+        # its status did not see it), not ticked now.
         absent = {item.key for item, (where, value) in answers
-                  if where == "ok" and isinstance(value, StatusResult)
-                  and value.state is State.ABSENT}
+                  if not (where == "ok" and isinstance(value, StatusResult)
+                          and value.state is State.PUBLISHED)}
         # The answers, in plan order: already there (tick), conflict (fail), or absent.
         for item, (where, value) in answers:
             if where == "status":
@@ -147,8 +176,22 @@ class Execution:
             self.absent = []
         return out
 
-    def _check_one(self, item: PlanItem) -> tuple[str, object]:
-        """("ok", StatusResult), or where it failed and the exception."""
+    def _in_order(self) -> list[PlanItem]:
+        """The items, each after those it runs after (plan order otherwise)."""
+        done: set[str] = set()
+        out: list[PlanItem] = []
+        while len(out) < len(self.plan.run):  # prerequisites() refused circles
+            for item in self.plan.run:
+                if item.key not in done and all(k in done for k in self.waits[item.key]):
+                    done.add(item.key)
+                    out.append(item)
+        return out
+
+    def _check_one(self, item: PlanItem,
+                   before: Mapping[str, Future[tuple[str, object]]]) -> tuple[str, object]:
+        """("ok", StatusResult), or where it failed and the exception. Its status is
+        asked once the checks of ``before`` (those it runs after) are in, with the
+        receipts of those found published."""
         try:
             if self.ready is not None:
                 self.ready(item)
@@ -159,6 +202,16 @@ class Execution:
             self.impls[item.key].preflight(ctx)
         except Exception as exc:  # noqa: BLE001
             return "preflight", exc
+        earlier: dict[str, Receipt] = {}
+        for key, fut in before.items():
+            where, value = fut.result()
+            published = (where == "ok" and isinstance(value, StatusResult)
+                         and value.state is State.PUBLISHED)
+            if published and isinstance(value, StatusResult) and value.receipt is not None:
+                earlier[key] = value.receipt
+            elif key in self.reread_items:  # ticked: no later publish gives its receipt
+                return "status", _gone(item.key, key, where, value)
+        ctx.earlier = earlier
         try:
             return "ok", self.impls[item.key].status(ctx)
         except Exception as exc:  # noqa: BLE001
@@ -209,8 +262,11 @@ class Execution:
                     item.key, "not run", detail=f"it runs after {', '.join(failed)}, which "
                     "did not publish")
             else:
-                self.ctxs[item.key].earlier = {r.key: r.receipt for r in before
-                                               if r is not None and r.receipt is not None}
+                earlier = {d.key: self.reread[d.key] for d in self.rereads.get(item.key, [])
+                           if d.key in self.reread}
+                earlier.update((r.key, r.receipt) for r in before
+                               if r is not None and r.receipt is not None)
+                self.ctxs[item.key].earlier = earlier
             out.append(item)
         return out
 
@@ -276,6 +332,26 @@ def _tick(tick: Callable[[str], None], out: Outcome, key: str) -> None:
         out.results[key] = Result(key, "failed", receipt=prev.receipt, detail="tick", error=TargetError(
             f"{key} was published but its checkbox could not be ticked: {exc.message}",
             hint="add `accepted` again: the target will be found published and ticked"))
+
+
+def _gone(key: str, ticked: str, where: str, value: object) -> TargetError:
+    """Why ``key`` cannot run: ``ticked``, which it runs after and which an earlier run
+    ticked, could not be read again or is not published any more."""
+    uncheck = (f"if {ticked} must be published again, uncheck its box in the request's "
+               "Targets list, then add `accepted` again")
+    if where != "ok":
+        err = _as_error(value, ticked)
+        return TargetError(
+            f"{key}: it runs after {ticked}, ticked in an earlier run, whose {where} failed "
+            f"when read again for what {key} lists: {err.message}",
+            hint=f"fix what {ticked} needs ({err.hint or 'see its message'}), then add "
+                 f"`accepted` again; {uncheck}")
+    detail = value.detail if isinstance(value, StatusResult) else ""
+    return TargetError(
+        f"{key}: it runs after {ticked}, ticked in an earlier run, which is not published "
+        f"any more ({detail or 'its status found nothing'}): {key} does not list what is "
+        "not there",
+        hint=f"{uncheck}: it publishes again, then {key} lists it")
 
 
 def _files_detail(item: PlanItem) -> str:

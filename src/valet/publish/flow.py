@@ -16,7 +16,7 @@ from valet import gha
 from valet.errors import NotAuthorizedError, UsageError, ValetError
 from valet.events import Actor, Ignored, Labeled, Sweep
 from valet.labels import Label
-from valet.publish import ahead, checks, review
+from valet.publish import ahead, checks, review, served
 from valet.publish.apply import apply
 from valet.publish.approval import Approved, approval_id, approved_digest
 from valet.publish.context import Deps, Refused, Review, Run, Settings
@@ -107,7 +107,8 @@ class Publisher:
             # a run the sweep started, after another run of this issue acted on it
             gha.notice(f"#{number} is not waiting for CI (any more)", title="nothing to publish")
             return 0
-        ahead.sdk_side(self.d, str(issue.get("title") or ""), str(issue.get("body") or ""))
+        ahead.sdk_side(self.d, self.s, str(issue.get("title") or ""),
+                       str(issue.get("body") or ""))
         events = self.d.issues.events(number)
         actor = latest_label_actor(events, str(Label.ACCEPTED))
         if actor is not None:
@@ -139,6 +140,7 @@ class Publisher:
             review.still_approved,
             lambda r: review.opened_by_request_app(r, ids),
             review.parses,
+            lambda r: served.repo_served(r, self.d, self.s),  # before the SDK is read
             lambda r: review.written_only_by_request_app(r, issues, ids),
             lambda r: review.requested_by(r, self.d.sdk(r.request.repo), self.s),  # type: ignore[union-attr]
             lambda r: review.sealed_by_its_run(r, self.d.sdk(r.request.repo), self.s),  # type: ignore[union-attr]
@@ -227,6 +229,8 @@ class Publisher:
             lambda run: checks.merge_target(run, sdk(run.request.repo), self.s),
             lambda run: checks.landing(run, sdk(run.request.repo)),
             lambda run: checks.config_and_plan(run, sdk(run.request.repo), self.d.resolve),
+            lambda run: served.destinations_allowed(run, self.d, self.s),
+            lambda run: checks.reviewed(run, sdk(run.request.repo)),
             lambda run: checks.merges_cleanly(run, sdk(run.request.repo)),
         ]
 

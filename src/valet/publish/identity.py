@@ -6,9 +6,10 @@ reads anything back, which bot it is: GraphQL's ``viewer`` says who the token is
 (REST's ``GET /user`` answers 403 to an App installation token), and the
 ``app-slug`` input, when given, must name that same App. Requests are issues the
 request App opened; it is configured by slug (``request-app``), checked to be a
-GitHub App with ``GET /apps/{slug}``, and must not be the publish App: an SDK
-committer can act as the request App, nobody outside the publish repository
-may act as the publish App.
+GitHub App (the author GitHub recorded for the issue the run reads, when that
+is the App's bot; else ``GET /apps/{slug}``: ``IssueAPI.app``), and must not be
+the publish App: an SDK committer can act as the request App, nobody outside the
+publish repository may act as the publish App.
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ class PlanItem:
 class Plan:
     run: list[PlanItem] = field(default_factory=list)  # configured, in the issue, unchecked
     ticked: list[str] = field(default_factory=list)  # already checked in the issue
+    # The ticked targets with their files: never published again, but one a target
+    # runs after is re-read (its status) for the receipt that target needs (rereads).
+    done: list[PlanItem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # in the issue, not in the configuration
 
     @property
@@ -50,6 +53,8 @@ def make_plan(request: Request, config: Config, resolve: Resolve) -> Plan:
             plan.unknown.append(state.id)
         elif state.checked:
             plan.ticked.append(state.id)
+            impl = resolve(tc.name)
+            plan.done.append(PlanItem(state.id, tc, select_files(tc, impl.default_include, names)))
         else:
             impl = resolve(tc.name)
             plan.run.append(PlanItem(state.id, tc, select_files(tc, impl.default_include, names)))
@@ -81,6 +86,22 @@ def prerequisites(items: list[PlanItem],
             done.add(k)
             del left[k]
     return waits
+
+
+def rereads(plan: Plan, runs_after: Callable[[str], tuple[str, ...]]) -> dict[str, list[PlanItem]]:
+    """The ticked targets each target that runs now must see the receipt of.
+
+    A ticked target is not published again, so it gives no receipt; one of a kind
+    a target declares it runs after (the registry: every ``aws-lambda-layer``) is
+    asked its read-only status instead, and a target that runs after nothing ticked
+    asks nothing. Keyed by the waiting target, in plan order; only those with one.
+    """
+    out: dict[str, list[PlanItem]] = {}
+    for item in plan.run:
+        before = [d for d in plan.done if d.name in runs_after(item.name)]
+        if before:
+            out[item.key] = before
+    return out
 
 
 def require_known(plan: Plan, config: Config) -> None:

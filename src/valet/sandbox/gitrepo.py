@@ -49,6 +49,9 @@ class FileChange:
     deletions: int
     sha: str
     previous_filename: str | None = None
+    # The unified diff's hunks as GitHub shows them (from the first ``@@``); None for a
+    # binary file or a change of mode only, where GitHub shows no ``patch``.
+    patch: str | None = None
 
 
 @dataclass
@@ -251,8 +254,9 @@ class GitRepo:
     def is_ancestor(self, a: str, b: str) -> bool:
         return self.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
 
-    def changes(self, base: str | None, head: str) -> list[FileChange]:
-        """Files changed from ``base`` (None: the first parent / empty tree) to ``head``."""
+    def changes(self, base: str | None, head: str, *, patches: bool = False) -> list[FileChange]:
+        """Files changed from ``base`` (None: the first parent / empty tree) to ``head``;
+        ``patches``: with each text file's hunks, as GitHub's compare and commit show them."""
         if base is None:
             info = self.commit(head)
             base = info.parents[0] if info and info.parents else self.empty_tree()
@@ -296,6 +300,22 @@ class GitRepo:
                   "C": "copied", "T": "changed"}.get(kind, "modified")
             out.append(FileChange(name, st, add, dele, new_sha if new_sha != ZERO else cols[2],
                                   prev))
+        if patches:
+            hunks = self._patches(base, head)
+            if len(hunks) == len(out):  # one diff per file, in the same order as --raw
+                for change, patch in zip(out, hunks, strict=True):
+                    change.patch = patch
+        return out
+
+    def _patches(self, base: str, head: str) -> list[str | None]:
+        """Each file's hunks of ``git diff-tree -p`` (the order of ``--raw``); None where
+        git shows none (binary, a mode change, an empty file)."""
+        text = self.out("diff-tree", "-r", "-M", "-p", "--no-commit-id", "--no-color",
+                        "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", base, head)
+        out: list[str | None] = []
+        for chunk in re.split(r"^diff --git ", text, flags=re.MULTILINE)[1:]:
+            at = re.search(r"^@@ ", chunk, flags=re.MULTILINE)
+            out.append(chunk[at.start():].rstrip("\n") if at else None)
         return out
 
     def empty_tree(self) -> str:

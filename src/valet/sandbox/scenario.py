@@ -343,6 +343,19 @@ class Scenario:
             phase.facts = {"github": self.sandbox.server_url, "pypi": pypi.url, "npm": npm.url}
         return phase
 
+    def _publish_policy(self) -> str:
+        """valet-publish.yml of the publish repo: it releases the sample SDK's packages, on
+        the sandbox's own registries (loopback hosts beyond the official ones)."""
+        from valet.targets.base import host_of
+
+        regs = self.registries
+        assert regs is not None
+        return (f"# What {self.publish} releases (docs/publish-policy.md).\n"
+                f"repos:\n  {self.sdk}:\n    targets: [pypi, npm, github]\n"
+                f"    packages:\n      pypi: [{PY_PACKAGE}]\n      npm: [{NPM_PACKAGE}]\n"
+                f"hosts:\n  pypi: [\"{host_of(regs.pypi_url)}\"]\n"
+                f"  npm: [\"{host_of(regs.npm_url)}\"]\n")
+
     def seed(self) -> Phase:
         sb = self._sb()
         admin = sb.admin
@@ -365,6 +378,7 @@ class Scenario:
                                          description="the sample SDK of valet demo")
             publish_data = admin.create_repo(
                 self.publish, files={"README.md": "# publish\n\nReleases of acme's SDKs.\n",
+                                     "valet-publish.yml": self._publish_policy(),
                                      ".github/workflows/publish.yml": publish_yml},
                 description="holds the registry secrets; publishes approved releases")
             admin.set_permission(self.sdk, "dana", "write")

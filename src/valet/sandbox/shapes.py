@@ -170,6 +170,8 @@ def diff_entry(u: Urls, full: str, ref: str, f: FileChange) -> Json:
     }
     if f.previous_filename:
         out["previous_filename"] = f.previous_filename
+    if f.patch is not None:
+        out["patch"] = f.patch
     return out
 
 

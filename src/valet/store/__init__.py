@@ -75,7 +75,7 @@ class ArtifactStore(Protocol):
 
 def open_store(kind: str, *, gh: Any, session: Any, repo: str, tag: str, version: str,
                release_id: int | None = None, artifact_name: str | None = None,
-               index: Any = None) -> ArtifactStore:
+               index: Any = None, sha: str | None = None) -> ArtifactStore:
     from valet.progress import default_factory
     from valet.refs import validate_repo, validate_tag
 
@@ -85,7 +85,8 @@ def open_store(kind: str, *, gh: Any, session: Any, repo: str, tag: str, version
         from valet.store.github_release import GitHubReleaseStore
 
         return GitHubReleaseStore(gh=gh, session=session, repo=repo, tag=tag, version=version,
-                                  release_id=release_id, progress=default_factory, index=index)
+                                  release_id=release_id, progress=default_factory, index=index,
+                                  sha=sha)
     if kind == "workflow-artifacts":
         from valet.store.workflow_artifacts import WorkflowArtifactsStore
 

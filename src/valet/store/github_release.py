@@ -35,6 +35,7 @@ from valet.store import (
     RemoteFile,
     StoreRef,
     download_all,
+    exact_set,
     expected_by_name,
     parse_digest,
 )
@@ -123,13 +124,17 @@ class GitHubReleaseStore:
 
     def __init__(self, *, gh: Any, session: requests.Session, repo: str, tag: str,
                  version: str, release_id: int | None = None,
-                 progress: ProgressFactory | None = None, index: Any = None) -> None:
+                 progress: ProgressFactory | None = None, index: Any = None,
+                 sha: str | None = None) -> None:
         self.gh = gh
         self.session = session
         self.repo = repo
         self.tag = tag
         self.version = version
         self.release_id = release_id
+        # The release commit the request names (publish side): with it, the manifest.json
+        # valet uploaded for the request is known byte for byte (exact_set).
+        self.sha = sha
         self.progress = progress
         # The run's valet.releases.ReleaseIndex (publish side): the draft and its assets as
         # the github target sees them too, read once.
@@ -152,9 +157,14 @@ class GitHubReleaseStore:
             return self._find_listed()
         try:
             if self.release_id is not None:
-                rel = self._gh_repo().get_release(int(self.release_id))
-                # A lazy client returns an unfetched object: load it before trusting fields.
-                rel.update()
+                try:
+                    rel = self._gh_repo().get_release(int(self.release_id))
+                    # A lazy client returns an unfetched object: load it before trusting it.
+                    rel.update()
+                except GithubException as exc:
+                    if exc.status == 404:
+                        return None  # gone: never another draft of the same tag instead
+                    raise
                 if rel.tag_name != self.tag:
                     raise IntegrityError(
                         f"release {self.release_id} of {self.repo} is for tag "
@@ -415,14 +425,26 @@ class GitHubReleaseStore:
                 f"no release for {self.tag} on {self.repo}",
                 hint="the draft release was deleted: re-run prepare",
             )
-        assets = {str(a["name"]): a for a in self._assets(rel.id)
+        # The listing the run already read (the release index): the whole set is checked
+        # on it, so the draft that goes public holds the approved files and nothing else.
+        everything = self._assets(rel.id)
+        assets = {str(a["name"]): a for a in everything
                   if a.get("state", "uploaded") == "uploaded"}
-        missing = sorted(n for n in want if n not in assets)
-        if missing:
+        problems = exact_set.check(
+            [exact_set.listed(a) for a in everything], want,
+            manifest=exact_set.manifest_for(self.version, want.values(), repo=self.repo,
+                                            sha=self.sha) if self.sha else None)
+        if problems.missing:
             raise IntegrityError(
-                f"the release for {self.tag} lacks {', '.join(missing)}",
+                f"the release for {self.tag} lacks {', '.join(problems.missing)}",
                 hint="re-run prepare to upload the artifacts again, then request approval again",
             )
+        if problems.extra:
+            raise IntegrityError(
+                f"the draft release {rel.id} for {self.tag} holds files that were not "
+                f"approved: {', '.join(problems.extra)}",
+                hint="publishing the draft would make them public: delete them from the draft "
+                "(and find out who uploaded them), or run the release again for a new request")
         for name, art in want.items():
             if int(assets[name]["size"]) != art.size:
                 raise IntegrityError(

@@ -13,7 +13,8 @@ version whose description names it: one with the same code hash
 (``CodeSha256``, the base64 sha256 of the zip, computed here from the verified
 file) is done; one with other code is a conflict; a done one that is not public
 yet only gets its permission. A pre-release publishes nothing unless
-``link_prereleases`` is set (craft's rule).
+``link_prereleases`` is set (craft's rule): its status is done, with a receipt
+listing no layers.
 
 Regions: ``regions``, or else the 17 commercial regions AWS enables for every
 account (opt-in regions must be listed). Credentials: ``AWS_ACCESS_KEY_ID``,
@@ -164,6 +165,9 @@ class Slot:
     other: list[int] = field(default_factory=list)  # versions described as ours, other code
 
 
+_SKIPPED = "skipped: a pre-release (link_prereleases is off)"
+
+
 class AwsLambdaLayerTarget:
     name: ClassVar[str] = NAME
     default_include: ClassVar[re.Pattern[str]] = re.compile(r"\.zip$")
@@ -187,16 +191,16 @@ class AwsLambdaLayerTarget:
 
     def status(self, ctx: TargetContext) -> StatusResult:
         spec = spec_of(ctx.target.options, ctx.key)
-        if self._skipped(ctx, spec):
-            return StatusResult(State.ABSENT, "a pre-release: nothing to publish")
+        if self._skipped(ctx, spec):  # done: read again on a resume, it lists no layers
+            return StatusResult(State.PUBLISHED, "a pre-release: nothing to publish",
+                                receipt=Receipt(target=ctx.key, detail=_SKIPPED))
         slots = self._look(ctx, spec)
         return self._decide(ctx, spec, slots)
 
     def publish(self, ctx: TargetContext) -> Receipt:
         spec = spec_of(ctx.target.options, ctx.key)
         if self._skipped(ctx, spec):
-            return Receipt(target=ctx.key, detail="skipped: a pre-release (link_prereleases "
-                           "is off)")
+            return Receipt(target=ctx.key, detail=_SKIPPED)
         name = layer_name(spec, ctx.request.version, ctx.key)
         clients = {r: self._client(ctx, r) for r in spec.regions}  # made here: not thread-safe
         slots = self._look(ctx, spec, clients)

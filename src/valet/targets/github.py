@@ -33,8 +33,9 @@ from typing import Any, ClassVar
 import requests
 
 from valet import gha
-from valet.errors import ConflictError, GitHubError, TargetError, VersionError
+from valet.errors import ConflictError, GitHubError, IntegrityError, TargetError, VersionError
 from valet.github_client import wrap
+from valet.store import exact_set
 from valet.targets.base import (
     Destination,
     Receipt,
@@ -130,7 +131,14 @@ class GitHubTarget:
             # (publish replaces it with the verified file).
             whole = {n: a for n, a in seen.assets.items() if not _partial(ctx, a)}
             result = decide(ctx, names, self._asset_digests(whole))
-            if result.state is State.CONFLICT:
+            # What publishing would make public besides the approved files (the store
+            # checks the same on its listing; a draft it never saw, as with the
+            # workflow-artifacts store, is checked here).
+            extra = _check_set(ctx, seen.assets.values(), required=()).extra
+            if extra:
+                seen.status = StatusResult(State.CONFLICT, f"the draft release {draft.id} holds "
+                                           "files that were not approved: " + ", ".join(extra))
+            elif result.state is State.CONFLICT:
                 seen.status = StatusResult(State.CONFLICT, f"the draft release {draft.id} holds "
                                            f"other content than approved: {result.detail}")
             else:
@@ -174,6 +182,7 @@ class GitHubTarget:
             release, uploaded = staged.release, staged.uploaded
             if release.draft:
                 self._own_tag(ctx, repo, tag)
+                self._still_exact(ctx, release, names)
                 make_latest = self._make_latest(ctx, staged.seen.releases, release.id)
                 body = with_checksums(ctx, ctx.request.changelog or release.body or "")
                 release = release.update_release(
@@ -189,25 +198,57 @@ class GitHubTarget:
 
     # -- helpers ------------------------------------------------------------
 
+    def _still_exact(self, ctx: TargetContext, release: Any, names: list[str]) -> None:
+        """List the draft's assets again right before the PATCH that makes it public
+        (one GET): it must still hold exactly the approved files.
+
+        The store checked the set when the run began, but someone with write access
+        can upload to the draft while the other targets publish. GitHub offers no
+        atomic check-and-publish (the PATCH takes no expected asset list), so this
+        narrows the window to the one round trip before the PATCH and cannot close
+        it; what lands in that moment shows in the PATCH's answer, and
+        ``_verify_published`` turns the release back into a draft (docs/security.md).
+        """
+        problems = _check_set(ctx, self._relist(ctx, release), required=names)
+        if problems:
+            raise IntegrityError(
+                f"{ctx.key}: the draft release {release.id} changed after the request: "
+                f"{problems.describe()}. It stays a draft: nothing of it was made public",
+                hint=_CHANGED_HINT.format(repo=ctx.request.repo, id=release.id))
+
+    def _relist(self, ctx: TargetContext, release: Any) -> list[exact_set.Listed]:
+        if ctx.releases is not None:  # the run's client (retries, pacing), not its listing
+            path = f"/repos/{ctx.request.repo}/releases/{int(release.id)}/assets"
+            return [exact_set.listed(a) for a in ctx.releases.rest.items(path)
+                    if isinstance(a, dict)]
+        return [exact_set.listed(a) for a in release.get_assets()]
+
     def _verify_published(self, ctx: TargetContext, release: Any, names: list[str]) -> None:
         """Check the assets GitHub reports in its answer to the publishing PATCH.
 
-        An asset swapped on the draft after it was checked would otherwise go
-        public: on any digest other than the approved one the release is turned
-        back into a draft and the target fails.
+        An asset swapped on, added to or removed from the draft after it was last
+        listed would otherwise stay public: on any set other than the approved one
+        the release is turned back into a draft and the target fails.
         """
         raw = getattr(release, "raw_data", None) or {}
-        listed = {a.get("name"): parse_asset_digest(a.get("digest"))
-                  for a in raw.get("assets") or [] if isinstance(a, dict)}
+        assets = [a for a in raw.get("assets") or [] if isinstance(a, dict)]
+        listed = {a.get("name"): parse_asset_digest(a.get("digest")) for a in assets}
         wrong = sorted(n for n in names
                        if listed.get(n) and listed[n] != ctx.artifacts[n].sha256)
-        if not wrong:
+        problems = _check_set(ctx, [exact_set.listed(a) for a in assets], required=names) \
+            if "assets" in raw else exact_set.Problems()
+        if not wrong and not problems:
             return
         try:
             release.update_release(name=release.name or release.tag_name,
                                    message=release.body or "", draft=True)
         except Exception as exc:  # noqa: BLE001 - report the conflict whatever happens here
             gha.error(f"{ctx.key}: could not turn the release back into a draft: {exc}")
+        if not wrong:
+            raise IntegrityError(
+                f"{ctx.key}: the draft release {release.id} changed while it was published: "
+                f"{problems.describe()}. The release was turned back into a draft",
+                hint=_CHANGED_HINT.format(repo=ctx.request.repo, id=release.id))
         raise ConflictError(
             f"{ctx.key}: after publishing, GitHub lists other content than approved for "
             f"{', '.join(wrong)}; the release was turned back into a draft",
@@ -291,8 +332,15 @@ class GitHubTarget:
         published = [r for r in matches if not r.draft]
         drafts = [r for r in matches if r.draft]
         if ctx.request.release_id is not None:
-            mine = [r for r in drafts if r.id == ctx.request.release_id]
-            drafts = mine or drafts
+            # Several drafts may share a tag (GitHub binds a draft to none): only the one
+            # the request records holds the approved files; gone, nothing else stands in.
+            if not any(r.id == ctx.request.release_id for r in matches):
+                raise IntegrityError(
+                    f"{ctx.key}: the draft release {ctx.request.release_id} the request names "
+                    f"is gone from {ctx.request.repo}",
+                    hint="the draft release was deleted after the request: run the release "
+                         "again for a new request (another draft of the tag is never used)")
+            drafts = [r for r in drafts if r.id == ctx.request.release_id]
         drafts.sort(key=lambda r: r.id)
         return (published[0] if published else None), (drafts[0] if drafts else None)
 
@@ -419,6 +467,21 @@ def _api_errors(doing: str) -> Iterator[None]:
 
 _CONFLICT_HINT = ("a published release is never changed by valet: delete or fix the release/tag "
                   "by hand if it is wrong, or release a new version")
+_CHANGED_HINT = ("someone with write access to {repo} changed the draft release {id} while "
+                 "valet published: find out who, delete from the draft what nobody approved "
+                 "(or upload what is missing from a new request), then add `accepted` again "
+                 "(the targets already out are skipped)")
+
+
+def _check_set(ctx: TargetContext, assets: Any, *,
+               required: Any) -> exact_set.Problems:
+    """``assets`` against the request: its approved files (``required``: those this
+    target needs on the draft), valet's manifest.json, nothing else."""
+    req = ctx.request
+    return exact_set.check(
+        [a if isinstance(a, exact_set.Listed) else exact_set.listed(a) for a in assets],
+        {a.name: a for a in req.artifacts}, required=required,
+        manifest=exact_set.manifest_for(req.version, req.artifacts, repo=req.repo, sha=req.sha))
 
 
 # -- pure helpers (unit tested) ---------------------------------------------

@@ -29,6 +29,10 @@ runtime's previous ``latest.json`` with ``canonical`` (``aws-layer:<runtime>``),
 ``sdk_version``, ``account_number``, ``layer_name`` and ``regions`` (each
 ``region``, layer ``version`` and ``arn``), its links moved as above, in the
 same commit. A layer file already there with other regions is a conflict.
+It needs the receipt of every layer target of the release (``ctx.earlier``;
+one ticked in an earlier run is re-read by publish): while one is missing it
+is never published (status) and writes nothing (publish), so a resumed release
+cannot end without its layer files.
 
 Status, per package: ``<version>.json`` absent -> publish it; present with the
 same files, URLs and checksums -> done; present with others -> conflict.
@@ -137,10 +141,21 @@ class RegistryTarget:
         parse_version(ctx.request.version)
 
     def status(self, ctx: TargetContext) -> StatusResult:
+        unseen = unseen_layers(ctx)
+        if unseen:  # its layer files cannot be checked yet: publish looks again after them
+            return StatusResult(State.ABSENT, f"the layers of {', '.join(unseen)} are not "
+                                "known yet")
         look = self._look(ctx)
         return look.status(ctx)
 
     def publish(self, ctx: TargetContext) -> Receipt:
+        unseen = unseen_layers(ctx)
+        if unseen:
+            raise TargetError(
+                f"{ctx.key}: the layer versions of {', '.join(unseen)} are not known, so their "
+                "aws-lambda-layers files cannot be written",
+                hint="add `accepted` again: publish reads those targets' layers again "
+                     "before the registry runs")
         repo = self._repo(ctx)
 
         def attempt() -> Receipt | None:
@@ -592,6 +607,18 @@ def same_release(existing: bytes, pkg: Package, version: str, files: dict[str, A
     if (data.get("file_urls") or None) != urls:
         return False, "its file_urls differ"
     return True, "already there with the approved content"
+
+
+def unseen_layers(ctx: TargetContext) -> list[str]:
+    """The release's aws-lambda-layer targets whose receipt the registry was not given:
+    those the request lists and the configuration has, missing from ``ctx.earlier``."""
+    out = []
+    for state in ctx.request.targets:
+        tc = ctx.config.target(state.id)
+        if tc is not None and tc.name == LAYER_TARGET and state.id not in ctx.earlier \
+                and state.id not in out:
+            out.append(state.id)
+    return out
 
 
 def layer_manifests(receipts: Any, version: str) -> list[dict[str, Any]]:

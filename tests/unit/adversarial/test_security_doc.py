@@ -59,9 +59,11 @@ def test_the_five_attackers_of_the_issue_each_have_rows():
 
 
 def test_the_readme_states_the_number_of_trust_attacks():
-    """README's security section counts the `test_attack_*` cases of the attack suite."""
-    suite = ROOT / "tests" / "sandbox" / "test_trust_attacks.py"
-    attacks = {n for n in _functions(suite) if n.startswith("test_attack_")}
+    """README's security section counts the `test_attack_*` cases of the attack suites
+    (the trust root's, and what the publish repository serves)."""
+    attacks = {n for name in ("test_trust_attacks.py", "test_publish_policy.py")
+               for n in _functions(ROOT / "tests" / "sandbox" / name)
+               if n.startswith("test_attack_")}
     readme = (ROOT / "README.md").read_text()
     match = re.search(r"\*\*(\d+) further attacks\*\*", readme)
     assert match and int(match.group(1)) == len(attacks) > 0

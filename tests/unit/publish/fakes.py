@@ -58,15 +58,27 @@ def artifacts() -> list[Artifact]:
 
 
 def make_request(targets: list[str] | None = None, requested_by: str = "requester",
-                 merge_target: str | None = None, run_id: int = RUN_ID) -> Request:
+                 merge_target: str | None = None, previous: str | None = None,
+                 run_id: int = RUN_ID) -> Request:
     return Request(repo=SDK_REPO, version="1.2.3", requested_by=requested_by,
                    merge_target=merge_target, sha=SHA, branch="release/1.2.3",
                    targets=[TargetState(t) for t in (targets or ["pypi", "npm", "github"])],
-                   artifacts=artifacts(), release_id=7, run_id=run_id)
+                   artifacts=artifacts(), release_id=7, run_id=run_id, previous=previous)
 
 
 def make_body(**kw: Any) -> str:
     return render_body(make_request(**kw), server_url="https://github.com")
+
+
+# valet-publish.yml of the publish repo: serves org/sdk with every target kind (the stub
+# targets name no destinations, so their kind is what is checked).
+POLICY = ("repos:\n  org/sdk:\n    targets: [github, pypi, npm, crates, docker, gcs, "
+          "aws-lambda-layer, registry, gh-pages, commit-on-git-repository, brew, upm]\n")
+
+def policy_for(sdk: str) -> str:
+    """valet-publish.yml serving ``sdk`` with the target kinds of CONFIG (and crates), for
+    a publish repo in the sandbox."""
+    return f"repos:\n  {sdk}:\n    targets: [pypi, npm, github, crates]\n"
 
 
 CONFIG = """targets:
@@ -74,6 +86,21 @@ CONFIG = """targets:
   - name: npm
   - name: github
 """
+
+
+BUMP = '@@ -1,3 +1,3 @@\n [project]\n name = "pkg"\n-version = "1.2.2"\n+version = "1.2.3"'
+
+
+def release_compare(files: list[dict[str, Any]] | None = None, *, status: str = "ahead",
+                    parents: tuple[str, ...] = (BASE,), ahead_by: int = 1,
+                    behind_by: int = 0) -> dict[str, Any]:
+    """GitHub's compare of the merge target with the release commit SHA: by default what
+    valet prepare makes (one commit on BASE, the version in pyproject.toml bumped)."""
+    return {"status": status, "ahead_by": ahead_by, "behind_by": behind_by,
+            "total_commits": ahead_by, "merge_base_commit": {"sha": BASE},
+            "commits": [{"sha": SHA, "parents": [{"sha": p} for p in parents]}],
+            "files": files if files is not None else [
+                {"filename": "pyproject.toml", "status": "modified", "patch": BUMP}]}
 
 
 def _etag(data: Any) -> str:
@@ -110,6 +137,8 @@ class FakeIssues:
         self.edits: dict[int, list[Any]] = {}  # number -> publish_api.Edit, oldest first
         self._next_event = 100
         self.apps = {"valet-app", "valet-request"}
+        self.policy: str | None = POLICY  # valet-publish.yml on the default branch
+        self.policy_reads = 0
 
     # seeding
     def create(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
@@ -180,6 +209,10 @@ class FakeIssues:
 
     def viewer_login(self) -> str:
         return BOT
+
+    def policy_text(self) -> str | None:
+        self.policy_reads += 1
+        return self.policy
 
     def app(self, slug: str) -> dict[str, Any] | None:
         return {"slug": slug} if slug in self.apps else None
@@ -309,9 +342,15 @@ class FakeSdk:
 
     def compare(self, base: str, head: str) -> dict[str, Any]:
         """GitHub's compare: ``diverged`` answers from ``self.diverged`` ({(base, head):
-        answer}); otherwise the release commit is simply ahead of its merge target."""
-        self.compares.append((base, head))
-        return copy.deepcopy(self.diverged.get((base, head), {"status": "ahead", "files": []}))
+        answer}); otherwise the release commit is prepare's: one commit on its merge target
+        that bumps pyproject.toml (``release_compare``), or bumps the version in each of the
+        files ``self.changed`` names."""
+        if (base, head) not in self.compares:  # read once per run (Rest.get_shared)
+            self.compares.append((base, head))
+        listed = self.changed.get((base, head))
+        files = None if listed is None else [
+            {"filename": f, "status": "modified", "patch": BUMP} for f in listed]
+        return copy.deepcopy(self.diverged.get((base, head), release_compare(files)))
 
     def ci_pages(self, reads: Any) -> list[Any]:
         """The CI pages with an ETag each (of their content), as publish_api reads them."""
@@ -353,7 +392,7 @@ class FakeSdk:
                 return None if a["expired"] else bytes(a["zip"])[:limit]
         return None
 
-    def contains(self, ancestor: str, sha: str) -> bool:
+    def contains(self, ancestor: str, sha: str, via: str | None = None) -> bool:
         return ancestor == sha or (ancestor, sha) in self.ancestors
 
     def branch_protected(self, branch: str) -> bool | None:
@@ -370,6 +409,8 @@ class FakeSdk:
         return {"id": ruleset_id, "current_user_can_bypass": self.can_bypass}
 
     def protection_rule(self, branch: str) -> tuple[bool, dict[str, Any] | None]:
+        if branch in self.missing:  # GitHub's bare 404 "Branch not found"
+            return (False, None)
         return self.protection
 
     def changed_files(self, base: str, head: str) -> list[str]:
@@ -434,6 +475,7 @@ class Behaviour:
     preflight_error: str | None = None
     state: State = State.ABSENT
     publish_error: str | None = None
+    status_error: str | None = None
 
 
 @dataclass
@@ -472,6 +514,8 @@ class StubTarget:
 
     def status(self, ctx: TargetContext) -> StatusResult:
         self.registry.calls.append(("status", ctx.key))
+        if self._b(ctx).status_error:
+            raise TargetError(self._b(ctx).status_error or "")
         state = self._b(ctx).state
         if ctx.key in self.registry.published:
             state = State.PUBLISHED

@@ -64,3 +64,50 @@ def test_merge_plan(given, mode):
     assert plan.mode == mode
     if mode != "direct":
         assert plan.reasons and plan.fix and plan.branch in plan.note()
+
+
+class _Reader:
+    """branch_rules.RulesAPI as GitHub answers it: ``protection`` is what GET
+    /branches/{b}/protection gives (publish_api.SdkAPI.protection_rule)."""
+
+    def __init__(self, protection, rulesets=(), protected=True):
+        self.protection = protection
+        self.rulesets = list(rulesets)
+        self.protected = protected
+        self.asked: list[str] = []
+
+    def branch_protected(self, branch):
+        self.asked.append("branch")
+        return self.protected
+
+    def branch_rules(self, branch):
+        return [{"type": "pull_request", "ruleset_id": 1,
+                 "parameters": {"required_approving_review_count": 1}}] if self.rulesets else []
+
+    def ruleset(self, rid):
+        return {"id": rid, "current_user_can_bypass": "always"}
+
+    def protection_rule(self, branch):
+        self.asked.append("protection")
+        return self.protection
+
+
+@pytest.mark.parametrize("protection,rulesets,flag,protected,asks_branch", [
+    ((True, None), [1], True, True, False),      # "Branch not protected"; a ruleset protects
+    ((True, None), [], False, False, False),     # "Branch not protected", no ruleset
+    ((True, {"required_pull_request_reviews": {"required_approving_review_count": 1}}), [],
+     True, True, False),                         # a readable rule: it exists and protects
+    ((False, None), [1], True, True, True),      # 403: the branch says whether protected
+    ((False, None), [], None, None, True),       # bare 404 and no branch: none
+])
+def test_read_asks_the_branch_only_when_the_protection_rule_cannot_answer(
+        protection, rulesets, flag, protected, asks_branch):
+    from valet.branch_rules import read
+
+    api = _Reader(protection, rulesets, flag)
+    got = read(api, "main")
+    assert ("branch" in api.asked) is asks_branch
+    if protected is None:
+        assert got is None
+    else:
+        assert got is not None and got.protected is protected

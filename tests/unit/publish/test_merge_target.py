@@ -197,9 +197,27 @@ def test_a_release_that_changes_workflows_needs_the_workflows_permission(tmp_pat
     assert w.label() == ConfigError.exit_code
     assert w.store.downloads == 0 and w.reg.calls == []
     assert "Workflows" in plain(w.comments[-1]) and ".github/workflows/ci.yml" in plain(w.comments[-1])
-    w2 = World(tmp_path / "granted")
+    # (the workflow's version bumped by a pre-release command: from the previous release's)
+    w2 = World(tmp_path / "granted", previous="1.2.2")
     w2.sdk.changed[("main", SHA)] = [".github/workflows/ci.yml"]
     assert w2.label() == 0 and w2.labels == {"published"}
+
+
+def test_the_default_branchs_own_changes_are_read_only_when_it_moved(tmp_path):
+    # Not moved since the release was cut: the compare the merge check read says so,
+    # and the other way round is not asked.
+    w = World(tmp_path)
+    assert w.label() == 0
+    assert (SHA, "main") not in w.sdk.compares
+    # Moved, and its side changed a workflow: that side is read, and counts.
+    w2 = World(tmp_path / "moved")
+    w2.sdk.diverged[("main", SHA)] = {"status": "diverged", "files": [],
+                                      "merge_base_commit": {"sha": "b" * 40}}
+    w2.sdk.changed[(SHA, "main")] = [".github/workflows/deploy.yml"]
+    w2.sdk.release_touchable = False
+    assert w2.label() == ConfigError.exit_code
+    assert w2.store.downloads == 0 and w2.reg.calls == []
+    assert ".github/workflows/deploy.yml" in plain(w2.comments[-1])
 
 
 def plain(comment: str) -> str:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from valet.errors import MergeConflictError
 
-from .fakes import SHA
+from .fakes import BUMP, CONFIG, SHA
 from .test_publisher import World
 
 BASE_OF_RELEASE = "b" * 40
 
 
 def _diverged(w: World, ours: list[str], theirs: list[str]) -> None:
-    """main moved since the release was cut: ``ours`` changed on the release, ``theirs`` on main."""
+    """main moved since the release was cut: ``ours`` changed on the release (each the
+    version bumped in it, as prepare does), ``theirs`` on main."""
     w.sdk.diverged[("main", SHA)] = {
-        "status": "diverged", "ahead_by": 1, "behind_by": 2,
+        "status": "diverged", "ahead_by": 1, "behind_by": 2, "total_commits": 1,
         "merge_base_commit": {"sha": BASE_OF_RELEASE},
-        "files": [{"filename": f, "status": "modified"} for f in ours]}
+        "commits": [{"sha": SHA, "parents": [{"sha": BASE_OF_RELEASE}]}],
+        "files": [{"filename": f, "status": "modified", "patch": BUMP} for f in ours]}
+    # the changelog is prepare's to write
+    w.sdk.files[("main", ".valet.yml")] = CONFIG + "changelog_policy: auto\n"
     w.sdk.diverged[(BASE_OF_RELEASE, "main")] = {
         "status": "ahead", "ahead_by": 2, "behind_by": 0,
         "files": [{"filename": f, "status": "modified"} for f in theirs]}

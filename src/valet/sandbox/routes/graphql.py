@@ -4,7 +4,8 @@ publish reads an issue body's edit history (the REST API has none) from
 ``repository(owner:, name:) { issue(number:) { userContentEdits(first:) { totalCount
 nodes { editedAt editor { login } diff } } } }``, and learns who its own token is from
 ``viewer { login }`` (``GET /user`` answers 403 to an App installation token; GraphQL's
-viewer is the App's bot). This is not a GraphQL server: a query is read as a token
+viewer is the App's bot), or both in one query (``viewer { login }`` first, then the
+edits: a run asks once). This is not a GraphQL server: a query is read as a token
 list and must have exactly one of those shapes (the edits with
 ``$owner``/``$name``/``$number`` variables, ``totalCount`` optional, any subset of the
 three node fields, in any order). Anything else gets GitHub's answer to a query it
@@ -85,11 +86,15 @@ def is_viewer(query: str) -> bool:
     return tokens[at:] == ["{", "viewer", "{", "login", "}", "}"]
 
 
-def parse(query: str) -> tuple[int, list[str], bool]:
-    """``(first, node fields, totalCount asked)`` of the edit-history query; raises _Shape
-    for anything else."""
+def parse(query: str) -> tuple[int, list[str], bool, bool]:
+    """``(first, node fields, totalCount asked, viewer asked)`` of the edit-history query
+    (``viewer { login }`` may come first); raises _Shape for anything else."""
     tokens, at = _tokens(query)
-    at = _expect(tokens, at, "{", "repository")
+    at = _expect(tokens, at, "{")
+    viewer = tokens[at:at + 4] == ["viewer", "{", "login", "}"]
+    if viewer:
+        at += 4
+    at = _expect(tokens, at, "repository")
     args, at = _args(tokens, at, {"owner", "name"})
     if args != {"owner": "$owner", "name": "$name"}:
         raise _Shape("repository takes $owner and $name")
@@ -119,7 +124,7 @@ def parse(query: str) -> tuple[int, list[str], bool]:
     at = _expect(tokens, at, "}", "}", "}", "}", "}")
     if at != len(tokens):
         raise _Shape("trailing tokens")
-    return first, fields, total
+    return first, fields, total, viewer
 
 
 def register(app: App) -> None:
@@ -134,7 +139,7 @@ def register(app: App) -> None:
         if is_viewer(query):
             return Response(200, {"data": {"viewer": {"login": req.login}}})
         try:
-            first, fields, total = parse(query)
+            first, fields, total, viewer = parse(query)
         except _Shape as exc:
             return _errors("the valet sandbox answers two queries only: viewer's login and "
                            f"an issue's userContentEdits ({exc})")
@@ -146,14 +151,15 @@ def register(app: App) -> None:
         if not 1 <= first <= 100:
             return _errors(f"Requesting {first} records on the `userContentEdits` connection "
                            "exceeds the `first` limit of 100 records.")
+        me = {"viewer": {"login": req.login}} if viewer else {}
         rec = app.state.repo(owner, name)
         if rec is None or not perm_at_least(app.permission(rec, req.login), "read"):
-            return Response(200, {"data": {"repository": None}, "errors": [{
+            return Response(200, {"data": {**me, "repository": None}, "errors": [{
                 "type": "NOT_FOUND", "path": ["repository"],
                 "message": f"Could not resolve to a Repository with the name '{owner}/{name}'."}]})
         issue = rec["issues"].get(str(number))
         if issue is None:
-            return Response(200, {"data": {"repository": {"issue": None}}, "errors": [{
+            return Response(200, {"data": {**me, "repository": {"issue": None}}, "errors": [{
                 "type": "NOT_FOUND", "path": ["repository", "issue"],
                 "message": f"Could not resolve to an Issue with the number of {number}."}]})
         nodes = []
@@ -166,4 +172,5 @@ def register(app: App) -> None:
         edits: dict[str, Any] = {"nodes": nodes}
         if total:
             edits = {"totalCount": len(issue.get("edits", [])), **edits}
-        return Response(200, {"data": {"repository": {"issue": {"userContentEdits": edits}}}})
+        return Response(200, {"data": {**me, "repository": {"issue": {
+            "userContentEdits": edits}}}})
