@@ -330,6 +330,7 @@ class PublishWorld:
         body = render_body(request, server_url=self.server_url)
         issue = self.gh(self.request_token).get_repo(self.publish).create_issue(request.title,
                                                                               body)
+        self.admin.seal_request(self.publish, issue.number, request, body)
         return Release(version, issue.number, sha, sdk, targets, store, files)
 
     def set_ci(self, rel: Release, conclusion: str = "success") -> None:

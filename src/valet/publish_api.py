@@ -326,6 +326,46 @@ class Rest:
                 future.set_exception(exc)
         return future.result()
 
+    def prefetch_bytes(self, path: str, limit: int) -> Future[Any]:
+        """Start ``get_bytes(path, limit)`` now; the next identical one takes its answer."""
+        return self._ahead_of(("BYTES", path, str(limit)),
+                              lambda: self._get_bytes(path, limit, f"GET {path}"))
+
+    def get_bytes(self, path: str, limit: int, doing: str) -> bytes | None:
+        """The body of a GET that answers a file (an artifact's zip: a redirect to storage,
+        which requests follows without the token); None for 404 or 410 (expired).
+        GitHubError when it is larger than ``limit`` bytes or the call fails."""
+        ahead = self._take(("BYTES", path, str(limit)))
+        if ahead is not None:
+            return ahead.result()  # type: ignore[no-any-return]
+        return self._get_bytes(path, limit, doing)
+
+    def _get_bytes(self, path: str, limit: int, doing: str) -> bytes | None:
+        import requests
+
+        from valet.github_client import timeout
+
+        try:
+            resp = self._session().get(self._url(path), stream=True, allow_redirects=True,
+                                       timeout=timeout())
+        except requests.RequestException as exc:
+            raise wrap(exc, doing) from None
+        with resp:
+            if resp.status_code in (404, 410):
+                return None
+            if resp.status_code != 200:
+                try:
+                    self._answer(resp, doing)  # raises GitHub's error, said as usual
+                except (_Unsure, _RateLimited) as exc:
+                    raise exc.error from None  # the transport already retried what it may
+                raise GitHubError(f"{doing} failed: HTTP {resp.status_code}")
+            data = b""
+            for block in resp.iter_content(16 * 1024):
+                data += block
+                if len(data) > limit:
+                    raise GitHubError(f"{doing}: the answer is larger than {limit} bytes")
+            return data
+
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         url: str | None = path
@@ -419,6 +459,21 @@ def _rate_wait(headers: dict[str, str]) -> float | None:
         wait = int(reset) - time.time() + 1
         return max(0.0, wait) if wait <= cap else None
     return None
+
+
+SEAL_ZIP_LIMIT = 256 * 1024  # a seal's zip is well under 1 KiB
+
+
+def _seal_list(repo: str, run_id: int, name: str | None = None
+               ) -> tuple[str, dict[str, Any]]:
+    from valet.seal import ARTIFACT
+
+    return (f"/repos/{repo}/actions/runs/{int(run_id)}/artifacts",
+            {"name": name or ARTIFACT, "per_page": 100})
+
+
+def _artifact_zip(repo: str, artifact_id: int) -> str:
+    return f"/repos/{repo}/actions/artifacts/{int(artifact_id)}/zip"
 
 
 def _key(path: str, params: dict[str, Any] | None) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -811,6 +866,10 @@ class SdkAPI:
         if run_id is not None and sha:
             run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
             run.add_done_callback(lambda f: self._after_run(f, sha))
+            # the run's seal (publish.seal_check): the list run_artifacts asks for, then
+            # the newest seal's zip, so that the check waits on no trip of its own
+            seals = self.rest.prefetch(*_seal_list(self.repo, int(run_id)))
+            seals.add_done_callback(self._after_seals)
         for path, params in gate:
             self.rest.prefetch_pages(path, params)
 
@@ -862,6 +921,17 @@ class SdkAPI:
                 "required_approving_review_count") or 0) >= 1 for r in rules):
             config()
 
+    def _after_seals(self, done: Future[Any]) -> None:
+        from valet.seal import newest
+
+        try:
+            _, data = done.result()
+        except Exception:  # noqa: BLE001 - run_artifacts raises it again
+            return
+        found = newest((data or {}).get("artifacts") if isinstance(data, dict) else None)
+        if found is not None:
+            self.rest.prefetch_bytes(_artifact_zip(self.repo, int(found["id"])), SEAL_ZIP_LIMIT)
+
     def _after_run(self, done: Future[Any], sha: str) -> None:
         head = _answered(done, "head_sha")
         if not head:
@@ -896,6 +966,23 @@ class SdkAPI:
         except NotFound:
             return None
         return data if isinstance(data, dict) else None
+
+    def run_artifacts(self, run_id: int, name: str) -> list[dict[str, Any]]:
+        """The artifacts named ``name`` of a workflow run (one page: a run that uploads
+        one name more than 100 times is no release run); [] when the run is gone."""
+        path, params = _seal_list(self.repo, int(run_id), name)
+        try:
+            data = self.rest.get(path, params,
+                                 doing=f"listing the artifacts of run {run_id} of {self.repo}")
+        except NotFound:
+            return []
+        items = data.get("artifacts") if isinstance(data, dict) else None
+        return [a for a in items if isinstance(a, dict)] if isinstance(items, list) else []
+
+    def artifact_zip(self, artifact_id: int, limit: int) -> bytes | None:
+        """An artifact's zip, at most ``limit`` bytes; None when gone or expired."""
+        return self.rest.get_bytes(_artifact_zip(self.repo, artifact_id), limit,
+                                   doing=f"downloading artifact {artifact_id} of {self.repo}")
 
     def contains(self, ancestor: str, sha: str, via: str | None = None) -> bool:
         """Whether commit ``sha`` has ``ancestor`` in its history (or is it).

@@ -39,6 +39,9 @@ CALLS = [
     # the App exists. A run on an issue someone else opened asks, through the same
     # retrying client.
     Call("workflow run (the prepare run)", "GET", R + r"sdk(-wa-\d+)?/actions/runs/\d+$"),
+    Call("run artifacts (the prepare run's seal)", "GET",
+         R + r"sdk(-wa-\d+)?/actions/runs/\d+/artifacts$"),
+    Call("artifact zip (the seal)", "GET", R + r"sdk/actions/artifacts/\d+/zip$"),
     Call("compare (release commit on the run's commit)", "GET", R + r"sdk(-wa-\d+)?/compare/"),
     Call("team membership", "GET", r"^/api/v3/orgs/[^/]+/teams/[^/]+/memberships/"),
     Call("collaborator permission", "GET", R + r"publish/collaborators/[^/]+/permission$",

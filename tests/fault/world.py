@@ -312,6 +312,7 @@ class FaultWorld:
         body = render_body(request, server_url=self.sb.server_url)
         issue = self.gh(self.request_token).get_repo(self.publish).create_issue(
             request.title, body)
+        self.sb.admin.seal_request(self.publish, issue.number, request, body)
         self.sb.admin.finish_run(sdk, run["id"], "success")
         return Release(version, issue.number, sha, branch, int(release_id or 0),
                        {a.name: a.sha256 for a in arts}, files, targets, sdk, store,

@@ -70,14 +70,17 @@ def two_apps(sb: Any, sdk: str, publish: str) -> tuple[Any, Any]:
 def open_request(sb: Any, request: Any, *, publish: Any, request_app: Any, requester: str,
                  head: str) -> int:
     """What release.yml does: a workflow_dispatch run by ``requester`` on ``head`` opens
-    the request (its run_id in the hidden block) as the request App, then ends."""
+    the request (its run_id in the hidden block) as the request App, seals it, then ends."""
     from valet.issue_format import render_body
 
     run = sb.admin.create_run(request.repo, path=".github/workflows/release.yml",
-                              event="workflow_dispatch", actor=requester, head_sha=head)
+                              event="workflow_dispatch", actor=requester, head_sha=head,
+                              head_branch="main")
     request.run_id = run["id"]
     body = render_body(request, server_url=sb.server_url)
     number = int(publish.gh(request_app.token).create_issue(request.title, body).number)
+    # the request job's upload of its seal (valet.seal), before the run ends
+    sb.admin.seal_request(publish.full_name, number, request, body)
     sb.admin.finish_run(request.repo, run["id"], "success")
     return number
 

@@ -19,10 +19,10 @@ import pytest
 
 from tests.fixtures.sandbox import SandboxUser
 from tests.sandbox import test_publish
+from tests.sandbox.helpers import open_request
 from tests.sandbox.test_publish import Scene
 from tests.unit.publish.fakes import artifacts
 from valet import cli
-from valet.issue_format import render_body
 from valet.request import Request, TargetState
 
 pytestmark = pytest.mark.sandbox
@@ -55,17 +55,11 @@ def codes(row: dict[str, Any]) -> list[str]:
 def _second_request(sc: Scene) -> int:
     """Another request of the same SDK, opened by the request App from a real run."""
     base = sc.sdk.gh().get_commit(sc.sha).parents[0].sha  # what the release commit grew from
-    run = sc.sb.admin.create_run(sc.sdk.full_name, path=".github/workflows/release.yml",
-                                 event="workflow_dispatch", actor=sc.requester.login,
-                                 head_sha=base, head_branch="main")
     request = Request(repo=sc.sdk.full_name, version="1.2.4", requested_by=sc.requester.login,
                       sha=sc.sha, branch="release/1.2.4", artifacts=artifacts(), release_id=2,
-                      targets=[TargetState(t) for t in ("pypi", "npm", "github")],
-                      run_id=run["id"])
-    body = render_body(request, server_url=sc.sb.server_url)
-    number = int(sc.publish.gh(sc.request_app.token).create_issue(request.title, body).number)
-    sc.sb.admin.finish_run(sc.sdk.full_name, run["id"], "success")
-    return number
+                      targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+    return open_request(sc.sb, request, publish=sc.publish, request_app=sc.request_app,
+                        requester=sc.requester.login, head=base)
 
 
 def _helper_app(sc: Scene) -> SandboxUser:

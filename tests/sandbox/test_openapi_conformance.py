@@ -319,6 +319,9 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("GET", f"{p}/actions/runs/{ci_run['id']}/artifacts", T, 200,
          params={"name": head, "direction": "asc"})
     call("GET", f"{p}/actions/runs/{ci_run['id']}/artifacts", T, 200)
+    # the query publish sends for the prepare run's seal (valet.seal)
+    call("GET", f"{p}/actions/runs/{ci_run['id']}/artifacts", T, 200,
+         params={"name": "valet-request", "per_page": 100})
     call("GET", f"{p}/actions/artifacts/{of_run}/zip", T, 302)
     call("GET", f"{p}/actions/artifacts/{gone}/zip", T, 410)
     # workflow_dispatch, as the sweep sends it

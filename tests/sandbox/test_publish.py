@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import PYPROJECT, bump
+from tests.sandbox.helpers import PYPROJECT, bump, open_request
 from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts, policy_for
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
-from valet.issue_format import parse_issue, render_body
+from valet.issue_format import parse_issue
 from valet.publish import Deps, Publisher, Settings
 from valet.publish.identity import learn
 from valet.publish_api import IssueAPI, Rest, SdkAPI
@@ -124,16 +124,11 @@ def scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path) -> Scene
     # publish App that merges here is on the ruleset's bypass list
     sb.admin.protect_branch(sdk.full_name, "main", bypass=[publish_slug])
     # The prepare run, as the act harness records it: the requester ran release.yml.
-    run = sb.admin.create_run(sdk.full_name, path=".github/workflows/release.yml",
-                              event="workflow_dispatch", actor=requester.login,
-                              head_sha=main_sha, head_branch="main")
     request = Request(repo=sdk.full_name, version="1.2.3", requested_by=requester.login,
                       sha=sha, branch=BRANCH, artifacts=artifacts(), release_id=1,
-                      targets=[TargetState(t) for t in ("pypi", "npm", "github")],
-                      run_id=run["id"])
-    body = render_body(request, server_url=sb.server_url)
-    number = publish.gh(request_app.token).create_issue(request.title, body).number
-    sb.admin.finish_run(sdk.full_name, run["id"], "success")
+                      targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+    number = open_request(sb, request, publish=publish, request_app=request_app,
+                          requester=requester.login, head=main_sha)
     return Scene(sb, publish, sdk, approver, requester, sha, number, FakeStore(), Registry(),
                  tmp_path, request_app, publish_app)
 

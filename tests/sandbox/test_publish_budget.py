@@ -21,8 +21,9 @@ from bench.world import PublishWorld
 
 pytestmark = pytest.mark.sandbox
 
-BUDGET = 28  # publish_api_calls, 3 targets, default store (README: Performance): 26, the
-# publish repo's valet-publish.yml, and the draft's assets listed again before it goes public
+BUDGET = 30  # publish_api_calls, 3 targets, default store (README: Performance): 26, the
+# publish repo's valet-publish.yml, the draft's assets listed again before it goes public,
+# and the prepare run's seal (its valet-request artifacts, the newest one's zip)
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +55,8 @@ def test_a_three_target_publish_stays_within_its_call_budget(world: PublishWorld
     # main...sha answers the merge check, the workflows check (main did not move) and
     # whether the release commit descends from the prepare run's commit
     assert [p for p in gets if "/compare/" in p] == [f"{sdk}/compare/main...{rel.sha}"]
+    # the prepare run's seal: its artifacts of that name and the newest one's zip, once
+    assert sum(1 for p in gets if p.startswith(f"{sdk}/actions/runs/")
+               and p.endswith("/artifacts")) == 1
+    assert sum(1 for p in gets if p.startswith(f"{sdk}/actions/artifacts/")
+               and p.endswith("/zip")) == 1

@@ -26,11 +26,10 @@ import requests
 
 from tests.fault.world import build_artifacts
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import PYPROJECT, bump
+from tests.sandbox.helpers import PYPROJECT, bump, open_request
 from valet import github_client
 from valet.authz import parse_policy
 from valet.events import parse_event
-from valet.issue_format import render_body
 from valet.manifest import Artifact
 from valet.publish import Deps, Publisher, Settings
 from valet.publish.identity import learn
@@ -174,18 +173,14 @@ class Org:
         files = {p.name: p.read_bytes() for p in build_artifacts(
             self.tmp / f"dist-{uuid.uuid4().hex[:6]}", pkg or self.pkg, VERSION).values()}
         self.store = Store(files)
-        run = self.sb.admin.create_run(repo.full_name, path=RELEASE, event="workflow_dispatch",
-                                       actor=self.requester.login, head_sha=base)
         request = Request(repo=repo.full_name, version=VERSION,
                           requested_by=self.requester.login, sha=sha, branch=BRANCH,
                           artifacts=[Artifact(n, len(b), hashlib.sha256(b).hexdigest())
                                      for n, b in sorted(files.items())],
-                          release_id=1, run_id=run["id"],
-                          targets=[TargetState("pypi"), TargetState("npm")])
-        body = render_body(request, server_url=self.sb.server_url)
-        self.number = self.publish.gh(self.request_app.token).create_issue(
-            request.title, body).number
-        self.sb.admin.finish_run(repo.full_name, run["id"], "success")
+                          release_id=1, targets=[TargetState("pypi"), TargetState("npm")])
+        self.number = open_request(self.sb, request, publish=self.publish,
+                                   request_app=self.request_app,
+                                   requester=self.requester.login, head=base)
         return self.number
 
     def label(self) -> int:

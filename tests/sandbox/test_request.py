@@ -195,3 +195,39 @@ def test_a_request_job_without_a_checkout_reads_the_docker_config_of_the_release
                 if i.title == f"publish: {sdk.full_name}@1.0.0"]
     req = parse_issue(issue.title, issue.body)
     assert req.images == [{"id": "docker", "source": f"{src.host}/{name}:{sha}", "digest": digest}]
+
+
+def test_the_request_seals_what_it_wrote_ticks_aside(setup: Setup, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """valet-request.json names the publish repo, the issue, the release and the digest of
+    the body as written; the `seal` output is its path; a re-request keeps a ticked box
+    and the digest still matches the body as the issue holds it."""
+    import json
+
+    from valet import seal
+
+    runner = tmp_path / "runner-temp"
+    runner.mkdir()
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("RUNNER_TEMP", str(runner))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    assert setup.request("--targets", "pypi npm") == 0
+    issue = setup.publish_issues()[0]
+    issue.edit(body=set_target_checked(issue.body, "npm"))
+    assert setup.request("--targets", "pypi npm", "--changelog", "- more") == 0
+    path = runner / "valet-seal" / seal.FILE
+    assert f"seal={path}" in outputs.read_text() or str(path) in outputs.read_text()
+    issue = setup.gh.get_repo(setup.publish).get_issue(issue.number)
+    written = seal.loads(path.read_bytes())
+    assert written == seal.Seal(publish_repo=setup.publish, issue=issue.number,
+                                repo=setup.sdk.full_name, version="1.0.0", sha=SHA,
+                                body_sha256=seal.body_digest(issue.body))
+    assert "[x] npm" in issue.body and "- more" in issue.body
+    assert json.loads(path.read_text())["kind"] == seal.KIND
+
+
+def test_a_dry_run_writes_no_seal(setup: Setup, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNNER_TEMP", str(tmp_path))
+    assert setup.request("--targets", "pypi", "--dry-run") == 0
+    assert not (tmp_path / "valet-seal").exists()

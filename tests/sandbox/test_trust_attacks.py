@@ -14,6 +14,7 @@ their number (tests/unit/docs checks it).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +66,24 @@ class Org:
     def finish(self, run: dict[str, Any], repo: str | None = None) -> None:
         self.sb.admin.finish_run(repo or self.sdk.full_name, run["id"], "success")
 
-    def body(self, run_id: int | None, requested_by: str | None = None) -> str:
-        request = Request(repo=self.sdk.full_name, version="1.2.3",
-                          requested_by=requested_by or self.requester.login, sha=self.sha,
-                          branch=BRANCH, artifacts=artifacts(), release_id=1, run_id=run_id,
-                          targets=[TargetState(t) for t in ("pypi", "npm", "github")])
-        return render_body(request, server_url=self.sb.server_url)
+    def request_of(self, run_id: int | None, requested_by: str | None = None,
+                   changelog: str = "") -> Request:
+        return Request(repo=self.sdk.full_name, version="1.2.3",
+                       requested_by=requested_by or self.requester.login, sha=self.sha,
+                       branch=BRANCH, artifacts=artifacts(), release_id=1, run_id=run_id,
+                       changelog=changelog,
+                       targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+
+    def body(self, run_id: int | None, requested_by: str | None = None,
+             changelog: str = "") -> str:
+        return render_body(self.request_of(run_id, requested_by, changelog),
+                           server_url=self.sb.server_url)
+
+    def seal(self, run_id: int, number: int, **kw: Any) -> None:
+        """What the run's request job uploads once it wrote the request (valet.seal)."""
+        request = self.request_of(run_id, **kw)
+        self.sb.admin.seal_request(self.publish.full_name, number, request,
+                                   render_body(request, server_url=self.sb.server_url))
 
     def open(self, body: str, author: SandboxUser | None = None) -> int:
         """Open the request as ``author`` (default: the request App)."""
@@ -84,6 +97,7 @@ class Org:
         """What release.yml does: a run by ``actor`` opens the request, then ends."""
         run = self.run(actor or self.requester)
         number = self.open(self.body(run["id"], **kw))
+        self.seal(run["id"], number, **kw)
         self.finish(run)
         return number
 
@@ -190,10 +204,77 @@ def test_attack_whoever_reran_the_release_may_not_approve_it(org: Org) -> None:
     run = org.run(org.requester)
     org.finish(run)
     org.sb.admin.rerun(org.sdk.full_name, run["id"], org.approver.login)
-    org.open(org.body(run["id"]))
+    org.seal(run["id"], org.open(org.body(run["id"])))
     org.finish(run)
     assert org.label() == 0
     org.refused("requested this release", org.approver.login)
+
+
+def test_attack_a_request_naming_someone_elses_release_run_while_it_runs(org: Org) -> None:
+    """Alice's release run is running; the approver, holding the request App's token,
+    opens a request that names it (its release commit descends from the run's head),
+    so GitHub names Alice as the requester, and approves it himself. The run never
+    wrote it: it has no seal."""
+    run = org.run(org.requester)
+    org.open(org.body(run["id"], changelog="- the approver's own release"))
+    assert org.label() == 0
+    org.refused(f"the prepare run {run['id']}", "did not write this request",
+                "no unexpired", "upload-artifact", "overwrite: true")
+    org.finish(run)
+
+
+def test_attack_a_copy_of_a_sealed_request_under_another_issue(org: Org) -> None:
+    """Alice's run opened and sealed its request; the attacker opens the same body
+    again (a second issue, the run still running) and the approver approves that one:
+    the seal names Alice's issue, not this one."""
+    run = org.run(org.requester)
+    mine = org.open(org.body(run["id"]))
+    org.seal(run["id"], mine)
+    org.open(org.body(run["id"]))
+    assert org.number != mine
+    assert org.label() == 0
+    org.refused("did not write this request", f"the issue {mine}, this request {org.number}")
+    org.finish(run)
+
+
+def test_attack_the_request_app_rewrites_a_sealed_request_while_its_run_runs(
+        org: Org) -> None:
+    """Alice's run opened and sealed its request; while it still runs, the attacker
+    rewrites the body with the request App's token (a changelog of their own): the edit
+    is the request App's and falls in the run's time, but the run sealed another body."""
+    run = org.run(org.requester)
+    number = org.open(org.body(run["id"]))
+    org.seal(run["id"], number)
+    org.publish.gh(org.request_app.token).get_issue(number).edit(
+        body=org.body(run["id"], changelog="- whatever the attacker says"))
+    assert org.label() == 0
+    org.refused("did not write this request", "the body's digest")
+    org.finish(run)
+
+
+def test_attack_an_expired_seal_does_not_vouch(org: Org) -> None:
+    """The run's seal expired (retention-days): nothing says the run wrote the request."""
+    run = org.run(org.requester)
+    number = org.open(org.body(run["id"]))
+    from valet import seal
+
+    org.sb.admin.add_workflow_artifact(
+        org.sdk.full_name, seal.ARTIFACT, run_id=run["id"], expired=True,
+        zip_data=seal.make(org.publish.full_name, number, org.request_of(run["id"]),
+                           org.body(run["id"])).zipped())
+    org.finish(run)
+    assert org.label() == 0
+    org.refused("did not write this request", "no unexpired")
+
+
+def test_a_sealed_request_still_publishes_once_its_boxes_are_ticked(org: Org) -> None:
+    """The seal ignores ticks: a request whose box a person ticked (to skip it) and that
+    the publish App ticks as targets ship still matches its run's seal."""
+    number = org.request()
+    issue = org.publish.gh(org.approver.token).get_issue(number)
+    issue.edit(body=issue.body.replace("- [ ] npm\n", "- [x] npm\n", 1))
+    assert org.label() == 0
+    assert sorted(k for c, k in org.reg.calls if c == "publish") == ["github", "pypi"]
 
 
 def test_attack_a_request_naming_a_run_of_another_workflow(org: Org) -> None:
@@ -401,3 +482,33 @@ def test_attack_request_app_that_is_no_app(org: Org) -> None:
     with pytest.raises(UsageError, match="is not a GitHub App"):
         org.label(request_app=org.mallory.login)
     assert org.reg.calls == []
+
+
+def test_the_seal_costs_two_reads_both_started_ahead(org: Org) -> None:
+    """The seal check reads the run's `valet-request` list and its zip once each, and
+    SdkAPI.warm starts both with the prepare run's read: the check itself waits on none."""
+    from valet.issue_format import parse_issue
+    from valet.publish import seal_check
+
+    number = org.request()
+    issue = org.publish.gh(org.approver.token).get_issue(number)
+    request = parse_issue(issue.title, issue.body)
+    assert request.run_id is not None
+    sdk = SdkAPI(Rest(github_client.connect(org.publish_app.token)), org.sdk.full_name)
+    zips = f"/repos/{org.sdk.full_name}/actions/artifacts/"
+    listing = f"/repos/{org.sdk.full_name}/actions/runs/{request.run_id}/artifacts"
+
+    def seal_reads() -> list[str]:
+        return [e["path"] for e in org.sb.admin.request_log() if e["method"] == "GET"
+                and (e["path"] == listing or e["path"].startswith(zips))]
+
+    org.sb.admin.clear_request_log()
+    sdk.warm(sha=org.sha, run_id=request.run_id, merge_target="main", config_path=".valet.yml")
+    deadline = time.monotonic() + 30
+    while len(seal_reads()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(seal_reads()) == 2, seal_reads()
+    seal_check.check(sdk, request, publish_repo=org.publish.full_name, number=number,
+                     body=issue.body)
+    assert len(seal_reads()) == 2, seal_reads()  # both answers came from what warm started
+    sdk.rest.close()

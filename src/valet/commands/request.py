@@ -374,10 +374,30 @@ def run(args: argparse.Namespace) -> int:
         gha.print_untrusted(result.body)
     else:
         gha.info(f"{result.action} {result.url}")
+    # The run's word that it wrote this request (valet.seal): the job uploads the file.
+    sealed = "" if inp.dry_run or not result.number else \
+        write_seal(inp.publish_repo, int(result.number), req, result.body)
     gha.set_outputs({"issue-number": str(result.number or ""), "issue-url": result.url or "",
-                     "release-id": str(req.release_id or "")})
+                     "release-id": str(req.release_id or ""), "seal": sealed})
     gha.summary(summary_markdown(req, result))
     return 0
+
+
+def write_seal(publish_repo: str, number: int, req: Any, body: str) -> str:
+    """Write valet-request.json (valet.seal) for the run to upload as its artifact
+    `valet-request`: publish reads it back to know this run wrote the request.
+    Returns its path (under RUNNER_TEMP; the working directory outside Actions)."""
+    import os
+
+    from valet import gha, seal
+
+    text = seal.make(publish_repo, number, req, body).dumps()
+    folder = Path(os.environ.get("RUNNER_TEMP") or Path.cwd()) / "valet-seal"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / seal.FILE
+    path.write_text(text, encoding="utf-8")
+    gha.info(f"sealed the request in {path}: upload it as the artifact `{seal.ARTIFACT}`")
+    return str(path)
 
 
 def _ci_source(token: str | None, req: Any, inp: Inputs) -> Any:

@@ -88,6 +88,7 @@ class Review:
     event: Labeled | None = None  # the event that started this run: a hint only
     request: Request | None = None
     written_at: str = ""  # when the request App last wrote the body
+    written_body: str = ""  # the body as the request App last wrote it (seal_check)
     requesters: tuple[str, ...] = ()
     approval: Approval | None = None
 

@@ -143,6 +143,7 @@ class Publisher:
             lambda r: served.repo_served(r, self.d, self.s),  # before the SDK is read
             lambda r: review.written_only_by_request_app(r, issues, ids),
             lambda r: review.requested_by(r, self.d.sdk(r.request.repo), self.s),  # type: ignore[union-attr]
+            lambda r: review.sealed_by_its_run(r, self.d.sdk(r.request.repo), self.s),  # type: ignore[union-attr]
             lambda r: review.approver_allowed(r, issues, self.s),
             review.body_unchanged,
         ]

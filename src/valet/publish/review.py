@@ -12,7 +12,7 @@ from typing import Any
 
 from valet.errors import NotARequestError, NotAuthorizedError
 from valet.labels import Label
-from valet.publish import origin
+from valet.publish import origin, seal_check
 from valet.publish.approval import approve
 from valet.publish.context import Refused, Review, Settings
 from valet.publish.identity import Identities
@@ -55,6 +55,7 @@ def written_only_by_request_app(review: Review, issues: Any, ids: Identities) ->
     edits = issues.body_edits(review.number)
     origin.check_edits(list(edits), bool(getattr(edits, "complete", True)), ids)
     review.written_at = origin.written_at(review.issue, list(edits), ids)
+    review.written_body = seal_check.written_body(review.body, list(edits), ids)
 
 
 def requested_by(review: Review, sdk: Any, settings: Settings) -> None:
@@ -66,6 +67,13 @@ def requested_by(review: Review, sdk: Any, settings: Settings) -> None:
     rewritten = origin.claimed_otherwise(review.request, review.requesters)
     if rewritten:
         gha.warning(rewritten, title="requester")
+
+
+def sealed_by_its_run(review: Review, sdk: Any, settings: Settings) -> None:
+    """The prepare run that names the requesters sealed this very request."""
+    assert review.request is not None
+    seal_check.check(sdk, review.request, publish_repo=settings.publish_repo,
+                     number=review.number, body=review.written_body)
 
 
 def approver_allowed(review: Review, issues: Any, settings: Settings) -> None:

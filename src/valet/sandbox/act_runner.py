@@ -89,7 +89,9 @@ Invocation (built by :func:`act_argv`)::
   node actions built on the ``@actions/artifact`` npm package (``tools/node``, found
   through ``VALET_STANDIN_NODE_MODULES``). Its uploads stage one block per 8 MiB in
   parallel and act's server appends blocks in arrival order, so keep artifacts of
-  tests below 8 MiB.
+  tests below 8 MiB. When act ends, the run's ``valet-request`` artifact (the request
+  job's seal, valet.seal) becomes an artifact of the recorded run in the sandbox, as
+  GitHub lists a run's uploads; act's other artifacts stay in act's server only.
 * ``actions/setup-python`` is stood in for too: it puts wrappers around
   ``VALET_SANDBOX_PYTHON`` (default: the runtime's Python, which has ``build``) on
   PATH — the job's own tools, in a directory that is never valet's runtime.
@@ -506,6 +508,19 @@ class _RunRecord:
     repo: str
     run: dict[str, Any]
 
+    def carry_seal(self, store: Path) -> None:
+        """The request job's seal (valet.seal) from act's artifact server (``store``:
+        WORK/artifacts/RUN_ID, one folder per artifact, its zip inside) into the sandbox,
+        as an artifact of this run: on GitHub the upload is the run's own."""
+        from valet import seal
+
+        upload = store / seal.ARTIFACT / f"{seal.ARTIFACT}.zip"
+        if upload.is_file():
+            with contextlib.suppress(Exception):  # the sandbox may be gone
+                self.admin.add_workflow_artifact(self.repo, seal.ARTIFACT,
+                                                 run_id=int(self.run["id"]),
+                                                 zip_data=upload.read_bytes())
+
     def finish(self, ok: bool) -> None:
         with contextlib.suppress(Exception):  # the sandbox may be gone: the run ends anyway
             self.admin.finish_run(self.repo, self.run["id"], "success" if ok else "failure")
@@ -670,6 +685,8 @@ def run_workflow(repo_dir: Path, workflow: Path | str, event_name: str, event: M
         _kill(proc)  # steps may have left background children in the group
         untrack_group(proc.pid)
         if record is not None:
+            if step_env.get("GITHUB_RUN_ID") == str(record.run["id"]):
+                record.carry_seal(work / "artifacts" / str(record.run["id"]))
             record.finish(proc.returncode == 0 and not timed_out)
         for private in (env_file, secret_file):
             with contextlib.suppress(OSError):

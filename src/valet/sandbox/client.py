@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import requests
 
+from valet.errors import SandboxError
+
 
 class SandboxAdminError(RuntimeError):
     """The admin API refused a request (bad name, unknown repo, ...)."""
@@ -196,6 +198,18 @@ class AdminClient:
         if zip_data is not None:
             body["zip"] = base64.b64encode(zip_data).decode()
         return int(self._call("POST", f"/repos/{full_name}/artifacts", body)["id"])
+
+    def seal_request(self, publish_repo: str, number: int, request: Any, body: str) -> int:
+        """What the release run's request job uploads once it wrote ``body`` as issue
+        ``number`` of ``publish_repo``: its seal (valet.seal), the artifact
+        ``valet-request`` of the run the request names. Returns the artifact's id."""
+        from valet import seal
+
+        if request.run_id is None:
+            raise SandboxError("the request names no run to seal it")
+        return self.add_workflow_artifact(
+            request.repo, seal.ARTIFACT, run_id=int(request.run_id),
+            zip_data=seal.make(publish_repo, number, request, body).zipped())
 
     def create_oidc_request_token(self, repository: str, *, ref: str = "refs/heads/main",
                                   environment: str | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.publish.fakes import CONFIG, Registry, make_body, make_request
+from tests.unit.publish.fakes import CONFIG, Registry, make_body, make_request, open_request
 from tests.unit.publish.test_publisher import N, World
 from valet.config_load import parse_config
 from valet.errors import ConfigError
@@ -140,7 +140,7 @@ def test_an_unprotected_merge_target_is_refused(tmp_path):
 
 def test_a_duplicate_request_for_the_same_version_publishes_nothing_twice(tmp_path):
     w = World(tmp_path)
-    w.issues.create(N + 1, make_body())
+    open_request(w.issues, w.sdk, N + 1)
     assert w.label() == 0
     first = sorted(w.uploads())
     assert first == ["github", "npm", "pypi"]

@@ -68,9 +68,11 @@ def test_a_forged_done_marker_does_not_make_a_ticked_box_published(world: World)
 
 
 def test_the_requester_is_who_ran_the_prepare_workflow_not_the_body(world: World) -> None:
-    # The request App's token rewrites the line and the hidden block while the run ran.
-    world.issues.edit_body(N, world.body().replace("requester", "someone-else"), REQUEST_BOT,
-                           at="2030-01-01T00:00:30Z")
+    # The run itself rewrites the line and the hidden block (its `requested-by:` input)
+    # and seals what it wrote: publish goes ahead, the row names whom GitHub names.
+    rewritten = world.body().replace("requester", "someone-else")
+    world.issues.edit_body(N, rewritten, REQUEST_BOT, at="2030-01-01T00:00:30Z")
+    world.sdk.seal_request(N, rewritten)
     assert world.label("alice") == 0
     row = world.row()
     assert row.requester == "requester"

@@ -17,6 +17,7 @@ from tests.unit.publish.fakes import (
     Registry,
     identities,
     make_body,
+    open_request,
     prepare_run,
 )
 from valet import audit
@@ -86,7 +87,7 @@ class World:
         self.sdk.runs[4242] = prepare_run("requester")
         self.store = FakeStore()
         self.reg = Registry()
-        self.issues.create(N, make_body())
+        open_request(self.issues, self.sdk, N, make_body())
         self.ids = identities()
         self.policy = parse_policy(approvers, **rules)
         self.settings = Settings(publish_repo="org/publish", policy=self.policy,

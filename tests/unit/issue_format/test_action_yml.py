@@ -38,6 +38,7 @@ def test_inputs_match_the_command_options_and_outputs_come_from_the_run_step() -
         "issue-number": "${{ steps.run.outputs.issue-number }}",
         "issue-url": "${{ steps.run.outputs.issue-url }}",
         "release-id": "${{ steps.run.outputs.release-id }}",
+        "seal": "${{ steps.run.outputs.seal }}",
     }
 
 

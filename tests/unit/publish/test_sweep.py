@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from valet import gate, summary
 
-from .fakes import BOT, make_body
+from .fakes import BOT, open_request
 from .test_publisher import N, World
 
 PENDING = [[{"name": "tests", "status": "in_progress", "conclusion": None}]]
@@ -16,7 +16,7 @@ def waiting(tmp_path, *, extra: int = 0) -> World:
     w = World(tmp_path)
     w.sdk.check_pages = PENDING
     for number in range(N + 1, N + 1 + extra):
-        w.issues.create(number, make_body())
+        open_request(w.issues, w.sdk, number)
         assert w.publisher.handle(w.issues.label_by(number, "accepted", "alice")) == 0
     assert w.label() == 0 and "ci-pending" in w.labels
     assert w.publisher.sweep() == 0  # the first look records what CI looked like
