@@ -339,8 +339,11 @@ def check_targets_list(body: str) -> None:
 def without_ticks(body: str) -> str | None:
     """``body`` with every box of its Targets list unticked; None when it has none.
 
-    Two bodies that are equal this way differ only in which targets are ticked."""
-    lines = _lines(body or "")
+    Two bodies that are equal this way differ only in which targets are ticked. Line ends
+    come out as LF: GitHub's web editor saves a body with CRLF, so a person ticking a box
+    there changes every line end too, and that is still only ticking."""
+    body = (body or "").replace("\r\n", "\n")
+    lines = _lines(body)
     heading = _targets_heading_index(lines)
     if heading is None:
         return None

@@ -53,9 +53,12 @@ class Seal:
 
 
 def body_digest(body: str) -> str:
-    """sha256 of ``body`` with its Targets boxes unticked (as is, when it has none)."""
+    """sha256 of ``body`` with its Targets boxes unticked (as is, when it has none), its
+    line ends as LF: GitHub stores a body edited in its web editor with CRLF line ends,
+    and a person ticking a box there must not break the seal."""
     from valet.issue_format import without_ticks
 
+    body = body.replace("\r\n", "\n")
     text = without_ticks(body)
     return hashlib.sha256((body if text is None else text).encode("utf-8")).hexdigest()
 

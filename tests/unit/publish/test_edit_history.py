@@ -164,3 +164,19 @@ def test_a_box_valet_ticked_earlier_keeps_its_wording(tmp_path):
     assert w.label() == 0
     npm_row = next(line for line in w.comments[-1].splitlines() if "npm" in line and "|" in line)
     assert "published by valet in an earlier run" in npm_row
+
+
+def test_a_box_ticked_in_githubs_web_editor_is_only_ticking():
+    # The web editor saves the body with CRLF line ends: every line "changed", yet the
+    # person only ticked a box. Anything else they changed there still refuses.
+    from tests.unit.publish.fakes import REQUEST_BOT, identities
+    from valet.publish.context import Refused
+    from valet.publish.origin import check_edits
+
+    body = make_body()
+    ticked = set_target_checked(body, "pypi").replace("\n", "\r\n")
+    wrote = Edit(REQUEST_BOT, "2026-01-01T00:00:00Z", body)
+    check_edits([wrote, Edit("alice", "2026-01-01T00:01:00Z", ticked)], True, identities())
+    evil = ticked.replace("pkg-1.2.3", "evil-1.2.3")
+    with pytest.raises(Refused):
+        check_edits([wrote, Edit("alice", "2026-01-01T00:01:00Z", evil)], True, identities())

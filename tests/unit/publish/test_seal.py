@@ -50,6 +50,14 @@ def test_the_digest_ignores_ticks_and_nothing_else() -> None:
     assert seal.body_digest("no targets here") != seal.body_digest("no targets here.")
 
 
+def test_the_digest_reads_crlf_line_ends_as_the_lf_the_request_wrote() -> None:
+    # GitHub's web editor stores the body with CRLF once a person ticks a box there.
+    body = make_body()
+    ticked = set_target_checked(body, "pypi").replace("\n", "\r\n")
+    assert "\r\n" in ticked and seal.body_digest(ticked) == seal.body_digest(body)
+    assert seal.body_digest(ticked.replace("pkg-1.2.3", "evil-1.2.3")) != seal.body_digest(body)
+
+
 def test_a_seal_round_trips_through_its_zip() -> None:
     assert seal.from_zip(_good().zipped()) == _good()
 
