@@ -278,6 +278,48 @@ def test_hole4_a_closed_and_reopened_request_needs_a_new_approval(world: World) 
         refused(world, v, "closed", "after it was approved")
 
 
+# -- hole 5: CI overridden ------------------------------------------------------------------
+
+
+def test_hole5_a_committers_success_status_cannot_turn_failing_ci_green(
+        world: World, ci_green: Any) -> None:
+    """CI (the CI App's bot) reports `ci/build = failure` as a commit status on the release
+    commit; an SDK committer, with write on the SDK repo and their own token, POSTs
+    `success` for the same context, so GitHub's combined status turns green; the approver
+    adds `accepted`. Then CI itself posts `success` for ci/build and the approver adds
+    `accepted` again: that publishes, once."""
+    v = "3.12.0"
+    world.release(v)
+    ci_green(v)  # the `tests` check run passes: ci/build alone decides
+    sha = request_of(world, v).sha
+    world.sb.admin.set_ci(world.sdk, sha, statuses=[{"context": "ci/build", "state": "failure"}])
+    world.sb.admin.set_permission(world.sdk, world.mallory[0], "write")
+    commit = world.gh(world.mallory[1]).get_repo(world.sdk).get_commit(sha)
+    commit.create_status("success", context="ci/build", description="all good")
+    creators = {s.creator.login for s in commit.get_statuses() if s.context == "ci/build"}
+    assert len(creators) == 2 and world.mallory[0] in creators  # CI's bot and the committer
+    assert commit.get_combined_status().state == "success"  # what the attack relies on
+
+    pub = world.label(v, world.approver)
+    assert not pub.ok  # CI failed on an approved release: the job fails
+    nothing_published(world, v)
+    body = refused(world, v, "CI failed", "ci/build", "`failure`")
+    assert "`success`" not in body  # the committer's status was not what the gate counted
+    assert "ci-failed" in world.labels(v) and world.issue(v).state == "open"
+
+    # CI runs again and reports green itself: a new approval publishes, exactly once
+    world.sb.admin.set_ci(world.sdk, sha, statuses=[{"context": "ci/build", "state": "success"}])
+    again = world.label(v, world.approver)
+    assert again.ok, again.describe()
+    manifest = world.manifest(v)
+    assert {n: d for n, d in world.pypi_digests().items() if f"-{v}" in n} == {
+        n: manifest[n] for n in (f"{world.dist}-{v}-py3-none-any.whl", f"{world.dist}-{v}.tar.gz")}
+    assert world.npm_tarball_sha256(v) == manifest[f"{world.pkg}-{v}.tgz"]
+    assert not world.release_of(v).draft
+    assert world.issue(v).state == "closed" and world.labels(v) == {"published"}
+    assert len([c for c in world.comments(v) if "valet:summary" in c]) == 1
+
+
 # -- hole 6: a repository the publish repository does not serve -----------------------
 
 
