@@ -7,6 +7,9 @@ artifact to it, so its ``valet-request`` artifact must name this publish reposit
 this issue, this release, and the body the request App last wrote (ticks aside).
 Two calls: the run's artifacts of that name and the newest one's zip, both started
 ahead with the prepare run's read (SdkAPI.warm).
+
+``read`` is the I/O (those two calls), ``verdict`` the judgement (pure): publish
+refuses by it, ``valet audit`` flags by it (audit.facts.verify_seal), one code path.
 """
 
 from __future__ import annotations
