@@ -136,3 +136,61 @@ def test_forged_records_are_not_reported_as_fact(scene: Scene, tmp_path: Path,
     assert [t["outcome"] for t in fake_row["targets"]] == ["not done"] * 3
     assert codes(fake_row) == ["forged-record", "published-label-unverified"]
     assert all(helper.login in f["detail"] for f in fake_row["flags"])
+
+
+def _unsealed_requests(sc: Scene) -> tuple[int, int, int]:
+    """Two release runs, each written into requests by the request App's token while it
+    ran, neither sealing what the token wrote: the approver's run, which the token names
+    in a request of its own (never sealed), and the requester's run, which sealed its
+    request (#copied's original) but not the copy the token opened under another issue.
+    Returns (never sealed, sealed original, copy)."""
+    from valet.issue_format import render_body
+
+    base = sc.sdk.gh().get_commit(sc.sha).parents[0].sha
+    as_app = sc.publish.gh(sc.request_app.token)
+    numbers = []
+    for who, version in ((sc.approver, "1.2.5"), (sc.requester, "1.2.6")):
+        run = sc.sb.admin.create_run(sc.sdk.full_name, path=".github/workflows/release.yml",
+                                     event="workflow_dispatch", actor=who.login, head_sha=base,
+                                     head_branch="main")
+        request = Request(repo=sc.sdk.full_name, version=version, requested_by=who.login,
+                          sha=sc.sha, branch=f"release/{version}", artifacts=artifacts(),
+                          release_id=3, run_id=run["id"],
+                          targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+        body = render_body(request, server_url=sc.sb.server_url)
+        numbers.append(int(as_app.create_issue(request.title, body).number))
+        if who is sc.requester:  # the run seals the request it opened; the token copies it
+            sc.sb.admin.seal_request(sc.publish.full_name, numbers[-1], request, body)
+            numbers.append(int(as_app.create_issue(request.title, body).number))
+        sc.sb.admin.finish_run(sc.sdk.full_name, run["id"], "success")
+    return numbers[0], numbers[1], numbers[2]
+
+
+def test_a_request_its_named_run_did_not_seal_names_no_requester(
+        scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = scene
+    assert sc.label(sc.approver) == 0  # the honest request, sealed by its run, published
+    unsealed, original, copy = _unsealed_requests(sc)
+    rows = _audit(sc, tmp_path, monkeypatch)
+    assert (rows[sc.number]["requester"], rows[sc.number]["flags"]) == (sc.requester.login, [])
+    assert (rows[original]["requester"], rows[original]["flags"]) == (sc.requester.login, [])
+
+    row = rows[unsealed]
+    assert row["requester"] is None, "the named run's actor reported as who asked"
+    assert codes(row) == ["unsealed"]
+    assert "did not write this request" in row["flags"][0]["detail"]
+    assert sc.approver.login in row["flags"][0]["detail"]  # whom GitHub records as its actor
+
+    row = rows[copy]
+    assert row["requester"] is None
+    assert codes(row) == ["seal-mismatch"]
+    assert f"its seal names the issue {original}, this request {copy}" in \
+        row["flags"][0]["detail"]
+
+    md = _run(sc, tmp_path, monkeypatch, "md")
+    assert "4 publish request(s), 2 flagged." in md
+    assert "**unsealed**" in md and "**seal-mismatch**" in md
+    records = {r["issue"]: r for r in csv.DictReader(io.StringIO(
+        _run(sc, tmp_path, monkeypatch, "csv")))}
+    assert records[str(unsealed)]["flags"].startswith("unsealed: ")
+    assert records[str(copy)]["requester"] == ""

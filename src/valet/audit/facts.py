@@ -11,6 +11,8 @@ audit and publish can never disagree about what counts:
   (``origin.check_edits``, GraphQL's edit history);
 - the requester is who ran the prepare workflow, as GitHub recorded it
   (``origin.requesters``); the body's `Requested by:` is only a claim;
+- that run wrote the request: its seal (``seal_check.verdict``), else its actor is
+  not the requester;
 - an approver is judged by the publish repository's rule as it stands today
   (``authz.authorize``), so someone who lost the right since stands out.
 
@@ -30,6 +32,7 @@ from valet.errors import NotARequestError, NotAuthorizedError, ValetError
 from valet.events import Actor, valid_login
 from valet.publish.context import DEFAULT_RELEASE_WORKFLOW, Refused
 from valet.publish.identity import Identities
+from valet.publish.seal_check import Verdict
 from valet.publish_api import Edit
 from valet.request import Request
 
@@ -59,6 +62,11 @@ class IssueFacts:
     edit_problem: str | None = None  # written beyond ticks by someone else
     requesters: tuple[str, ...] = ()  # who ran the prepare workflow (GitHub's record)
     requester_problem: str | None = None  # why that is unknown
+    # What the named run's seal says of the request (None: not read, there being no
+    # verified run to vouch for it); when it does not vouch, ``requesters`` is emptied
+    # and GitHub's actors of that run are kept here, for the flag to name.
+    seal: Verdict | None = None
+    run_actors: tuple[str, ...] = ()
     # login (lower-case) -> why the publish rule refuses them today (None: allowed)
     approvers: dict[str, str | None] = field(default_factory=dict)
 
@@ -212,6 +220,33 @@ def verify_origin(facts: IssueFacts, rules: Rules, sdk: Callable[[str], Any]) ->
     facts.requesters = tuple(found or ())
 
 
+def verify_seal(facts: IssueFacts, rules: Rules, seals: _Seals) -> None:
+    """Whether the run that names the requesters sealed the request as approved, judged as
+    publish judges it (``seal_check.verdict``)."""
+    from valet import seal
+    from valet.publish import seal_check
+
+    request = facts.request
+    if request is None or request.run_id is None or not facts.requesters:
+        return  # no run GitHub shows asked for it: nothing for a seal to vouch for
+    # The body as the request App last wrote it up to the version approved: what
+    # publish checked when it acted (a later rewrite is flagged on its own).
+    then = (facts.edits or [])[: (facts.approved or 0) + 1] if facts.edits else []
+    now = facts.issue.get("body")
+    body = seal_check.written_body(now if isinstance(now, str) else "", then, rules.ids)
+    try:
+        listed, data = seals.read(request.repo, request.run_id)
+    except ValetError as exc:  # GitHub would not say: unverified, never passed
+        facts.requester_problem = f"the prepare run's seal could not be read: {exc.message}"
+        facts.requesters = ()
+        return
+    facts.seal = seal_check.verdict(listed, data, seal.make(rules.publish_repo, facts.number,
+                                                            request, body))
+    if facts.seal.state in (seal_check.UNSEALED, seal_check.MISMATCH):
+        # that run did not write this request: whoever ran it did not ask for it
+        facts.run_actors, facts.requesters = facts.requesters, ()
+
+
 def verify_approvers(facts: IssueFacts, rules: Rules, authz: Any) -> None:
     """Every `accepted` attempt's actor, judged by the publish rule as it stands today."""
     # When GitHub's record of the requester is missing, the row says so; self-approval
@@ -250,6 +285,30 @@ class _Asked:
         return self._roles[key]
 
 
+class _Seals:
+    """Each named run's seal read once per audit (``seal_check.read``: its artifacts list
+    and, when it has a seal, one zip), however many requests name the run."""
+
+    def __init__(self, sdk: Callable[[str], Any]) -> None:
+        self.sdk = sdk
+        self._read: dict[tuple[str, int], tuple[list[dict[str, Any]], bytes | None]
+                         | ValetError] = {}
+
+    def read(self, repo: str, run_id: int) -> tuple[list[dict[str, Any]], bytes | None]:
+        from valet.publish import seal_check
+
+        key = (repo.lower(), int(run_id))
+        if key not in self._read:
+            try:
+                self._read[key] = seal_check.read(self.sdk(repo), int(run_id))
+            except ValetError as exc:
+                self._read[key] = exc
+        got = self._read[key]
+        if isinstance(got, ValetError):
+            raise got
+        return got
+
+
 # -- collecting (the I/O edge) ----------------------------------------------
 
 
@@ -286,6 +345,7 @@ def collect(issues: Any, sdk: Callable[[str], Any], rules: Rules,
     """Every `publish: ` issue of the publish repository (updated since ``since``), read
     and verified. ``issues``: publish_api.IssueAPI; ``sdk``: repo -> publish_api.SdkAPI."""
     authz = _Asked(issues)
+    seals = _Seals(sdk)
     found: list[IssueFacts] = []
     for issue in issues.all_issues(since=iso(since)):
         if not isinstance(issue, dict) or "pull_request" in issue:
@@ -294,6 +354,7 @@ def collect(issues: Any, sdk: Callable[[str], Any], rules: Rules,
             continue
         facts = read_issue(issues, issue)
         verify_origin(facts, rules, sdk)
+        verify_seal(facts, rules, seals)
         verify_approvers(facts, rules, authz)
         found.append(facts)
     return found

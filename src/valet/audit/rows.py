@@ -38,6 +38,9 @@ FLAG_EDITED_AFTER_APPROVAL = "edited-after-approval"
 FLAG_EDITS_UNVERIFIED = "edits-unverified"
 FLAG_REQUESTER_UNVERIFIED = "requester-unverified"
 FLAG_REQUESTER_REWRITTEN = "requester-rewritten"
+FLAG_UNSEALED = "unsealed"
+FLAG_SEAL_MISMATCH = "seal-mismatch"
+FLAG_SEAL_EXPIRED = "seal-expired"
 FLAG_NO_APPROVAL = "published-without-approval"
 FLAG_APPROVAL_MISMATCH = "approval-mismatch"
 FLAG_NOT_APPROVER = "approver-not-allowed"
@@ -261,6 +264,25 @@ def _edited_after(facts: IssueFacts, ids: Identities) -> str | None:
     return None
 
 
+def _seal_flag(facts: IssueFacts) -> Flag | None:
+    """What the named run's seal says, when it does not vouch for the request. Expired
+    is milder: artifacts expire after retention-days, the run's record stays."""
+    from valet.publish import seal_check
+
+    said, req = facts.seal, facts.request
+    if said is None or said.sealed or req is None:
+        return None
+    where = seal_check.where(req)
+    if said.state == seal_check.EXPIRED:
+        return Flag(FLAG_SEAL_EXPIRED, f"{where} can no longer show that it wrote this "
+                    f"request: {said.why}; the requester is GitHub's record of that run")
+    claim = f" (the body claims {req.requested_by})" if req.requested_by else ""
+    actors = ", ".join(facts.run_actors) or "nobody"
+    return Flag(FLAG_UNSEALED if said.state == seal_check.UNSEALED else FLAG_SEAL_MISMATCH,
+                f"{where} did not write this request: {said.why}. GitHub records {actors} as "
+                f"that run's actor, not as who asked for this request{claim}")
+
+
 def build_row(facts: IssueFacts, ids: Identities) -> AuditRow:
     flags: list[Flag] = []
     req = facts.request
@@ -286,6 +308,10 @@ def build_row(facts: IssueFacts, ids: Identities) -> AuditRow:
         rewritten = claimed_otherwise(req, facts.requesters)
         if rewritten:
             flags.append(Flag(FLAG_REQUESTER_REWRITTEN, rewritten))
+
+    seal_flag = _seal_flag(facts)
+    if seal_flag is not None:
+        flags.append(seal_flag)
 
     # What the publish App said last.
     words, forged = _words(facts, ids)

@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="token that can read the publish repo's issues, team membership and "
                    "permissions (default: $GITHUB_TOKEN)")
     p.add_argument("--sdk-token", metavar="TOKEN",
-                   help="token that can read the SDK repositories' workflow runs "
+                   help="token that can read the SDK repositories' workflow runs and their "
+                   "artifacts (the runs' seals) "
                    "(default: --github-token)")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=run)

@@ -186,3 +186,23 @@ def _request_job_step(workflow: str) -> dict[str, object]:
 def test_the_refusal_shows_the_step_the_examples_use(workflow: str) -> None:
     (shown,) = yaml.safe_load(seal_check.UPLOAD_STEP)
     assert _request_job_step(workflow) == shown
+
+
+def test_the_verdict_tells_an_expired_seal_from_none_and_from_a_wrong_one() -> None:
+    """The one judgement publish refuses by and the audit flags by (pure: what GitHub
+    listed and, for the newest unexpired seal, its zip)."""
+    good = _good()
+    live = [{"id": 1, "name": seal.ARTIFACT, "expired": False, "created_at": "t"}]
+    dead = [{**live[0], "expired": True}]
+    assert seal_check.verdict([], None, good).state == seal_check.UNSEALED
+    assert seal_check.verdict(dead, None, good).state == seal_check.EXPIRED
+    assert seal_check.verdict(live, None, good).state == seal_check.EXPIRED  # 410 on download
+    assert seal_check.verdict(live, good.zipped(), good) == seal_check.Verdict(
+        seal_check.SEALED, "")
+    other = seal.make(PUBLISH_REPO, 6, make_request(), make_body())
+    wrong = seal_check.verdict(live, other.zipped(), good)
+    assert (wrong.state, wrong.why) == (seal_check.MISMATCH,
+                                        "its seal names the issue 6, this request 5")
+    assert seal_check.verdict(live, b"junk", good).state == seal_check.MISMATCH
+    for verdict in (seal_check.verdict([], None, good), seal_check.verdict(dead, None, good)):
+        assert "no unexpired" in verdict.why  # what publish's refusal has always said
