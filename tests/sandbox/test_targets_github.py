@@ -152,8 +152,9 @@ def test_asset_swapped_after_the_last_listing_goes_back_to_draft(
     repo, draft, ctx = _scene(tmp_path, gh_repo_factory, gh_client, "4.0.1")
 
     class Raced(GitHubTarget):
-        def _still_exact(self, ctx: Any, release: Any, names: list[str]) -> None:
-            super()._still_exact(ctx, release, names)
+        def _still_exact(self, ctx: Any, release: Any, names: list[str],
+                         listed: Any = None) -> None:
+            super()._still_exact(ctx, release, names, listed)
             _swap(repo, draft, tmp_path, "acme-4.0.1.tgz")
 
     target = Raced()

@@ -141,6 +141,7 @@ class GitHubReleaseStore:
         self.index = index
         self._release: Any = None
         self._raw: dict[str, Any] | None = None
+        self._made_now = False  # the draft was created by this run's POST (upload)
 
     # -- the release --------------------------------------------------------
 
@@ -223,6 +224,7 @@ class GitHubReleaseStore:
                 hint="this version is released: prepare a new version instead",
             )
         body = notes if notes is not None else ""
+        self._made_now = False
         try:
             if rel is None:
                 kwargs: dict[str, Any] = {"draft": True,
@@ -230,6 +232,7 @@ class GitHubReleaseStore:
                 if manifest.sha:
                     kwargs["target_commitish"] = manifest.sha
                 rel = self._gh_repo().create_git_release(self.tag, self.tag, body, **kwargs)
+                self._made_now = True
                 gha.info(f"created draft release {rel.id} for {self.tag}")
             elif (notes is not None and rel.body != body) or (
                     manifest.sha and rel.target_commitish != manifest.sha):
@@ -358,7 +361,10 @@ class GitHubReleaseStore:
                                 hashlib.sha256(manifest_bytes).hexdigest())
         rel = self._ensure_draft(manifest, notes)
         existing: dict[str, dict[str, Any]] = {}
-        for a in self._assets(rel.id):
+        # A draft this run's POST just made holds no asset yet: it is not listed before the
+        # uploads. Anything someone uploads to it meanwhile is in the listing after them
+        # (``_verify_listing``), which refuses any asset but the manifest's.
+        for a in ([] if self._made_now else self._assets(rel.id)):
             name = str(a.get("name"))
             if name not in expected and name != MANIFEST_NAME:
                 gha.info(f"removing stray asset {name} from the draft release")

@@ -181,8 +181,8 @@ class GitHubTarget:
             staged = self._staged.pop(ctx.key, None) or self._fill(ctx, repo, tag)
             release, uploaded = staged.release, staged.uploaded
             if release.draft:
-                self._own_tag(ctx, repo, tag)
-                self._still_exact(ctx, release, names)
+                listed = self._tag_and_relist(ctx, repo, tag, release)
+                self._still_exact(ctx, release, names, listed)
                 make_latest = self._make_latest(ctx, staged.seen.releases, release.id)
                 body = with_checksums(ctx, ctx.request.changelog or release.body or "")
                 release = release.update_release(
@@ -198,9 +198,24 @@ class GitHubTarget:
 
     # -- helpers ------------------------------------------------------------
 
-    def _still_exact(self, ctx: TargetContext, release: Any, names: list[str]) -> None:
-        """List the draft's assets again right before the PATCH that makes it public
-        (one GET): it must still hold exactly the approved files.
+    def _tag_and_relist(self, ctx: TargetContext, repo: Any, tag: str,
+                        release: Any) -> list[exact_set.Listed]:
+        """The tag made and the draft's assets listed again, at once: the two are the
+        last calls before the PATCH and neither needs the other's answer, so the listing
+        costs no round trip of its own and is still answered right before the PATCH
+        (at most the tag's POST in between, which changes no asset)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relist") as pool:
+            listing = pool.submit(self._relist, ctx, release)
+            self._own_tag(ctx, repo, tag)
+            return listing.result()
+
+    def _still_exact(self, ctx: TargetContext, release: Any, names: list[str],
+                     listed: list[exact_set.Listed] | None = None) -> None:
+        """The draft's assets as listed again right before the PATCH that makes it public
+        (one GET, ``listed`` when ``_tag_and_relist`` read it, else read here): it must
+        still hold exactly the approved files.
 
         The store checked the set when the run began, but someone with write access
         can upload to the draft while the other targets publish. GitHub offers no
@@ -209,7 +224,9 @@ class GitHubTarget:
         it; what lands in that moment shows in the PATCH's answer, and
         ``_verify_published`` turns the release back into a draft (docs/security.md).
         """
-        problems = _check_set(ctx, self._relist(ctx, release), required=names)
+        if listed is None:
+            listed = self._relist(ctx, release)
+        problems = _check_set(ctx, listed, required=names)
         if problems:
             raise IntegrityError(
                 f"{ctx.key}: the draft release {release.id} changed after the request: "

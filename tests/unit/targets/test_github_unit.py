@@ -381,6 +381,41 @@ def test_an_asset_added_after_the_check_is_never_made_public(tmp_path: Path) -> 
     assert repo.listings == before + 1  # looked again right before the PATCH, once
 
 
+def test_the_last_listing_is_read_while_the_tag_is_made_then_the_patch(
+        tmp_path: Path) -> None:
+    """The draft's last listing and the tag's POST need nothing of each other: they are
+    under way together (each call here waits, with a deadline, for the other to have
+    started: one after the other would never see it), and the PATCH waits for both."""
+    import threading
+
+    repo = StubRepo()
+    draft = repo.add("v1.2.3", draft=True, files=dict(APPROVED))
+    ctx = _ctx(tmp_path, repo, release_id=draft.id)
+    target = GitHubTarget()
+    assert target.status(ctx).state is State.ABSENT
+    target.stage(ctx)
+    listing, tagging = threading.Event(), threading.Event()
+    seen: list[str] = []
+    plain_list, plain_tag = draft.get_assets, repo.create_git_ref
+
+    def get_assets() -> list[StubAsset]:
+        listing.set()
+        seen.append("listing saw the tag under way" if tagging.wait(10) else "listing alone")
+        return plain_list()
+
+    def create_git_ref(ref: str, sha: str) -> Any:
+        tagging.set()
+        seen.append("tag saw the listing under way" if listing.wait(10) else "tag alone")
+        return plain_tag(ref, sha)
+
+    draft.get_assets = get_assets  # type: ignore[method-assign]
+    repo.create_git_ref = create_git_ref  # type: ignore[method-assign]
+    draft.on_update = lambda: seen.append("patch")
+    target.publish(ctx)
+    assert sorted(seen[:2]) == ["listing saw the tag under way", "tag saw the listing under way"]
+    assert seen[2:] == ["patch"] and repo.calls[-1] == ("update", "v1.2.3")
+
+
 def test_an_asset_deleted_after_the_check_is_refused_before_going_public(
         tmp_path: Path) -> None:
     repo = StubRepo()
