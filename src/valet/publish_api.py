@@ -359,12 +359,12 @@ class Rest:
                 except (_Unsure, _RateLimited) as exc:
                     raise exc.error from None  # the transport already retried what it may
                 raise GitHubError(f"{doing} failed: HTTP {resp.status_code}")
-            data = b""
+            data = bytearray()
             for block in resp.iter_content(16 * 1024):
                 data += block
                 if len(data) > limit:
                     raise GitHubError(f"{doing}: the answer is larger than {limit} bytes")
-            return data
+            return bytes(data)
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
@@ -538,6 +538,11 @@ def seg(value: str) -> str:
 def ref_path(branch: str) -> str:
     """A branch name inside a path: slashes stay, everything else is quoted."""
     return quote(branch, safe="/")
+
+
+def filenames(compare: dict[str, Any]) -> list[str]:
+    """The paths a compare's answer lists as changed."""
+    return [str(f.get("filename")) for f in compare.get("files") or [] if isinstance(f, dict)]
 
 
 def read_file(rest: Rest, repo: str, path: str, ref: str | None) -> str | None:
@@ -1062,8 +1067,7 @@ class SdkAPI:
 
     def changed_files(self, base: str, head: str) -> list[str]:
         """Paths that differ between ``base`` and ``head`` from their merge base (compare)."""
-        files = self.compare(base, head).get("files")
-        return [str(f.get("filename")) for f in files or [] if isinstance(f, dict)]
+        return filenames(self.compare(base, head))
 
     def already_in(self, base: str, sha: str) -> bool:
         """Whether ``sha`` is already in ``base`` (compare: nothing ahead)."""

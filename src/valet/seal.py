@@ -111,12 +111,17 @@ def from_zip(data: bytes) -> Seal:
         raise SealError(f"the artifact is not a zip: {exc}") from None
 
 
+def named(artifacts: Any) -> list[dict[str, Any]]:
+    """Of a run's artifacts (GitHub's list), its seals, expired ones too."""
+    return [a for a in artifacts if isinstance(a, dict) and a.get("name") == ARTIFACT] \
+        if isinstance(artifacts, list) else []
+
+
 def newest(artifacts: Any) -> dict[str, Any] | None:
     """Of a run's artifacts (GitHub's list), the newest unexpired seal: with
     ``overwrite: true`` there is one; should there be more, the run's last word counts."""
-    found = [a for a in artifacts if isinstance(a, dict) and a.get("name") == ARTIFACT
-             and not a.get("expired") and isinstance(a.get("id"), int)] \
-        if isinstance(artifacts, list) else []
+    found = [a for a in named(artifacts)
+             if not a.get("expired") and isinstance(a.get("id"), int)]
     return max(found, key=lambda a: (str(a.get("created_at") or ""), int(a["id"]))) \
         if found else None
 

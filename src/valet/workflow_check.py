@@ -5,8 +5,9 @@ commit adds or modifies files under ``.github/workflows/`` relative to the defau
 branch, unless the token has Workflows: write; it answers 404. ``needs_workflows``
 is pure; ``check`` first reads which files differ (both ways round: the release
 branch's changes, and the default branch's since it was cut, read only when the
-first compare says the default branch moved; reads the merge check makes too); only when workflow files are among them does it ask GitHub
-with one empty edit of the draft, which gets that 404 without the permission.
+first compare says the default branch moved; reads the merge check makes too);
+only when workflow files are among them does it ask GitHub with one empty edit
+of the draft, which gets that 404 without the permission.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def check(sdk: Any, *, default_branch: str, sha: str, release_id: int | None) ->
     """Raise ConfigError naming Workflows: write when the release cannot be published."""
     if release_id is None:
         return
+    from valet.publish_api import filenames
+
     release_side = sdk.compare(default_branch, sha)
-    changed = [str(f.get("filename")) for f in release_side.get("files") or []
-               if isinstance(f, dict)]
+    changed = filenames(release_side)
     if release_side.get("status") not in ("ahead", "identical"):
         # The default branch moved since the release was cut: its own changes count too.
         # Not moved (nothing behind), that compare has no files: GitHub's answer above

@@ -128,10 +128,9 @@ class Execution:
                 asked[item.key] = pool.submit(self._check_one, item, before)
             answers = [(item, asked[item.key].result()) for item in self.plan.run]
         for key in self.reread_items:
-            where, value = asked[key].result()
-            if where == "ok" and isinstance(value, StatusResult) and value.receipt is not None \
-                    and value.state is State.PUBLISHED:
-                self.reread[key] = value.receipt
+            found = _published(*asked[key].result())
+            if found is not None and found.receipt is not None:
+                self.reread[key] = found.receipt
         for item, (where, value) in answers:
             if where in ("ready", "preflight"):
                 out.results[item.key] = Result(item.key, "failed",
@@ -146,9 +145,7 @@ class Execution:
         # Found published, but it runs after a target that publishes now (or whose status
         # failed): looked at again after that one (what it records of it may be missing,
         # its status did not see it), not ticked now.
-        absent = {item.key for item, (where, value) in answers
-                  if not (where == "ok" and isinstance(value, StatusResult)
-                          and value.state is State.PUBLISHED)}
+        absent = {item.key for item, answer in answers if _published(*answer) is None}
         # The answers, in plan order: already there (tick), conflict (fail), or absent.
         for item, (where, value) in answers:
             if where == "status":
@@ -205,10 +202,9 @@ class Execution:
         earlier: dict[str, Receipt] = {}
         for key, fut in before.items():
             where, value = fut.result()
-            published = (where == "ok" and isinstance(value, StatusResult)
-                         and value.state is State.PUBLISHED)
-            if published and isinstance(value, StatusResult) and value.receipt is not None:
-                earlier[key] = value.receipt
+            found = _published(where, value)
+            if found is not None and found.receipt is not None:
+                earlier[key] = found.receipt
             elif key in self.reread_items:  # ticked: no later publish gives its receipt
                 return "status", _gone(item.key, key, where, value)
         ctx.earlier = earlier
@@ -332,6 +328,13 @@ def _tick(tick: Callable[[str], None], out: Outcome, key: str) -> None:
         out.results[key] = Result(key, "failed", receipt=prev.receipt, detail="tick", error=TargetError(
             f"{key} was published but its checkbox could not be ticked: {exc.message}",
             hint="add `accepted` again: the target will be found published and ticked"))
+
+
+def _published(where: str, value: object) -> StatusResult | None:
+    """A check's answer (``Execution._check_one``) when its status found it published."""
+    if where == "ok" and isinstance(value, StatusResult) and value.state is State.PUBLISHED:
+        return value
+    return None
 
 
 def _gone(key: str, ticked: str, where: str, value: object) -> TargetError:

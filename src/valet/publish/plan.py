@@ -51,13 +51,14 @@ def make_plan(request: Request, config: Config, resolve: Resolve) -> Plan:
         tc = config.target(state.id)
         if tc is None:
             plan.unknown.append(state.id)
-        elif state.checked:
-            plan.ticked.append(state.id)
-            impl = resolve(tc.name)
-            plan.done.append(PlanItem(state.id, tc, select_files(tc, impl.default_include, names)))
         else:
             impl = resolve(tc.name)
-            plan.run.append(PlanItem(state.id, tc, select_files(tc, impl.default_include, names)))
+            item = PlanItem(state.id, tc, select_files(tc, impl.default_include, names))
+            if state.checked:
+                plan.ticked.append(state.id)
+                plan.done.append(item)
+            else:
+                plan.run.append(item)
     return plan
 
 

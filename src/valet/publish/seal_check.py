@@ -76,9 +76,7 @@ def verdict(listed: Any, data: bytes | None, expected: seal.Seal) -> Verdict:
     """Whether the run that listed ``listed`` (its artifacts, GitHub's list) with the zip
     ``data`` of the newest unexpired one (``read``) sealed the request ``expected``."""
     if seal.newest(listed) is None:
-        ours = [a for a in listed if isinstance(a, dict) and a.get("name") == seal.ARTIFACT] \
-            if isinstance(listed, list) else []
-        if ours:  # GitHub lists an expired artifact, with expired: true
+        if seal.named(listed):  # GitHub lists an expired artifact, with expired: true
             return Verdict(EXPIRED, f"it has no unexpired `{seal.ARTIFACT}` artifact (its "
                                     "seal): it expired")
         return Verdict(UNSEALED, f"it has no unexpired `{seal.ARTIFACT}` artifact (its seal)")
