@@ -85,6 +85,21 @@ def open_request(sb: Any, request: Any, *, publish: Any, request_app: Any, reque
     return number
 
 
+def labeled(publish: Any, number: int, who: Any, label: str = "accepted") -> Any:
+    """``who`` adds ``label`` to issue ``number`` of ``publish`` (a sandbox repo), and the
+    `issues` `labeled` event GitHub sends for it, parsed as the publish job parses it."""
+    from valet.events import parse_event
+
+    publish.gh(who.token).get_issue(number).add_to_labels(label)
+    issue = publish.gh(who.token).get_issue(number)
+    return parse_event("issues", {
+        "action": "labeled", "label": {"name": label},
+        "issue": {"number": number, "title": issue.title, "body": issue.body,
+                  "state": issue.state, "labels": [{"name": x.name} for x in issue.labels]},
+        "repository": {"full_name": publish.full_name},
+        "sender": {"login": who.login, "type": "User"}})
+
+
 def identify(issues: Any, request_app: Any) -> Any:
     """Deps.identify for a publish run in-process: the token's bot and the request App."""
     from valet.publish.identity import learn

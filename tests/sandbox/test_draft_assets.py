@@ -25,10 +25,9 @@ import requests
 
 from tests.act.world import build_py_for
 from tests.fixtures.registries import npm_available
-from tests.sandbox.helpers import identify, open_request, two_apps
+from tests.sandbox.helpers import identify, labeled, open_request, two_apps
 from valet import github_client
 from valet.authz import parse_policy
-from valet.events import parse_event
 from valet.manifest import build_manifest
 from valet.publish import Deps, Publisher, Settings
 from valet.publish_api import IssueAPI, Rest, SdkAPI
@@ -77,14 +76,7 @@ class Scene:
     # -- the publish side ---------------------------------------------------------------
     def approve(self, resolve: Any = get_target) -> int:
         who = self.approver
-        self.publish.gh(who.token).get_issue(self.number).add_to_labels("accepted")
-        issue = self.publish.gh(who.token).get_issue(self.number)
-        payload = {"action": "labeled", "label": {"name": "accepted"},
-                   "issue": {"number": self.number, "title": issue.title, "body": issue.body,
-                             "state": issue.state,
-                             "labels": [{"name": x.name} for x in issue.labels]},
-                   "repository": {"full_name": self.publish.full_name},
-                   "sender": {"login": who.login, "type": "User"}}
+        event = labeled(self.publish, self.number, who)
         token = self.publish_app.token
         gh = github_client.connect(token)
         index = ReleaseIndex(Rest(gh), self.sdk.full_name, gh)
@@ -105,7 +97,7 @@ class Scene:
         deps = Deps(issues=issues, sdk=lambda repo: SdkAPI(Rest(gh), repo), store=store,
                     resolve=resolve, sdk_github=gh, identify=identify(issues, self.request_app),
                     releases=lambda repo: index)
-        return Publisher(settings, deps).handle(parse_event("issues", payload))
+        return Publisher(settings, deps).handle(event)
 
     # -- what came out ------------------------------------------------------------------
     def on_pypi(self) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import PYPROJECT, bump, open_request
+from tests.sandbox.helpers import PYPROJECT, bump, labeled, open_request
 from tests.unit.publish.fakes import CONFIG, Behaviour, FakeStore, Registry, artifacts, policy_for
 from valet import github_client
 from valet.authz import parse_policy
@@ -56,14 +56,7 @@ class Scene:
         return self.publish.gh(self.requester.token).get_issue(self.number)
 
     def label(self, who: Any, label: str = "accepted") -> int:
-        self.publish.gh(who.token).get_issue(self.number).add_to_labels(label)
-        issue = self.publish.gh(who.token).get_issue(self.number)
-        payload = {"action": "labeled", "label": {"name": label},
-                   "issue": {"number": self.number, "title": issue.title, "body": issue.body,
-                             "state": issue.state, "labels": [{"name": x.name} for x in issue.labels]},
-                   "repository": {"full_name": self.publish.full_name},
-                   "sender": {"login": who.login, "type": "User"}}
-        return self.run(parse_event("issues", payload))
+        return self.run(labeled(self.publish, self.number, who, label))
 
     def run(self, event: Any) -> int:
         gh = github_client.connect(self.publish_app.token)

@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.helpers import identify, open_request, two_apps
+from tests.sandbox.helpers import identify, labeled, open_request, two_apps
 from tests.sandbox.oci_images import delete_manifest, inspect, push_image
 from tests.unit.publish.fakes import FakeStore
 from valet import github_client
 from valet.authz import parse_policy
 from valet.config_load import parse_config
-from valet.events import parse_event
 from valet.issue_format import parse_issue
 from valet.manifest import Artifact
 from valet.publish import Deps, Publisher, Settings
@@ -67,13 +66,7 @@ def _scene(sb: Any, gh_repo_factory: Any, user_factory: Any, config: str,
 
 def _approve(s: dict[str, Any], env: dict[str, str], tmp_path: Path, store: FakeStore) -> int:
     who, publish = s["approver"], s["publish"]
-    publish.gh(who.token).get_issue(s["number"]).add_to_labels("accepted")
-    issue = publish.gh(who.token).get_issue(s["number"])
-    payload = {"action": "labeled", "label": {"name": "accepted"},
-               "issue": {"number": s["number"], "title": issue.title, "body": issue.body,
-                         "state": issue.state, "labels": [{"name": x.name} for x in issue.labels]},
-               "repository": {"full_name": publish.full_name},
-               "sender": {"login": who.login, "type": "User"}}
+    event = labeled(publish, s["number"], who)
     gh = github_client.connect(s["publish_app"].token)
     sdk_gh = github_client.connect(s["sdk"].token)
     settings = Settings(publish_repo=publish.full_name, policy=parse_policy(who.login),
@@ -82,7 +75,7 @@ def _approve(s: dict[str, Any], env: dict[str, str], tmp_path: Path, store: Fake
     deps = Deps(issues=issues, sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo),
                 store=lambda req, cfg: store, resolve=get_target, sdk_github=sdk_gh,
                 identify=identify(issues, s["request_app"]))
-    return Publisher(settings, deps).handle(parse_event("issues", payload))
+    return Publisher(settings, deps).handle(event)
 
 
 def _issue(s: dict[str, Any]) -> Any:

@@ -26,10 +26,10 @@ import requests
 
 from tests.fault.world import build_artifacts
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import PYPROJECT, bump, open_request
+from tests.sandbox.helpers import PYPROJECT, bump, labeled, open_request
+from tests.unit.publish.fakes import FakeStore
 from valet import github_client
 from valet.authz import parse_policy
-from valet.events import parse_event
 from valet.manifest import Artifact
 from valet.publish import Deps, Publisher, Settings
 from valet.publish.identity import learn
@@ -76,31 +76,6 @@ class SpyEnv(Mapping[str, str]):
         return set(self.read) & CREDENTIALS
 
 
-class Store:
-    """The draft's files as the store serves them, verified like the real store."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.downloads = 0
-
-    def download_verified(self, expected: list[Artifact], dest: Path, *,
-                          on_file: Any = None) -> dict[str, Path]:
-        self.downloads += 1
-        dest.mkdir(parents=True, exist_ok=True)
-        out = {}
-        for art in expected:
-            data = self.files[art.name]
-            assert hashlib.sha256(data).hexdigest() == art.sha256
-            (dest / art.name).write_bytes(data)
-            out[art.name] = dest / art.name
-            if on_file is not None:
-                on_file(art.name, out[art.name])
-        return out
-
-    def delete(self) -> None:
-        pass
-
-
 @dataclass
 class Spied:
     """A real target whose every call is recorded."""
@@ -133,7 +108,7 @@ class Org:
     repos: dict[str, Any] = field(default_factory=dict)  # name -> SandboxRepo
     shas: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (base, release)
     calls: list[tuple[str, str]] = field(default_factory=list)
-    store: Store | None = None
+    store: FakeStore | None = None
     env: SpyEnv | None = None
     number: int = 0
 
@@ -172,7 +147,8 @@ class Org:
         base, sha = self.shas[name]
         files = {p.name: p.read_bytes() for p in build_artifacts(
             self.tmp / f"dist-{uuid.uuid4().hex[:6]}", pkg or self.pkg, VERSION).values()}
-        self.store = Store(files)
+        self.store = FakeStore()
+        self.store.content = files  # the draft as the store serves it, verified
         request = Request(repo=repo.full_name, version=VERSION,
                           requested_by=self.requester.login, sha=sha, branch=BRANCH,
                           artifacts=[Artifact(n, len(b), hashlib.sha256(b).hexdigest())
@@ -184,14 +160,7 @@ class Org:
         return self.number
 
     def label(self) -> int:
-        self.publish.gh(self.approver.token).get_issue(self.number).add_to_labels("accepted")
-        issue = self.publish.gh(self.approver.token).get_issue(self.number)
-        payload = {"action": "labeled", "label": {"name": "accepted"},
-                   "issue": {"number": self.number, "title": issue.title, "body": issue.body,
-                             "state": issue.state,
-                             "labels": [{"name": x.name} for x in issue.labels]},
-                   "repository": {"full_name": self.publish.full_name},
-                   "sender": {"login": self.approver.login, "type": "User"}}
+        event = labeled(self.publish, self.number, self.approver)
         gh = github_client.connect(self.publish_app.token)
         issues = IssueAPI(Rest(gh), self.publish.full_name)
         home = self.tmp / "npm-home"
@@ -205,7 +174,7 @@ class Org:
                     store=lambda req, cfg: self.store, resolve=self.resolve, sdk_github=gh,
                     identify=lambda: learn(issues, app_slug=None,
                                            request_app=self.request_app.login[:-5]))
-        return Publisher(settings, deps).handle(parse_event("issues", payload))
+        return Publisher(settings, deps).handle(event)
 
     def resolve(self, name: str) -> Any:
         return Spied(get_target(name), self.calls)

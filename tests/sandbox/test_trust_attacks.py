@@ -21,12 +21,11 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sandbox import SandboxUser
-from tests.sandbox.helpers import PYPROJECT, bump
+from tests.sandbox.helpers import PYPROJECT, bump, labeled
 from tests.unit.publish.fakes import CONFIG, FakeStore, Registry, artifacts, policy_for
 from valet import github_client, summary
 from valet.authz import parse_policy
 from valet.errors import UsageError
-from valet.events import parse_event
 from valet.issue_format import render_body
 from valet.publish import Deps, Publisher, Settings
 from valet.publish.identity import learn
@@ -117,16 +116,8 @@ class Org:
         return Publisher(settings, deps)
 
     def label(self, who: SandboxUser | None = None, **kw: Any) -> int:
-        who = who or self.approver
-        self.publish.gh(who.token).get_issue(self.number).add_to_labels("accepted")
-        issue = self.publish.gh(who.token).get_issue(self.number)
-        payload = {"action": "labeled", "label": {"name": "accepted"},
-                   "issue": {"number": self.number, "title": issue.title, "body": issue.body,
-                             "state": issue.state,
-                             "labels": [{"name": x.name} for x in issue.labels]},
-                   "repository": {"full_name": self.publish.full_name},
-                   "sender": {"login": who.login, "type": "User"}}
-        return self.publisher(**kw).handle(parse_event("issues", payload))
+        event = labeled(self.publish, self.number, who or self.approver)
+        return self.publisher(**kw).handle(event)
 
     def last_comment(self) -> tuple[str, str]:
         comments = list(self.publish.gh(self.approver.token).get_issue(self.number)
