@@ -21,8 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from valet import issue_query
 from valet.errors import GitHubError
 from valet.github_client import wrap
+
+# The queries are built in issue_query (pure); their names stay importable from here.
+from valet.issue_query import EDITS_LIMIT as EDITS_LIMIT
+from valet.issue_query import EDITS_QUERY as EDITS_QUERY
+from valet.issue_query import VIEWER_EDITS_QUERY as VIEWER_EDITS_QUERY
+from valet.issue_query import VIEWER_QUERY as VIEWER_QUERY
 
 _NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -38,18 +45,6 @@ class Edit:
     login: str | None
     at: str
     body: str
-
-
-EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
-EDITS_QUERY = (
-    "query($owner: String!, $name: String!, $number: Int!) {"
-    " repository(owner: $owner, name: $name) { issue(number: $number) {"
-    f" userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor {{ login }} diff }} }}"
-    " } } }")
-VIEWER_QUERY = "query { viewer { login } }"
-# Both in one request: a run that learns who its token is and checks an issue's edits
-# asks GitHub once for the two (IssueAPI.warm with ``viewer``).
-VIEWER_EDITS_QUERY = EDITS_QUERY.replace(" repository(", " viewer { login } repository(", 1)
 
 
 class EditHistory(list[Edit]):
@@ -530,6 +525,11 @@ def _lists_ancestor(compare: Any, commit: str) -> bool:
                for c in compare.get("commits") or [])
 
 
+def _team_key(org: str, slug: str, login: str) -> tuple[str, str, str, str]:
+    # GitHub compares organization logins, team slugs and logins without case
+    return ("team", org.lower(), slug.lower(), login.lower())
+
+
 def seg(value: str) -> str:
     """One URL path segment (a label name, a login)."""
     return quote(value, safe="")
@@ -573,45 +573,87 @@ class IssueAPI:
     def __init__(self, rest: Rest, repo: str) -> None:
         self.rest = rest
         self.repo = repo
-        # The joint viewer + edits query started by ``warm(viewer=True)``: "viewer" and
-        # ("edits", number) each take its answer once; a later read asks GitHub again.
-        self._joint: dict[Any, Future[Any]] = {}
+        # The one query ``warm`` starts (issue_query.build), by the part each read takes
+        # from it: "viewer", ("edits", n), "policy", ("team", org, slug, login), ("label",
+        # name); each with where its part is in the answer. Each part is taken once; a
+        # later read asks GitHub again.
+        self._joint: dict[Any, tuple[Future[Any], int]] = {}
         self._joint_lock = threading.Lock()
         self._issue_ahead: Future[Any] | None = None  # the issue ``warm`` started reading
 
     def warm(self, number: int, *, approver: str | None = None,
              teams: tuple[tuple[str, str], ...] = (), role: bool = False,
-             comments: bool = False, viewer: bool = False) -> None:
+             comments: bool = False, viewer: bool = False, policy: bool = False,
+             labels: tuple[str, ...] = ()) -> None:
         """Start the reads a run of ``number`` makes (publish.ahead): the issue, its events
         and edits, the approver's teams or role (``role``: no approvers configured), the
-        comments; ``viewer``: who this token is, asked in the edits' query."""
+        comments. In the edits' GraphQL query too: who this token is (``viewer``),
+        valet-publish.yml (``policy``), the approver's membership of ``teams`` and the
+        ids of ``labels`` (those the close adds). ``approver`` is the event's hint: a
+        check that names someone else reads that one's membership itself."""
+        from valet.publish_policy import POLICY_FILE
+
         self._issue_ahead = self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
         self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/events")
         owner, _, name = self.repo.partition("/")
-        variables = {"owner": owner, "name": name, "number": number}
-        if viewer:
-            joint = self.rest.prefetch_graphql(VIEWER_EDITS_QUERY, variables)
-            with self._joint_lock:
-                self._joint["viewer"] = self._joint[("edits", number)] = joint
-        else:
-            self.rest.prefetch_graphql(EDITS_QUERY, variables)
+        asked = tuple(teams) if approver else ()
+        query, variables = issue_query.build(
+            owner, name, number, viewer=viewer, policy_path=POLICY_FILE if policy else None,
+            teams=asked, login=approver, labels=labels)
+        joint = self.rest.prefetch_graphql(query, variables)
+        with self._joint_lock:
+            self._joint[("edits", number)] = (joint, 0)
+            if viewer:
+                self._joint["viewer"] = (joint, 0)
+            if policy:
+                self._joint["policy"] = (joint, 0)
+            for i, (org, slug) in enumerate(asked):
+                assert approver is not None
+                self._joint[_team_key(org, slug, approver)] = (joint, i)
+            for i, label in enumerate(labels):
+                self._joint[("label", label.lower())] = (joint, i)
         if comments:
             self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/comments")
-        if approver:
-            self.warm_approver(approver, teams=teams, role=role)
+        if approver and role:
+            self.warm_approver(approver, role=role)
 
     def warm_policy(self) -> None:
-        """Start the read of the publish repository's valet-publish.yml (``policy_text``)."""
+        """Start the REST read of valet-publish.yml (``policy_text``), for a run that does
+        not ``warm`` (that one asks for it in its query)."""
         from valet.publish_policy import POLICY_FILE
 
         self.rest.prefetch(f"/repos/{self.repo}/contents/{POLICY_FILE}")
 
     def policy_text(self) -> str | None:
         """valet-publish.yml from the default branch of the publish repository (None: there
-        is none): one GET, never of a ref an event or an issue names."""
+        is none), never of a ref an event or an issue names: from ``warm``'s query when it
+        settles it (issue_query.policy_of), else one GET of the contents API."""
         from valet.publish_policy import POLICY_FILE
 
+        joint = self._joint_answer("policy")
+        text = issue_query.policy_of(joint[0]) if joint else issue_query.REST
+        if text is not issue_query.REST:
+            return text  # type: ignore[return-value]
         return read_file(self.rest, self.repo, POLICY_FILE, None)
+
+    def label_node_id(self, name: str) -> str | None:
+        """The GraphQL node id of the publish repository's label ``name`` (None: it has no
+        such label): from ``warm``'s query (as the run started) when it asked, else
+        ``GET /repos/{publish}/labels/{name}``."""
+        joint = self._joint_answer(("label", name.lower()))
+        got = issue_query.label_of(joint[0], joint[1], name) if joint else issue_query.REST
+        if got is not issue_query.REST:
+            return got  # type: ignore[return-value]
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/labels/{seg(name)}",
+                                 doing=f"reading the label {name} of {self.repo}")
+        except NotFound:
+            return None
+        node = data.get("node_id") if isinstance(data, dict) else None
+        if not isinstance(node, str) or not node:
+            raise GitHubError(f"GitHub answered the label {name} of {self.repo} without "
+                              "its node id")
+        return node
 
     def warm_identity(self, request_app: str) -> None:
         """Start what identity.learn reads: who this token is (unless the joint query of
@@ -623,9 +665,23 @@ class IssueAPI:
         if self._issue_ahead is None:  # else its author may answer (``app``)
             self.rest.prefetch(f"/apps/{seg(request_app)}")
 
-    def _take_joint(self, key: Any) -> Future[Any] | None:
+    def _take_joint(self, key: Any) -> tuple[Future[Any], int] | None:
         with self._joint_lock:
             return self._joint.pop(key, None)
+
+    def _joint_answer(self, key: Any) -> tuple[Any, int] | None:
+        """The joint query's answer for ``key``'s part and where that part is in it; None
+        when it was not asked or the request failed (the REST read says why, should it
+        fail too)."""
+        entry = self._take_joint(key)
+        if entry is None:
+            return None
+        joint, where = entry
+        try:
+            _, answer = joint.result()
+        except GitHubError:
+            return None
+        return answer, where
 
     def warm_approver(self, login: str, *, teams: tuple[tuple[str, str], ...] = (),
                       role: bool = False) -> None:
@@ -649,15 +705,11 @@ class IssueAPI:
         GraphQL's ``viewer``: REST's ``GET /user`` answers 403 to an installation token."""
         doing = "asking GitHub who the github-token is"
         data: Any = None
-        joint = self._take_joint("viewer")
+        joint = self._joint_answer("viewer")  # None: not asked, or it failed: ask alone
         if joint is not None:
-            try:
-                _, answer = joint.result()
-                data = answer.get("data") if isinstance(answer, dict) else None
-            except GitHubError:
-                data = None  # asked again on its own below
+            data = issue_query.data_of(joint[0])
             if not isinstance((data or {}).get("viewer"), dict):
-                data = None  # the issue part failed (its own check says so): ask alone
+                data = None  # another part failed (its own check says so): ask alone
         if data is None:
             data = self.rest.graphql(VIEWER_QUERY, {}, doing)
         login = (data.get("viewer") or {}).get("login") if isinstance(data, dict) else None
@@ -705,11 +757,15 @@ class IssueAPI:
         owner, _, name = self.repo.partition("/")
         doing = f"reading the edit history of #{number}"
         joint = self._take_joint(("edits", number))
-        if joint is not None:
-            data = graphql_data(joint.result()[1], doing)
-        else:
+        answer = joint[0].result()[1] if joint is not None else None
+        data = issue_query.data_of(answer)
+        if data is None:  # not asked with the run's query, or that failed as a whole
             data = self.rest.graphql(EDITS_QUERY, {"owner": owner, "name": name,
                                                    "number": number}, doing)
+        else:
+            failed = issue_query.error_at(answer, "repository", "issue")
+            if failed is not None:  # another part's error is that part's alone
+                raise GitHubError(f"{doing}: GraphQL error: {failed}")
         try:
             history = data["repository"]["issue"]["userContentEdits"]
             nodes = history["nodes"]
@@ -815,6 +871,13 @@ class IssueAPI:
     # -- authz.AuthzAPI ----------------------------------------------------
 
     def team_member(self, org: str, slug: str, login: str) -> bool:
+        """Whether ``login`` is an active member of org/slug: from ``warm``'s query when it
+        asked for this login and settles it (issue_query.member_of), else REST's
+        membership (``state`` active)."""
+        joint = self._joint_answer(_team_key(org, slug, login))
+        got = issue_query.member_of(joint[0], joint[1], login) if joint else issue_query.REST
+        if got is not issue_query.REST:
+            return bool(got)
         try:
             data = self.rest.get(f"/orgs/{seg(org)}/teams/{seg(slug)}/memberships/{seg(login)}",
                                  doing=f"checking {login}'s membership of {org}/{slug}")

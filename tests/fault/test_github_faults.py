@@ -34,7 +34,8 @@ class Call:
 CALLS = [
     Call("issue get", "GET", R + r"publish/issues/\d+$"),
     Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
-    Call("GraphQL (who the token is, the body's edit history)", "POST", r"^/api/graphql$"),
+    Call("GraphQL (who the token is, the body's edit history, valet-publish.yml, the "
+         "approver's team membership)", "POST", r"^/api/graphql$"),
     # No `GET /apps/{slug}`: the issue's recorded author (the request App's bot) says
     # the App exists. A run on an issue someone else opened asks, through the same
     # retrying client.
@@ -43,7 +44,9 @@ CALLS = [
          R + r"sdk(-wa-\d+)?/actions/runs/\d+/artifacts$"),
     Call("artifact zip (the seal)", "GET", R + r"sdk/actions/artifacts/\d+/zip$"),
     Call("compare (release commit on the run's commit)", "GET", R + r"sdk(-wa-\d+)?/compare/"),
-    Call("team membership", "GET", r"^/api/v3/orgs/[^/]+/teams/[^/]+/memberships/"),
+    # No `GET /orgs/{o}/teams/{t}/memberships/{login}`: the approver's membership comes
+    # with the GraphQL query; REST is asked, through the same retrying client, only when
+    # that part of the answer does not settle it.
     Call("collaborator permission", "GET", R + r"publish/collaborators/[^/]+/permission$",
          env=(("INPUT_APPROVERS", ""),)),
     Call("repo get (default branch)", "GET", R + r"sdk$"),

@@ -124,3 +124,65 @@ def test_who_the_token_is_and_the_edits_come_in_one_query(
     assert gone.viewer_login() == reader.login
     with pytest.raises(GitHubError, match="Could not resolve to an Issue"):
         gone.body_edits(999)
+
+
+POLICY = "repos:\n  org/sdk:\n    targets: [pypi]\n"
+
+
+def _publish_repo(gh_repo_factory, sandbox_user_factory, sandbox, policy):
+    from tests.fixtures.sandbox import unique
+
+    org = unique("pubgql")
+    repo = gh_repo_factory({"valet-publish.yml": policy}, owner=org)
+    alice = sandbox_user_factory("alice")
+    sandbox.admin.create_team(org, "release", [alice.login])
+    sandbox.admin.create_team(org, "ops", [])
+    issue = repo.gh().create_issue("publish: org/sdk@1.0.0", body="first")
+    return repo, org, alice, issue
+
+
+def test_the_runs_one_query_reads_the_policy_the_teams_and_the_labels(
+        gh_repo_factory, sandbox_user_factory, sandbox):
+    repo, org, alice, issue = _publish_repo(gh_repo_factory, sandbox_user_factory, sandbox,
+                                            POLICY)
+    published = repo.gh().create_label("published", "0e8a16")
+    rest_id = requests.get(f"{sandbox.api_url}/repos/{repo.full_name}/labels/published",
+                           headers={"Authorization": f"token {repo.token}"},
+                           timeout=30).json()["node_id"]
+    assert published.name == "published" and rest_id
+    sandbox.admin.clear_request_log()
+    api = IssueAPI(Rest(make_github(sandbox, repo.token)), repo.full_name)
+    teams = ((org, "release"), (org, "ops"), ("no-such-org-x", "release"))
+    api.warm(issue.number, approver=alice.login.upper(), teams=teams, viewer=True,
+             policy=True, labels=("published", "failed"))
+    assert api.policy_text() == POLICY
+    assert api.team_member(org, "release", alice.login.upper()) is True
+    assert api.team_member(org, "ops", alice.login.upper()) is False
+    assert api.label_node_id("published") == rest_id
+    assert api.label_node_id("failed") is None  # the repository has no such label
+    assert [e.body for e in api.body_edits(issue.number)] == []
+    log = sandbox.admin.request_log()
+    assert sum(1 for e in log if e.get("kind") == "graphql") == 1
+    assert not [e for e in log if e.get("kind") != "graphql"
+                and e["method"] == "GET" and "/issues/" not in e["path"]], log
+    # the organization GitHub does not know: only that team goes to REST (404: no member)
+    sandbox.admin.clear_request_log()
+    assert api.team_member("no-such-org-x", "release", alice.login.upper()) is False
+    assert [e["path"] for e in sandbox.admin.request_log()] == [
+        f"/orgs/no-such-org-x/teams/release/memberships/{alice.login.upper()}"]
+
+
+def test_a_policy_github_cannot_show_as_text_is_read_as_rest_reads_it(
+        gh_repo_factory, sandbox_user_factory, sandbox):
+    repo, _, _, issue = _publish_repo(gh_repo_factory, sandbox_user_factory, sandbox,
+                                      b"repos:\x00\xff\n")
+    api = IssueAPI(Rest(make_github(sandbox, repo.token)), repo.full_name)
+    sandbox.admin.clear_request_log()
+    api.warm(issue.number, policy=True)
+    with pytest.raises(GitHubError, match="not UTF-8 text"):
+        api.policy_text()
+    log = sandbox.admin.request_log()
+    assert sum(1 for e in log if e.get("kind") == "graphql") == 1
+    assert [e["path"] for e in log if e.get("kind") != "graphql"
+            and "/issues/" not in e["path"]] == [
+        f"/repos/{repo.full_name}/contents/valet-publish.yml"]

@@ -21,9 +21,10 @@ from bench.world import PublishWorld
 
 pytestmark = pytest.mark.sandbox
 
-BUDGET = 30  # publish_api_calls, 3 targets, default store (README: Performance): 26, the
-# publish repo's valet-publish.yml, the draft's assets listed again before it goes public,
-# and the prepare run's seal (its valet-request artifacts, the newest one's zip)
+BUDGET = 28  # publish_api_calls, 3 targets, default store (README: Performance): 24, the
+# draft's assets listed again before it goes public and the prepare run's seal (its
+# valet-request artifacts, the newest one's zip); valet-publish.yml and the approver's
+# team membership come in the one GraphQL request
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,12 @@ def test_a_three_target_publish_stays_within_its_call_budget(world: PublishWorld
     # the issue: at the start, and its labels just before the close; everything else once
     assert gets.pop(issue) == 2
     assert all(n == 1 for n in gets.values()), gets
-    # who the token is and the body's edits: one GraphQL request; the request App is
-    # the issue's author as GitHub recorded it (not looked up by slug)
+    # who the token is, the body's edits, valet-publish.yml and the approver's team: one
+    # GraphQL request; the request App is the issue's author as GitHub recorded it (not
+    # looked up by slug)
     assert sum(1 for e in run.log if e.get("kind") == "graphql") == 1
+    assert not any(p.endswith("/contents/valet-publish.yml") for p in gets), gets
+    assert not any("/memberships/" in p for p in gets), gets
     assert not any(p.startswith("/apps/") for p in gets)
     sdk = f"/repos/{rel.sdk}"
     # the protection rule answers whether main is protected: the branch is not read

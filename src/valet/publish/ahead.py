@@ -18,6 +18,7 @@ from typing import Any
 
 from valet import gate
 from valet.errors import ValetError
+from valet.labels import transition
 from valet.publish.context import Deps, Settings
 
 
@@ -26,18 +27,28 @@ def start(deps: Deps, settings: Settings, number: int, *, title: str, body: str,
     """Start the reads of a run of issue ``number`` (``resume``: a run without its label
     event, which reads the comments for the approval record first)."""
     learning = deps.warm_identity is not None and settings.identities is None
-    warm_policy = getattr(deps.issues, "warm_policy", None)
-    if warm_policy is not None and settings.served is None:
-        warm_policy()
+    policy_unread = settings.served is None
     warm = getattr(deps.issues, "warm", None)
     if warm is not None:
         policy = settings.policy
-        # who the token is goes with the edits' GraphQL query: one request for both
+        # one GraphQL request with the edits: who the token is, valet-publish.yml, the
+        # approver's teams (the event's sender: only a hint, the check asks for whom
+        # the events name) and the labels the close adds
         warm(number, approver=approver, teams=tuple((t.org, t.slug) for t in policy.teams),
-             role=not policy.configured, comments=resume, viewer=learning)
+             role=not policy.configured, comments=resume, viewer=learning,
+             policy=policy_unread, labels=closing_labels())
+    else:
+        warm_policy = getattr(deps.issues, "warm_policy", None)
+        if warm_policy is not None and policy_unread:
+            warm_policy()
     if learning:
         deps.warm_identity()  # type: ignore[misc]
     sdk_side(deps, settings, title, body)
+
+
+def closing_labels() -> tuple[str, ...]:
+    """The labels the close adds (their ids, for closing through GraphQL)."""
+    return tuple(sorted(str(x) for x in transition("publish").add))
 
 
 def approver(deps: Deps, settings: Settings, login: str) -> None:

@@ -1,0 +1,178 @@
+"""The publish repository's reads of a run's start, as one GraphQL query (pure).
+
+A run reads, on the publish repository, who its token is, the issue body's edit
+history, valet-publish.yml from the default branch, the approver's membership of
+each approver team and the ids of the labels the close adds. ``build`` asks for all
+of them in one query; the ``*_of`` helpers read one part of the answer and return
+what the REST read of it returns, or ``REST`` when the answer does not settle it
+(that part failed, or says something REST could say otherwise): the caller then
+reads it through REST, as it would without the query. A failed part never decides
+another: GitHub answers partial ``data`` with ``errors`` that carry a ``path``.
+
+Every value goes in ``variables``; the aliases (``t0``, ``l0``) are numbered here,
+never taken from data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
+MEMBERS_LIMIT = 100  # one page of a team's members matching the login
+_EDITS = (f"userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor"
+          " { login } diff } }")
+EDITS_QUERY = (
+    "query($owner: String!, $name: String!, $number: Int!) {"
+    f" repository(owner: $owner, name: $name) {{ issue(number: $number) {{ {_EDITS} }}"
+    " } }")
+VIEWER_QUERY = "query { viewer { login } }"
+# Both in one request: a run that learns who its token is and checks an issue's edits
+# asks GitHub once for the two.
+VIEWER_EDITS_QUERY = EDITS_QUERY.replace(" repository(", " viewer { login } repository(", 1)
+
+# The policy is only ever read from the default branch (HEAD), never from a ref an
+# event or an issue names.
+POLICY_EXPRESSION = "HEAD:{path}"
+
+
+class Fallback(enum.Enum):
+    REST = "rest"
+
+
+REST = Fallback.REST  # the answer does not settle this part: read it through REST
+
+
+def build(owner: str, name: str, number: int, *, viewer: bool = False,
+          policy_path: str | None = None, teams: Sequence[tuple[str, str]] = (),
+          login: str | None = None, labels: Sequence[str] = ()
+          ) -> tuple[str, dict[str, Any]]:
+    """(query, variables): the edits of issue ``number``; with ``viewer`` who the token
+    is; with ``policy_path`` that file's blob on the default branch; with ``login`` its
+    membership of each (org, slug) of ``teams`` (aliases t0, t1, ...); each of
+    ``labels`` (aliases l0, l1, ...). Without extras it is EDITS_QUERY or
+    VIEWER_EDITS_QUERY, byte for byte."""
+    variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
+    decls = ["$owner: String!", "$name: String!", "$number: Int!"]
+    repo = [f"issue(number: $number) {{ {_EDITS} }}"]
+    if policy_path is not None:
+        decls.append("$policyExpr: String!")
+        variables["policyExpr"] = POLICY_EXPRESSION.format(path=policy_path)
+        repo.append("policy: object(expression: $policyExpr) { __typename"
+                    " ... on Blob { text isBinary isTruncated byteSize } }")
+    for i, label in enumerate(labels):
+        decls.append(f"$label{i}: String!")
+        variables[f"label{i}"] = label
+        repo.append(f"l{i}: label(name: $label{i}) {{ id name }}")
+    top = ["viewer { login }"] if viewer else []
+    top.append(f"repository(owner: $owner, name: $name) {{ {' '.join(repo)} }}")
+    if login is not None and teams:
+        decls.append("$login: String!")
+        variables["login"] = login
+        for i, (org, slug) in enumerate(teams):
+            decls += [f"$org{i}: String!", f"$slug{i}: String!"]
+            variables[f"org{i}"], variables[f"slug{i}"] = org, slug
+            top.append(f"t{i}: organization(login: $org{i}) {{ team(slug: $slug{i}) {{"
+                       f" members(first: {MEMBERS_LIMIT}, query: $login) {{ nodes {{ login }}"
+                       " } } }")
+    return f"query({', '.join(decls)}) {{ {' '.join(top)} }}", variables
+
+
+# -- reading the answer -----------------------------------------------------------------
+
+
+def data_of(answer: Any) -> dict[str, Any] | None:
+    """The answer's ``data`` (None: an error answer with none, or not GraphQL at all)."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def error_at(answer: Any, *path: str) -> str | None:
+    """The message of the first error that touches the part at ``path`` (an error at that
+    part, inside it or around it; one without a path touches every part), else None."""
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not errors:
+        return None
+    for err in errors if isinstance(errors, list) else [errors]:
+        where = err.get("path") if isinstance(err, dict) else None
+        if isinstance(where, list) and where:
+            head = [str(p) for p in where[:len(path)]]
+            if head != list(path[:len(head)]):
+                continue  # another part's error
+        message = err.get("message") if isinstance(err, dict) else None
+        return str(message or err)
+    return None
+
+
+def _part(answer: Any, *path: str) -> Any:
+    """The value at ``path`` when nothing failed on the way (else REST)."""
+    data = data_of(answer)
+    if data is None or error_at(answer, *path) is not None:
+        return REST
+    value: Any = data
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return REST
+        value = value[key]
+    return value
+
+
+def policy_of(answer: Any) -> str | None | Fallback:
+    """valet-publish.yml's text as the contents API would decode it, None when there is
+    no such file, REST when in doubt.
+
+    Only a text blob whose UTF-8 is exactly ``byteSize`` bytes is the file's text (a
+    blob GitHub could not decode, cut short or transcoded is not). A one-line text is
+    read through REST too: a symbolic link's blob is its target's path, which the
+    contents API follows; a policy is a YAML mapping of several lines."""
+    blob = _part(answer, "repository", "policy")
+    if blob is None or blob is REST:
+        return blob  # type: ignore[no-any-return]
+    if not isinstance(blob, dict) or blob.get("__typename") != "Blob":
+        return REST
+    text, size = blob.get("text"), blob.get("byteSize")
+    if (blob.get("isBinary") is not False or blob.get("isTruncated") is not False
+            or not isinstance(text, str) or not isinstance(size, int)
+            or isinstance(size, bool) or "\n" not in text):
+        return REST
+    try:
+        exact = len(text.encode("utf-8")) == size
+    except UnicodeEncodeError:  # a lone surrogate: not text REST would decode
+        return REST
+    return text if exact else REST
+
+
+def member_of(answer: Any, index: int, login: str) -> bool | Fallback:
+    """Whether ``login`` is among the members of team ``t{index}``: True on an exact
+    login (GitHub compares logins without case), False when the team does not exist or
+    a short list has no such login, REST when the list is full (the exact login may be
+    on a later page) or the part failed."""
+    org = _part(answer, f"t{index}")
+    if not isinstance(org, dict) or "team" not in org:
+        return REST  # no such organization is an error on GitHub; anything else: ask
+    team = org["team"]
+    if team is None:
+        return False  # no such team (REST answers 404)
+    members = team.get("members") if isinstance(team, dict) else None
+    nodes = members.get("nodes") if isinstance(members, dict) else None
+    if not isinstance(nodes, list):
+        return REST
+    want = login.lower()
+    if any(isinstance(n, dict) and isinstance(n.get("login"), str)
+           and n["login"].lower() == want for n in nodes):
+        return True
+    return REST if len(nodes) >= MEMBERS_LIMIT else False
+
+
+def label_of(answer: Any, index: int, name: str) -> str | None | Fallback:
+    """The node id of label ``l{index}`` (``name``), None when the repository has none."""
+    label = _part(answer, "repository", f"l{index}")
+    if label is None or label is REST:
+        return label  # type: ignore[no-any-return]
+    if not isinstance(label, dict):
+        return REST
+    got, node = label.get("name"), label.get("id")
+    if not isinstance(got, str) or got.lower() != name.lower():
+        return REST
+    return node if isinstance(node, str) and node else REST
