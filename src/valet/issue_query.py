@@ -19,10 +19,13 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
+BOT = "[bot]"  # REST's suffix of an App's account
 EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
 MEMBERS_LIMIT = 100  # one page of a team's members matching the login
+# ``__typename``: GraphQL names a Bot by its slug ("my-app", REST's "my-app[bot]"), and a
+# person may own the login "my-app": only a Bot's login is read as "<slug>[bot]".
 _EDITS = (f"userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor"
-          " { login } diff } }")
+          " { __typename login } diff } }")
 EDITS_QUERY = (
     "query($owner: String!, $name: String!, $number: Int!) {"
     f" repository(owner: $owner, name: $name) {{ issue(number: $number) {{ {_EDITS} }}"
@@ -116,6 +119,20 @@ def _part(answer: Any, *path: str) -> Any:
             return REST
         value = value[key]
     return value
+
+
+def rest_login(actor: Any) -> str | None:
+    """The REST login of a GraphQL ``Actor`` asked with ``__typename login``: a Bot is
+    "<slug>[bot]" (GraphQL says "<slug>"), anyone else their login; None for no actor
+    (a deleted account) or no login."""
+    if not isinstance(actor, dict):
+        return None
+    login = actor.get("login")
+    if not isinstance(login, str) or not login:
+        return None
+    if actor.get("__typename") == "Bot" and not login.endswith(BOT):
+        return f"{login}{BOT}"
+    return login
 
 
 def policy_of(answer: Any) -> str | None | Fallback:

@@ -30,6 +30,7 @@ from valet.issue_query import EDITS_LIMIT as EDITS_LIMIT
 from valet.issue_query import EDITS_QUERY as EDITS_QUERY
 from valet.issue_query import VIEWER_EDITS_QUERY as VIEWER_EDITS_QUERY
 from valet.issue_query import VIEWER_QUERY as VIEWER_QUERY
+from valet.issue_query import rest_login
 
 _NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -775,9 +776,7 @@ class IssueAPI:
         for node in nodes if isinstance(nodes, list) else []:
             if not isinstance(node, dict) or not isinstance(node.get("diff"), str):
                 continue  # a deleted revision has no text
-            editor = node.get("editor")
-            login = editor.get("login") if isinstance(editor, dict) else None
-            edits.append(Edit(login if isinstance(login, str) else None,
+            edits.append(Edit(rest_login(node.get("editor")),
                               str(node.get("editedAt") or ""), node["diff"]))
         edits.reverse()  # GitHub lists the newest first
         total = history.get("totalCount") if isinstance(history, dict) else None

@@ -186,3 +186,58 @@ def test_a_policy_github_cannot_show_as_text_is_read_as_rest_reads_it(
     assert [e["path"] for e in log if e.get("kind") != "graphql"
             and "/issues/" not in e["path"]] == [
         f"/repos/{repo.full_name}/contents/valet-publish.yml"]
+
+
+BOT_EDITS = """query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) { issue(number: $number) {
+    author { __typename login } userContentEdits(first: 10) { nodes { editor { __typename login } diff } } } } }"""
+
+
+def test_a_bot_is_its_slug_in_graphql_and_publish_reads_it_as_its_rest_login(
+        gh_repo_factory, sandbox):
+    # GitHub's GraphQL names a Bot by its slug (`author { login }` of an App's issue is
+    # "my-app", where REST says "my-app[bot]"); only `viewer` keeps the suffix.
+    repo = gh_repo_factory()
+    slug = f"{repo.name}-req"
+    token = sandbox.admin.create_app(slug, repos=[repo.full_name], permission="write")
+    issue = make_github(sandbox, token).get_repo(repo.full_name).create_issue(
+        "publish: org/sdk@1.0.0", body="first")
+    make_github(sandbox, token).get_repo(repo.full_name).get_issue(issue.number).edit(
+        body="second")
+    data = ask(sandbox, token, BOT_EDITS, owner=repo.owner, name=repo.name,
+               number=issue.number).json()["data"]["repository"]["issue"]
+    assert data["author"] == {"__typename": "Bot", "login": slug}
+    assert [n["editor"] for n in data["userContentEdits"]["nodes"]] == [
+        {"__typename": "Bot", "login": slug}] * 2
+    viewer = ask(sandbox, token, "query { viewer { login } }").json()
+    assert viewer == {"data": {"viewer": {"login": f"{slug}[bot]"}}}
+
+    edits = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name).body_edits(issue.number)
+    assert [(e.login, e.body) for e in edits] == [(f"{slug}[bot]", "first"),
+                                                 (f"{slug}[bot]", "second")]
+
+
+def test_a_person_whose_login_is_the_request_apps_slug_is_not_the_request_app(
+        gh_repo_factory, sandbox):
+    # Logins and App slugs are separate names on GitHub: a person can own the login
+    # "<slug>". Their edit of a request is a person's edit, whatever GraphQL calls them.
+    from valet.publish.context import Refused
+    from valet.publish.identity import Identities
+    from valet.publish.origin import check_edits
+
+    repo = gh_repo_factory()
+    slug = f"{repo.name}-req"
+    token = sandbox.admin.create_app(slug, repos=[repo.full_name], permission="write")
+    sandbox.admin.create_user(slug)  # a person with the App's slug as login
+    person = sandbox.admin.create_token(slug)
+    sandbox.admin.set_permission(repo.full_name, slug, "write")
+    body = "### Targets\n\n- [ ] pypi\n"
+    issue = make_github(sandbox, token).get_repo(repo.full_name).create_issue(
+        "publish: org/sdk@1.0.0", body=body)
+    repo.gh(person).get_issue(issue.number).edit(body=body + "\nship it to my index\n")
+
+    edits = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name).body_edits(issue.number)
+    assert [e.login for e in edits] == [f"{slug}[bot]", slug]
+    ids = Identities(publish_bot="valet-publish[bot]", request_bot=f"{slug}[bot]")
+    with pytest.raises(Refused, match=f"edited by {slug} "):
+        check_edits(list(edits), edits.complete, ids)

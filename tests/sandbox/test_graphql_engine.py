@@ -75,8 +75,8 @@ def test_every_query_valet_sends_validates_against_githubs_schema():
     from valet.sandbox.graphql.schema import schema
 
     queries = _query_constants()
-    assert {"valet.publish_api.EDITS_QUERY", "valet.publish_api.VIEWER_QUERY",
-            "valet.publish_api.VIEWER_EDITS_QUERY"} <= {n for n, _ in queries}
+    assert {"valet.issue_query.EDITS_QUERY", "valet.issue_query.VIEWER_QUERY",
+            "valet.issue_query.VIEWER_EDITS_QUERY"} <= {n for n, _ in queries}
     for name, text in queries:
         assert validate(schema(), parse(text)) == [], name
 

@@ -92,6 +92,8 @@ def forbidden(c: Ctx, mutation: str) -> Fail:
 
 # -- actors -------------------------------------------------------------------------
 
+BOT = "[bot]"
+
 
 def actor(c: Ctx, login: str | None) -> Obj | None:
     """A User, Bot or Organization as an ``Actor`` (None: the account is gone)."""
@@ -100,7 +102,10 @@ def actor(c: Ctx, login: str | None) -> Obj | None:
         return None
     kind = {"Bot": "Bot", "Organization": "Organization"}.get(user["type"], "User")
     url = f"{c.app.urls.server}/{user['login']}"
-    return {"__typename": kind, "login": user["login"], "databaseId": user["id"],
+    # GitHub's GraphQL names a Bot by its App's slug: REST's "my-app[bot]" is "my-app"
+    # as an author or editor (only ``viewer`` keeps the suffix).
+    login = user["login"].removesuffix(BOT) if kind == "Bot" else user["login"]
+    return {"__typename": kind, "login": login, "databaseId": user["id"],
             "url": url, "resourcePath": f"/{user['login']}",
             "avatarUrl": lambda info, size=None: f"{c.app.urls.server}/avatars/{user['login']}",
             "name": user.get("name")}
