@@ -212,3 +212,26 @@ def test_a_request_never_answered_is_not_taken_for_done() -> None:
     with pytest.raises(GitHubError) as info:
         IssueAPI(gh, "org/publish").close_published(7, CLOSE)
     assert "not repeated" in info.value.message
+
+
+class Labels(Rest):
+    """Rest against a repository whose only label is `published`."""
+
+    def __init__(self) -> None:
+        super().__init__(token="t", base_url="https://api.github.com")
+        self.asked: list[str] = []
+
+    def _send(self, verb: str, path: str, params: Any, body: Any, headers: Any,
+              doing: str) -> Any:
+        self.asked.append(f"{verb} {path}")
+        if path.endswith("/repos/org/publish/labels/published"):
+            return Resp(200, {"id": 3, "node_id": "LA_kwDOpublished", "name": "published"})
+        return Resp(404, {"message": "Not Found"})
+
+
+def test_a_labels_id_is_its_rest_node_id_and_none_when_it_does_not_exist() -> None:
+    rest = Labels()
+    api = IssueAPI(rest, "org/publish")
+    assert api.label_node_id("published") == "LA_kwDOpublished"
+    assert api.label_node_id("we/ird name") is None
+    assert rest.asked[-1] == "GET /repos/org/publish/labels/we%2Fird%20name"
