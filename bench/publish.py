@@ -47,9 +47,14 @@ def counts(log: Iterable[dict[str, Any]], publish_repo: str) -> dict[str, Any]:
         total += 1
         method = str(e.get("method"))
         path = str(e.get("path", ""))
-        if method in ("POST", "PATCH", "PUT", "DELETE") and e.get("kind") != "graphql":
+        mutation = e.get("kind") == "graphql" and e.get("operation") == "mutation"
+        if method in ("POST", "PATCH", "PUT", "DELETE") and (
+                e.get("kind") != "graphql" or mutation):
             writes += 1
-        if method == "PATCH" and issue_path.match(path):
+        # an issue write: a PATCH of the issue, or a mutation that writes its body or
+        # closes it (the successful close: summary, labels, ticks and state in one)
+        if method == "PATCH" and issue_path.match(path) or mutation and {
+                "updateIssue", "closeIssue"} & set(e.get("fields") or ()):
             issue_writes += 1
         shapes[f"{method} {_IDS.sub('/N', path)}"] += 1
     return {"calls": total, "not_modified": not_modified, "issue_writes": issue_writes,

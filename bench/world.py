@@ -187,6 +187,13 @@ class PublishWorld:
                                                    permission="write")
         self.publish_token = self.admin.create_app(self.publish_app, repos=[self.publish],
                                                    permission="admin")
+        # The publish repository as its setup makes it (docs/labels.md): valet's six labels
+        # exist before the first release.
+        from valet.labels import Label
+
+        publish_repo = self.gh(self.publish_token).get_repo(self.publish)
+        for label in Label:
+            publish_repo.create_label(str(label), "ededed")
         self.regs = {"pypi_url": env["VALET_PYPI_URL"], "npm_url": env["VALET_NPM_REGISTRY"],
                      "pypi_user": env["TWINE_USERNAME"], "pypi_password": env["TWINE_PASSWORD"],
                      "npm_token": env["NPM_TOKEN"]}

@@ -115,7 +115,9 @@ def _pace(requester: Any) -> None:
 
         def paced(verb: str, url: str, *args: Any, _original: Any = original,
                   **kwargs: Any) -> Any:
-            pacing.before_write(verb, url)
+            # (verb, url, parameters, headers, input): a GraphQL body says if it mutates
+            body = kwargs.get("input", args[2] if len(args) > 2 else None)
+            pacing.before_write(verb, url, body)
             return _original(verb, url, *args, **kwargs)
 
         setattr(requester, name, paced)
@@ -174,7 +176,8 @@ class PacedAdapter(HTTPAdapter):
     """An adapter whose writes wait for the process's pacer (valet.pacing)."""
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        pacing.before_write(str(request.method or "GET"), str(request.url or ""))
+        pacing.before_write(str(request.method or "GET"), str(request.url or ""),
+                            request.body)
         return super().send(request, *args, **kwargs)
 
 

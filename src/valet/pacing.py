@@ -5,7 +5,9 @@ requests (POST, PATCH, PUT, DELETE) per minute and 500 per hour, and answer
 more with 403/429 and a ``Retry-After`` (docs: "Rate limits for the REST API",
 secondary rate limits). ``WritePacer`` keeps a process below both: before each
 write, ``wait()`` sleeps until the write fits the sliding minute and hour
-windows. Reads are never paced; a release's handful of writes never waits.
+windows. Reads are never paced; a release's handful of writes never waits. A GraphQL
+POST counts as a write when its document mutates (GitHub counts mutations as
+content-creating), not when it only queries.
 
 One pacer per process (``default()``), on loopback too, so the sandbox sees the
 pace GitHub would; ``VALET_PACE_WRITES=0`` turns it off (the test suite does,
@@ -19,15 +21,44 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 PER_MINUTE = 80
 PER_HOUR = 500
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
-def is_write(method: str, url: str) -> bool:
-    """A content-creating request: a write verb, except a GraphQL query (a POST that reads)."""
-    return method.upper() in WRITE_METHODS and not url.rstrip("/").endswith("/graphql")
+def is_write(method: str, url: str, body: Any = None) -> bool:
+    """A content-creating request: a write verb, except a GraphQL query (a POST that reads).
+
+    A GraphQL POST is a write when its document mutates, and when the document cannot be
+    read (no body, not JSON, not GraphQL): GitHub counts mutations as content-creating."""
+    if method.upper() not in WRITE_METHODS:
+        return False
+    if not url.split("?", 1)[0].rstrip("/").endswith("/graphql"):
+        return True
+    return not graphql_reads(body)
+
+
+def graphql_reads(body: Any) -> bool:
+    """Whether a GraphQL request body (bytes, text or its decoded JSON) only queries."""
+    import json
+
+    import graphql
+
+    try:
+        if isinstance(body, (bytes, bytearray)):
+            body = body.decode("utf-8")
+        if isinstance(body, str):
+            body = json.loads(body)
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str):
+            return False
+        ops = [d for d in graphql.parse(query, no_location=True).definitions
+               if isinstance(d, graphql.OperationDefinitionNode)]
+    except (ValueError, UnicodeDecodeError, graphql.GraphQLError):
+        return False
+    return bool(ops) and all(op.operation is graphql.OperationType.QUERY for op in ops)
 
 
 class WritePacer:
@@ -97,9 +128,9 @@ def default() -> WritePacer:
         return _default
 
 
-def before_write(method: str, url: str) -> None:
+def before_write(method: str, url: str, body: Any = None) -> None:
     """Pace ``method url`` if it creates content (the hook every GitHub client calls)."""
-    if is_write(method, url):
+    if is_write(method, url, body):
         pacer = default()
         pacer.enabled = enabled_by_env()
         pacer.wait()

@@ -784,19 +784,69 @@ class IssueAPI:
         return edits
 
     def comment(self, number: int, body: str) -> None:
+        self.rest.call("POST", f"/repos/{self.repo}/issues/{number}/comments",
+                       body={"body": body}, doing=f"commenting on #{number}",
+                       confirm=self._landed(number, body))
+
+    def _landed(self, number: int, body: str) -> Confirm:
+        """A look for comment ``body`` on ``number``, posted from now on: the same text
+        among the comments since just before it was sent is that comment."""
         path = f"/repos/{self.repo}/issues/{number}/comments"
         sent = time.time()
 
         def landed() -> Any:
-            # The same text among the comments since just before we sent it: it is there.
             since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent - 600))
             for item in self.rest.items(path, {"since": since}):
                 if isinstance(item, dict) and item.get("body") == body:
                     return item
             return None
 
-        self.rest.call("POST", path, body={"body": body}, doing=f"commenting on #{number}",
-                       confirm=landed)
+        return landed
+
+    def label_node_id(self, name: str) -> str | None:
+        """The GraphQL id of the repository's label ``name``; None when there is none."""
+        try:
+            data = self.rest.get(f"/repos/{self.repo}/labels/{seg(name)}",
+                                 doing=f"reading the label {name} of {self.repo}")
+        except NotFound:
+            return None
+        node = data.get("node_id") if isinstance(data, dict) else None
+        return node if isinstance(node, str) and node else None
+
+    def close_published(self, number: int, close: Any) -> Any:
+        """Send ``close`` (a close_mutation.Close) as one GraphQL request: the
+        close_mutation.Answer of what GitHub carried out.
+
+        GitHubError when the request as a whole failed. A request whose fate is unknown
+        (a timeout, a 5xx) is sent again only after a look at the comments: once the
+        summary is there, the resend leaves it out (everything else is idempotent)."""
+        from valet import close_mutation as cm
+
+        doing = f"closing #{number}"
+        url = graphql_url(self.rest.base_url)
+        landed = self._landed(number, close.summary) if close.summary is not None else None
+        found: list[Any] = []
+
+        def look() -> Any:
+            if landed is not None and landed() is not None:
+                found.append(True)
+                return {"summary landed": True}  # not GitHub's answer: resent below
+            return None
+
+        text, variables = cm.document(close)
+        _, data = self.rest.call("POST", url, body={"query": text, "variables": variables},
+                                 doing=doing, confirm=look if landed is not None else SAFE)
+        if not found:
+            return cm.parse(close, data, doing)
+        from valet import gha
+
+        gha.info(f"the summary of #{number} landed before the answer was lost: the rest "
+                  "of the close is sent again without it")
+        rest = close.without(cm.COMMENT)
+        text, variables = cm.document(rest)
+        _, data = self.rest.call("POST", url, body={"query": text, "variables": variables},
+                                 doing=doing, confirm=SAFE)
+        return cm.parse(rest, data, doing).merged(cm.Answer((cm.COMMENT,)))
 
     def edit_comment(self, comment_id: int, body: str) -> None:
         self.rest.call("PATCH", f"/repos/{self.repo}/issues/comments/{int(comment_id)}",

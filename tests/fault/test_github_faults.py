@@ -28,6 +28,11 @@ class Call:
     path: str  # regex on the sandbox's full request path
     store: str = "github-release"
     env: tuple[tuple[str, str], ...] = ()
+    # The close through REST (the labels read, the summary's POST, the closing PATCH): a
+    # run takes it when the `published` label does not exist yet, which the case makes so;
+    # otherwise the close is one GraphQL mutation (tests/unit/publish/test_close.py has its
+    # lost and partial answers)
+    rest_close: bool = False
 
 
 # Every kind of call one clean publish run makes (from the sandbox's request log).
@@ -70,11 +75,11 @@ CALLS = [
     Call("asset upload", "POST", r"^/api/uploads/repos/[^/]+/sdk-wa-\d+/releases/\d+/assets$",
          store="workflow-artifacts"),
     Call("release PATCH (publish)", "PATCH", R + r"sdk(-wa-\d+)?/releases/\d+$"),
-    Call("issue PATCH (tick, close)", "PATCH", R + r"publish/issues/\d+$"),
+    Call("issue PATCH (tick, close)", "PATCH", R + r"publish/issues/\d+$", rest_close=True),
     Call("merge", "POST", R + r"sdk/merges$"),
     Call("branch delete", "DELETE", R + r"sdk/git/refs/heads/"),
-    Call("comment", "POST", R + r"publish/issues/\d+/comments$"),
-    # A clean run sets its final labels in the closing PATCH (covered above);
+    Call("comment", "POST", R + r"publish/issues/\d+/comments$", rest_close=True),
+    # A clean run sets its final labels in the close (covered above);
     # label add/remove calls happen on the ci-pending, refusal and failure paths,
     # through the same retrying client.
 ]
@@ -93,6 +98,8 @@ FAULTS = [
 def test_github_fault(world: FaultWorld, fault_row, call: Call, fault: str,
                       kwargs: dict) -> None:
     rel = world.new_release(("github",), store=call.store)
+    if call.rest_close:
+        world.without_label("published")
     event = world.approve(rel)
     world.sb.admin.clear_request_log()
     world.sb.admin.add_fault(path=call.path, method=call.method, **kwargs)

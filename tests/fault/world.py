@@ -344,6 +344,15 @@ class FaultWorld:
         path.write_text(json.dumps(event))
         return path
 
+    def without_label(self, name: str) -> None:
+        """Delete the publish repository's label ``name`` (if it exists)."""
+        import github
+
+        try:
+            self.gh().get_repo(self.publish).get_label(name).delete()
+        except github.UnknownObjectException:
+            pass
+
     def run_publish(self, event: Path, *args: str) -> int:
         from valet.cli import main
 

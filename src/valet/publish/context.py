@@ -126,3 +126,7 @@ class Run:
     last_issue: dict[str, Any] | None = None  # the issue as our last tick left it
     approval_event: int | None = None  # the id of the `labeled accepted` event approved
     recorded: bool = False  # the publish App's record of the approved body exists
+    # GraphQL ids from the issue as read at the start (REST's ``node_id``): the issue's,
+    # and each label's that was on it (finish closes through GraphQL with them).
+    node_id: str | None = None
+    label_ids: dict[str, str] = field(default_factory=dict)

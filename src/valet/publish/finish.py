@@ -1,10 +1,14 @@
 """The end of a successful run: every box ticked, the approved commit merged, the issue closed.
 
 The merge starts as soon as every target but github is out (``start_landing``),
-while github makes the release public; once the merge is answered the labels as
-they stand are read (while github's PATCH and the branch's deletion are under
-way), so the summary comment and the one closing PATCH (the body with every tick
-not written yet, the final labels, the state) then go out together.
+while github makes the release public; the GraphQL ids of the labels the close
+adds are looked up meanwhile. Once the merge is answered, one GraphQL request
+(close_mutation) posts the summary, adds and removes the labels of the
+``publish`` transition, writes every tick not written yet and closes the issue:
+removing labels is relative, so labels people added during the run stay
+without reading the issue again. When an id is unknown (a label that does not
+exist yet: REST creates it, GraphQL cannot) the close goes through REST as
+before: the labels read, the summary posted with it, one closing PATCH.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from valet import gha, labels, summary
+from valet import close_mutation, gha, labels, summary
 from valet.errors import GitHubError, TargetError, ValetError
 from valet.publish.context import Deps, Run
 from valet.publish.plan import GITHUB
@@ -23,18 +28,53 @@ from valet.publish.ticks import Ticker
 from valet.publish.timeline import label_names
 
 
+@dataclass(frozen=True)
+class Ids:
+    """The GraphQL ids the close needs: the issue's, the labels to add and to remove."""
+
+    issue: str
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+def close_ids(run: Run, issues: Any) -> tuple[Ids | None, str]:
+    """``(ids, "")``, or ``(None, why not)`` when one is unknown (then REST closes).
+
+    The issue's id and those of the labels on it came with the issue read at the
+    start; a label to add that was not on it is looked up (``label_node_id``)."""
+    if run.node_id is None:
+        return None, "the issue's GraphQL id is unknown"
+    publish = labels.transition("publish")
+    add: list[str] = []
+    for name in sorted(str(x) for x in publish.add):
+        node = run.label_ids.get(name)
+        if node is None:
+            try:
+                node = issues.label_node_id(name)
+            except ValetError as exc:
+                return None, f"looking up the label `{name}` failed ({exc.message})"
+        if node is None:
+            return None, (f"the label `{name}` does not exist yet (GraphQL cannot create it, "
+                          "REST does)")
+        add.append(node)
+    remove: list[str] = []
+    # only those the run saw: what people added meanwhile is not ours to remove
+    for name in sorted(str(x) for x in publish.remove if str(x) in run.labels):
+        node = run.label_ids.get(name)
+        if node is None:
+            return None, f"the GraphQL id of the label `{name}` is unknown"
+        remove.append(node)
+    return Ids(run.node_id, tuple(add), tuple(remove)), ""
+
+
 class Landing:
-    """The merge (and the branch's deletion) under way in the background, and the
-    issue's labels read as soon as the merge is answered."""
+    """The merge (and the branch's deletion) under way in the background, and the ids
+    the close needs looked up meanwhile."""
 
     def __init__(self, run: Run, deps: Deps) -> None:
-        self.labels: Future[Any] | None = None  # set before ``result()`` returns
-
-        def read_labels() -> None:
-            self.labels = _in_background(lambda: deps.issues.issue(run.number), "labels")
-
+        self.ids = _in_background(lambda: close_ids(run, deps.issues), "close ids")
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge")
-        self._note = pool.submit(merge, run, deps.sdk(run.request.repo), merged=read_labels)
+        self._note = pool.submit(merge, run, deps.sdk(run.request.repo))
         pool.shutdown(wait=False)
 
     def result(self) -> str:
@@ -56,7 +96,7 @@ def _in_background(fn: Callable[[], Any], name: str) -> Future[Any]:
 
 
 def start_landing(run: Run, deps: Deps) -> Landing:
-    """Merge (and delete the branch) in the background, the labels read once merged."""
+    """Merge (and delete the branch) in the background, the close's ids looked up."""
     return Landing(run, deps)
 
 
@@ -89,38 +129,69 @@ def finish(run: Run, deps: Deps, report: Report, ticker: Ticker,
         request.title, run.rows, run.approval.login, merge_note, report.run_url,
         done=run.outcome.done if run.outcome else (), approval=run.approval_event,
         body=run.body)
+    ids, why = landing.ids.result() if landing is not None else close_ids(run, deps.issues)
+    written = body if body != ticker.known(run) else None  # None: no tick left to write
+    if ids is None:
+        gha.info(f"closing #{run.number} through REST: {why}")
+        run.labels = _close_rest(run, deps, ticker, text, written)
+    else:
+        _close_graphql(run, deps, ticker, ids, text, written)
+    run.result = "published"
+    return 0
+
+
+def _close_graphql(run: Run, deps: Deps, ticker: Ticker, ids: Ids, text: str,
+                   written: str | None) -> None:
+    """The summary, the labels, the ticks and the close in one request; GitHubError
+    (the run fails as when the closing PATCH fails: nothing published is lost) when
+    GitHub did not carry out all of it."""
+    cm = close_mutation
+    pending = ticker.pending(run)
+    answer = deps.issues.close_published(run.number, cm.Close(
+        ids.issue, text, ids.add, ids.remove, written))
+    if answer.issue is not None:  # closed: the issue as GitHub holds it now
+        ticker.wrote(run, answer.issue, pending)
+        run.labels = label_names(answer.issue)
+    else:
+        if written is None or cm.BODY in answer.done:
+            ticker.wrote(run, {"body": written} if written is not None else None, pending)
+        if cm.ADD not in answer.failed and cm.REMOVE not in answer.failed:
+            run.labels = labels.transition("publish").apply(run.labels)
+    if answer.ok:
+        return
+    failed = "; ".join(f"{cm.WHAT[s]} failed ({m})" for s, m in answer.failed.items())
+    if cm.CLOSE in answer.failed:
+        hint = ("nothing needs re-publishing: add `accepted` again to finish the close, or "
+                "close the issue by hand")
+    else:
+        hint = ("nothing needs re-publishing and the issue is closed: set its labels (or "
+                "post the summary) by hand")
+    raise GitHubError(f"every target is published and the release merged, but on "
+                      f"#{run.number} {failed}", hint=hint)
+
+
+def _close_rest(run: Run, deps: Deps, ticker: Ticker, text: str,
+                written: str | None) -> set[str]:
+    """The labels as they stand read while the summary is posted (people may have added
+    some while it published), then one PATCH: state, final labels, every tick."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary") as pool:
-        # The labels as they stand (people may have added some while it published) were
-        # read once the merge was in, while github made the release public; without a
-        # landing they are read now, while the summary is posted. The close sets the
-        # final labels from them; the summary needs nothing of the close, nor it of it.
-        now = landing.labels if landing is not None else None
-        posted = pool.submit(deps.issues.comment, run.number, text) if now is not None \
-            else None
-        if now is None:
-            now = pool.submit(deps.issues.issue, run.number)
-            deps.issues.comment(run.number, text)
+        now = pool.submit(deps.issues.issue, run.number)
+        deps.issues.comment(run.number, text)
         try:
             seen = label_names(now.result())
         except ValetError as exc:
             gha.warning(f"reading the labels of #{run.number} failed ({exc.message}): the "
                         "final labels are computed from the ones this run saw")
             seen = label_names(run.last_issue or {})
-        final = labels.transition("publish").apply(seen | run.labels)
-        pending = ticker.pending(run)
-        closed = deps.issues.close(run.number, labels=sorted(final),
-                                   body=body if body != ticker.known(run) else None)
-        ticker.wrote(run, closed if isinstance(closed, dict) else None, pending)
-        if posted is not None:
-            posted.result()
-    run.labels = final
-    run.result = "published"
-    return 0
+    final = labels.transition("publish").apply(seen | run.labels)
+    pending = ticker.pending(run)
+    closed = deps.issues.close(run.number, labels=sorted(final), body=written)
+    ticker.wrote(run, closed if isinstance(closed, dict) else None, pending)
+    return final
 
 
-def merge(run: Run, sdk: Any, merged: Callable[[], None] | None = None) -> str:
-    """Merge the approved commit (or open the pull request) and delete the branch;
-    ``merged`` runs as soon as GitHub answered the merge, before the deletion."""
+def merge(run: Run, sdk: Any) -> str:
+    """Merge the approved commit (or open the pull request) and delete the branch."""
     branch = run.request.branch
     target = run.merge_target
     if not branch or not target:
@@ -136,15 +207,11 @@ def merge(run: Run, sdk: Any, merged: Callable[[], None] | None = None) -> str:
 
             note, landed = land(sdk, run.merge_plan, branch=branch, sha=head,
                                 version=run.request.version)
-            if merged is not None:
-                merged()
             if not landed:  # a pull request: its head branch stays
                 return note + "."
             deleted = sdk.delete_branch(branch)
             return note + ("; the branch was deleted." if deleted else ".")
         state = sdk.merge(target, head, f"Merge {branch}: release {run.request.version}")
-        if merged is not None:
-            merged()
     except GitHubError as exc:
         run.merge_error = GitHubError(
             f"every target is published, but merging {branch} into {target} failed: "

@@ -23,7 +23,13 @@ from valet.publish.context import Deps, Refused, Review, Run, Settings
 from valet.publish.identity import Identities
 from valet.publish.report import Report
 from valet.publish.ticks import Ticker
-from valet.publish.timeline import aimed_at_valet, is_request_title, label_names, latest_label_actor
+from valet.publish.timeline import (
+    aimed_at_valet,
+    is_request_title,
+    label_names,
+    latest_label_actor,
+    node_ids,
+)
 from valet.publish_api import NotFound
 
 Check = Callable[[Run], None]
@@ -200,6 +206,7 @@ class Publisher:
                   dry_run=dry_run, body=rev.body, events=rev.events,
                   approval_event=approval_id(rev.events),
                   recorded=approved.digest is not None)
+        run.node_id, run.label_ids = node_ids(issue)
         try:
             return self._publish(run)
         except Refused as refused:

@@ -5,7 +5,7 @@ body the approver saw): a tick never reads the issue first. It is computed
 from the body as publish last knew it (read at the start of the run, then as
 GitHub answered publish's own last write) and written with every other target
 settled since the last write, in one PATCH. A run that settles quickly writes
-no tick of its own: its ticks go with the closing PATCH (``body``); a long one
+no tick of its own: its ticks go with the close (``body``); a long one
 writes at most once per ``interval`` (a minute) while targets keep settling, and a failure
 writes what is pending before it reports (``flush``). So a release of 32
 targets costs the issue about as many writes as one of a single target, and
@@ -80,7 +80,7 @@ class Ticker:
             return state.body
 
     def body(self, run: Run) -> str:
-        """The body with every tick so far: what the closing PATCH writes."""
+        """The body with every tick so far: what the close writes."""
         from valet.issue_format import set_target_checked
 
         state = self._of(run)

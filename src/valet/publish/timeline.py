@@ -14,6 +14,15 @@ def label_names(issue: Mapping[str, Any]) -> set[str]:
             if isinstance(x, dict) and isinstance(x.get("name"), str)}
 
 
+def node_ids(issue: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """The issue's GraphQL id and each of its labels' (name -> id), as REST answers them."""
+    node = issue.get("node_id")
+    labels = {x["name"]: x["node_id"] for x in issue.get("labels") or []
+              if isinstance(x, dict) and isinstance(x.get("name"), str)
+              and isinstance(x.get("node_id"), str) and x["node_id"]}
+    return (node if isinstance(node, str) and node else None), labels
+
+
 def latest_label_actor(events: Iterable[dict[str, Any]], label: str) -> Actor | None:
     found = None
     for ev in events:

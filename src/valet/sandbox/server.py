@@ -38,6 +38,29 @@ _GIT_PATH = re.compile(r"^/([^/]+)/([^/]+?)(?:\.git)?/(info/refs|git-upload-pack
 _DRAIN_LIMIT = 16 * 1024 * 1024
 
 
+def graphql_operation(body: bytes) -> dict[str, Any]:
+    """For the request log: a GraphQL request's ``operation`` (query or mutation) and its
+    top-level ``fields`` (the mutations it runs, in order); {} when it cannot be read."""
+    import json
+
+    import graphql
+
+    try:
+        data = json.loads(body)
+        query = data.get("query") if isinstance(data, dict) else None
+        if not isinstance(query, str):
+            return {}
+        ops = [d for d in graphql.parse(query, no_location=True).definitions
+               if isinstance(d, graphql.OperationDefinitionNode)]
+    except (ValueError, graphql.GraphQLError):
+        return {}
+    if len(ops) != 1:
+        return {}
+    return {"operation": ops[0].operation.value,
+            "fields": [f.name.value for f in ops[0].selection_set.selections
+                       if isinstance(f, graphql.FieldNode)]}
+
+
 def _classify(path: str) -> tuple[str, str]:
     """``(kind, path relative to its mount)`` for the request log."""
     if path.startswith("/api/v3/") or path == "/api/v3":
@@ -179,6 +202,8 @@ class Handler(BaseHTTPRequestHandler):
                     req.login, req.token = app.authenticate(headers)
                 entry["user"] = req.login
                 resp = app.dispatch(router, req)
+                if router is app.graphql:
+                    entry.update(graphql_operation(req.body_bytes()))
             except ApiError as err:
                 resp = Response(err.status, err.body(), dict(err.headers))
             except Exception:  # noqa: BLE001 (a sandbox bug: answer 500 and show it)

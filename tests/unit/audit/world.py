@@ -49,8 +49,8 @@ class ClockIssues(FakeIssues):
               **extra: Any) -> None:
         super().event(number, event, login, kind, created_at=self.now(), **extra)
 
-    def comment(self, number: int, body: str) -> None:
-        super().comment(number, body)
+    def _post(self, number: int, body: str) -> None:
+        super()._post(number, body)
         self._comments[number][-1]["created_at"] = self.now()
 
     def comment_as(self, number: int, login: str, body: str, kind: str = "User") -> None:
@@ -60,11 +60,9 @@ class ClockIssues(FakeIssues):
     def edit_body(self, number: int, body: str, login: str, at: str | None = None) -> None:
         super().edit_body(number, body, login, at or self.now())
 
-    def close(self, number: int, labels: list[str] | None = None,
-              body: str | None = None) -> dict[str, Any]:
-        closed = super().close(number, labels, body)
+    def _close(self, number: int) -> None:
+        super()._close(number)
         self.event(number, "closed", BOT, "Bot")
-        return closed
 
     def body_edits(self, number: int) -> list[Any]:
         if self.fail_edits:

@@ -78,11 +78,48 @@ def test_off_means_off() -> None:
     ("DELETE", "https://api.github.com/repos/o/r/git/refs/heads/x", True),
     ("GET", "https://api.github.com/repos/o/r", False),
     ("HEAD", "https://api.github.com/repos/o/r", False),
-    ("POST", "https://api.github.com/graphql", False),  # a query reads
-    ("POST", "https://ghe.example/api/graphql/", False),
 ])
 def test_what_counts_as_content_creating(method: str, url: str, write: bool) -> None:
     assert pacing.is_write(method, url) is write
+
+
+QUERY = b'{"query": "query($n: Int!) { viewer { login } }", "variables": {"n": 1}}'
+MUTATION = ('{"query": "mutation($i: ID!) { closeIssue(input: {issueId: $i})'
+            ' { clientMutationId } }", "variables": {"i": "I_1"}}')
+
+
+@pytest.mark.parametrize("url", ["https://api.github.com/graphql",
+                                 "https://ghe.example/api/graphql/"])
+@pytest.mark.parametrize("body,write", [
+    (QUERY, False),  # a query reads
+    (QUERY.decode(), False),
+    ({"query": "{ viewer { login } }"}, False),  # shorthand: a query
+    (MUTATION, True),  # a mutation creates content, as GitHub counts it
+    (MUTATION.encode(), True),
+    ('{"query": "query A { viewer { login } } mutation B { x }"}', True),
+    (None, True),  # unknown: paced, to be safe
+    (b"not json", True),
+    ('{"query": "mutation {"}', True),  # not GraphQL
+])
+def test_a_graphql_post_is_a_write_when_it_mutates(url: str, body: object, write: bool) -> None:
+    assert pacing.is_write("POST", url, body) is write
+
+
+def test_the_adapter_paces_a_graphql_mutation_and_not_a_query(monkeypatch) -> None:
+    import requests
+
+    from valet.github_client import PacedAdapter
+
+    seen: list[str] = []
+    monkeypatch.setattr(pacing, "before_write",
+                        lambda m, u, b=None: seen.append("write" if pacing.is_write(m, u, b)
+                                                         else "read"))
+    adapter = PacedAdapter()
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lambda self, r, *a, **k: None)
+    for body in (QUERY, MUTATION.encode()):
+        req = requests.Request("POST", "https://api.github.com/graphql", data=body).prepare()
+        adapter.send(req)
+    assert seen == ["read", "write"]
 
 
 def test_the_process_pacer_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

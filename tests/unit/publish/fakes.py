@@ -139,12 +139,19 @@ class FakeIssues:
         self.apps = {"valet-app", "valet-request"}
         self.policy: str | None = POLICY  # valet-publish.yml on the default branch
         self.policy_reads = 0
+        # the repository's labels (name -> GraphQL id): valet's own exist; any label put
+        # on an issue exists from then on, as on GitHub
+        from valet.labels import Label
+
+        self.repo_labels: dict[str, str] = {str(x): label_id(str(x)) for x in Label}
+        self.close_fails: dict[str, str] = {}  # close_mutation step -> GitHub's error
 
     # seeding
     def create(self, number: int, body: str, title: str = "publish: org/sdk@1.2.3",
                labels: tuple[str, ...] = (), author: str = REQUEST_BOT) -> None:
-        self.store[number] = {"number": number, "title": title, "body": body, "state": "open",
-                              "labels": [{"name": x} for x in labels],
+        self.store[number] = {"number": number, "node_id": f"I_{number}", "title": title,
+                              "body": body, "state": "open",
+                              "labels": [self._label(x) for x in labels],
                               "user": {"login": author, "type": "Bot" if "[bot]" in author
                                        else "User"}, "created_at": CREATED}
         self._events[number] = []
@@ -178,9 +185,14 @@ class FakeIssues:
                        title=issue["title"], body=issue["body"], state="open",
                        labels=tuple(self.label_names(number)))
 
+    def _label(self, name: str) -> dict[str, Any]:
+        """A label as REST shows it on an issue (created in the repository if new)."""
+        node = self.repo_labels.setdefault(name, label_id(name))
+        return {"name": name, "node_id": node}
+
     def _add_label(self, number: int, label: str, login: str, kind: str = "User") -> None:
         if label not in self.label_names(number):
-            self.store[number]["labels"].append({"name": label})
+            self.store[number]["labels"].append(self._label(label))
         self.event(number, "labeled", login, kind, label={"name": label})
 
     def label_names(self, number: int) -> list[str]:
@@ -219,6 +231,10 @@ class FakeIssues:
 
     def comment(self, number: int, body: str) -> None:
         self.calls.append(("comment", number))
+        self._post(number, body)
+
+    def _post(self, number: int, body: str) -> None:
+        """A comment of the publish App lands."""
         self._comments[number].append({"id": self._next_comment(), "body": body,
                                        "user": {"login": BOT, "type": "Bot"}})
 
@@ -244,7 +260,6 @@ class FakeIssues:
     def close(self, number: int, labels: list[str] | None = None,
               body: str | None = None) -> dict[str, Any]:
         self.calls.append(("close", number))
-        self.store[number]["state"] = "closed"
         if body is not None:  # an edit by the publish App, as GitHub records it
             self.body_patches += 1
             self.edit_body(number, body, BOT)
@@ -253,8 +268,53 @@ class FakeIssues:
             for label in labels:
                 if label not in before:
                     self._add_label(number, label, BOT, "Bot")
-            self.store[number]["labels"] = [{"name": x} for x in labels]
+            self.store[number]["labels"] = [self._label(x) for x in labels]
+        self._close(number)
         return copy.deepcopy(self.store[number])
+
+    def _close(self, number: int) -> None:
+        self.store[number]["state"] = "closed"
+
+    def label_node_id(self, name: str) -> str | None:
+        self.calls.append(("label_node_id", name))
+        return self.repo_labels.get(name)
+
+    def close_published(self, number: int, close: Any) -> Any:
+        """What GitHub does with close_mutation's document: each step in order, on its own
+        (``close_fails`` names those that fail); ids that name nothing fail their step."""
+        from valet import close_mutation as cm
+
+        self.calls.append(("close_published", number))
+        issue = self.store[number]
+        if close.issue_id != issue["node_id"]:
+            raise AssertionError(f"{close.issue_id} is not the id of #{number}")
+        names = {node: name for name, node in self.repo_labels.items()}
+        done: list[str] = []
+        failed: dict[str, str] = {}
+        for step in close.steps:
+            ids = close.add if step == cm.ADD else close.remove if step == cm.REMOVE else ()
+            if step in self.close_fails or any(i not in names for i in ids):
+                failed[step] = self.close_fails.get(step, "Could not resolve to a node")
+                continue
+            if step == cm.COMMENT:
+                self._post(number, close.summary)
+            elif step == cm.ADD:
+                for node in ids:
+                    self._add_label(number, names[node], BOT, "Bot")
+            elif step == cm.REMOVE:
+                for node in ids:
+                    self.remove_label(number, names[node])
+            elif step == cm.BODY:
+                self.body_patches += 1
+                self.edit_body(number, close.body, BOT)
+            else:
+                self._close(number)
+            done.append(step)
+        now = None
+        if cm.CLOSE in done:
+            now = {"body": issue["body"], "state": "closed", "state_reason": "completed",
+                   "labels": [{"name": x} for x in self.label_names(number)]}
+        return cm.Answer(tuple(done), failed, now)
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         for label in labels:
@@ -272,6 +332,11 @@ class FakeIssues:
 
     def repo_role(self, repo: str, login: str) -> str:
         return self.roles.get(login, "none")
+
+
+def label_id(name: str) -> str:
+    """A label's GraphQL id in these fakes."""
+    return f"LA_{name}"
 
 
 class FakeSdk:

@@ -98,7 +98,7 @@ def test_a_run_the_sweep_started_for_an_issue_no_longer_waiting_does_nothing(tmp
     w = World(tmp_path)
     assert w.label() == 0 and w.labels == {"published"}
     assert w.publisher.sweep(N) == 0
-    assert len([c for c in w.issues.calls if c[0] == "close"]) == 1
+    assert len([c for c in w.issues.calls if c[0] == "close_published"]) == 1
 
 
 def test_the_record_is_kept_on_the_publish_apps_comment(tmp_path):
