@@ -803,16 +803,6 @@ class IssueAPI:
 
         return landed
 
-    def label_node_id(self, name: str) -> str | None:
-        """The GraphQL id of the repository's label ``name``; None when there is none."""
-        try:
-            data = self.rest.get(f"/repos/{self.repo}/labels/{seg(name)}",
-                                 doing=f"reading the label {name} of {self.repo}")
-        except NotFound:
-            return None
-        node = data.get("node_id") if isinstance(data, dict) else None
-        return node if isinstance(node, str) and node else None
-
     def close_published(self, number: int, close: Any) -> Any:
         """Send ``close`` (a close_mutation.Close) as one GraphQL request: the
         close_mutation.Answer of what GitHub carried out.
