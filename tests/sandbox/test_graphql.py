@@ -80,7 +80,7 @@ def test_errors_are_graphql_errors_with_200(gh_repo_factory, sandbox_user_factor
     repo = gh_repo_factory(private=True)
     issue = repo.gh().create_issue("t", body="0")
     where = {"owner": repo.owner, "name": repo.name}
-    other = ask(sandbox, repo.token, "{ viewer { name } }", **where, number=issue.number)
+    other = ask(sandbox, repo.token, "{ viewer { nme } }", **where, number=issue.number)
     assert other.status_code == 200 and other.json()["errors"][0]["message"]
     assert "data" not in other.json()
     wrong_type = ask(sandbox, repo.token, **where, number=str(issue.number))

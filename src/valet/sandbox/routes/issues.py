@@ -83,7 +83,7 @@ def _label_names(raw: Any) -> list[str]:
     return out
 
 
-def _set_state(app: App, rec: Record, issue: Record, state: str, reason: Any, actor: str) -> None:
+def set_state(app: App, rec: Record, issue: Record, state: str, reason: Any, actor: str) -> None:
     if state not in ("open", "closed"):
         raise validation_failed("Issue", "state", "invalid")
     if state == issue["state"]:
@@ -101,6 +101,28 @@ def _set_state(app: App, rec: Record, issue: Record, state: str, reason: Any, ac
         issue["closed_at"] = None
         issue["closed_by"] = None
         _event(app, rec, issue, "reopened", actor, state_reason="reopened")
+
+
+def edit_body(issue: Record, body: Any, editor: str) -> None:
+    """Set an issue's body, recording the edit GraphQL's ``userContentEdits`` serves. As on
+    GitHub, once a body is edited its history starts with the creator's own body."""
+    if body != issue.get("body"):
+        edits = issue.setdefault("edits", [])
+        if not edits:
+            edits.append({"editor": issue["user"], "edited_at": issue["created_at"],
+                          "body": issue.get("body") or ""})
+        edits.append({"editor": editor, "edited_at": now_iso(), "body": body})
+    issue["body"] = body
+    issue["updated_at"] = now_iso()
+
+
+def add_comment(app: App, rec: Record, issue: Record, body: str, author: str) -> Record:
+    ts = now_iso()
+    c = {"id": app.state.new_id(), "issue": issue["number"], "body": body, "user": author,
+         "created_at": ts, "updated_at": ts}
+    rec["comments"][str(c["id"])] = c
+    issue["updated_at"] = ts
+    return c
 
 
 def _sort_issues(req: Request, items: list[Record]) -> list[Record]:
@@ -186,17 +208,9 @@ def register(app: App) -> None:
                 raise validation_failed("Issue", "title", "missing_field")
             issue["title"] = body["title"]
         if "body" in body:
-            if body["body"] != issue.get("body"):
-                # The edit history GraphQL serves (routes/graphql.py). As on GitHub, once
-                # a body is edited its history starts with the creator's own body.
-                edits = issue.setdefault("edits", [])
-                if not edits:
-                    edits.append({"editor": issue["user"], "edited_at": issue["created_at"],
-                                  "body": issue.get("body") or ""})
-                edits.append({"editor": login, "edited_at": now_iso(), "body": body["body"]})
-            issue["body"] = body["body"]
+            edit_body(issue, body["body"], login)
         if "state" in body:
-            _set_state(app, rec, issue, body["state"], body.get("state_reason"), login)
+            set_state(app, rec, issue, body["state"], body.get("state_reason"), login)
         if "labels" in body and can_triage:
             set_labels(app, rec, issue, _label_names(body["labels"]), login)
         if "assignees" in body and can_triage:
@@ -349,11 +363,7 @@ def register(app: App) -> None:
         body = req.json().get("body")
         if not isinstance(body, str) or not body:
             raise validation_failed("IssueComment", "body", "missing_field")
-        ts = now_iso()
-        c = {"id": app.state.new_id(), "issue": issue["number"], "body": body, "user": login,
-             "created_at": ts, "updated_at": ts}
-        rec["comments"][str(c["id"])] = c
-        issue["updated_at"] = ts
+        c = add_comment(app, rec, issue, body, login)
         out = shapes.comment(app.urls, app.state, rec, c)
         return Response(201, out, {"Location": out["url"]})
 
