@@ -21,9 +21,10 @@ from bench.world import PublishWorld
 
 pytestmark = pytest.mark.sandbox
 
-BUDGET = 30  # publish_api_calls, 3 targets, default store (README: Performance): 26, the
+BUDGET = 28  # publish_api_calls, 3 targets, default store (README: Performance): 26, the
 # publish repo's valet-publish.yml, the draft's assets listed again before it goes public,
-# and the prepare run's seal (its valet-request artifacts, the newest one's zip)
+# and the prepare run's seal (its valet-request artifacts, the newest one's zip), less the
+# SDK repository's default branch, configuration and tag ref, asked in one GraphQL query
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +46,15 @@ def test_a_three_target_publish_stays_within_its_call_budget(world: PublishWorld
     # the issue: at the start, and its labels just before the close; everything else once
     assert gets.pop(issue) == 2
     assert all(n == 1 for n in gets.values()), gets
-    # who the token is and the body's edits: one GraphQL request; the request App is
-    # the issue's author as GitHub recorded it (not looked up by slug)
-    assert sum(1 for e in run.log if e.get("kind") == "graphql") == 1
+    # who the token is and the body's edits: one GraphQL request; the SDK repository's
+    # default branch, configuration on main and the release's tag: another; the request
+    # App is the issue's author as GitHub recorded it (not looked up by slug)
+    assert sum(1 for e in run.log if e.get("kind") == "graphql") == 2
     assert not any(p.startswith("/apps/") for p in gets)
     sdk = f"/repos/{rel.sdk}"
+    # GraphQL answered all three: none of their REST reads was made
+    assert sdk not in gets and not any(p.startswith((f"{sdk}/contents/", f"{sdk}/git/ref/"))
+                                       for p in gets), gets
     # the protection rule answers whether main is protected: the branch is not read
     assert f"{sdk}/branches/main/protection" in gets and f"{sdk}/branches/main" not in gets
     # main...sha answers the merge check, the workflows check (main did not move) and
