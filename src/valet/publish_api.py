@@ -1008,31 +1008,31 @@ class SdkAPI:
         return sdk_joint(self.rest, self.repo)
 
     def _after_joint(self, joint: SdkJoint, config_path: str, sha: str | None) -> None:
-        """No merge target named: the default branch's reads once the answer names it
-        (the check asks twice: the second asker's REST read starts too), else REST's."""
+        """No merge target named: the default branch's reads once the answer names it,
+        else (that part failed) once REST does."""
         part = joint.answer().default_branch
         if part is None:
             self._warm_repo(config_path, sha)
         elif part.value:
-            self._warm_branch(part.value, config_path, sha, joint, repo=True)
+            self._warm_branch(part.value, config_path, sha, joint)
 
     def _warm_repo(self, config_path: str, sha: str | None) -> None:
         repo = self.rest.prefetch(f"/repos/{self.repo}")
         repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
 
     def _warm_branch(self, branch: str, config_path: str, sha: str | None = None,
-                     joint: SdkJoint | None = None, *, repo: bool = False) -> None:
+                     joint: SdkJoint | None = None) -> None:
         """What branch_rules.read asks of the merge target, then its configuration once
         the answers make it a source of configuration (branch_rules.config_refusal: a
         pull request with an approving review required): a branch refused as one is
         never read from through REST (the joint query reads it ahead; only the check,
-        after branch_rules, uses it). ``repo``: the default branch's REST read too."""
+        after branch_rules, uses it)."""
         if sha:  # does the release commit still merge into it, and what changed on its
             # side since it was cut (checks.merges_cleanly, workflow_check; the prepare
             # run's commit is often among its commits: contains)
             self._release_compare = self.rest.prefetch(
                 f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
-        if joint is None or repo:
+        if joint is None:
             self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
         else:  # read through REST only when the joint answer does not say it
             joint.future.add_done_callback(lambda f: None if joint.answer().default_branch

@@ -147,9 +147,9 @@ def _config(repo: dict[str, Any]) -> Known[str | None] | None:
     if kind != "Blob" or obj.get("isBinary") is not False or obj.get("isTruncated") is not False:
         return None  # binary, unknown, cut short: the contents API says what it is
     text, size = obj.get("text"), obj.get("byteSize")
-    if not isinstance(text, str) or not isinstance(size, int) or \
+    if not isinstance(text, str) or not isinstance(size, int) or "\ufffd" in text or \
             len(text.encode("utf-8")) != size:
-        return None  # not the file's bytes as UTF-8: the contents API decides
+        return None  # perhaps not the file's bytes as UTF-8: the contents API decides
     return Known(text)
 
 

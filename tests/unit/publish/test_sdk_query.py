@@ -138,6 +138,7 @@ def test_a_missing_configuration_is_the_404_and_a_directory_no_file() -> None:
     blob("x", isBinary=None),  # GitHub could not tell the encoding
     blob("x", isTruncated=True),
     blob("x", byteSize=5),  # not the file's bytes as UTF-8
+    blob("a\ufffdb"),  # bytes that are no UTF-8, replaced (REST refuses them)
     {**blob("x"), "text": None},
     {"__typename": "Commit"},  # a submodule
     "text",
