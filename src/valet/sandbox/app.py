@@ -47,7 +47,7 @@ class App:
         # Signed download URLs that the API and the download pages redirect to: served on
         # an origin of their own, like GitHub's object storage.
         self.storage = Router()
-        self.graphql = Router()  # POST /api/graphql: the one query publish makes
+        self.graphql = Router()  # POST /api/graphql: GitHub's schema (sandbox.graphql)
         self.faults = Faults()
         # The trusted-publishing exchanges (valet.sandbox.exchange.Fronts) while they run.
         self.fronts: Any = None

@@ -2,7 +2,7 @@
 
 Layout (like GitHub Enterprise Server):
   /api/v3/...        REST API           /api/uploads/...   release asset uploads
-  /api/graphql       GraphQL (one query: an issue's body edits)
+  /api/graphql       GraphQL against GitHub's schema (valet.sandbox.graphql)
   /{owner}/{repo}.git  git smart HTTP   /{owner}/{repo}/releases/download/...  assets
   /_sandbox/...      admin API (not logged, no faults)
 

@@ -37,7 +37,6 @@ _REWORD = (
      r"Field '\1' doesn't exist on type '\2'"),
     (re.compile(r"^Unknown argument '(\w+)' on field '(\w+)\.(\w+)'\..*$", re.S),
      r"Field '\3' doesn't accept argument '\1'"),
-    (re.compile(r"^Unknown type '(\w+)'\..*$", re.S), r"No such type \1, so it can't be used"),
 )
 _VARIABLE = re.compile(r"^Variable '\$(\w+)'")
 
