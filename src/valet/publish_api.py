@@ -124,6 +124,7 @@ class Rest:
         self._pool_lock = threading.Lock()
         self._ahead: dict[tuple[Any, ...], Future[Any]] = {}
         self._shared: dict[str, Future[Any]] = {}
+        self._held: dict[str, Any] = {}
         self._ahead_lock = threading.Lock()
 
     # -- transport ------------------------------------------------------------------
@@ -270,6 +271,16 @@ class Rest:
     def _take(self, key: tuple[Any, ...]) -> Future[Any] | None:
         with self._ahead_lock:
             return self._ahead.pop(key, None)
+
+    def hold(self, key: str, value: Any) -> None:
+        """Keep ``value`` (a read ahead several facades of this token share, such as the
+        SDK repository's joint query) for ``held``; a later ``hold`` replaces it."""
+        with self._ahead_lock:
+            self._held[key] = value
+
+    def held(self, key: str) -> Any:
+        with self._ahead_lock:
+            return self._held.get(key)
 
     def close(self) -> None:
         with self._pool_lock:
@@ -936,6 +947,102 @@ class IssueAPI:
         return str(role).lower()
 
 
+class SdkJoint:
+    """The SDK repository's joint query of one run (sdk_query: its default branch, the
+    configuration on the merge target, the release's tag), started by ``SdkAPI.warm``.
+
+    Each part answers its check once, and only the question it was asked: the
+    configuration of ``config_path`` on the merge target (or, asked as ``HEAD:``, on
+    the default branch this same answer names), the tag it asked for. A part GitHub
+    did not answer as REST would (``sdk_query.parse``) is None: its check reads REST.
+    """
+
+    def __init__(self, future: Future[Any], *, merge_target: str | None, config_path: str,
+                 tag: str | None) -> None:
+        self.future = future
+        self.merge_target = merge_target
+        self.config_path = config_path
+        self.tag_name = tag
+        self._lock = threading.Lock()
+        self._answer: Any = None
+        self._taken: set[str] = set()
+
+    def answer(self) -> Any:
+        """The parsed answer (``sdk_query.Answer``), waiting for it; a failed request
+        answers nothing (every check reads REST)."""
+        from valet import sdk_query
+
+        with self._lock:
+            if self._answer is not None:
+                return self._answer
+        try:
+            _, body = self.future.result()
+        except Exception:  # noqa: BLE001 - each check's own REST read says what fails
+            body = None
+        parsed = sdk_query.parse(body, tag=self.tag_name)
+        with self._lock:
+            self._answer = parsed
+        return parsed
+
+    def _take(self, part: str, known: Any) -> Any:
+        if known is None:
+            return None
+        with self._lock:
+            if part in self._taken:
+                return None  # used once: a second asker reads GitHub again
+            self._taken.add(part)
+        return known
+
+    def _config_known(self, path: str, ref: str) -> Any:
+        if path != self.config_path:
+            return None
+        answer = self.answer()
+        if self.merge_target is not None:
+            asked = ref == self.merge_target
+        else:  # HEAD: the default branch as the same answer names it
+            asked = answer.default_branch is not None and answer.default_branch.value == ref
+        return answer.config if asked else None
+
+    def answers_config(self, path: str, ref: str) -> bool:
+        """Whether ``config(path, ref)`` will answer (nothing is taken)."""
+        with self._lock:
+            if "config" in self._taken:
+                return False
+        return self._config_known(path, ref) is not None
+
+    def config(self, path: str, ref: str) -> Any:
+        """``Known`` text of ``path`` at branch ``ref`` (value None: no such file)."""
+        return self._take("config", self._config_known(path, ref))
+
+    def default_branch(self) -> Any:
+        return self._take("default_branch", self.answer().default_branch)
+
+    def asks_tag(self, tag: str) -> bool:
+        return self.tag_name is not None and tag == self.tag_name
+
+    def answers_tag(self, tag: str) -> bool:
+        with self._lock:
+            if "tag" in self._taken:
+                return False
+        return self.asks_tag(tag) and self.answer().tag is not None
+
+    def tag(self, tag: str) -> Any:
+        """``Known`` commit ``refs/tags/<tag>`` points at (annotated: the commit it tags;
+        value None: no such tag)."""
+        return self._take("tag", self.answer().tag if self.asks_tag(tag) else None)
+
+
+def sdk_joint(rest: Any, repo: str) -> SdkJoint | None:
+    """The joint query ``SdkAPI.warm`` started for ``repo`` on this token, if any."""
+    held = getattr(rest, "held", None)
+    found = held(_joint_key(repo)) if callable(held) else None
+    return found if isinstance(found, SdkJoint) else None
+
+
+def _joint_key(repo: str) -> str:
+    return f"sdk-joint:{repo.lower()}"
+
+
 class SdkAPI:
     """Calls on the SDK repository (sdk-token)."""
 
@@ -958,18 +1065,23 @@ class SdkAPI:
         return self.rest.unchanged(pages)
 
     def warm(self, *, sha: str | None, run_id: int | None, merge_target: str | None,
-             config_path: str, gate: tuple[tuple[str, dict[str, Any] | None], ...] = ()) -> None:
-        """Start the reads the checks make of this repository (publish.ahead): the prepare
-        run and then whether the release commit descends from its head, the merge
-        target (the default branch, when the request names none), its rules and, once
-        they make it a source of configuration, the configuration on it, and the CI
-        reports of the release commit (``gate``: ``(path, params)`` of each paginated
-        list the gate reads)."""
+             config_path: str, gate: tuple[tuple[str, dict[str, Any] | None], ...] = (),
+             tag: str | None = None) -> None:
+        """Start the reads the checks make of this repository (publish.ahead): one GraphQL
+        query for the default branch, the configuration on the merge target and the
+        release's ``tag`` (sdk_query; each part its check takes, or reads REST for),
+        the prepare run and then whether the release commit descends from its head, the
+        merge target's rules (of the default branch, when the request names none), and
+        the CI reports of the release commit (``gate``: ``(path, params)`` of each
+        paginated list the gate reads)."""
+        joint = self._start_joint(merge_target, config_path, tag)
         if merge_target:  # first: the run's follow-up looks at its compare (_after_run)
-            self._warm_branch(merge_target, config_path, sha)
+            self._warm_branch(merge_target, config_path, sha, joint)
+        elif joint is not None:
+            joint.future.add_done_callback(lambda f: self._after_joint(joint, config_path,
+                                                                       sha))
         else:
-            repo = self.rest.prefetch(f"/repos/{self.repo}")
-            repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
+            self._warm_repo(config_path, sha)
         if run_id is not None and sha:
             run = self.rest.prefetch(f"/repos/{self.repo}/actions/runs/{int(run_id)}")
             run.add_done_callback(lambda f: self._after_run(f, sha))
@@ -980,25 +1092,73 @@ class SdkAPI:
         for path, params in gate:
             self.rest.prefetch_pages(path, params)
 
-    def _warm_branch(self, branch: str, config_path: str, sha: str | None = None) -> None:
+    def _start_joint(self, merge_target: str | None, config_path: str,
+                     tag: str | None) -> SdkJoint | None:
+        from valet import sdk_query
+
+        start = getattr(self.rest, "prefetch_graphql", None)
+        if start is None or not callable(getattr(self.rest, "hold", None)):
+            return None
+        future = start(sdk_query.query(tag=tag is not None),
+                       sdk_query.variables(self.repo, merge_target=merge_target,
+                                           config_path=config_path, tag=tag))
+        joint = SdkJoint(future, merge_target=merge_target, config_path=config_path, tag=tag)
+        self.rest.hold(_joint_key(self.repo), joint)
+        return joint
+
+    def _joint(self) -> SdkJoint | None:
+        return sdk_joint(self.rest, self.repo)
+
+    def _after_joint(self, joint: SdkJoint, config_path: str, sha: str | None) -> None:
+        """No merge target named: the default branch's reads once the answer names it,
+        else (that part failed) once REST does."""
+        part = joint.answer().default_branch
+        if part is None:
+            self._warm_repo(config_path, sha)
+        elif part.value:
+            self._warm_branch(part.value, config_path, sha, joint)
+
+    def _warm_repo(self, config_path: str, sha: str | None) -> None:
+        repo = self.rest.prefetch(f"/repos/{self.repo}")
+        repo.add_done_callback(lambda f: self._after_repo(f, config_path, sha))
+
+    def _warm_branch(self, branch: str, config_path: str, sha: str | None = None,
+                     joint: SdkJoint | None = None) -> None:
         """What branch_rules.read asks of the merge target, then its configuration once
         the answers make it a source of configuration (branch_rules.config_refusal: a
         pull request with an approving review required): a branch refused as one is
-        never read from at all."""
+        never read from through REST (the joint query reads it ahead; only the check,
+        after branch_rules, uses it)."""
         if sha:  # does the release commit still merge into it, and what changed on its
             # side since it was cut (checks.merges_cleanly, workflow_check; the prepare
             # run's commit is often among its commits: contains)
             self._release_compare = self.rest.prefetch(
                 f"/repos/{self.repo}/compare/{ref_path(branch)}...{ref_path(sha)}")
-        self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
-        config = _Once(lambda: self.rest.prefetch(
-            f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}", {"ref": branch}))
+        if joint is None:
+            self.rest.prefetch(f"/repos/{self.repo}")  # the default branch (checks.landing)
+        else:  # read through REST only when the joint answer does not say it
+            joint.future.add_done_callback(lambda f: None if joint.answer().default_branch
+                                           is not None else self.rest.prefetch(
+                                               f"/repos/{self.repo}"))
+        config = _Once(lambda: self._warm_config(branch, config_path, joint))
         # branch_rules.read: the protection rule first; the branch itself only when the
         # rule cannot be read
         rule = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection")
         rule.add_done_callback(lambda f: self._after_protection(f, branch, config))
         rules = self.rest.prefetch_pages(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
         rules.add_done_callback(lambda f: self._after_rules(f, config))
+
+    def _warm_config(self, branch: str, config_path: str, joint: SdkJoint | None) -> None:
+        """The configuration's REST read, unless the joint answer gives it."""
+        def rest() -> None:
+            self.rest.prefetch(f"/repos/{self.repo}/contents/{quote(config_path, safe='/')}",
+                               {"ref": branch})
+
+        if joint is None:
+            rest()
+        else:
+            joint.future.add_done_callback(
+                lambda f: None if joint.answers_config(config_path, branch) else rest())
 
     def _after_protection(self, done: Future[Any], branch: str, config: _Once) -> None:
         try:
@@ -1059,8 +1219,13 @@ class SdkAPI:
             self._warm_branch(branch, config_path, sha)
 
     def default_branch(self) -> str:
-        data = self.rest.get(f"/repos/{self.repo}", doing=f"reading {self.repo}")
-        branch = data.get("default_branch") if isinstance(data, dict) else None
+        joint = self._joint()
+        part = joint.default_branch() if joint is not None else None
+        if part is not None:  # GraphQL's defaultBranchRef (None: an empty repository)
+            branch: Any = part.value
+        else:
+            data = self.rest.get(f"/repos/{self.repo}", doing=f"reading {self.repo}")
+            branch = data.get("default_branch") if isinstance(data, dict) else None
         if not isinstance(branch, str) or not branch:
             raise GitHubError(f"{self.repo} reports no default branch")
         return branch
@@ -1200,7 +1365,12 @@ class SdkAPI:
         return data if isinstance(data, dict) else {}
 
     def file(self, path: str, ref: str) -> str | None:
-        """A file's text at ref through the contents API; None when absent."""
+        """A file's text at branch ref; None when absent. The joint query's answer when it
+        read this file on this branch (once), else the contents API."""
+        joint = self._joint()
+        part = joint.config(path, ref) if joint is not None else None
+        if part is not None:
+            return part.value  # type: ignore[no-any-return]
         return read_file(self.rest, self.repo, path, ref)
 
     def merge(self, base: str, head: str, message: str) -> str:

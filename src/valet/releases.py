@@ -45,9 +45,18 @@ class ReleaseIndex:
         self.rest.prefetch_pages(LIST.format(repo=self.repo))
 
     def warm_tag(self, tag: str) -> None:
-        from valet.publish_api import ref_path
+        """Start the tag's REST read, unless the SDK repository's joint query asked for this
+        tag (publish_api.SdkJoint): then only if its answer does not say where it points."""
+        from valet.publish_api import ref_path, sdk_joint
 
-        self.rest.prefetch(f"/repos/{self.repo}/git/ref/tags/{ref_path(tag)}")
+        def rest() -> None:
+            self.rest.prefetch(f"/repos/{self.repo}/git/ref/tags/{ref_path(tag)}")
+
+        joint = sdk_joint(self.rest, self.repo)
+        if joint is None or not joint.asks_tag(tag):
+            rest()
+        else:
+            joint.future.add_done_callback(lambda f: None if joint.answers_tag(tag) else rest())
 
     # -- reads ---------------------------------------------------------------------------
     def releases(self) -> list[dict[str, Any]]:
@@ -88,12 +97,19 @@ class ReleaseIndex:
                                            "/assets") if isinstance(a, dict)]
 
     def tag_commit(self, tag: str) -> str | None:
-        """The commit the tag points at (annotated tags followed); None: no such tag."""
-        from valet.publish_api import NotFound, ref_path
+        """The commit the tag points at (annotated tags followed); None: no such tag. The
+        joint query's answer when it asked for this tag (once), else REST."""
+        from valet.publish_api import NotFound, ref_path, sdk_joint
 
         with self._lock:
             if tag in self._tags:
                 return self._tags[tag]
+        joint = sdk_joint(self.rest, self.repo)
+        part = joint.tag(tag) if joint is not None else None
+        if part is not None:
+            with self._lock:
+                self._tags[tag] = part.value
+            return part.value  # type: ignore[no-any-return]
         try:
             data = self.rest.get(f"/repos/{self.repo}/git/ref/tags/{ref_path(tag)}",
                                  doing=f"reading the tag {tag} of {self.repo}")

@@ -39,8 +39,13 @@ class Call:
 CALLS = [
     Call("issue get", "GET", R + r"publish/issues/\d+$"),
     Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
+    # Both GraphQL queries: who the token is with the body's edit history,
+    # valet-publish.yml and the approver's team membership; and the SDK repository's
+    # default branch, configuration and tag ref (no `GET /repos/{sdk}`, `GET
+    # contents/.valet.yml` or `GET git/ref/tags/` when it answers: a failed part is read
+    # through REST, through the same retrying client).
     Call("GraphQL (who the token is, the body's edit history, valet-publish.yml, the "
-         "approver's team membership)", "POST", r"^/api/graphql$"),
+         "approver's team membership, the SDK's plain reads)", "POST", r"^/api/graphql$"),
     # No `GET /apps/{slug}`: the issue's recorded author (the request App's bot) says
     # the App exists. A run on an issue someone else opened asks, through the same
     # retrying client.
@@ -54,21 +59,18 @@ CALLS = [
     # that part of the answer does not settle it.
     Call("collaborator permission", "GET", R + r"publish/collaborators/[^/]+/permission$",
          env=(("INPUT_APPROVERS", ""),)),
-    Call("repo get (default branch)", "GET", R + r"sdk$"),
     # No `GET /branches/main`: the publish App here reads the protection rule, whose
     # answer says whether main exists and is protected; a token without Administration
     # reads the branch instead, through the same retrying client.
     Call("branch rules", "GET", R + r"sdk/rules/branches/main$"),
     Call("ruleset (bypass?)", "GET", R + r"sdk/rulesets/\d+$"),
     Call("protection rule", "GET", R + r"sdk/branches/main/protection$"),
-    Call("contents (.valet.yml)", "GET", R + r"sdk/contents/"),
     Call("commit statuses", "GET", R + r"sdk/commits/[0-9a-f]+/statuses$"),
     Call("check runs", "GET", R + r"sdk/commits/[0-9a-f]+/check-runs$"),
     Call("check suites", "GET", R + r"sdk/commits/[0-9a-f]+/check-suites$"),
     Call("asset download", "GET", R + r"sdk/releases/assets/\d+$"),
     Call("workflow artifacts list", "GET", R + r"sdk-wa-\d+/actions/artifacts$",
          store="workflow-artifacts"),
-    Call("tag ref", "GET", R + r"sdk/git/ref/tags/"),
     Call("tag create", "POST", R + r"sdk(-wa-\d+)?/git/refs$"),
     Call("releases list", "GET", R + r"sdk/releases$"),
     Call("release create", "POST", R + r"sdk-wa-\d+/releases$", store="workflow-artifacts"),

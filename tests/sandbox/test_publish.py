@@ -9,7 +9,7 @@ of the real registries (tests/act/test_publish_e2e.py covers those).
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -65,7 +65,8 @@ class Scene:
                             policy=parse_policy(self.approver.login), workdir=self.tmp,
                             env={})
         issues = IssueAPI(Rest(gh), self.publish.full_name)
-        deps = Deps(issues=issues, sdk=lambda repo: SdkAPI(Rest(sdk_gh), repo),
+        sdk_rest = Rest(sdk_gh)  # one for the run, as valet publish has (its reads ahead)
+        deps = Deps(issues=issues, sdk=lambda repo: SdkAPI(sdk_rest, repo),
                     store=lambda req, cfg: self.store, resolve=self.reg.resolve,
                     sdk_github=sdk_gh,
                     identify=lambda: learn(issues, app_slug=None,
@@ -138,9 +139,37 @@ def test_publish_merges_closes_and_reads_config_only_from_the_merge_target(scene
     repo = scene.sdk.gh()
     assert BRANCH not in [b.name for b in repo.get_branches()]
     assert repo.compare(scene.sha, "main").status in ("ahead", "identical")
-    reads = [r for r in scene.sb.admin.request_log() if "/contents/" in r["path"]
+    # the configuration came with the SDK's GraphQL query (HEAD: the default branch,
+    # main, as the same answer names it: sdk_query); any contents read is of main too
+    log = scene.sb.admin.request_log()
+    reads = [r for r in log if "/contents/" in r["path"]
              and r["path"].startswith(f"/repos/{scene.sdk.full_name}")]
-    assert reads and all("ref=main" in (r.get("query") or "") for r in reads)
+    assert all("ref=main" in (r.get("query") or "") for r in reads)
+
+
+def test_attack_a_tag_named_like_the_merge_target_carries_no_configuration(scene):
+    """git resolves a bare `main` to refs/tags/main before refs/heads/main: a committer
+    who may push tags (rarely protected) pushes a tag `main` at a commit whose
+    configuration lists only pypi, for a request that names `main` as its merge target.
+    The configuration comes from the branch, so all three targets are configured and
+    publish."""
+    repo = scene.sdk.gh()
+    main_sha = repo.get_branch("main").commit.sha
+    repo.create_git_ref("refs/heads/evil", main_sha)
+    current = repo.get_contents(".valet.yml", ref="evil")
+    evil = repo.update_file(".valet.yml", "only pypi", "targets:\n  - name: pypi\n",
+                            current.sha, branch="evil")["commit"].sha
+    repo.create_git_ref("refs/tags/main", evil)
+    request = Request(repo=scene.sdk.full_name, version="1.2.3", merge_target="main",
+                      requested_by=scene.requester.login, sha=scene.sha, branch=BRANCH,
+                      artifacts=artifacts(), release_id=1,
+                      targets=[TargetState(t) for t in ("pypi", "npm", "github")])
+    scene = replace(scene, number=open_request(
+        scene.sb, request, publish=scene.publish, request_app=scene.request_app,
+        requester=scene.requester.login, head=main_sha))
+    assert scene.label(scene.approver) == 0
+    assert sorted(scene.uploads()) == ["github", "npm", "pypi"]
+    assert scene.labels() == {"published"}
 
 
 def test_resume_after_a_failure_publishes_only_unchecked_targets(scene):

@@ -76,14 +76,21 @@ def sdk_side(deps: Deps, settings: Settings, title: str, body: str) -> None:
 
     if not served.serves(deps, settings, request.repo):
         return
+    from valet.sdk_query import tag_guess
+
     sdk: Any = deps.sdk(request.repo)
+    github = any(t.id == "github" for t in request.targets)
     warm = getattr(sdk, "warm", None)
     if warm is not None:
+        # the github target's tag, as far as the request lets one guess its name (the
+        # configuration's tag_prefix is not read yet): asked with the default branch and
+        # the configuration, taken only by a tag check of that very name
+        tag = tag_guess(path=request.path, version=request.version,
+                        previous=request.previous) if github else None
         warm(sha=request.sha, run_id=request.run_id, merge_target=request.merge_target,
              config_path=config_path,
-             gate=gate.reads(request.repo, request.sha) if request.sha else ())
+             gate=gate.reads(request.repo, request.sha) if request.sha else (), tag=tag)
     # The draft (store) and the releases (github target) come from one listing.
-    reads_releases = request.store == "github-release" or any(
-        t.id == "github" for t in request.targets)
+    reads_releases = request.store == "github-release" or github
     if deps.releases is not None and reads_releases:
         deps.releases(request.repo).warm()
