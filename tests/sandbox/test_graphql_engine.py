@@ -448,3 +448,16 @@ def test_the_request_log_counts_each_graphql_post(sandbox, sandbox_user_factory)
     ask(sandbox, user.token, "{ viewer { login } }")
     ask(sandbox, user.token, "{ viewer { nme } }")
     assert len([e for e in sandbox.admin.request_log() if e.get("kind") == "graphql"]) == 2
+
+
+def test_a_server_builds_the_schema_as_it_starts(tmp_path):
+    # The first GraphQL request must not wait most of a second for the schema: a client
+    # with a short timeout (the fault tests use 1 s) would see it hang.
+    code = ("import time; from pathlib import Path; from valet.sandbox.app import App; "
+            "from valet.sandbox.server import SandboxServer; "
+            "import valet.sandbox.graphql.schema as s; "
+            f"srv = SandboxServer(App(Path({str(tmp_path)!r}), persist=False), 0); "
+            "deadline = time.monotonic() + 30\n"
+            "while s._schema is None and time.monotonic() < deadline: time.sleep(0.05)\n"
+            "assert s._schema is not None, 'the schema was not built'; srv.server_close()")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -98,6 +98,13 @@ def _conditional(resp: Response, headers: dict[str, str]) -> tuple[Response, boo
     return resp, False
 
 
+def _warm_graphql() -> None:
+    from valet.sandbox.graphql import engine  # noqa: F401 - the resolvers, imported once
+    from valet.sandbox.graphql.schema import schema
+
+    schema()
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -108,6 +115,11 @@ class SandboxServer(ThreadingHTTPServer):
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), Handler)
+        if role == "main":
+            # The GraphQL schema takes most of a second to build: a server builds it as it
+            # starts, in the background, so the first GraphQL request is answered as fast
+            # as any other (a client with a short timeout would otherwise see it hang).
+            threading.Thread(target=_warm_graphql, name="graphql-schema", daemon=True).start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._conns_lock:
