@@ -1,7 +1,7 @@
 """The publish repository's reads of a run's start, as one GraphQL query (pure).
 
-A run reads, on the publish repository, who its token is, the issue body's edit
-history, valet-publish.yml from the default branch, the approver's membership of
+A run reads, on the publish repository, who its token is, the issue itself, its
+body's edit history, valet-publish.yml from the default branch, the approver's membership of
 each approver team and the ids of the labels the close adds. ``build`` asks for all
 of them in one query; the ``*_of`` helpers read one part of the answer and return
 what the REST read of it returns, or ``REST`` when the answer does not settle it
@@ -22,10 +22,14 @@ from typing import Any
 BOT = "[bot]"  # REST's suffix of an App's account
 EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
 MEMBERS_LIMIT = 100  # one page of a team's members matching the login
+LABELS_LIMIT = 100  # one page of the issue's labels; a longer list is read through REST
 # ``__typename``: GraphQL names a Bot by its slug ("my-app", REST's "my-app[bot]"), and a
 # person may own the login "my-app": only a Bot's login is read as "<slug>[bot]".
 _EDITS = (f"userContentEdits(first: {EDITS_LIMIT}) {{ totalCount nodes {{ editedAt editor"
           " { __typename login } diff } }")
+# What a run's consumers read of the issue (``issue_of`` turns it into REST's shape).
+ISSUE_FIELDS = ("id number title body state stateReason createdAt author { __typename login }"
+                f" labels(first: {LABELS_LIMIT}) {{ pageInfo {{ hasNextPage }} nodes {{ id name }} }}")
 EDITS_QUERY = (
     "query($owner: String!, $name: String!, $number: Int!) {"
     f" repository(owner: $owner, name: $name) {{ issue(number: $number) {{ {_EDITS} }}"
@@ -47,18 +51,19 @@ class Fallback(enum.Enum):
 REST = Fallback.REST  # the answer does not settle this part: read it through REST
 
 
-def build(owner: str, name: str, number: int, *, viewer: bool = False,
+def build(owner: str, name: str, number: int, *, viewer: bool = False, issue: bool = False,
           policy_path: str | None = None, teams: Sequence[tuple[str, str]] = (),
           login: str | None = None, labels: Sequence[str] = ()
           ) -> tuple[str, dict[str, Any]]:
-    """(query, variables): the edits of issue ``number``; with ``viewer`` who the token
-    is; with ``policy_path`` that file's blob on the default branch; with ``login`` its
+    """(query, variables): the edits of issue ``number``; with ``issue`` the issue
+    itself (``issue_of``); with ``viewer`` who the token is; with ``policy_path`` that file's blob on the default branch; with ``login`` its
     membership of each (org, slug) of ``teams`` (aliases t0, t1, ...); each of
     ``labels`` (aliases l0, l1, ...). Without extras it is EDITS_QUERY or
     VIEWER_EDITS_QUERY, byte for byte."""
     variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
     decls = ["$owner: String!", "$name: String!", "$number: Int!"]
-    repo = [f"issue(number: $number) {{ {_EDITS} }}"]
+    fields = f"{_EDITS} {ISSUE_FIELDS}" if issue else _EDITS
+    repo = [f"issue(number: $number) {{ {fields} }}"]
     if policy_path is not None:
         decls.append("$policyExpr: String!")
         variables["policyExpr"] = POLICY_EXPRESSION.format(path=policy_path)
@@ -193,3 +198,65 @@ def label_of(answer: Any, index: int, name: str) -> str | None | Fallback:
     if not isinstance(got, str) or got.lower() != name.lower():
         return REST
     return node if isinstance(node, str) and node else REST
+
+
+_STATES = {"OPEN": "open", "CLOSED": "closed"}
+_AUTHORS = ("Bot", "User")  # REST's ``user.type`` of each; any other kind: ask REST
+
+
+def issue_of(answer: Any, number: int) -> dict[str, Any] | Fallback:
+    """Issue ``number`` as ``GET /repos/{o}/{n}/issues/{number}`` answers the fields a run
+    reads (number, title, body, state, state_reason, created_at, node_id, user's login
+    and type, labels' name and node_id), or REST when the answer does not settle it:
+    the part is null or failed (a pull request's number: GraphQL's ``issue`` does not
+    answer one, REST does, with ``pull_request``), the labels go on past one page, the
+    author is gone (REST says who it shows instead) or of another kind, or anything is
+    not of the shape asked."""
+    issue = _part(answer, "repository", "issue")
+    if not isinstance(issue, dict) or issue.get("number") != number \
+            or isinstance(issue.get("number"), bool):
+        return REST
+    node, title, body, created = (issue.get(k) for k in ("id", "title", "body", "createdAt"))
+    state, reason = _STATES.get(str(issue.get("state"))), issue.get("stateReason", REST)
+    if (not _text(node) or not isinstance(title, str) or not isinstance(body, str)
+            or not _text(created) or state is None
+            or not (reason is None or _text(reason))):
+        return REST
+    user = _author(issue.get("author"))
+    labels = _labels(issue.get("labels"))
+    if user is None or labels is None:
+        return REST
+    return {"number": number, "title": title, "body": body, "state": state,
+            "state_reason": reason.lower() if isinstance(reason, str) else None,
+            "created_at": created, "node_id": node, "user": user, "labels": labels}
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _author(actor: Any) -> dict[str, str] | None:
+    """REST's ``user`` (login, type) of a Bot or a User; None: not one of those."""
+    kind = actor.get("__typename") if isinstance(actor, dict) else None
+    login = rest_login(actor)
+    if kind not in _AUTHORS or login is None:
+        return None
+    if kind == "User" and "[" in login:
+        return None  # no person's login has brackets: not what GitHub answers
+    return {"login": login, "type": str(kind)}
+
+
+def _labels(connection: Any) -> list[dict[str, str]] | None:
+    """REST's ``labels`` (name, node_id) when the one page holds them all, else None."""
+    page = connection.get("pageInfo") if isinstance(connection, dict) else None
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    if not isinstance(page, dict) or page.get("hasNextPage") is not False \
+            or not isinstance(nodes, list):
+        return None
+    out = []
+    for node in nodes:
+        if not isinstance(node, dict) or not _text(node.get("name")) \
+                or not _text(node.get("id")):
+            return None
+        out.append({"name": node["name"], "node_id": node["id"]})
+    return out

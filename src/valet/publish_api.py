@@ -586,12 +586,13 @@ class IssueAPI:
         self.rest = rest
         self.repo = repo
         # The one query ``warm`` starts (issue_query.build), by the part each read takes
-        # from it: "viewer", ("edits", n), "policy", ("team", org, slug, login), ("label",
-        # name); each with where its part is in the answer. Each part is taken once; a
-        # later read asks GitHub again.
+        # from it: "viewer", ("issue", n), ("edits", n), "policy", ("team", org, slug,
+        # login), ("label", name); each with where its part is in the answer. Each part is
+        # taken once; a later read asks GitHub again.
         self._joint: dict[Any, tuple[Future[Any], int]] = {}
         self._joint_lock = threading.Lock()
-        self._issue_ahead: Future[Any] | None = None  # the issue ``warm`` started reading
+        # The issue ``warm`` asked for in that query (its author may answer ``app``).
+        self._issue_ahead: tuple[Future[Any], int] | None = None
 
     def warm(self, number: int, *, approver: str | None = None,
              teams: tuple[tuple[str, str], ...] = (), role: bool = False,
@@ -605,15 +606,17 @@ class IssueAPI:
         check that names someone else reads that one's membership itself."""
         from valet.publish_policy import POLICY_FILE
 
-        self._issue_ahead = self.rest.prefetch(f"/repos/{self.repo}/issues/{number}")
         self.rest.prefetch_pages(f"/repos/{self.repo}/issues/{number}/events")
         owner, _, name = self.repo.partition("/")
         asked = tuple(teams) if approver else ()
         query, variables = issue_query.build(
-            owner, name, number, viewer=viewer, policy_path=POLICY_FILE if policy else None,
-            teams=asked, login=approver, labels=labels)
+            owner, name, number, viewer=viewer, issue=True,
+            policy_path=POLICY_FILE if policy else None, teams=asked, login=approver,
+            labels=labels)
         joint = self.rest.prefetch_graphql(query, variables)
         with self._joint_lock:
+            self._issue_ahead = (joint, number)
+            self._joint[("issue", number)] = (joint, number)
             self._joint[("edits", number)] = (joint, 0)
             if viewer:
                 self._joint["viewer"] = (joint, 0)
@@ -674,7 +677,9 @@ class IssueAPI:
             joint = "viewer" in self._joint
         if not joint:
             self.rest.prefetch_graphql(VIEWER_QUERY, {})
-        if self._issue_ahead is None:  # else its author may answer (``app``)
+        with self._joint_lock:
+            ahead = self._issue_ahead
+        if ahead is None:  # else its author may answer (``app``)
             self.rest.prefetch(f"/apps/{seg(request_app)}")
 
     def _take_joint(self, key: Any) -> tuple[Future[Any], int] | None:
@@ -703,6 +708,13 @@ class IssueAPI:
             self.rest.prefetch(f"/repos/{self.repo}/collaborators/{seg(login)}/permission")
 
     def issue(self, number: int) -> dict[str, Any]:
+        """The issue as ``GET /repos/{publish}/issues/{number}`` answers it. The first read
+        of the number ``warm`` asked for takes the fields a run reads from that query
+        when it settles them (issue_query.issue_of); every other read is the GET."""
+        joint = self._joint_answer(("issue", number))
+        got = issue_query.issue_of(joint[0], number) if joint else issue_query.REST
+        if got is not issue_query.REST:
+            return got  # type: ignore[return-value]
         return self.rest.get(f"/repos/{self.repo}/issues/{number}", doing=f"reading issue #{number}")
 
     def events(self, number: int) -> list[dict[str, Any]]:
@@ -745,15 +757,19 @@ class IssueAPI:
         return data if isinstance(data, dict) else None
 
     def _issue_author(self) -> str | None:
-        """The login of the Bot that opened the issue ``warm`` reads (None: not a Bot, or
-        no such read, or it failed: then the App is asked for itself)."""
-        ahead = self._issue_ahead
+        """The login of the Bot that opened the issue ``warm`` asked for (None: not a Bot,
+        or not asked, or the query did not settle the issue: then the App is asked for
+        itself). Only read here: the issue's own read still takes that part."""
+        with self._joint_lock:
+            ahead = self._issue_ahead
         if ahead is None:
             return None
+        joint, number = ahead
         try:
-            _, data = ahead.result()
+            _, answer = joint.result()
         except Exception:  # noqa: BLE001 - the run's own read of the issue says why
             return None
+        data = issue_query.issue_of(answer, number)
         user = data.get("user") if isinstance(data, dict) else None
         if not isinstance(user, dict) or user.get("type") != "Bot":
             return None

@@ -37,15 +37,20 @@ class Call:
 
 # Every kind of call one clean publish run makes (from the sandbox's request log).
 CALLS = [
-    Call("issue get", "GET", R + r"publish/issues/\d+$"),
+    # The issue as the run starts comes with the first GraphQL query (its REST GET is made
+    # only when that query fails, a case of the GraphQL row): the GET faulted here is the
+    # later read of the REST close, the labels as they stand while the summary is posted.
+    Call("issue get (the REST close's labels)", "GET", R + r"publish/issues/\d+$",
+         rest_close=True),
     Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
     # Both GraphQL queries: who the token is with the body's edit history,
     # valet-publish.yml and the approver's team membership; and the SDK repository's
     # default branch, configuration and tag ref (no `GET /repos/{sdk}`, `GET
     # contents/.valet.yml` or `GET git/ref/tags/` when it answers: a failed part is read
     # through REST, through the same retrying client).
-    Call("GraphQL (who the token is, the body's edit history, valet-publish.yml, the "
-         "approver's team membership, the SDK's plain reads)", "POST", r"^/api/graphql$"),
+    Call("GraphQL (who the token is, the issue and its body's edit history, "
+         "valet-publish.yml, the approver's team membership, the SDK's plain reads)", "POST",
+         r"^/api/graphql$"),
     # No `GET /apps/{slug}`: the issue's recorded author (the request App's bot) says
     # the App exists. A run on an issue someone else opened asks, through the same
     # retrying client.

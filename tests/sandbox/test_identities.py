@@ -96,9 +96,18 @@ def test_the_issue_a_run_reads_answers_for_the_app_that_opened_it(gh_repo_factor
     issues = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
     issues.warm(by_app.number)
     assert issues.app(slug) == {"slug": slug}  # GitHub recorded its bot as the author
-    assert issues.issue(by_app.number)["user"]["login"] == f"{slug}[bot]"
+    issue = issues.issue(by_app.number)
+    assert issue["user"] == {"login": f"{slug}[bot]", "type": "Bot"}
     paths = [e["path"] for e in sandbox.admin.request_log()]
     assert not any(p.startswith("/apps/") for p in paths)
+    # the issue came with the run's GraphQL query, as REST would have answered it
+    rest = repo.gh().get_issue(by_app.number).raw_data
+    assert f"/repos/{repo.full_name}/issues/{by_app.number}" not in paths
+    assert {k: issue[k] for k in ("number", "title", "body", "state", "state_reason",
+                                  "created_at", "node_id")} == \
+        {k: rest[k] or ("" if k == "body" else None)
+         for k in ("number", "title", "body", "state", "state_reason", "created_at",
+                   "node_id")}
     # An issue opened by anyone else proves nothing: the App is asked for, and a slug
     # that is no App is none.
     other = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
@@ -106,6 +115,31 @@ def test_the_issue_a_run_reads_answers_for_the_app_that_opened_it(gh_repo_factor
     assert other.app(f"{slug}-nope") is None
     assert other.app(slug)["slug"] == slug
     assert any(e["path"] == f"/apps/{slug}-nope" for e in sandbox.admin.request_log())
+
+
+def test_a_person_whose_login_is_an_apps_slug_does_not_answer_for_the_app(
+        gh_repo_factory, sandbox):
+    """GraphQL names an App's bot by its slug: a User of that very login is someone else,
+    and the issue they open neither answers ``app`` nor reads as the bot's."""
+    from tests.fixtures.sandbox import make_github
+    from valet.publish_api import IssueAPI, Rest
+
+    repo = gh_repo_factory()
+    slug = f"{repo.name}-req"
+    token = sandbox.admin.create_app(slug, repos=[repo.full_name], permission="write")
+    sandbox.admin.create_user(slug)
+    person = make_github(sandbox, sandbox.admin.create_token(slug))
+    number = person.get_repo(repo.full_name).create_issue("by a person named like the App"
+                                                          ).number
+
+    sandbox.admin.clear_request_log()
+    issues = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
+    issues.warm(number)
+    assert issues.app(slug)["slug"] == slug  # asked for: the author is not its bot
+    assert issues.issue(number)["user"] == {"login": slug, "type": "User"}
+    paths = [e["path"] for e in sandbox.admin.request_log()]
+    assert f"/apps/{slug}" in paths
+    assert f"/repos/{repo.full_name}/issues/{number}" not in paths
 
 
 def test_the_merge_targets_compare_answers_whether_the_release_descends_from_the_run(
@@ -130,3 +164,52 @@ def test_the_merge_targets_compare_answers_whether_the_release_descends_from_the
     assert not sdk.contains(other, two, via="main")
     assert any(p.endswith(f"/compare/{other}...{two}") for p in
                (e["path"] for e in sandbox.admin.request_log()))
+
+
+def test_a_pull_requests_number_is_read_through_rest_and_is_no_open_issue(
+        gh_repo_factory, sandbox, capsys):
+    """GraphQL's ``issue(number:)`` does not answer a pull request; REST's issue read does,
+    with ``pull_request``: the run reads that and says it is not an open issue."""
+    from tests.fixtures.sandbox import make_github
+    from valet.authz import parse_policy
+    from valet.events import parse_event
+    from valet.publish import Deps, Publisher, Settings
+    from valet.publish.identity import Identities
+    from valet.publish_api import IssueAPI, Rest
+
+    repo = gh_repo_factory({"README.md": "publish"})
+    gh = repo.gh()
+    main = gh.get_branch("main").commit.sha
+    gh.create_git_ref("refs/heads/change", main)
+    gh.create_file("CHANGE.md", "a change", "change", branch="change")
+    pr = gh.create_pull(base="main", head="change", title="publish: org/sdk@1.2.3", body="")
+    token = sandbox.admin.create_app(f"{repo.name}-pb", repos=[repo.full_name],
+                                     permission="admin")
+
+    rest_issue = gh.get_issue(pr.number).raw_data  # GitHub's issues API answers a PR
+    assert rest_issue["number"] == pr.number and "pull_request" in rest_issue
+    sandbox.admin.clear_request_log()
+    issues = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
+    issues.warm(pr.number)
+    assert "pull_request" in issues.issue(pr.number)
+    assert [e["path"] for e in sandbox.admin.request_log() if e["method"] == "GET"
+            and e["path"] == f"/repos/{repo.full_name}/issues/{pr.number}"]
+
+    # an `issues` event naming the pull request's number (a hint, and a wrong one)
+    event = parse_event("issues", {
+        "action": "labeled", "label": {"name": "accepted"},
+        "issue": {"number": pr.number, "title": pr.title, "body": "", "state": "open",
+                  "labels": [{"name": "accepted"}]},
+        "repository": {"full_name": repo.full_name},
+        "sender": {"login": "someone", "type": "User"}})
+    run = IssueAPI(Rest(make_github(sandbox, token)), repo.full_name)
+    ids = Identities(publish_bot=f"{repo.name}-pb[bot]", request_bot="request-app[bot]")
+    publisher = Publisher(Settings(publish_repo=repo.full_name, identities=ids, env={},
+                                   policy=parse_policy("someone")),
+                          Deps(issues=run, sdk=lambda r: None, store=lambda r, c: None,
+                               resolve=lambda n: None))  # type: ignore[arg-type,return-value]
+    capsys.readouterr()
+    assert publisher.handle(event) == 0
+    assert f"#{pr.number} is not an open issue" in capsys.readouterr().err
+    assert not any(e["method"] != "GET" for e in sandbox.admin.request_log()
+                   if e["path"].startswith(f"/repos/{repo.full_name}/issues/"))

@@ -186,6 +186,7 @@ def exercised(sandbox: Any, checker: Checker) -> Recorder:  # noqa: PLR0915 (one
     call("POST", f"{p}/pulls", T, 422, json_body={"base": "main", "head": "side", "title": "t"})
     call("GET", f"{p}/pulls", T, 200, params={"head": f"{owner}:side", "base": "main"})
     call("GET", f"{p}/pulls/{pull['number']}", T, 200)
+    call("GET", f"{p}/issues/{pull['number']}", T, 200)  # a pull request is an issue too
     call("GET", f"{p}/pulls/99999", T, 404)
     call("DELETE", f"{p}/git/refs/heads/side", T, 204)
     call("DELETE", f"{p}/git/refs/heads/side", T, 422)

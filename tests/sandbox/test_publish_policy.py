@@ -347,5 +347,6 @@ def test_the_policy_is_one_read_of_the_default_branch(org: Org) -> None:
     # read in the run's GraphQL query with the edits (the blob at HEAD: the default
     # branch), so the contents API is not asked; the others are the viewer's own (this
     # harness does not start the identity's reads ahead) and the SDK repository's query
+    # (the policy serves that repository: only the package is not listed)
     assert sum(1 for r in log if r.get("kind") == "graphql") == 3
     assert not [r for r in log if "valet-publish.yml" in r["path"]], log

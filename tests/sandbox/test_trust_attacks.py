@@ -348,6 +348,26 @@ def test_attack_a_second_bot_opens_a_request(org: Org) -> None:
     org.refused("not by the request App")
 
 
+def test_attack_a_person_whose_login_is_the_request_apps_slug_opens_a_request(org: Org) -> None:
+    """GraphQL names the request App's bot by its slug, so an account of that login (a
+    User, not a Bot) reads the same as the App there: the run reads who opened the
+    issue from its first GraphQL query and must still tell the two apart."""
+    slug = org.request_app.login.removesuffix("[bot]")
+    org.sb.admin.create_user(slug)
+    person = SandboxUser(slug, org.sb.admin.create_token(slug))
+    run = org.run(org.requester)
+    number = org.open(org.body(run["id"]), author=person)
+    org.seal(run["id"], number)
+    org.finish(run)
+    org.sb.admin.clear_request_log()
+    assert org.label() == 0
+    org.refused(f"opened by {slug}, not by the request App")
+    # it was the query's answer that said so: the run did not read the issue through REST
+    issue = f"/repos/{org.publish.full_name}/issues/{number}"
+    assert not [e for e in org.sb.admin.request_log() if e["method"] == "GET"
+                and e["path"] == issue and e["user"] == org.publish_app.login]
+
+
 def test_attack_a_person_edits_the_digests_and_a_second_bot_restores_nothing(org: Org) -> None:
     """A person with write swaps a digest in the body (line and hidden block)."""
     number = org.request()

@@ -363,6 +363,21 @@ def _link(href: str) -> Json:
     return {"href": href}
 
 
+def pull_as_issue(u: Urls, state: State, repo_rec: Record, rec: Record) -> Json:
+    """A pull request as the issues API answers it (``GET .../issues/{n}`` of a pull
+    request's number): the issue shape with ``pull_request``, its node the PullRequest's."""
+    full = repo_rec["full_name"]
+    html = f"{u.server}/{full}/pull/{rec['number']}"
+    out = issue(u, state, repo_rec, {"closed_by": None, "assignees": [], **rec})
+    out.update({"node_id": node_id("PullRequest", rec["id"]), "html_url": html,
+                "state_reason": None,
+                "pull_request": {"url": f"{u.api}/repos/{full}/pulls/{rec['number']}",
+                                 "html_url": html, "diff_url": f"{html}.diff",
+                                 "patch_url": f"{html}.patch",
+                                 "merged_at": rec.get("merged_at")}})
+    return out
+
+
 def pull_request(u: Urls, state: State, repo_rec: Record, rec: Record, *,
                  full_record: bool = True) -> Json:
     """``pull-request`` (GET .../pulls/{n}); ``full_record=False``: ``pull-request-simple``."""

@@ -261,3 +261,96 @@ def test_a_run_start_asks_for_the_policy_and_the_close_labels_in_its_query(monke
     [(number, kw)] = issues.warmed
     assert number == 7 and kw["policy"] is True and kw["labels"] == ("published",)
     assert kw["approver"] == "alice" and kw["teams"] == (("acme", "release"),)
+
+
+# -- the issue itself, from the same query ---------------------------------------------------
+
+ISSUE_PATH = f"/repos/{REPO}/issues/7"
+REST_ISSUE = {"number": 7, "title": "publish: org/sdk@1.2.0", "body": "body", "state": "open",
+              "node_id": "I_rest", "user": {"login": "request-app[bot]", "type": "Bot"},
+              "labels": [{"name": "accepted", "node_id": "LA_acc"}]}
+
+
+def with_issue(author: Any = None, **over: Any) -> dict[str, Any]:
+    issue = {**EDITS, "id": "I_7", "number": 7, "title": "publish: org/sdk@1.2.0",
+             "body": "body", "state": "OPEN", "stateReason": None,
+             "createdAt": "2030-01-01T00:00:10Z",
+             "author": author or {"__typename": "Bot", "login": "request-app"},
+             "labels": {"pageInfo": {"hasNextPage": False},
+                        "nodes": [{"id": "LA_acc", "name": "accepted"}]}, **over}
+    return {"data": data(repository={"issue": issue})}
+
+
+def test_the_issue_comes_from_the_query_once_then_from_rest():
+    rest = StubRest(with_issue(), gets={ISSUE_PATH: REST_ISSUE})
+    api = warmed(rest)
+    assert ISSUE_PATH not in rest.prefetched and "createdAt" in rest.posts[0][0]
+    first = api.issue(7)
+    assert first["node_id"] == "I_7" and first["user"] == {"login": "request-app[bot]",
+                                                           "type": "Bot"}
+    assert first["labels"] == [{"name": "accepted", "node_id": "LA_acc"}]
+    assert rest.read == []
+    assert api.issue(7) is REST_ISSUE  # a later read asks GitHub again
+    assert rest.read == [ISSUE_PATH]
+
+
+def test_another_number_is_read_through_rest():
+    rest = StubRest(with_issue(), gets={f"/repos/{REPO}/issues/8": REST_ISSUE})
+    assert warmed(rest).issue(8) is REST_ISSUE
+    assert rest.read == [f"/repos/{REPO}/issues/8"]
+
+
+@pytest.mark.parametrize("joint", [
+    GitHubError("GraphQL query failed: HTTP 502"),
+    {"errors": [{"message": "Something went wrong"}]},
+    # a pull request's number: GraphQL has no such Issue, REST answers the pull request
+    {"data": data(repository={"issue": None}), "errors": [
+        {"type": "NOT_FOUND", "path": ["repository", "issue"],
+         "message": "Could not resolve to an Issue with the number of 7."}]},
+    with_issue(labels={"pageInfo": {"hasNextPage": True}, "nodes": []}),
+    with_issue(author={"__typename": "Mannequin", "login": "x"}),
+])
+def test_an_issue_the_query_does_not_settle_is_one_rest_get(joint):
+    pr = {**REST_ISSUE, "pull_request": {"url": "..."}}
+    rest = StubRest(joint, gets={ISSUE_PATH: pr},
+                    alone={VIEWER_QUERY: {"viewer": {"login": "publish-app[bot]"}}})
+    api = warmed(rest)
+    assert api.issue(7) is pr
+    assert rest.read == [ISSUE_PATH]
+
+
+def test_a_deleted_author_is_read_through_rest():
+    ghost = {**REST_ISSUE, "user": None}
+    rest = StubRest({"data": data(repository={"issue": {**with_issue()["data"]["repository"]
+                                                        ["issue"], "author": None}})},
+                    gets={ISSUE_PATH: ghost})
+    assert warmed(rest).issue(7) is ghost and rest.read == [ISSUE_PATH]
+
+
+def test_the_apps_own_bot_as_author_answers_the_app():
+    rest = StubRest(with_issue(), gets={ISSUE_PATH: REST_ISSUE})
+    api = warmed(rest)
+    api.warm_identity("request-app")
+    assert "/apps/request-app" not in rest.prefetched
+    assert api.app("request-app") == {"slug": "request-app"}
+    assert api.app("Request-App") == {"slug": "Request-App"}
+    assert rest.read == []
+    assert api.issue(7)["node_id"] == "I_7"  # the issue's own read still takes the query's
+
+
+def test_a_person_named_like_the_app_does_not_answer_for_it():
+    # GraphQL names the App's bot by its slug: a User with that login is not the App
+    person = with_issue({"__typename": "User", "login": "request-app"})
+    rest = StubRest(person, gets={"/apps/request-app": {"slug": "request-app", "id": 9}})
+    api = warmed(rest)
+    assert api.app("request-app") == {"slug": "request-app", "id": 9}
+    assert rest.read == ["/apps/request-app"]
+    assert api.issue(7)["user"] == {"login": "request-app", "type": "User"}
+
+
+def test_without_warm_the_app_and_the_issue_are_rest_reads():
+    rest = StubRest(None, gets={ISSUE_PATH: REST_ISSUE, "/apps/request-app": {"id": 9}})
+    api = IssueAPI(rest, REPO)  # type: ignore[arg-type]
+    api.warm_identity("request-app")
+    assert "/apps/request-app" in rest.prefetched
+    assert api.app("request-app") == {"id": 9} and api.issue(7) is REST_ISSUE

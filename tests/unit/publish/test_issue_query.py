@@ -183,3 +183,95 @@ def test_a_label_id_or_its_absence():
     assert iq.label_of(got, 2, "published") is REST  # not the label asked for
     assert iq.label_of(got, 3, "x") is REST
     assert iq.label_of(got, 4, "x") is REST  # not asked
+
+
+# -- the issue itself ---------------------------------------------------------------------
+
+
+def gql_issue(**over: Any) -> dict[str, Any]:
+    issue: dict[str, Any] = {
+        "id": "I_7", "number": 7, "title": "publish: org/sdk@1.2.0", "body": "the body",
+        "state": "OPEN", "stateReason": None, "createdAt": "2030-01-01T00:00:10Z",
+        "author": {"__typename": "Bot", "login": "request-app"},
+        "labels": {"pageInfo": {"hasNextPage": False},
+                   "nodes": [{"id": "LA_acc", "name": "accepted"},
+                             {"id": "LA_dry", "name": "dry-run"}]}}
+    issue.update(over)
+    return issue
+
+
+def answer_with(issue: Any, errors: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"data": {"viewer": {"login": "publish-app[bot]"},
+                                    "repository": {"issue": issue}}}
+    if errors is not None:
+        out["errors"] = errors
+    return out
+
+
+def test_the_issue_is_asked_in_the_same_query_with_its_number_a_variable(schema):
+    query, variables = iq.build("org", "publish", 7, viewer=True, issue=True,
+                                policy_path="valet-publish.yml", labels=["published"])
+    assert graphql.validate(schema, graphql.parse(query)) == []
+    assert variables["number"] == 7 and "7" not in query.split()
+    assert f"labels(first: {iq.LABELS_LIMIT})" in query and "createdAt" in query
+    # the issue's fields are asked only when asked for
+    assert "createdAt" not in iq.build("org", "publish", 7, viewer=True)[0]
+
+
+def test_a_bot_authored_open_issue_reads_as_rest_answers_it():
+    got = iq.issue_of(answer_with(gql_issue()), 7)
+    assert got == {
+        "number": 7, "title": "publish: org/sdk@1.2.0", "body": "the body",
+        "state": "open", "state_reason": None, "created_at": "2030-01-01T00:00:10Z",
+        "node_id": "I_7", "user": {"login": "request-app[bot]", "type": "Bot"},
+        "labels": [{"name": "accepted", "node_id": "LA_acc"},
+                   {"name": "dry-run", "node_id": "LA_dry"}]}
+
+
+def test_a_person_whose_login_is_an_apps_slug_stays_that_person():
+    # GraphQL names the App's bot "request-app" too: only __typename tells them apart
+    got = iq.issue_of(answer_with(gql_issue(author={"__typename": "User",
+                                                    "login": "request-app"})), 7)
+    assert got is not REST and got["user"] == {"login": "request-app", "type": "User"}
+
+
+def test_a_closed_issue_has_its_reason_in_lower_case():
+    got = iq.issue_of(answer_with(gql_issue(state="CLOSED", stateReason="NOT_PLANNED",
+                                            labels={"pageInfo": {"hasNextPage": False},
+                                                    "nodes": []})), 7)
+    assert got is not REST
+    assert (got["state"], got["state_reason"], got["labels"]) == ("closed", "not_planned", [])
+
+
+@pytest.mark.parametrize("issue", [
+    gql_issue(labels={"pageInfo": {"hasNextPage": True},
+                      "nodes": [{"id": f"LA_{i}", "name": f"l{i}"} for i in range(100)]}),
+    gql_issue(author=None),  # a deleted account: REST's answer decides what it says
+    gql_issue(author={"__typename": "Mannequin", "login": "imported"}),
+    gql_issue(author={"__typename": "User", "login": "not[bot]"}),
+    gql_issue(author={"__typename": "Bot", "login": ""}),
+    gql_issue(number=8),
+    gql_issue(state="MERGED"),
+    gql_issue(id=""),
+    gql_issue(body=None),
+    gql_issue(createdAt=None),
+    gql_issue(labels={"pageInfo": {"hasNextPage": False}, "nodes": [{"name": "x"}]}),
+    gql_issue(labels=None),
+    {k: v for k, v in gql_issue().items() if k != "stateReason"},
+    None,  # a pull request's number: GraphQL's issue(number:) does not answer it
+    "not an object",
+])
+def test_an_issue_in_doubt_is_read_through_rest(issue):
+    assert iq.issue_of(answer_with(issue), 7) is REST
+
+
+def test_an_error_at_the_issue_or_inside_it_or_around_it_reads_rest():
+    for path in (["repository", "issue"], ["repository", "issue", "labels"],
+                 ["repository"], None):
+        err = {"message": "boom", **({"path": path} if path else {})}
+        assert iq.issue_of(answer_with(gql_issue(), [err]), 7) is REST
+    # another part's error is that part's alone
+    other = [{"message": "SAML", "path": ["t0"]}]
+    assert iq.issue_of(answer_with(gql_issue(), other), 7) is not REST
+    assert iq.issue_of({"errors": [{"message": "Something went wrong"}]}, 7) is REST
+    assert iq.issue_of(None, 7) is REST

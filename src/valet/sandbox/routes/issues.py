@@ -191,6 +191,9 @@ def register(app: App) -> None:
     @r.route("GET", "/repos/{owner}/{repo}/issues/{number}")
     def get_issue(req: Request, owner: str, repo: str, number: str) -> Response:
         rec = app.repo_for(req, owner, repo)
+        pull = rec.get("pulls", {}).get(number) if number.isdigit() else None
+        if pull is not None:  # as on GitHub: every pull request is an issue here
+            return Response(200, shapes.pull_as_issue(app.urls, app.state, rec, pull))
         return Response(200, shapes.issue(app.urls, app.state, rec, _issue(rec, number)))
 
     @r.route("PATCH", "/repos/{owner}/{repo}/issues/{number}")
