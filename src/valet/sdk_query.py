@@ -3,7 +3,9 @@
 Three checks each read one thing of the SDK repository that GitHub can also
 answer in a single GraphQL request: its default branch (checks.landing), the
 configuration on the merge target (checks.config_and_plan) and where the
-release's tag points (the github target, before anything publishes). This
+release's tag points (the github target, before anything publishes), and, when
+the request names the merge target, the rules of that branch's active rulesets
+(branch_rules.read; rules_query reads them as REST lists them). This
 module builds that query and reads its answer; it does no I/O (publish_api's
 SdkAPI sends it, and each check takes its part from there).
 
@@ -22,23 +24,28 @@ import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from valet import rules_query
+
 T = TypeVar("T")
 
 _CONFIG = (" config: object(expression: $configExpr) { __typename"
            " ... on Blob { text isBinary isTruncated byteSize } }")
 _TAG = (" tag: ref(qualifiedName: $tagRef) { name target { __typename oid"
         " ... on Tag { target { __typename oid } } } }")
-PARTS = ("defaultBranchRef", "config", "tag")
+PARTS = ("defaultBranchRef", "config", "tag", "rules")
 _OID = re.compile(r"^[0-9a-f]{40}$")
 _VERSION_TAIL = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$")
 
 
-def query(*, tag: bool) -> str:
-    """The query text (every value in ``variables``); ``tag``: ask for the tag's ref too."""
+def query(*, tag: bool, rules: bool = False) -> str:
+    """The query text (every value in ``variables``); ``tag``: ask for the tag's ref too;
+    ``rules``: the merge target's rules (``variables`` with a ``merge_target``)."""
     head = "query($owner: String!, $name: String!, $configExpr: String!" + (
-        ", $tagRef: String!" if tag else "") + ")"
+        ", $tagRef: String!" if tag else "") + (", $branchRef: String!" if rules else "") + ")"
+    part = f" rules: ref(qualifiedName: $branchRef) {{ {rules_query.selection()} }}" \
+        if rules else ""
     return (head + " { repository(owner: $owner, name: $name) {"
-            " defaultBranchRef { name }" + _CONFIG + (_TAG if tag else "") + " } }")
+            " defaultBranchRef { name }" + _CONFIG + (_TAG if tag else "") + part + " } }")
 
 
 def config_expression(merge_target: str | None, config_path: str) -> str:
@@ -56,6 +63,8 @@ def variables(repo: str, *, merge_target: str | None, config_path: str,
                            "configExpr": config_expression(merge_target, config_path)}
     if tag is not None:
         out["tagRef"] = f"refs/tags/{tag}"
+    if merge_target:  # the branch by its full name, as for the configuration
+        out["branchRef"] = f"refs/heads/{merge_target}"
     return out
 
 
@@ -86,11 +95,13 @@ class Answer:
     default_branch: Known[str | None] | None = None
     config: Known[str | None] | None = None
     tag: Known[str | None] | None = None
+    rules: Known[list[dict[str, Any]]] | None = None  # the merge target's, as REST lists them
 
 
-def parse(body: Any, *, tag: str | None = None) -> Answer:
+def parse(body: Any, *, tag: str | None = None, branch: str | None = None) -> Answer:
     """The parts of a GraphQL answer (the JSON GitHub sent) to ``query``; ``tag``: the
-    tag asked for (without ``refs/tags/``)."""
+    tag asked for (without ``refs/tags/``); ``branch``: the merge target whose rules
+    were asked (None: they were not)."""
     if not isinstance(body, dict):
         return Answer()
     data = body.get("data")
@@ -103,7 +114,8 @@ def parse(body: Any, *, tag: str | None = None) -> Answer:
     return Answer(
         default_branch=None if "defaultBranchRef" in failed else _default_branch(repo),
         config=None if "config" in failed else _config(repo),
-        tag=None if "tag" in failed or tag is None else _tag(repo, tag))
+        tag=None if "tag" in failed or tag is None else _tag(repo, tag),
+        rules=None if "rules" in failed or branch is None else _rules(repo, branch))
 
 
 def _failed_parts(errors: Any) -> set[str] | None:
@@ -170,3 +182,8 @@ def _tag(repo: dict[str, Any], tag: str) -> Known[str | None] | None:
             return None  # a tag of a tag: releases peels it through REST
     oid = target.get("oid")
     return Known(oid) if isinstance(oid, str) and _OID.match(oid) else None
+
+
+def _rules(repo: dict[str, Any], branch: str) -> Known[list[dict[str, Any]]] | None:
+    found = rules_query.translate(repo.get("rules"), branch)
+    return None if found is None else Known(found)
