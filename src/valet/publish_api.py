@@ -1017,19 +1017,25 @@ class SdkJoint:
     def default_branch(self) -> Any:
         return self._take("default_branch", self.answer().default_branch)
 
+    def _rules_known(self, branch: str) -> Any:
+        answer = self.answer()
+        if self.merge_target:
+            asked = branch == self.merge_target
+        else:  # the default branch's, as the same answer names it
+            asked = answer.default_branch is not None and answer.default_branch.value == branch
+        return answer.rules if asked else None
+
     def answers_rules(self, branch: str) -> bool:
         """Whether ``rules(branch)`` will answer (nothing is taken)."""
         with self._lock:
             if "rules" in self._taken:
                 return False
-        return bool(self.merge_target) and branch == self.merge_target \
-            and self.answer().rules is not None
+        return self._rules_known(branch) is not None
 
     def rules(self, branch: str) -> Any:
         """``Known`` rules of the merge target's active rulesets, as
         ``GET /rules/branches/{branch}`` lists them (rules_query)."""
-        asked = bool(self.merge_target) and branch == self.merge_target
-        return self._take("rules", self.answer().rules if asked else None)
+        return self._take("rules", self._rules_known(branch))
 
     def asks_tag(self, tag: str) -> bool:
         return self.tag_name is not None and tag == self.tag_name
@@ -1113,7 +1119,7 @@ class SdkAPI:
         start = getattr(self.rest, "prefetch_graphql", None)
         if start is None or not callable(getattr(self.rest, "hold", None)):
             return None
-        future = start(sdk_query.query(tag=tag is not None, rules=bool(merge_target)),
+        future = start(sdk_query.query(tag=tag is not None, target=bool(merge_target)),
                        sdk_query.variables(self.repo, merge_target=merge_target,
                                            config_path=config_path, tag=tag))
         joint = SdkJoint(future, merge_target=merge_target, config_path=config_path, tag=tag)

@@ -94,6 +94,8 @@ RULE_TYPES: dict[str, frozenset[str | None]] = {
     "max_file_path_length": frozenset({"MaxFilePathLengthParameters"}),
     "max_file_size": frozenset({"MaxFileSizeParameters"}),
 }
+# The nullable fields of the members; REST has no key for one that is not set.
+_OPTIONAL = frozenset({"allowedMergeMethods", "name", "integrationId", "ref", "sha"})
 PAGE = 100  # REST's page and GraphQL's most nodes: a longer list is read through REST
 
 
@@ -148,7 +150,7 @@ def _rule(node: Any) -> dict[str, Any]:
     if typename is not None:
         out["parameters"] = _fields(params, PARAMETERS[typename])
     if kind == "pull_request":
-        count = out["parameters"]["required_approving_review_count"]
+        count = out["parameters"].get("required_approving_review_count")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise _Unsure  # the one parameter that makes a source of configuration
     return out
@@ -160,6 +162,8 @@ def _fields(obj: dict[str, Any], fields: Fields) -> dict[str, Any]:
         if gql not in obj:
             raise _Unsure
         value = obj[gql]
+        if value is None and gql in _OPTIONAL:
+            continue  # REST leaves out what was never set
         if sub is not None:
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise _Unsure

@@ -47,13 +47,13 @@ def test_the_query_with_the_rules_is_valid_against_githubs_schema() -> None:
         variables = sdk_query.variables("org/sdk", merge_target="main",
                                         config_path=".valet.yml", tag=tag)
         assert variables["branchRef"] == "refs/heads/main"
-        assert problems(sdk_query.query(tag=tag is not None, rules=True), variables) == []
+        assert problems(sdk_query.query(tag=tag is not None, target=True), variables) == []
 
 
 def test_the_branch_is_a_variable_and_asked_by_its_full_name() -> None:
     variables = sdk_query.variables("org/sdk", merge_target='x" } y', config_path="c", tag=None)
     assert variables["branchRef"] == 'refs/heads/x" } y'
-    assert 'x"' not in sdk_query.query(tag=False, rules=True)
+    assert 'x"' not in sdk_query.query(tag=False, target=True)
     assert "branchRef" not in sdk_query.variables("org/sdk", merge_target=None,
                                                   config_path="c", tag=None)
 
@@ -78,7 +78,7 @@ def test_rules_are_read_as_rest_lists_them() -> None:
         {"type": "required_status_checks", "ruleset_id": 9, "parameters": {
             "do_not_enforce_on_create": True,
             "required_status_checks": [{"context": "ci", "integration_id": 7},
-                                       {"context": "lint", "integration_id": None}],
+                                       {"context": "lint"}],
             "strict_required_status_checks_policy": False}}]
     assert rules_query.translate(ref(), "main") == []  # no active ruleset: REST's []
 
@@ -120,6 +120,19 @@ def test_an_answer_names_the_parts_rules() -> None:
 def test_an_answer_not_certain_is_left_to_rest(rules: Any) -> None:
     assert rules_query.translate(copy.deepcopy(rules), "main") is None
     assert sdk_query.parse(body(rules), branch="main").rules is None
+
+
+def test_without_a_named_target_the_rules_are_the_default_branchs() -> None:
+    repo = {"defaultBranchRef": ref(node("PULL_REQUEST", PR)), "config": None}
+    got = sdk_query.parse({"data": {"repository": repo}})
+    assert got.default_branch == Known("main") and got.rules is not None
+    assert got.rules.value[0]["parameters"]["required_approving_review_count"] == 1
+    failed = {"data": {"repository": repo},
+              "errors": [{"path": ["repository", "defaultBranchRef", "rules"], "message": "x"}]}
+    assert sdk_query.parse(failed).rules is None
+    for tag in (None, "v1"):
+        variables = sdk_query.variables("org/sdk", merge_target=None, config_path="c", tag=tag)
+        assert problems(sdk_query.query(tag=tag is not None), variables) == []
 
 
 def test_an_error_on_the_rules_leaves_them_to_rest_and_the_rest_is_taken() -> None:

@@ -143,7 +143,7 @@ def test_one_post_replaces_the_three_gets() -> None:
     assert checks(rest) == ("main", CONFIG, SHA)
     assert rest.asked.count(GRAPHQL) == 1 and not PLAIN & set(rest.asked), rest.asked
     query, variables = rest.graphql_asks[0]
-    assert query == sdk_query.query(tag=True, rules=True)
+    assert query == sdk_query.query(tag=True, target=True)
     assert variables == {"owner": "org", "name": "sdk", "configExpr": "refs/heads/main:.valet.yml",
                          "tagRef": "refs/tags/v1.2.3", "branchRef": "refs/heads/main"}
 
@@ -292,7 +292,7 @@ def rules_warmed(graphql: Any) -> StubRest:
 def test_the_rules_come_with_the_query_and_their_follow_ups_start_from_it() -> None:
     rest = rules_warmed(config_failed(rules=pr_rule(1)))
     query, variables = rest.graphql_asks[0]
-    assert query == sdk_query.query(tag=True, rules=True)
+    assert query == sdk_query.query(tag=True, target=True)
     assert variables["branchRef"] == "refs/heads/main"
     # no REST read of the rules; the ruleset's (its bypass) and the configuration's
     # (a reviewed pull request is required) start from the GraphQL answer
@@ -332,8 +332,23 @@ def test_an_error_on_the_rules_sends_them_to_rest() -> None:
     assert rest.asked.count(RULES_GET) == 1
 
 
-def test_without_a_merge_target_the_rules_are_reads_of_rest() -> None:
-    rest = warmed(answer(rules=pr_rule(1)), merge_target=None)
-    assert "branchRef" not in rest.graphql_asks[0][1]
-    assert rest.graphql_asks[0][0] == sdk_query.query(tag=True, rules=False)
-    assert RULES_GET in rest.asked
+def test_without_a_merge_target_the_default_branchs_rules_come_with_its_name() -> None:
+    rest = StubRest({**routes(NOT_PROTECTED), RULESET_GET: {"current_user_can_bypass": "never"}},
+                    config_failed(defaultBranchRef=pr_rule(1)))
+    SdkAPI(rest, REPO).warm(sha=None, run_id=None, merge_target=None,  # type: ignore[arg-type]
+                            config_path=".valet.yml", tag=None)
+    query, variables = rest.graphql_asks[0]
+    assert query == sdk_query.query(tag=False, target=False) and "branchRef" not in variables
+    assert RULES_GET not in rest.asked and RULESET_GET in rest.asked
+    got = branch_rules.read(SdkAPI(rest, REPO), "main")  # type: ignore[arg-type]
+    assert got is not None and branch_rules.config_refusal(got) is None
+    assert RULES_GET not in rest.asked
+    # another branch than the one the answer names: its rules are REST's
+    with pytest.raises(NotFound):
+        SdkAPI(rest, REPO).branch_rules("stable")  # type: ignore[arg-type]
+    assert _key(f"/repos/{REPO}/rules/branches/stable", {"per_page": 100}) in rest.asked
+
+
+def test_without_a_merge_target_an_unnamed_default_branch_sends_the_rules_to_rest() -> None:
+    rest = warmed(config_failed(defaultBranchRef={**pr_rule(1), "name": ""}), merge_target=None)
+    assert RULES_GET in rest.asked  # the default branch came from REST, then its rules
