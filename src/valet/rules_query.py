@@ -147,7 +147,7 @@ def _rule(node: Any) -> dict[str, Any]:
     if (params is not None and typename is None) or typename not in RULE_TYPES[kind]:
         raise _Unsure
     out: dict[str, Any] = {"type": kind, "ruleset_id": rid}
-    if typename is not None:
+    if isinstance(params, dict) and typename is not None:
         out["parameters"] = _fields(params, PARAMETERS[typename])
     if kind == "pull_request":
         count = out["parameters"].get("required_approving_review_count")

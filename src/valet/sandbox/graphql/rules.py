@@ -11,6 +11,7 @@ made-up value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLResolveInfo
@@ -69,7 +70,7 @@ def ruleset_obj(rs: Record) -> Obj:
             "createdAt": rs["created_at"], "updatedAt": rs["updated_at"]}
 
 
-def ref_rules(c: Ctx, rec: Record, branch: str):  # type: ignore[no-untyped-def]
+def ref_rules(c: Ctx, rec: Record, branch: str) -> Callable[..., Obj]:
     """The ``rules`` field of the Ref ``refs/heads/<branch>``."""
     def resolve(info: GraphQLResolveInfo, **args: Any) -> Obj:
         order = args.get("orderBy") or {"field": "UPDATED_AT", "direction": "DESC"}
