@@ -995,7 +995,7 @@ class SdkJoint:
             _, body = self.future.result()
         except Exception:  # noqa: BLE001 - each check's own REST read says what fails
             body = None
-        parsed = sdk_query.parse(body, tag=self.tag_name)
+        parsed = sdk_query.parse(body, tag=self.tag_name, branch=self.merge_target or None)
         with self._lock:
             self._answer = parsed
         return parsed
@@ -1032,6 +1032,26 @@ class SdkJoint:
 
     def default_branch(self) -> Any:
         return self._take("default_branch", self.answer().default_branch)
+
+    def _rules_known(self, branch: str) -> Any:
+        answer = self.answer()
+        if self.merge_target:
+            asked = branch == self.merge_target
+        else:  # the default branch's, as the same answer names it
+            asked = answer.default_branch is not None and answer.default_branch.value == branch
+        return answer.rules if asked else None
+
+    def answers_rules(self, branch: str) -> bool:
+        """Whether ``rules(branch)`` will answer (nothing is taken)."""
+        with self._lock:
+            if "rules" in self._taken:
+                return False
+        return self._rules_known(branch) is not None
+
+    def rules(self, branch: str) -> Any:
+        """``Known`` rules of the merge target's active rulesets, as
+        ``GET /rules/branches/{branch}`` lists them (rules_query)."""
+        return self._take("rules", self._rules_known(branch))
 
     def asks_tag(self, tag: str) -> bool:
         return self.tag_name is not None and tag == self.tag_name
@@ -1115,7 +1135,7 @@ class SdkAPI:
         start = getattr(self.rest, "prefetch_graphql", None)
         if start is None or not callable(getattr(self.rest, "hold", None)):
             return None
-        future = start(sdk_query.query(tag=tag is not None),
+        future = start(sdk_query.query(tag=tag is not None, target=bool(merge_target)),
                        sdk_query.variables(self.repo, merge_target=merge_target,
                                            config_path=config_path, tag=tag))
         joint = SdkJoint(future, merge_target=merge_target, config_path=config_path, tag=tag)
@@ -1161,8 +1181,22 @@ class SdkAPI:
         # rule cannot be read
         rule = self.rest.prefetch(f"/repos/{self.repo}/branches/{ref_path(branch)}/protection")
         rule.add_done_callback(lambda f: self._after_protection(f, branch, config))
+        if joint is None:
+            self._warm_rules(branch, config)
+        else:  # the joint answer's rules when it gives them, else REST's
+            joint.future.add_done_callback(lambda f: self._after_joint_rules(joint, branch,
+                                                                             config))
+
+    def _after_joint_rules(self, joint: SdkJoint, branch: str, config: _Once) -> None:
+        # read ahead only: the answer is taken by branch_rules.read (SdkAPI.branch_rules)
+        if joint.answers_rules(branch):
+            self._after_rules(joint.answer().rules.value, config)
+        else:
+            self._warm_rules(branch, config)
+
+    def _warm_rules(self, branch: str, config: _Once) -> None:
         rules = self.rest.prefetch_pages(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
-        rules.add_done_callback(lambda f: self._after_rules(f, config))
+        rules.add_done_callback(lambda f: self._after_rules_read(f, config))
 
     def _warm_config(self, branch: str, config_path: str, joint: SdkJoint | None) -> None:
         """The configuration's REST read, unless the joint answer gives it."""
@@ -1192,11 +1226,16 @@ class SdkAPI:
                                              or 0) >= 1:
             config()
 
-    def _after_rules(self, done: Future[Any], config: _Once) -> None:
+    def _after_rules_read(self, done: Future[Any], config: _Once) -> None:
         try:
             _, data = done.result()
         except Exception:  # noqa: BLE001
             return
+        self._after_rules(data, config)
+
+    def _after_rules(self, data: Any, config: _Once) -> None:
+        """Each ruleset's read (whether the App may bypass it), and the configuration's
+        when a pull request with an approving review is required (config_refusal)."""
         rules = [r for r in data or [] if isinstance(r, dict)] if isinstance(data, list) else []
         for rid in sorted({r["ruleset_id"] for r in rules if isinstance(r.get("ruleset_id"), int)}):
             self.rest.prefetch(f"/repos/{self.repo}/rulesets/{rid}")
@@ -1323,7 +1362,12 @@ class SdkAPI:
     # -- branch_rules.RulesAPI -------------------------------------------------
 
     def branch_rules(self, branch: str) -> list[dict[str, Any]]:
-        """The rules of every active ruleset for ``branch`` (Metadata: read suffices)."""
+        """The rules of every active ruleset for ``branch`` (Metadata: read suffices): the
+        joint query's answer when it gave them (once), else REST's."""
+        joint = self._joint()
+        part = joint.rules(branch) if joint is not None else None
+        if part is not None:
+            return [dict(r) for r in part.value]
         return [r for r in self.rest.items(f"/repos/{self.repo}/rules/branches/{ref_path(branch)}")
                 if isinstance(r, dict)]
 

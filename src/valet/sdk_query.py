@@ -3,7 +3,10 @@
 Three checks each read one thing of the SDK repository that GitHub can also
 answer in a single GraphQL request: its default branch (checks.landing), the
 configuration on the merge target (checks.config_and_plan) and where the
-release's tag points (the github target, before anything publishes). This
+release's tag points (the github target, before anything publishes), and the
+rules of the merge target's active rulesets (branch_rules.read; rules_query reads
+them as REST lists them): of the branch the request names, else of the default
+branch, asked with its name. This
 module builds that query and reads its answer; it does no I/O (publish_api's
 SdkAPI sends it, and each check takes its part from there).
 
@@ -22,23 +25,34 @@ import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from valet import rules_query
+
 T = TypeVar("T")
 
 _CONFIG = (" config: object(expression: $configExpr) { __typename"
            " ... on Blob { text isBinary isTruncated byteSize } }")
 _TAG = (" tag: ref(qualifiedName: $tagRef) { name target { __typename oid"
         " ... on Tag { target { __typename oid } } } }")
-PARTS = ("defaultBranchRef", "config", "tag")
+PARTS = ("defaultBranchRef", "config", "tag", "rules")
 _OID = re.compile(r"^[0-9a-f]{40}$")
 _VERSION_TAIL = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$")
 
 
-def query(*, tag: bool) -> str:
-    """The query text (every value in ``variables``); ``tag``: ask for the tag's ref too."""
+def query(*, tag: bool, target: bool = False) -> str:
+    """The query text (every value in ``variables``); ``tag``: ask for the tag's ref too;
+    ``target``: the request names the merge target (``variables``' ``branchRef``), whose
+    rules are asked; without one the default branch is the merge target, and its rules
+    are asked with its name."""
     head = "query($owner: String!, $name: String!, $configExpr: String!" + (
-        ", $tagRef: String!" if tag else "") + ")"
+        ", $tagRef: String!" if tag else "") + (", $branchRef: String!" if target else "") + ")"
+    rules = rules_query.selection()
+    if target:
+        default, part = "name", f" rules: ref(qualifiedName: $branchRef) {{ {rules} }}"
+    else:
+        default, part = rules, ""  # (``selection`` asks for the name)
     return (head + " { repository(owner: $owner, name: $name) {"
-            " defaultBranchRef { name }" + _CONFIG + (_TAG if tag else "") + " } }")
+            f" defaultBranchRef {{ {default} }}" + _CONFIG + (_TAG if tag else "") + part
+            + " } }")
 
 
 def config_expression(merge_target: str | None, config_path: str) -> str:
@@ -56,6 +70,8 @@ def variables(repo: str, *, merge_target: str | None, config_path: str,
                            "configExpr": config_expression(merge_target, config_path)}
     if tag is not None:
         out["tagRef"] = f"refs/tags/{tag}"
+    if merge_target:  # the branch by its full name, as for the configuration
+        out["branchRef"] = f"refs/heads/{merge_target}"
     return out
 
 
@@ -86,11 +102,14 @@ class Answer:
     default_branch: Known[str | None] | None = None
     config: Known[str | None] | None = None
     tag: Known[str | None] | None = None
+    # the merge target's, as REST lists them (without a named target: the default branch's)
+    rules: Known[list[dict[str, Any]]] | None = None
 
 
-def parse(body: Any, *, tag: str | None = None) -> Answer:
+def parse(body: Any, *, tag: str | None = None, branch: str | None = None) -> Answer:
     """The parts of a GraphQL answer (the JSON GitHub sent) to ``query``; ``tag``: the
-    tag asked for (without ``refs/tags/``)."""
+    tag asked for (without ``refs/tags/``); ``branch``: the merge target the request
+    names (None: the rules are the default branch's, asked on ``defaultBranchRef``)."""
     if not isinstance(body, dict):
         return Answer()
     data = body.get("data")
@@ -100,10 +119,18 @@ def parse(body: Any, *, tag: str | None = None) -> Answer:
     failed = _failed_parts(body.get("errors"))
     if failed is None:
         return Answer()
+    default_branch = None if "defaultBranchRef" in failed else _default_branch(repo)
+    if branch is not None:
+        rules = None if "rules" in failed else _rules(repo.get("rules"), branch)
+    elif default_branch is not None and default_branch.value:
+        rules = _rules(repo.get("defaultBranchRef"), default_branch.value)
+    else:
+        rules = None
     return Answer(
-        default_branch=None if "defaultBranchRef" in failed else _default_branch(repo),
+        default_branch=default_branch,
         config=None if "config" in failed else _config(repo),
-        tag=None if "tag" in failed or tag is None else _tag(repo, tag))
+        tag=None if "tag" in failed or tag is None else _tag(repo, tag),
+        rules=rules)
 
 
 def _failed_parts(errors: Any) -> set[str] | None:
@@ -170,3 +197,8 @@ def _tag(repo: dict[str, Any], tag: str) -> Known[str | None] | None:
             return None  # a tag of a tag: releases peels it through REST
     oid = target.get("oid")
     return Known(oid) if isinstance(oid, str) and _OID.match(oid) else None
+
+
+def _rules(ref: Any, branch: str) -> Known[list[dict[str, Any]]] | None:
+    found = rules_query.translate(ref, branch)
+    return None if found is None else Known(found)

@@ -33,6 +33,11 @@ class Call:
     # otherwise the close is one GraphQL mutation (tests/unit/publish/test_close.py has its
     # lost and partial answers)
     rest_close: bool = False
+    # The merge target's rules come in the SDK repository's GraphQL query; their REST read
+    # is made when that answer is not certain, as when main has more rules than one page
+    # holds: the case gives its own repository's main such a ruleset (a store of one
+    # repository per release, so that no other case sees it)
+    many_rules: bool = False
 
 
 # Every kind of call one clean publish run makes (from the sandbox's request log).
@@ -45,11 +50,12 @@ CALLS = [
     Call("issue events", "GET", R + r"publish/issues/\d+/events$"),
     # Both GraphQL queries: who the token is with the body's edit history,
     # valet-publish.yml and the approver's team membership; and the SDK repository's
-    # default branch, configuration and tag ref (no `GET /repos/{sdk}`, `GET
-    # contents/.valet.yml` or `GET git/ref/tags/` when it answers: a failed part is read
-    # through REST, through the same retrying client).
-    Call("GraphQL (who the token is, the issue and its body's edit history, "
-         "valet-publish.yml, the approver's team membership, the SDK's plain reads)", "POST",
+    # default branch, configuration, tag ref and the rules of main's rulesets (no `GET
+    # /repos/{sdk}`, `GET contents/.valet.yml`, `GET git/ref/tags/` or `GET
+    # rules/branches/main` when it answers: a failed part is read through REST, through
+    # the same retrying client).
+    Call("GraphQL (who the token is, the issue and its body's edit history, valet-publish.yml, "
+         "the approver's team membership, the SDK's plain reads and main's rules)", "POST",
          r"^/api/graphql$"),
     # No `GET /apps/{slug}`: the issue's recorded author (the request App's bot) says
     # the App exists. A run on an issue someone else opened asks, through the same
@@ -67,7 +73,8 @@ CALLS = [
     # No `GET /branches/main`: the publish App here reads the protection rule, whose
     # answer says whether main exists and is protected; a token without Administration
     # reads the branch instead, through the same retrying client.
-    Call("branch rules", "GET", R + r"sdk/rules/branches/main$"),
+    Call("branch rules (more than GraphQL's page)", "GET",
+         R + r"sdk-wa-\d+/rules/branches/main$", store="workflow-artifacts", many_rules=True),
     Call("ruleset (bypass?)", "GET", R + r"sdk/rulesets/\d+$"),
     Call("protection rule", "GET", R + r"sdk/branches/main/protection$"),
     Call("commit statuses", "GET", R + r"sdk/commits/[0-9a-f]+/statuses$"),
@@ -105,6 +112,10 @@ FAULTS = [
 def test_github_fault(world: FaultWorld, fault_row, call: Call, fault: str,
                       kwargs: dict) -> None:
     rel = world.new_release(("github",), store=call.store)
+    if call.many_rules:
+        world.sb.admin.add_ruleset(rel.sdk, {
+            "name": "many rules", "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
+            "rules": [{"type": "deletion"}] * 101})
     if call.rest_close:
         world.without_label("published")
     event = world.approve(rel)

@@ -241,3 +241,43 @@ def test_a_person_whose_login_is_the_request_apps_slug_is_not_the_request_app(
     ids = Identities(publish_bot="valet-publish[bot]", request_bot=f"{slug}[bot]")
     with pytest.raises(Refused, match=f"edited by {slug} "):
         check_edits(list(edits), edits.complete, ids)
+
+
+def test_ref_rules_are_the_active_rulesets_rules_as_githubs_graphql_types_them(
+        gh_repo_factory, sandbox):
+    """What sdk_query asks of the merge target (rules_query): the rules of active
+    rulesets only, each of GitHub's RepositoryRuleType with its RuleParameters member and
+    its ruleset's databaseId; the same list GET /rules/branches gives, once translated."""
+    from valet import rules_query, sdk_query
+
+    repo = gh_repo_factory({"README.md": "x"})
+    sandbox.admin.protect_branch(repo.full_name, "main", reviews=1, checks=["ci"])
+    for enforcement in ("evaluate", "disabled"):
+        sandbox.admin.add_ruleset(repo.full_name, {
+            "name": enforcement, "enforcement": enforcement,
+            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
+            "rules": [{"type": "pull_request",
+                       "parameters": {"required_approving_review_count": 3}}]})
+    variables = sdk_query.variables(repo.full_name, merge_target="main",
+                                    config_path=".valet.yml", tag=None)
+    body = ask(sandbox, repo.token, sdk_query.query(tag=False, target=True), **variables).json()
+    assert "errors" not in body, body
+    ref = body["data"]["repository"]["rules"]
+    assert ref["prefix"] == "refs/heads/" and ref["name"] == "main"
+    assert {n["type"] for n in ref["rules"]["nodes"]} == {
+        "DELETION", "NON_FAST_FORWARD", "PULL_REQUEST", "REQUIRED_STATUS_CHECKS"}
+    pr = next(n for n in ref["rules"]["nodes"] if n["type"] == "PULL_REQUEST")
+    assert pr["parameters"]["__typename"] == "PullRequestParameters"
+    assert pr["parameters"]["requiredApprovingReviewCount"] == 1
+    rest = repo.gh()._requester.requestJsonAndCheck(
+        "GET", f"/repos/{repo.full_name}/rules/branches/main")[1]
+    got = rules_query.translate(ref, "main")
+    assert got is not None
+    key = lambda r: (r["type"], r["ruleset_id"])  # noqa: E731
+    assert sorted(got, key=key) == sorted(
+        ({k: v for k, v in r.items() if not k.startswith("ruleset_source")} for r in rest),
+        key=key)
+    # no such branch: no ref (REST answers it with the rules a branch of that name would get)
+    variables["branchRef"] = "refs/heads/nope"
+    body = ask(sandbox, repo.token, sdk_query.query(tag=False, target=True), **variables).json()
+    assert body["data"]["repository"]["rules"] is None

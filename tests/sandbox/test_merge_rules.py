@@ -73,6 +73,7 @@ def test_rules_requiring_prs_and_checks_without_bypass_land_through_a_pull_reque
     # the decision came before the first upload: the merge endpoint was never called
     log = [r["path"] for r in scene.sb.admin.request_log()]
     assert not any(p == f"/repos/{scene.sdk.full_name}/merges" for p in log)
+    assert _rules_reads(scene) == []  # the rules came in the SDK repository's query
 
 
 def test_with_the_app_on_the_bypass_list_publish_merges(sandbox_env, gh_repo_factory,
@@ -130,3 +131,59 @@ def test_a_release_commit_already_in_the_merge_target_needs_no_pull_request(
     assert scene.label(scene.approver) == 0 and scene.labels() == {"published"}
     assert list(scene.sdk.gh().get_pulls(state="all")) == []
     assert "was already in main" in scene.comments()[-1].replace("\\", "")
+
+
+def _rules_reads(scene: Scene) -> list[str]:
+    """The REST reads of the merge target's rules (GraphQL's Ref.rules answers them)."""
+    return [r["path"] for r in scene.sb.admin.request_log()
+            if r["path"].startswith(f"/repos/{scene.sdk.full_name}/rules/branches/")]
+
+
+@pytest.mark.parametrize("enforcement", ["evaluate", "disabled"])
+def test_a_ruleset_not_enforced_makes_no_source_of_configuration_through_graphql(
+        sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path, enforcement):
+    """A reviewed pull request required only by a ruleset GitHub does not enforce: the
+    branch's configuration is anyone's who can push, however the rules are read."""
+    scene, _ = make_scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path)
+    scene.sb.admin.add_ruleset(scene.sdk.full_name, {
+        "name": "not enforced", "enforcement": enforcement,
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
+        "rules": [{"type": "pull_request", "parameters": {
+            "required_approving_review_count": 2, "dismiss_stale_reviews_on_push": True,
+            "require_code_owner_review": True, "require_last_push_approval": True,
+            "required_review_thread_resolution": True}}]})
+    scene.sb.admin.add_ruleset(scene.sdk.full_name, {
+        "name": "no force-push", "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
+        "rules": [{"type": "non_fast_forward"}]})
+    scene.sb.admin.clear_request_log()
+    assert scene.label(scene.approver) == 0
+    assert scene.reg.calls == [] and "accepted" not in scene.labels()
+    assert "(non_fast_forward) do not require a pull request" in \
+        scene.comments()[-1].replace("\\", "")
+    assert _rules_reads(scene) == []  # decided on GraphQL's answer
+    assert not any(f"/repos/{scene.sdk.full_name}/contents/" in r["path"]
+                   for r in scene.sb.admin.request_log())
+
+
+def test_a_pull_request_rule_without_an_approval_makes_no_source_of_configuration(
+        sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path):
+    scene, _ = make_scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path)
+    scene.sb.admin.protect_branch(scene.sdk.full_name, "main", reviews=0)
+    scene.sb.admin.clear_request_log()
+    assert scene.label(scene.approver) == 0
+    assert scene.reg.calls == [] and "accepted" not in scene.labels()
+    assert "no approving review" in scene.comments()[-1].replace("\\", "")
+    assert _rules_reads(scene) == []
+
+
+def test_rules_graphql_cannot_give_in_one_page_are_read_through_rest(
+        sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path):
+    scene, _ = make_scene(sandbox_env, gh_repo_factory, sandbox_user_factory, tmp_path)
+    scene.sb.admin.protect_branch(scene.sdk.full_name, "main", reviews=1)
+    scene.sb.admin.add_ruleset(scene.sdk.full_name, {
+        "name": "many", "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
+        "rules": [{"type": "deletion"}] * 100})
+    scene.sb.admin.clear_request_log()
+    assert scene.label(scene.approver) == 0
+    assert sorted(scene.uploads()) == ["github", "npm", "pypi"]
+    assert len(_rules_reads(scene)) == 2  # REST's two pages of 100

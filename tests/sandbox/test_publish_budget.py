@@ -21,13 +21,13 @@ from bench.world import PublishWorld
 
 pytestmark = pytest.mark.sandbox
 
-BUDGET = 23  # publish_api_calls, 3 targets, default store (README: Performance): 20, the
-# draft's assets listed again before it goes public and the prepare run's seal (its
-# valet-request artifacts, the newest one's zip); the issue itself, valet-publish.yml, the
+BUDGET = 22  # publish_api_calls, 3 targets, default store (README: Performance; the
+# calls and why each is made: bench/README.md). The issue itself, valet-publish.yml, the
 # approver's team membership and the `published` label's id come in the run's first
-# GraphQL query (was: the issue's REST GET), the
-# SDK repository's default branch, configuration and tag ref in a second, and the close
-# is one GraphQL mutation (was: the labels read, the summary's POST, the PATCH)
+# GraphQL query (was: the issue's REST GET); the SDK repository's default branch,
+# configuration, tag ref and the rules of main's rulesets in a second (was: GET
+# /rules/branches/main); the close is one GraphQL mutation (was: the labels read, the
+# summary's POST, the PATCH)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,10 @@ def test_a_three_target_publish_stays_within_its_call_budget(world: PublishWorld
     # no REST write of the publish issue: the summary, labels and close are the mutation
     assert not [e for e in run.log if is_api(e) and e["method"] != "GET"
                 and e["path"].startswith(issue)], calls
-    # who the token is, the issue and its body's edits, valet-publish.yml, the approver's team and the
-    # label's id: one GraphQL query; the SDK repository's default branch, configuration
-    # on main and the release's tag: another; the close: one mutation, last. The request
-    # App is the issue's author as GitHub recorded it (not looked up)
+    # who the token is, the issue and its body's edits, valet-publish.yml, the approver's
+    # team and the label's id: one GraphQL query; the SDK repository's default branch,
+    # configuration on main, the release's tag and main's rules: another; the close: one
+    # mutation, last. The request App is the issue's author as GitHub recorded it
     graphql = [e for e in run.log if e.get("kind") == "graphql"]
     assert [e.get("operation") for e in graphql] == ["query", "query", "mutation"]
     assert graphql[-1]["fields"] == ["addComment", "addLabelsToLabelable",
@@ -71,9 +71,11 @@ def test_a_three_target_publish_stays_within_its_call_budget(world: PublishWorld
     assert [x["name"] for x in closed["labels"]] == ["published"]
     assert not any(p.startswith("/apps/") for p in gets)
     sdk = f"/repos/{rel.sdk}"
-    # GraphQL answered all three: none of their REST reads was made
-    assert sdk not in gets and not any(p.startswith((f"{sdk}/contents/", f"{sdk}/git/ref/"))
-                                       for p in gets), gets
+    # GraphQL answered all four: none of their REST reads was made
+    assert sdk not in gets and not any(p.startswith((f"{sdk}/contents/", f"{sdk}/git/ref/",
+                                                     f"{sdk}/rules/")) for p in gets), gets
+    # main's rules came from that answer, and so did the read of each one's ruleset
+    assert len([p for p in gets if p.startswith(f"{sdk}/rulesets/")]) == 1, gets
     # the protection rule answers whether main is protected: the branch is not read
     assert f"{sdk}/branches/main/protection" in gets and f"{sdk}/branches/main" not in gets
     # main...sha answers the merge check, the workflows check (main did not move) and

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from valet import sdk_query
+from valet import branch_rules, sdk_query
 from valet.errors import GitHubError
 from valet.publish_api import NotFound, SdkAPI
 from valet.releases import ReleaseIndex
@@ -143,9 +143,9 @@ def test_one_post_replaces_the_three_gets() -> None:
     assert checks(rest) == ("main", CONFIG, SHA)
     assert rest.asked.count(GRAPHQL) == 1 and not PLAIN & set(rest.asked), rest.asked
     query, variables = rest.graphql_asks[0]
-    assert query == sdk_query.query(tag=True)
+    assert query == sdk_query.query(tag=True, target=True)
     assert variables == {"owner": "org", "name": "sdk", "configExpr": "refs/heads/main:.valet.yml",
-                         "tagRef": "refs/tags/v1.2.3"}
+                         "tagRef": "refs/tags/v1.2.3", "branchRef": "refs/heads/main"}
 
 
 def test_each_part_answers_once_then_github_is_asked_again() -> None:
@@ -250,3 +250,105 @@ def test_a_rest_without_the_joint_reads_as_before() -> None:
     SdkAPI(rest, REPO).warm(sha=None, run_id=None, merge_target="main",  # type: ignore[arg-type]
                             config_path=".valet.yml", tag="v1.2.3")
     assert GRAPHQL not in rest.asked and {REPO_GET, CONTENTS_GET} <= set(rest.asked)
+
+
+# -- the merge target's rules (rules_query) -------------------------------------------
+
+RULES_GET = _key(f"/repos/{REPO}/rules/branches/main", {"per_page": 100})
+RULESET_GET = _key(f"/repos/{REPO}/rulesets/5", None)
+NOT_PROTECTED = NotFound("Branch not protected")
+
+
+def pr_rule(approvals: int, *, more: bool = False, rid: Any = 5) -> dict[str, Any]:
+    params = {"__typename": "PullRequestParameters", "allowedMergeMethods": ["merge"],
+              "dismissStaleReviewsOnPush": False, "requireCodeOwnerReview": False,
+              "requireLastPushApproval": False, "requiredApprovingReviewCount": approvals,
+              "requiredReviewThreadResolution": False}
+    return {"prefix": "refs/heads/", "name": "main", "rules": {
+        "pageInfo": {"hasNextPage": more}, "nodes": [
+            {"type": "DELETION", "repositoryRuleset": {"databaseId": 5}, "parameters": None},
+            {"type": "PULL_REQUEST", "repositoryRuleset": None if rid is None else
+             {"databaseId": rid}, "parameters": params}]}}
+
+
+def config_failed(**parts: Any) -> dict[str, Any]:
+    """An answer whose configuration part failed: whether the warm-up starts the REST
+    read of the configuration shows whether the rules made main a source of it."""
+    body = answer(**parts)
+    body["errors"] = [{"path": ["repository", "config"], "message": "x"}]
+    return body
+
+
+def rules_warmed(graphql: Any) -> StubRest:
+    rest = StubRest({**routes(NOT_PROTECTED), RULESET_GET: {"current_user_can_bypass": "never"},
+                     RULES_GET: [{"type": "pull_request", "ruleset_id": 5,
+                                  "parameters": {"required_approving_review_count": 2}}]},
+                    graphql)
+    SdkAPI(rest, REPO).warm(sha=None, run_id=None, merge_target="main",  # type: ignore[arg-type]
+                            config_path=".valet.yml", tag="v1.2.3")
+    return rest
+
+
+def test_the_rules_come_with_the_query_and_their_follow_ups_start_from_it() -> None:
+    rest = rules_warmed(config_failed(rules=pr_rule(1)))
+    query, variables = rest.graphql_asks[0]
+    assert query == sdk_query.query(tag=True, target=True)
+    assert variables["branchRef"] == "refs/heads/main"
+    # no REST read of the rules; the ruleset's (its bypass) and the configuration's
+    # (a reviewed pull request is required) start from the GraphQL answer
+    assert RULES_GET not in rest.asked and RULESET_GET in rest.asked
+    assert CONTENTS_GET in rest.asked
+    got = branch_rules.read(SdkAPI(rest, REPO), "main")  # type: ignore[arg-type]
+    assert got is not None and got.bypass == {5: "never"}
+    assert [(r.type, r.ruleset_id) for r in got.rules] == [("deletion", 5), ("pull_request", 5)]
+    assert got.rules[1].parameters["required_approving_review_count"] == 1
+    assert branch_rules.config_refusal(got) is None
+    assert RULES_GET not in rest.asked and rest.asked.count(RULESET_GET) == 1
+    # taken once: a second reader asks GitHub
+    assert SdkAPI(rest, REPO).branch_rules("main")[0]["type"] == "pull_request"  # type: ignore[arg-type]
+    assert rest.asked.count(RULES_GET) == 1
+
+
+def test_a_pull_request_rule_without_an_approval_starts_no_configuration_read() -> None:
+    rest = rules_warmed(config_failed(rules=pr_rule(0)))
+    assert RULES_GET not in rest.asked and CONTENTS_GET not in rest.asked
+    got = branch_rules.read(SdkAPI(rest, REPO), "main")  # type: ignore[arg-type]
+    assert got is not None and "no approving review" in (branch_rules.config_refusal(got) or "")
+
+
+@pytest.mark.parametrize("rules", [pr_rule(1, more=True), pr_rule(1, rid=None), None])
+def test_rules_graphql_is_not_sure_of_are_read_through_rest(rules: Any) -> None:
+    rest = rules_warmed(config_failed(rules=rules))
+    assert rest.asked.count(RULES_GET) == 1  # read ahead, from the REST answer on
+    got = branch_rules.read(SdkAPI(rest, REPO), "main")  # type: ignore[arg-type]
+    assert got is not None and got.rules[0].parameters["required_approving_review_count"] == 2
+    assert rest.asked.count(RULES_GET) == 1 and CONTENTS_GET in rest.asked
+
+
+def test_an_error_on_the_rules_sends_them_to_rest() -> None:
+    body = answer(rules=pr_rule(1))
+    body["errors"] = [{"path": ["repository", "rules", "rules"], "message": "x"}]
+    rest = rules_warmed(body)
+    assert rest.asked.count(RULES_GET) == 1
+
+
+def test_without_a_merge_target_the_default_branchs_rules_come_with_its_name() -> None:
+    rest = StubRest({**routes(NOT_PROTECTED), RULESET_GET: {"current_user_can_bypass": "never"}},
+                    config_failed(defaultBranchRef=pr_rule(1)))
+    SdkAPI(rest, REPO).warm(sha=None, run_id=None, merge_target=None,  # type: ignore[arg-type]
+                            config_path=".valet.yml", tag=None)
+    query, variables = rest.graphql_asks[0]
+    assert query == sdk_query.query(tag=False, target=False) and "branchRef" not in variables
+    assert RULES_GET not in rest.asked and RULESET_GET in rest.asked
+    got = branch_rules.read(SdkAPI(rest, REPO), "main")  # type: ignore[arg-type]
+    assert got is not None and branch_rules.config_refusal(got) is None
+    assert RULES_GET not in rest.asked
+    # another branch than the one the answer names: its rules are REST's
+    with pytest.raises(NotFound):
+        SdkAPI(rest, REPO).branch_rules("stable")  # type: ignore[arg-type]
+    assert _key(f"/repos/{REPO}/rules/branches/stable", {"per_page": 100}) in rest.asked
+
+
+def test_without_a_merge_target_an_unnamed_default_branch_sends_the_rules_to_rest() -> None:
+    rest = warmed(config_failed(defaultBranchRef={**pr_rule(1), "name": ""}), merge_target=None)
+    assert RULES_GET in rest.asked  # the default branch came from REST, then its rules

@@ -53,19 +53,20 @@ def test_the_checker_does_refuse_a_field_github_does_not_have() -> None:
 def test_the_query_is_valid_against_githubs_schema(tag: str | None, target: str | None) -> None:
     variables = sdk_query.variables("org/sdk", merge_target=target, config_path=".valet.yml",
                                     tag=tag)
-    assert problems(sdk_query.query(tag=tag is not None), variables) == []
+    assert problems(sdk_query.query(tag=tag is not None, target=target is not None),
+                    variables) == []
 
 
 def test_every_value_is_a_variable_never_query_text() -> None:
     variables = sdk_query.variables('org/s"dk', merge_target='ma"in } x', config_path="p/.valet.yml",
                                     tag='v1"2')
-    text = sdk_query.query(tag=True)
-    assert text == sdk_query.query(tag=True)  # one text for every request
+    text = sdk_query.query(tag=True, target=True)
+    assert text == sdk_query.query(tag=True, target=True)  # one text for every request
     for value in ("org", 's"dk', "ma\"in", "v1\"2", "p/.valet.yml"):
         assert value not in text
     assert variables == {"owner": "org", "name": 's"dk',
                          "configExpr": 'refs/heads/ma"in } x:p/.valet.yml',
-                         "tagRef": 'refs/tags/v1"2'}
+                         "tagRef": 'refs/tags/v1"2', "branchRef": 'refs/heads/ma"in } x'}
 
 
 def test_the_configuration_is_read_from_the_branch_never_a_tag_of_its_name() -> None:

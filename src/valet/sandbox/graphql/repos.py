@@ -17,7 +17,7 @@ from graphql import GraphQLResolveInfo
 
 from valet.sandbox import shapes
 from valet.sandbox.gitrepo import SHA_RE, GitRepo, valid_ref_name
-from valet.sandbox.graphql import issues
+from valet.sandbox.graphql import issues, rules
 from valet.sandbox.graphql.base import Ctx, Fail, Obj, actor, connection, ctx, readable, upper
 from valet.sandbox.shapes import node_id
 from valet.sandbox.state import Record
@@ -99,9 +99,12 @@ def ref_obj(c: Ctx, rec: Record, git: GitRepo, full_ref: str) -> Obj | None:
     if sha is None:
         return None
     prefix, name = ("/".join(full_ref.split("/")[:2]) + "/", "/".join(full_ref.split("/")[2:]))
-    return {"__typename": "Ref", "id": node_id("Ref", f"{rec['full_name']}:{full_ref}"),
-            "name": name, "prefix": prefix,
-            "target": lambda info: git_object(c, rec, git, sha)}
+    out: Obj = {"__typename": "Ref", "id": node_id("Ref", f"{rec['full_name']}:{full_ref}"),
+                "name": name, "prefix": prefix,
+                "target": lambda info: git_object(c, rec, git, sha)}
+    if prefix == "refs/heads/":  # rulesets target branches only here (no tag rulesets)
+        out["rules"] = rules.ref_rules(c, rec, name)
+    return out
 
 
 def git_object(c: Ctx, rec: Record, git: GitRepo, sha: str) -> Obj | None:
