@@ -26,19 +26,20 @@ WATCHER = "bench-watch"  # the login polling the issue; its calls are not counte
 
 
 def is_api(entry: dict[str, Any]) -> bool:
-    """A GitHub REST or uploads request (not git smart-HTTP, web downloads or OIDC).
+    """A GitHub REST, uploads or GraphQL request (not git smart-HTTP, web downloads or
+    OIDC): each counts against the rate limit.
 
     The log's ``kind`` says so; older logs only had the full path."""
     kind = entry.get("kind")
     if kind is not None:
-        return kind in ("api", "uploads")
-    return str(entry.get("path", "")).startswith(("/api/v3", "/api/uploads"))
+        return kind in ("api", "uploads", "graphql")
+    return str(entry.get("path", "")).startswith(("/api/v3", "/api/uploads", "/api/graphql"))
 
 
 def classify(entry: dict[str, Any], sdk: str, publish: str) -> str | None:
     """Which side made an API call of the release phase: prepare (the SDK repo), request
     (the publish repo), or None for what is not a GitHub API call (git, admin)."""
-    if not is_api(entry):
+    if not is_api(entry) or entry.get("standin"):
         return None
     path = str(entry.get("path", ""))
     # request fills the draft release, checks the SDK repo's blocker issues (its
@@ -54,8 +55,8 @@ def api_counts(entries: list[dict[str, Any]], *, exclude_users: set[str]) -> tup
     total = 0
     shapes: Counter[str] = Counter()
     for e in entries:
-        if not is_api(e) or e.get("user") in exclude_users:
-            continue
+        if not is_api(e) or e.get("user") in exclude_users or e.get("standin"):
+            continue  # the watcher's polls; a third-party action's stand-in (its own calls)
         path = str(e.get("path", ""))
         total += 1
         shapes[f"{e.get('method')} {_IDS.sub('/N', path)}"] += 1

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.env import SandboxProcess
+from bench.flow import is_api as is_api
 from bench.report import Figure, figure
 from bench.world import API, UPLOADS, PublishWorld, Release, Run
 
@@ -27,10 +28,6 @@ SWEEP_K = 50
 _IDS = re.compile(r"/[0-9a-f]{40}|/\d+")
 
 Say = Callable[[str], None]
-
-
-def is_api(entry: dict[str, Any]) -> bool:
-    return entry.get("kind") in ("api", "uploads", "graphql")
 
 
 def counts(log: Iterable[dict[str, Any]], publish_repo: str) -> dict[str, Any]:

@@ -440,7 +440,8 @@ APP_SLUG_STEP = """\
         req = urllib.request.Request(os.environ["GITHUB_GRAPHQL_URL"],
             data=json.dumps({"query": "{ viewer { login } }"}).encode(),
             headers={"Authorization": "bearer " + os.environ["KEY"],
-                     "Content-Type": "application/json"})
+                     "Content-Type": "application/json",
+                     "User-Agent": "valet-sandbox-standin"})
         print(json.load(urllib.request.urlopen(req, timeout=30))["data"]["viewer"]["login"])
         ')"
         echo "app-slug=${login%\\[bot\\]}" >> "$GITHUB_OUTPUT"

@@ -399,6 +399,12 @@ class Scenario:
                                                    "GitHub App of the SDK side")
             self.users["acme-publish[bot]"] = User("acme-publish[bot]", publish_app,
                                                    "GitHub App of the publish side")
+            # valet's six labels, made before the first release as docs/labels.md asks
+            from valet.labels import Label
+
+            labels = self._gh(self.users["riley"].token).get_repo(self.publish)
+            for label in Label:
+                labels.create_label(str(label), "ededed")
             self._repo_data = {self.sdk: sdk_data, self.publish: publish_data}
             self._action_ref = app_token_action_ref(release_yml + publish_yml)
             self.sdk_dir = self._clone(self.sdk, self.users["dana"].token)

@@ -98,6 +98,11 @@ def _conditional(resp: Response, headers: dict[str, str]) -> tuple[Response, boo
     return resp, False
 
 
+# The User-Agent of the sandbox's stand-ins for third-party actions (the App token
+# action's GraphQL viewer): their calls are the stand-in's, not valet's.
+STANDIN_AGENT = "valet-sandbox-standin"
+
+
 def _warm_graphql() -> None:
     from valet.sandbox.graphql import engine  # noqa: F401 - the resolvers, imported once
     from valet.sandbox.graphql.schema import schema
@@ -177,6 +182,9 @@ class Handler(BaseHTTPRequestHandler):
         entry: dict[str, Any] = {"method": method, "path": rel, "query": parts.query,
                                  "status": 0, "user": None, "ms": 0.0, "kind": kind,
                                  "full_path": path, "at": round(time.time(), 4)}
+        if headers.get("user-agent", "").startswith(STANDIN_AGENT):
+            # a stand-in for a third-party action (act_runner), not valet: counted apart
+            entry["standin"] = True
         # The issuer's endpoints are what jobs and registries call (logged, faultable);
         # making a job's request token is seeding, like the rest of the admin API.
         admin = path.startswith("/_sandbox/") and (

@@ -15,9 +15,12 @@ def _e(path: str, kind: str | None = "api", method: str = "GET",
     return entry
 
 
-def test_only_rest_and_uploads_are_api_calls() -> None:
+def test_rest_uploads_and_graphql_are_api_calls() -> None:
     assert is_api(_e("/repos/acme/x/releases", "api"))
     assert is_api(_e("/repos/acme/x/releases/1/assets", "uploads"))
+    # a GraphQL request counts against the rate limit as a REST call does
+    assert is_api(_e("/", "graphql", "POST"))
+    assert is_api(_e("/api/graphql", None, "POST"))
     assert not is_api(_e("/acme/x.git/info/refs", "git"))
     assert not is_api(_e("/acme/x/releases/download/1.0.0/a.whl", "web"))
     assert not is_api(_e("/_sandbox/oidc/token", "oidc"))
@@ -44,3 +47,11 @@ def test_counts_fold_ids_and_leave_out_the_watcher_and_git() -> None:
     total, shapes = api_counts(log, exclude_users={WATCHER})
     assert total == 3
     assert shapes == {f"GET /repos/{PUB}/issues/N": 2, f"GET /repos/{SDK}/commits/N/check-runs": 1}
+
+
+def test_a_stand_ins_own_calls_are_not_valets() -> None:
+    # the App token action's sandbox stand-in asks GraphQL's viewer for the slug (the
+    # real action learns it with its JWT): a call of that action, not of valet
+    log = [_e("/", "graphql", "POST"), {**_e("/", "graphql", "POST"), "standin": True}]
+    assert api_counts(log, exclude_users=set())[0] == 1
+    assert classify(log[1], SDK, PUB) is None
