@@ -156,7 +156,7 @@ def policy_of(answer: Any) -> str | None | Fallback:
     text, size = blob.get("text"), blob.get("byteSize")
     if (blob.get("isBinary") is not False or blob.get("isTruncated") is not False
             or not isinstance(text, str) or not isinstance(size, int)
-            or isinstance(size, bool) or "\n" not in text):
+            or isinstance(size, bool) or "\n" not in text or "\ufffd" in text):
         return REST
     try:
         exact = len(text.encode("utf-8")) == size
@@ -167,15 +167,17 @@ def policy_of(answer: Any) -> str | None | Fallback:
 
 def member_of(answer: Any, index: int, login: str) -> bool | Fallback:
     """Whether ``login`` is among the members of team ``t{index}``: True on an exact
-    login (GitHub compares logins without case), False when the team does not exist or
-    a short list has no such login, REST when the list is full (the exact login may be
-    on a later page) or the part failed."""
+    login (GitHub compares logins without case); REST for everything else (no such
+    team, one this token cannot see, a list without the login, a failed part), so that
+    a refusal always rests on REST's membership answer."""
     org = _part(answer, f"t{index}")
     if not isinstance(org, dict) or "team" not in org:
         return REST  # no such organization is an error on GitHub; anything else: ask
     team = org["team"]
     if team is None:
-        return False  # no such team (REST answers 404)
+        # no such team, or one this token may not see: REST tells the two apart (404, or a
+        # 403 that names the missing permission)
+        return REST
     members = team.get("members") if isinstance(team, dict) else None
     nodes = members.get("nodes") if isinstance(members, dict) else None
     if not isinstance(nodes, list):
@@ -184,7 +186,9 @@ def member_of(answer: Any, index: int, login: str) -> bool | Fallback:
     if any(isinstance(n, dict) and isinstance(n.get("login"), str)
            and n["login"].lower() == want for n in nodes):
         return True
-    return REST if len(nodes) >= MEMBERS_LIMIT else False
+    # Only a member GitHub lists settles it: "not listed" may be the search's ranking or
+    # paging, so a refusal is always REST's membership answer.
+    return REST
 
 
 def label_of(answer: Any, index: int, name: str) -> str | None | Fallback:

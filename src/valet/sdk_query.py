@@ -177,6 +177,10 @@ def _config(repo: dict[str, Any]) -> Known[str | None] | None:
     if not isinstance(text, str) or not isinstance(size, int) or "\ufffd" in text or \
             len(text.encode("utf-8")) != size:
         return None  # perhaps not the file's bytes as UTF-8: the contents API decides
+    if "\n" not in text:
+        # A symbolic link's blob is the path it points to, which the contents API follows
+        # (or calls a symlink); a configuration is several lines. One line: ask REST.
+        return None
     return Known(text)
 
 

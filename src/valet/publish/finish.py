@@ -164,8 +164,17 @@ def _close_graphql(run: Run, deps: Deps, ticker: Ticker, ids: Ids, text: str,
         hint = ("nothing needs re-publishing: add `accepted` again to finish the close, or "
                 "close the issue by hand")
     else:
-        hint = ("nothing needs re-publishing and the issue is closed: set its labels (or "
-                "post the summary) by hand")
+        # GitHub runs every mutation of the document even when an earlier one failed, so
+        # the issue is closed: say what is left to do on it, by hand.
+        todo = []
+        if cm.ADD in answer.failed or cm.REMOVE in answer.failed:
+            todo.append("set its labels (`published` on, `accepted` off)")
+        if cm.BODY in answer.failed:
+            todo.append("tick the boxes of the targets the summary lists as published")
+        if cm.COMMENT in answer.failed:
+            todo.append("post the summary")
+        hint = ("nothing needs re-publishing and the issue is closed: "
+                + ("; ".join(todo) or "check its labels and boxes") + ", by hand")
     raise GitHubError(f"every target is published and the release merged, but on "
                       f"#{run.number} {failed}", hint=hint)
 

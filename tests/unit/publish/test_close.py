@@ -99,6 +99,18 @@ def test_labels_that_failed_say_so_though_the_issue_closed(tmp_path):
     assert w.issues.store[N]["state"] == "closed"
     assert "adding the labels failed" in w.comments[-1]
     assert "set its labels" in w.comments[-1]
+    assert "tick the boxes" not in w.comments[-1]
+
+
+def test_ticks_that_failed_say_which_boxes_to_tick_though_the_issue_closed(tmp_path):
+    # GitHub runs closeIssue even when updateIssue (the ticks) failed before it
+    w = World(tmp_path)
+    w.issues.close_fails = {cm.BODY: "Something went wrong"}
+    assert w.label() != 0
+    assert w.issues.store[N]["state"] == "closed"
+    last = w.comments[-1]
+    assert "tick the boxes of the targets the summary lists as published" in last
+    assert "set its labels" not in last
 
 
 def test_a_document_that_failed_as_a_whole_fails_the_run_clearly(tmp_path):

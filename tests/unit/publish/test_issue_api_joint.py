@@ -114,11 +114,13 @@ def test_one_post_answers_the_policy_the_teams_the_labels_the_viewer_and_the_edi
     assert not any("/memberships/" in p for p in rest.prefetched)
     assert api.policy_text() == POLICY
     assert api.team_member("acme", "release", "alice") is True
-    assert api.team_member("acme", "ops", "Alice") is False  # only alice2 matched
     assert api.label_node_id("published") == "LA_published"
     assert api.viewer_login() == "publish-app[bot]"
     assert [e.body for e in api.body_edits(7)] == ["body"]
     assert rest.read == [] and len(rest.posts) == 1
+    # a team that does not list the approver is no refusal yet: REST's membership decides
+    assert api.team_member("acme", "ops", "Alice") is False  # only alice2 matched
+    assert rest.read == ["/orgs/acme/teams/ops/memberships/Alice"]
 
 
 def test_each_part_is_taken_once_then_read_again():

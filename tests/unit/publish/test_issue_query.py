@@ -105,6 +105,7 @@ def test_the_policy_text_is_what_the_contents_api_decodes():
     blob(POLICY, truncated=True),                 # cut short: REST says why
     blob(POLICY, size=len(POLICY) + 1),           # not the bytes of the file (transcoded)
     blob("caf\ufffd\n", size=4),                  # undecodable bytes replaced
+    blob("caf\ufffd\n"),                          # ... even when the sizes agree
     blob("other/valet-publish.yml"),              # a symbolic link's target: REST follows
     blob(""),                                     # empty: REST decides what that means
     {"__typename": "Tree"},                       # a directory: REST's answer decides
@@ -127,8 +128,10 @@ def test_membership_is_an_exact_login_among_the_members():
     got = answer({}, t0=members("alice-bot", "Alice"), t1=members("alicia"),
                  t2={"team": None})
     assert iq.member_of(got, 0, "alice") is True  # logins compare without case
-    assert iq.member_of(got, 1, "alice") is False  # a prefix is not the login
-    assert iq.member_of(got, 2, "alice") is False  # no such team: 404 on REST
+    # a prefix is not the login, and a list without it is no refusal: REST decides
+    assert iq.member_of(got, 1, "alice") is REST
+    # no such team, or one the token cannot see: REST tells the 404 from the 403
+    assert iq.member_of(got, 2, "alice") is REST
     assert iq.member_of(got, 3, "alice") is REST  # not asked
 
 
