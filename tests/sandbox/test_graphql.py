@@ -157,7 +157,6 @@ def test_the_runs_one_query_reads_the_policy_the_teams_and_the_labels(
              policy=True, labels=("published", "failed"))
     assert api.policy_text() == POLICY
     assert api.team_member(org, "release", alice.login.upper()) is True
-    assert api.team_member(org, "ops", alice.login.upper()) is False
     assert api.label_node_id("published") == rest_id
     assert api.label_node_id("failed") is None  # the repository has no such label
     assert [e.body for e in api.body_edits(issue.number)] == []
@@ -165,6 +164,11 @@ def test_the_runs_one_query_reads_the_policy_the_teams_and_the_labels(
     assert sum(1 for e in log if e.get("kind") == "graphql") == 1
     assert not [e for e in log if e.get("kind") != "graphql"
                 and e["method"] == "GET" and "/issues/" not in e["path"]], log
+    # a team that does not list the approver refuses only on REST's membership answer
+    sandbox.admin.clear_request_log()
+    assert api.team_member(org, "ops", alice.login.upper()) is False
+    assert [e["path"] for e in sandbox.admin.request_log()] == [
+        f"/orgs/{org}/teams/ops/memberships/{alice.login.upper()}"]
     # the organization GitHub does not know: only that team goes to REST (404: no member)
     sandbox.admin.clear_request_log()
     assert api.team_member("no-such-org-x", "release", alice.login.upper()) is False
