@@ -129,8 +129,9 @@ def run_child(what: str, spec: Mapping[str, Any], work: Path, env: Mapping[str, 
               log: Path) -> tuple[dict[str, Any], int]:
     """Run bench.children ``what``; (its JSON result, peak RSS KiB of its descendants).
 
-    wait4's rusage of the child covers the child and every descendant it waited
-    for (twine, npm): ru_maxrss is the largest of them.
+    The child reports the peak of the processes it waited for (twine, npm). wait4's
+    rusage here would count this process's forked image before the child's exec:
+    the bench runner's own size, not valet's or twine's.
     """
     spec_path = work / f"{what}-spec.json"
     spec_path.write_text(json.dumps(dict(spec)))
@@ -140,7 +141,7 @@ def run_child(what: str, spec: Mapping[str, Any], work: Path, env: Mapping[str, 
             stdout=subprocess.PIPE, stderr=err, env=_with_bench_path(env), cwd=str(work))
         assert proc.stdout is not None
         output = proc.stdout.read().decode(errors="replace")
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        _pid, status, _usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     result = None
     for line in output.splitlines():
@@ -149,7 +150,7 @@ def run_child(what: str, spec: Mapping[str, Any], work: Path, env: Mapping[str, 
     if proc.returncode != 0 or result is None:
         raise RuntimeError(f"children {what} failed (exit {proc.returncode}); see {log}\n"
                            + output[-2000:])
-    return result, int(usage.ru_maxrss)
+    return result, int(result.get("children_max_kib", 0))
 
 
 def _with_bench_path(env: Mapping[str, str]) -> dict[str, str]:
