@@ -128,7 +128,7 @@ def big_files(sb: SandboxProcess, work: Path, runs: int, log: Path) -> list[Figu
         "a child process runs the store's download_verified of a 1 GiB wheel from the sandbox "
         "draft release, then valet.publish.execute with the pypi (twine -> pypiserver) and "
         "github (publish the draft) targets; figure = max(VmHWM of that process, ru_maxrss "
-        "of its descendants from wait4)")))
+        "of the processes it ran, read by the child: RUSAGE_CHILDREN)")))
     ratios: list[float] = []
     vdet: dict[str, list[float]] = {"valet_s": [], "curl_sha256sum_s": [], "valet_mib_s": [],
                                     "curl_mib_s": []}
