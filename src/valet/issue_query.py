@@ -19,6 +19,8 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
+from valet.blob_text import exact_text
+
 BOT = "[bot]"  # REST's suffix of an App's account
 EDITS_LIMIT = 100  # GraphQL's page limit; the newest this many edits are read
 MEMBERS_LIMIT = 100  # one page of a team's members matching the login
@@ -142,27 +144,13 @@ def rest_login(actor: Any) -> str | None:
 
 def policy_of(answer: Any) -> str | None | Fallback:
     """valet-publish.yml's text as the contents API would decode it, None when there is
-    no such file, REST when in doubt.
-
-    Only a text blob whose UTF-8 is exactly ``byteSize`` bytes is the file's text (a
-    blob GitHub could not decode, cut short or transcoded is not). A one-line text is
-    read through REST too: a symbolic link's blob is its target's path, which the
-    contents API follows; a policy is a YAML mapping of several lines."""
+    no such file, REST when in doubt (blob_text.exact_text: binary, cut short,
+    transcoded, one line as a symbolic link's path is)."""
     blob = _part(answer, "repository", "policy")
     if blob is None or blob is REST:
         return blob  # type: ignore[no-any-return]
-    if not isinstance(blob, dict) or blob.get("__typename") != "Blob":
-        return REST
-    text, size = blob.get("text"), blob.get("byteSize")
-    if (blob.get("isBinary") is not False or blob.get("isTruncated") is not False
-            or not isinstance(text, str) or not isinstance(size, int)
-            or isinstance(size, bool) or "\n" not in text or "\ufffd" in text):
-        return REST
-    try:
-        exact = len(text.encode("utf-8")) == size
-    except UnicodeEncodeError:  # a lone surrogate: not text REST would decode
-        return REST
-    return text if exact else REST
+    text = exact_text(blob)
+    return REST if text is None else text
 
 
 def member_of(answer: Any, index: int, login: str) -> bool | Fallback:

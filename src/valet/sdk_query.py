@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from valet import rules_query
+from valet.blob_text import exact_text
 
 T = TypeVar("T")
 
@@ -171,17 +172,8 @@ def _config(repo: dict[str, Any]) -> Known[str | None] | None:
     kind = obj.get("__typename")
     if kind == "Tree":
         return Known(None)  # a directory: the contents API lists it, no file
-    if kind != "Blob" or obj.get("isBinary") is not False or obj.get("isTruncated") is not False:
-        return None  # binary, unknown, cut short: the contents API says what it is
-    text, size = obj.get("text"), obj.get("byteSize")
-    if not isinstance(text, str) or not isinstance(size, int) or "\ufffd" in text or \
-            len(text.encode("utf-8")) != size:
-        return None  # perhaps not the file's bytes as UTF-8: the contents API decides
-    if "\n" not in text:
-        # A symbolic link's blob is the path it points to, which the contents API follows
-        # (or calls a symlink); a configuration is several lines. One line: ask REST.
-        return None
-    return Known(text)
+    text = exact_text(obj)  # binary, cut short, transcoded, a link's path: None
+    return None if text is None else Known(text)
 
 
 def _tag(repo: dict[str, Any], tag: str) -> Known[str | None] | None:

@@ -141,6 +141,8 @@ def test_a_missing_configuration_is_the_404_and_a_directory_no_file() -> None:
     blob("x", byteSize=5),  # not the file's bytes as UTF-8
     blob("a\ufffdb"),  # bytes that are no UTF-8, replaced (REST refuses them)
     blob("../.valet.yml"),  # a symbolic link's blob: the path it points to
+    {**blob("targets: []\n"), "text": "a\ud800\n"},  # a lone surrogate: no UTF-8 at all
+    blob("targets: []\n", byteSize=True),  # a size that is no number
     blob("{targets: [{name: github}]}"),  # one line that is YAML: still perhaps a link
     {**blob("x"), "text": None},
     {"__typename": "Commit"},  # a submodule
