@@ -42,6 +42,15 @@ def is_write(method: str, url: str, body: Any = None) -> bool:
 
 def graphql_reads(body: Any) -> bool:
     """Whether a GraphQL request body (bytes, text or its decoded JSON) only queries."""
+    import graphql
+
+    ops = graphql_operations(body)
+    return bool(ops) and all(op.operation is graphql.OperationType.QUERY for op in ops)
+
+
+def graphql_operations(body: Any) -> list[Any]:
+    """The operation definitions of a GraphQL request body (bytes, text or its decoded
+    JSON); [] when it is none (not JSON, no ``query``, not GraphQL)."""
     import json
 
     import graphql
@@ -53,12 +62,11 @@ def graphql_reads(body: Any) -> bool:
             body = json.loads(body)
         query = body.get("query") if isinstance(body, dict) else None
         if not isinstance(query, str):
-            return False
-        ops = [d for d in graphql.parse(query, no_location=True).definitions
-               if isinstance(d, graphql.OperationDefinitionNode)]
-    except (ValueError, UnicodeDecodeError, graphql.GraphQLError):
-        return False
-    return bool(ops) and all(op.operation is graphql.OperationType.QUERY for op in ops)
+            return []
+        return [d for d in graphql.parse(query, no_location=True).definitions
+                if isinstance(d, graphql.OperationDefinitionNode)]
+    except (ValueError, graphql.GraphQLError):  # UnicodeDecodeError is a ValueError
+        return []
 
 
 class WritePacer:

@@ -41,19 +41,11 @@ _DRAIN_LIMIT = 16 * 1024 * 1024
 def graphql_operation(body: bytes) -> dict[str, Any]:
     """For the request log: a GraphQL request's ``operation`` (query or mutation) and its
     top-level ``fields`` (the mutations it runs, in order); {} when it cannot be read."""
-    import json
-
     import graphql
 
-    try:
-        data = json.loads(body)
-        query = data.get("query") if isinstance(data, dict) else None
-        if not isinstance(query, str):
-            return {}
-        ops = [d for d in graphql.parse(query, no_location=True).definitions
-               if isinstance(d, graphql.OperationDefinitionNode)]
-    except (ValueError, graphql.GraphQLError):
-        return {}
+    from valet.pacing import graphql_operations
+
+    ops = graphql_operations(body)
     if len(ops) != 1:
         return {}
     return {"operation": ops[0].operation.value,
