@@ -1009,22 +1009,26 @@ class SdkJoint:
             self._taken.add(part)
         return known
 
+    def _untaken(self, part: str) -> bool:
+        with self._lock:
+            return part not in self._taken
+
+    def _of_branch(self, branch: str) -> bool:
+        """Whether the answer's branch parts (configuration, rules) are ``branch``'s: the
+        merge target's, or without one the default branch as this same answer names it."""
+        if self.merge_target:
+            return branch == self.merge_target
+        default = self.answer().default_branch
+        return default is not None and default.value == branch
+
     def _config_known(self, path: str, ref: str) -> Any:
-        if path != self.config_path:
+        if path != self.config_path or not self._of_branch(ref):
             return None
-        answer = self.answer()
-        if self.merge_target is not None:
-            asked = ref == self.merge_target
-        else:  # HEAD: the default branch as the same answer names it
-            asked = answer.default_branch is not None and answer.default_branch.value == ref
-        return answer.config if asked else None
+        return self.answer().config
 
     def answers_config(self, path: str, ref: str) -> bool:
         """Whether ``config(path, ref)`` will answer (nothing is taken)."""
-        with self._lock:
-            if "config" in self._taken:
-                return False
-        return self._config_known(path, ref) is not None
+        return self._untaken("config") and self._config_known(path, ref) is not None
 
     def config(self, path: str, ref: str) -> Any:
         """``Known`` text of ``path`` at branch ``ref`` (value None: no such file)."""
@@ -1034,19 +1038,11 @@ class SdkJoint:
         return self._take("default_branch", self.answer().default_branch)
 
     def _rules_known(self, branch: str) -> Any:
-        answer = self.answer()
-        if self.merge_target:
-            asked = branch == self.merge_target
-        else:  # the default branch's, as the same answer names it
-            asked = answer.default_branch is not None and answer.default_branch.value == branch
-        return answer.rules if asked else None
+        return self.answer().rules if self._of_branch(branch) else None
 
     def answers_rules(self, branch: str) -> bool:
         """Whether ``rules(branch)`` will answer (nothing is taken)."""
-        with self._lock:
-            if "rules" in self._taken:
-                return False
-        return self._rules_known(branch) is not None
+        return self._untaken("rules") and self._rules_known(branch) is not None
 
     def rules(self, branch: str) -> Any:
         """``Known`` rules of the merge target's active rulesets, as
@@ -1057,10 +1053,7 @@ class SdkJoint:
         return self.tag_name is not None and tag == self.tag_name
 
     def answers_tag(self, tag: str) -> bool:
-        with self._lock:
-            if "tag" in self._taken:
-                return False
-        return self.asks_tag(tag) and self.answer().tag is not None
+        return self._untaken("tag") and self.asks_tag(tag) and self.answer().tag is not None
 
     def tag(self, tag: str) -> Any:
         """``Known`` commit ``refs/tags/<tag>`` points at (annotated: the commit it tags;
