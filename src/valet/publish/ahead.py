@@ -18,8 +18,8 @@ from typing import Any
 
 from valet import gate
 from valet.errors import ValetError
-from valet.labels import transition
 from valet.publish.context import Deps, Settings
+from valet.publish.finish import closing_labels
 
 
 def start(deps: Deps, settings: Settings, number: int, *, title: str, body: str,
@@ -44,11 +44,6 @@ def start(deps: Deps, settings: Settings, number: int, *, title: str, body: str,
     if learning:
         deps.warm_identity()  # type: ignore[misc]
     sdk_side(deps, settings, title, body)
-
-
-def closing_labels() -> tuple[str, ...]:
-    """The labels the close adds (their ids, for closing through GraphQL)."""
-    return tuple(sorted(str(x) for x in transition("publish").add))
 
 
 def approver(deps: Deps, settings: Settings, login: str) -> None:

@@ -46,7 +46,7 @@ def close_ids(run: Run, issues: Any) -> tuple[Ids | None, str]:
         return None, "the issue's GraphQL id is unknown"
     publish = labels.transition("publish")
     add: list[str] = []
-    for name in sorted(str(x) for x in publish.add):
+    for name in closing_labels():
         node = run.label_ids.get(name)
         if node is None:
             try:
@@ -65,6 +65,11 @@ def close_ids(run: Run, issues: Any) -> tuple[Ids | None, str]:
             return None, f"the GraphQL id of the label `{name}` is unknown"
         remove.append(node)
     return Ids(run.node_id, tuple(add), tuple(remove)), ""
+
+
+def closing_labels() -> tuple[str, ...]:
+    """The labels the close adds (the run's first query asks for their GraphQL ids)."""
+    return tuple(sorted(str(x) for x in labels.transition("publish").add))
 
 
 class Landing:
